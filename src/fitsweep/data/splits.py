@@ -1,0 +1,106 @@
+"""Train, validation and test splits, and scaling fitted on the training split only."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sklearn.model_selection import train_test_split
+from sklearn.preprocessing import MinMaxScaler, StandardScaler
+
+from fitsweep.data.sources import SourceData, load_source
+from fitsweep.errors import DataError
+
+__all__ = ["Splits", "make_splits", "prepare_data"]
+
+
+@dataclass(frozen=True)
+class Splits:
+    """The three splits of a sweep's data, features as float32 and labels as int64."""
+
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_val: np.ndarray
+    y_val: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    n_classes: int
+
+    @property
+    def n_features(self) -> int:
+        """Number of input features per sample."""
+        return int(self.x_train.shape[1])
+
+    @property
+    def class_priors(self) -> np.ndarray:
+        """Share of each class in the training split (for the chance-level loss)."""
+        counts = np.bincount(self.y_train, minlength=self.n_classes)
+        return counts / counts.sum()
+
+
+def prepare_data(spec: Any, base_dir: Path | str = ".") -> Splits:
+    """Load a sweep's data source and split it: the one entry point the engine uses."""
+    return make_splits(load_source(spec, base_dir), spec)
+
+
+def make_splits(data: SourceData, spec: Any) -> Splits:
+    """Split a source's arrays into train, validation and test, then scale.
+
+    The test split is the source's own when it has one, else a seeded (stratified unless
+    `stratify: false`) `test_size` fraction. Validation is a `validation_size` fraction of
+    what remains. A scaler, if any, is fitted on the training split only.
+
+    Example:
+        >>> from fitsweep.spec import MoonsData
+        >>> from fitsweep.data import load_source
+        >>> spec = MoonsData(source="moons", samples=200)
+        >>> splits = make_splits(load_source(spec), spec)
+        >>> len(splits.x_train) + len(splits.x_val) + len(splits.x_test)
+        200
+    """
+    y_all = np.asarray(data.y).astype("int64")
+    if data.x_test is None:
+        x_pool, x_test, y_pool, y_test = _split(data.x, y_all, spec.test_size, spec, "test_size")
+    else:
+        x_pool, y_pool = data.x, y_all
+        x_test, y_test = data.x_test, np.asarray(data.y_test).astype("int64")
+    x_train, x_val, y_train, y_val = _split(x_pool, y_pool, spec.validation_size, spec, "validation_size")
+    n_classes = int(max(y_train.max(), y_val.max(), y_test.max())) + 1
+    _check_classes(y_train, n_classes, spec.source)
+    x_train, x_val, x_test = _scale(spec.scaling, x_train, x_val, x_test)
+    return Splits(
+        x_train=x_train, y_train=y_train, x_val=x_val, y_val=y_val,
+        x_test=x_test, y_test=y_test, n_classes=max(n_classes, 2),
+    )
+
+
+def _split(x: np.ndarray, y: np.ndarray, fraction: float, spec: Any, key: str) -> tuple[np.ndarray, ...]:
+    classes, counts = np.unique(y, return_counts=True)
+    if len(classes) < 2:
+        raise DataError(f"{spec.source}: the data hold {len(classes)} class; at least two are needed")
+    stratify = y if spec.stratify else None
+    if spec.stratify and counts.min() < 2:
+        raise DataError(
+            f"{spec.source}: class {classes[counts.argmin()]} has {counts.min()} sample; "
+            f"data.{key} with stratify needs at least 2 per class"
+        )
+    try:
+        return tuple(train_test_split(x, y, test_size=fraction, random_state=spec.split_seed, stratify=stratify))
+    except ValueError as error:
+        raise DataError(f"{spec.source}: cannot split with data.{key}={fraction}: {error}") from None
+
+
+def _check_classes(y_train: np.ndarray, n_classes: int, source: str) -> None:
+    missing = sorted(set(range(n_classes)) - set(np.unique(y_train).tolist()))
+    if missing:
+        raise DataError(f"{source}: the training split has no sample of class {missing[0]}; use more data or stratify")
+
+
+def _scale(scaling: str, *arrays: np.ndarray) -> list[np.ndarray]:
+    if scaling == "none":
+        return [a.astype("float32") for a in arrays]
+    scaler = StandardScaler() if scaling == "standardize" else MinMaxScaler()
+    scaler.fit(arrays[0])
+    return [scaler.transform(a).astype("float32") for a in arrays]

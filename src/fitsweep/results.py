@@ -1,0 +1,181 @@
+"""The results folder: the one module that knows its layout.
+
+    results/<name>/
+        sweep.yaml        the resolved sweep file (every key, defaults included)
+        run.json          versions, seed, start and end, status, host
+        trials.parquet    one row per trial and execution (also trials.csv)
+        epochs.parquet    one row per trial, execution and epoch
+        best_model.keras  the best trial's model, at its best epoch
+        tuner/            KerasTuner's own state (oracle.json, trial_*/trial.json)
+
+Every file is written atomically (a temporary file, then a rename), so a reader never sees a
+half-written table.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from fitsweep.errors import ResultsError
+from fitsweep.spec import SweepSpec, load_spec
+
+__all__ = ["RunPaths", "SweepRun", "load", "prepare_run_dir", "write_tables", "write_run_info", "write_spec"]
+
+TUNER_PROJECT = "tuner"
+
+
+@dataclass(frozen=True)
+class RunPaths:
+    """Where each file of one run lives."""
+
+    root: Path
+
+    @property
+    def spec(self) -> Path:
+        return self.root / "sweep.yaml"
+
+    @property
+    def run_info(self) -> Path:
+        return self.root / "run.json"
+
+    @property
+    def trials(self) -> Path:
+        return self.root / "trials.parquet"
+
+    @property
+    def trials_csv(self) -> Path:
+        return self.root / "trials.csv"
+
+    @property
+    def epochs(self) -> Path:
+        return self.root / "epochs.parquet"
+
+    @property
+    def best_model(self) -> Path:
+        return self.root / "best_model.keras"
+
+    @property
+    def tuner_dir(self) -> Path:
+        return self.root / TUNER_PROJECT
+
+    def trial_model(self, trial_id: str, file_name: str) -> Path:
+        return self.tuner_dir / f"trial_{trial_id}" / file_name
+
+
+def prepare_run_dir(root: Path, overwrite: bool) -> RunPaths:
+    """Claim a folder for a new run: refuse an existing run unless `overwrite`.
+
+    Only a fitsweep run folder (one holding run.json) or an empty folder is ever replaced, so a
+    mistyped path cannot wipe unrelated files.
+    """
+    paths = RunPaths(root)
+    if root.exists() and not root.is_dir():
+        raise ResultsError(f"{root}: exists and is not a folder; choose another --results-dir")
+    if root.exists() and any(root.iterdir()):
+        if not overwrite:
+            raise ResultsError(f"{root}: a run already exists here; pass --overwrite to replace it")
+        if not paths.run_info.exists():
+            raise ResultsError(f"{root}: is not empty and holds no fitsweep run; refusing to overwrite it")
+        shutil.rmtree(root)
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise ResultsError(f"{root}: cannot create the results folder ({error.strerror})") from None
+    return paths
+
+
+def _write_atomic(path: Path, write: Callable[[Path], None]) -> None:
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(handle)
+    try:
+        write(Path(temporary))
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def write_spec(paths: RunPaths, spec: SweepSpec) -> None:
+    """Save the resolved sweep file."""
+    _write_atomic(paths.spec, lambda p: p.write_text(spec.to_yaml(), encoding="utf-8"))
+
+
+def write_run_info(paths: RunPaths, info: dict[str, Any]) -> None:
+    """Save run.json."""
+    _write_atomic(paths.run_info, lambda p: p.write_text(json.dumps(info, indent=2, default=str), encoding="utf-8"))
+
+
+def write_tables(paths: RunPaths, trials: pd.DataFrame, epochs: pd.DataFrame) -> None:
+    """Save both tables (trials also as CSV)."""
+    _write_atomic(paths.trials, lambda p: trials.to_parquet(p, index=False))
+    _write_atomic(paths.trials_csv, lambda p: trials.to_csv(p, index=False))
+    _write_atomic(paths.epochs, lambda p: epochs.to_parquet(p, index=False))
+
+
+def keep_best_model(paths: RunPaths, best_trial_id: str | None, file_name: str) -> None:
+    """Copy the best trial's model to best_model.keras and delete every other trial's model."""
+    if best_trial_id is not None:
+        source = paths.trial_model(best_trial_id, file_name)
+        if source.exists():
+            _write_atomic(paths.best_model, lambda p: shutil.copyfile(source, p))
+    for model_file in paths.tuner_dir.glob(f"trial_*/{file_name}"):
+        if best_trial_id is None or model_file.parent.name != f"trial_{best_trial_id}":
+            model_file.unlink(missing_ok=True)
+
+
+@dataclass
+class SweepRun:
+    """A finished (or running) sweep as tables: what `fitsweep.load` returns."""
+
+    path: Path
+    spec: SweepSpec
+    trials: pd.DataFrame
+    epochs: pd.DataFrame
+    info: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def best_model(self) -> Any:
+        """The best trial's Keras model, restored at its best epoch (None if none was kept)."""
+        model_path = RunPaths(self.path).best_model
+        if not model_path.exists():
+            return None
+        import keras
+
+        return keras.saving.load_model(model_path)
+
+
+def load(path: str | Path) -> SweepRun:
+    """Load a results folder as DataFrames.
+
+    Args:
+        path: A run's folder, such as "results/moons".
+
+    Returns:
+        A `SweepRun` with `.trials`, `.epochs`, `.spec`, `.info` and `.best_model`.
+
+    Example:
+        >>> run = load("results/moons")  # doctest: +SKIP
+        >>> run.trials.sort_values("val_loss").head()  # doctest: +SKIP
+    """
+    paths = RunPaths(Path(path))
+    if not paths.root.is_dir():
+        raise ResultsError(f"{paths.root}: no such results folder")
+    missing = [p.name for p in (paths.spec, paths.trials, paths.epochs) if not p.exists()]
+    if missing:
+        raise ResultsError(f"{paths.root}: not a fitsweep results folder (missing {', '.join(missing)})")
+    try:
+        info = json.loads(paths.run_info.read_text(encoding="utf-8")) if paths.run_info.exists() else {}
+        trials = pd.read_parquet(paths.trials)
+        epochs = pd.read_parquet(paths.epochs)
+    except (OSError, ValueError) as error:
+        raise ResultsError(f"{paths.root}: cannot read the run's files ({error})") from None
+    return SweepRun(path=paths.root, spec=load_spec(paths.spec), trials=trials, epochs=epochs, info=info)

@@ -1,0 +1,178 @@
+"""Running a sweep from start to end: data, results folder, KerasTuner search, tables, status."""
+
+from __future__ import annotations
+
+import platform
+import sys
+from collections.abc import Mapping
+from datetime import datetime, timezone
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from fitsweep.data import Splits, prepare_data
+from fitsweep.engine import MODEL_FILE, SweepObserver, SweepTuner, build_oracle
+from fitsweep.errors import RunFailedError
+from fitsweep.results import (
+    RunPaths,
+    SweepRun,
+    keep_best_model,
+    load,
+    prepare_run_dir,
+    write_run_info,
+    write_spec,
+    write_tables,
+)
+from fitsweep.space import hyperparameter_names
+from fitsweep.spec import SweepSpec
+from fitsweep.tables import epochs_table, trial_error, trial_status, trials_table
+
+__all__ = ["run_sweep", "run_dir_for"]
+
+_VERSIONED = ("fitsweep", "tensorflow", "keras", "keras-tuner", "numpy", "pandas", "scikit-learn")
+
+
+def run_dir_for(spec: SweepSpec, results_dir: str | Path = "results") -> Path:
+    """The folder a sweep's results go to: `<results_dir>/<name>`."""
+    return Path(results_dir) / spec.name
+
+
+def run_sweep(
+    spec: SweepSpec,
+    *,
+    results_dir: str | Path = "results",
+    data_dir: str | Path = ".",
+    overwrite: bool = False,
+    observer: SweepObserver | None = None,
+) -> SweepRun:
+    """Run a sweep with KerasTuner and write its results folder.
+
+    Args:
+        spec: The validated sweep.
+        results_dir: Parent folder; the run goes to `<results_dir>/<spec.name>`.
+        data_dir: Folder that relative data paths resolve against (the sweep file's folder).
+        overwrite: Replace an earlier run in the same folder.
+        observer: Told about each trial and epoch (for progress display).
+
+    Returns:
+        The finished run as tables.
+
+    Raises:
+        FitsweepError: Bad data or an occupied results folder (nothing is written).
+        RunFailedError: No trial completed; carries the first trial's error.
+
+    Example:
+        >>> from fitsweep.spec import load_spec
+        >>> run = run_sweep(load_spec("sweeps/moons.yaml"), results_dir="/tmp/r")  # doctest: +SKIP
+        >>> run.trials[["trial_id", "val_loss", "test_accuracy"]]  # doctest: +SKIP
+    """
+    splits = prepare_data(spec.data, data_dir)
+    paths = prepare_run_dir(run_dir_for(spec, results_dir), overwrite)
+    info = _run_info(spec, splits)
+    write_spec(paths, spec)
+    write_run_info(paths, info)
+    _make_deterministic()
+    oracle = build_oracle(spec)
+    tuner = SweepTuner(
+        spec, splits, oracle, observer=_TableRefresher(paths, spec, oracle, observer),
+        directory=str(paths.root), project_name=paths.tuner_dir.name, overwrite=False,
+    )
+    status = "failed"
+    try:
+        tuner.search()
+        status = "complete"
+    except KeyboardInterrupt:
+        status = "interrupted"
+        raise
+    except RuntimeError as error:  # KerasTuner stops after too many consecutive failed trials
+        info["stop_reason"] = str(error).splitlines()[0]
+    finally:
+        _finish(paths, spec, oracle, info, status)
+    return load(paths.root)
+
+
+def _save_results(paths: RunPaths, spec: SweepSpec, oracle: Any) -> tuple[list[Any], Any]:
+    """Write both tables from the oracle's trials and keep only the best trial's model."""
+    trials = list(oracle.trials.values())
+    best = oracle.get_best_trials(1)
+    write_tables(paths, trials_table(trials, hyperparameter_names(spec)), epochs_table(trials))
+    keep_best_model(paths, best[0].trial_id if best else None, MODEL_FILE)
+    return trials, best
+
+
+def _finish(paths: RunPaths, spec: SweepSpec, oracle: Any, info: dict[str, Any], status: str) -> None:
+    trials, best = _save_results(paths, spec, oracle)
+    completed = [t for t in trials if trial_status(t) == "completed"]
+    if not completed and status == "complete":
+        status = "failed"
+    info.update(
+        status=status,
+        finished=_now(),
+        trials={state: sum(trial_status(t) == state for t in trials) for state in sorted({trial_status(t) for t in trials})},
+        best_trial=best[0].trial_id if best else None,
+        best_score=best[0].score if best else None,
+    )
+    write_run_info(paths, info)
+    if status != "interrupted" and not completed:
+        first_error = next((trial_error(t) for t in trials if trial_error(t)), info.get("stop_reason", "no trial ran"))
+        raise RunFailedError(f"{paths.root}: no trial completed; the first trial failed with: {first_error}")
+
+
+class _TableRefresher:
+    """Passes progress on, and rewrites the tables after every trial so a reader can follow."""
+
+    def __init__(self, paths: RunPaths, spec: SweepSpec, oracle: Any, observer: SweepObserver | None) -> None:
+        self.paths, self.spec, self.oracle, self.inner = paths, spec, oracle, observer
+
+    def trial_started(self, trial_id: str, values: Mapping[str, Any], epochs: int, executions: int) -> None:
+        if self.inner:
+            self.inner.trial_started(trial_id, values, epochs, executions)
+
+    def epoch_ended(self, execution: int, epoch: int, logs: Mapping[str, float]) -> None:
+        if self.inner:
+            self.inner.epoch_ended(execution, epoch, logs)
+
+    def trial_ended(self, trial_id: str, status: str, score: float | None) -> None:
+        _save_results(self.paths, self.spec, self.oracle)
+        if self.inner:
+            self.inner.trial_ended(trial_id, status, score)
+
+
+def _make_deterministic() -> None:
+    import tensorflow as tf
+
+    tf.config.experimental.enable_op_determinism()
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def _run_info(spec: SweepSpec, splits: Splits) -> dict[str, Any]:
+    return {
+        "name": spec.name,
+        "status": "running",
+        "started": _now(),
+        "finished": None,
+        "seed": spec.tuner.seed,
+        "algorithm": spec.tuner.algorithm,
+        "objective": spec.tuner.objective,
+        "host": platform.node(),
+        "python": sys.version.split()[0],
+        "versions": {name: _version(name) for name in _VERSIONED},
+        "data": {
+            "source": spec.data.source,
+            "train": len(splits.x_train),
+            "validation": len(splits.x_val),
+            "test": len(splits.x_test),
+            "features": splits.n_features,
+            "classes": splits.n_classes,
+        },
+    }
+
+
+def _version(package: str) -> str | None:
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return None

@@ -1,0 +1,461 @@
+"""The sweep file: its schema, its defaults and its validation.
+
+A sweep file is YAML with five sections (`name`, `data`, `model`, `train`, `tuner`). It is read
+and validated once, here; everything downstream trusts the returned `SweepSpec`.
+
+Every searchable hyperparameter takes one of three forms::
+
+    dropout: 0.2                                        # a constant
+    dropout: {values: [0.0, 0.2, 0.5]}                  # a choice
+    l2: {min: 1.0e-6, max: 1.0e-2, sampling: log}       # a range (optional `step`)
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import re
+from pathlib import Path
+from typing import Annotated, Any, ClassVar, Literal, Union, get_args, get_origin
+
+import yaml
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    ValidationError,
+    model_validator,
+)
+
+from fitsweep.errors import SpecError
+
+__all__ = [
+    "Choice",
+    "Range",
+    "SweepSpec",
+    "DataSpec",
+    "ModelSpec",
+    "TrainSpec",
+    "TunerSpec",
+    "load_spec",
+    "parse_spec",
+    "ACTIVATIONS",
+    "OPTIMIZERS",
+]
+
+ACTIVATIONS = ("relu", "tanh", "sigmoid", "elu", "selu", "gelu", "swish", "leaky_relu", "linear")
+OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop", "nadam", "adagrad")
+OBJECTIVES = ("val_loss", "val_accuracy")
+ALGORITHMS = ("random", "grid", "bayesian", "hyperband")
+SWEEP_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+MAX_SWEEP_FILE_BYTES = 1_000_000
+MAX_YAML_ALIASES = 100
+
+
+class _Section(BaseModel):
+    """A strict, closed mapping: unknown keys and wrong types are errors."""
+
+    model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
+    kind: ClassVar[str] = ""
+
+
+# --- hyperparameter forms ------------------------------------------------------------------
+
+
+class Choice(_Section):
+    """A hyperparameter searched over a list of values."""
+
+    kind: ClassVar[str] = "choice"
+    values: list[Any] = Field(min_length=1)
+
+
+class Range(_Section):
+    """A numeric hyperparameter searched between `min` and `max` (inclusive)."""
+
+    kind: ClassVar[str] = "range"
+    min: int | float
+    max: int | float
+    step: int | float | None = None
+    sampling: Literal["linear", "log"] = "linear"
+
+    @model_validator(mode="after")
+    def _check_bounds(self) -> Range:
+        if self.min > self.max:
+            raise ValueError(f"min ({self.min:g}) must not exceed max ({self.max:g})")
+        if self.sampling == "log" and self.min <= 0:
+            raise ValueError(f"a log range must stay above 0, got min {self.min:g}")
+        if self.step is not None and self.step <= 0:
+            raise ValueError(f"step must be positive, got {self.step:g}")
+        return self
+
+
+def _form(value: Any) -> str:
+    if isinstance(value, _Section):
+        return value.kind
+    if isinstance(value, dict):
+        return "choice" if "values" in value else "range"
+    return "constant"
+
+
+def _param(scalar: Any) -> Any:
+    """The three accepted forms of one hyperparameter whose constant form is `scalar`."""
+    return Annotated[
+        Union[
+            Annotated[scalar, Tag("constant")],
+            Annotated[Choice, Tag("choice")],
+            Annotated[Range, Tag("range")],
+        ],
+        Discriminator(_form),
+    ]
+
+
+def _values_of(param: Any) -> list[Any]:
+    """Every value a parameter can take that can be checked: constant, choices, range ends."""
+    if isinstance(param, Choice):
+        return list(param.values)
+    if isinstance(param, Range):
+        return [param.min, param.max]
+    return [param]
+
+
+def _numbers(*, integer: bool, low: float, high: float = math.inf, high_open: bool = False):
+    """A validator that every value of a numeric parameter is a number within bounds."""
+    upper = ")" if high_open else "]"
+    interval = f"[{low:g}, {high:g}{upper}"
+    allowed = f"{'an integer' if integer else 'a number'} in {interval}"
+
+    def check(param: Any) -> Any:
+        if isinstance(param, Range) and integer:
+            if not all(float(v).is_integer() for v in (param.min, param.max, param.step or 1)):
+                raise ValueError(f"range bounds and step must be integers, allowed: {allowed}")
+        for value in _values_of(param):
+            is_number = isinstance(value, (int, float)) and not isinstance(value, bool)
+            if not is_number or (integer and not float(value).is_integer()):
+                raise ValueError(f"{value!r} is not {allowed}")
+            too_high = value >= high if high_open else value > high
+            if value < low or too_high or not math.isfinite(value):
+                raise ValueError(f"{value!r} is outside the allowed {interval}")
+        return param
+
+    return AfterValidator(check)
+
+
+def _names(allowed: tuple[str, ...]):
+    """A validator that a string parameter (constant or choice) is one of `allowed`."""
+
+    def check(param: Any) -> Any:
+        if isinstance(param, Range):
+            raise ValueError(f"takes a value or a choice, not a range; allowed: {', '.join(allowed)}")
+        for value in _values_of(param):
+            if value not in allowed:
+                raise ValueError(f"{value!r} is not one of: {', '.join(allowed)}")
+        return param
+
+    return AfterValidator(check)
+
+
+def _layer_lists(param: Any) -> Any:
+    """`model.layers`: one list of widths, or a choice of such lists."""
+    if isinstance(param, Range):
+        raise ValueError("takes a list of widths or {values: [[...], ...]}, not a range")
+    options = param.values if isinstance(param, Choice) else [param]
+    for option in options:
+        if not isinstance(option, list) or not all(
+            isinstance(w, int) and not isinstance(w, bool) and w >= 1 for w in option
+        ):
+            raise ValueError(f"{option!r} is not a list of positive integer widths such as [600, 400, 200]")
+    return param
+
+
+Depth = Annotated[_param(int), _numbers(integer=True, low=0, high=64)]
+Width = Annotated[_param(int), _numbers(integer=True, low=1, high=1_000_000)]
+Rate = Annotated[_param(float), _numbers(integer=False, low=0.0, high=1.0, high_open=True)]
+Penalty = Annotated[_param(float), _numbers(integer=False, low=0.0, high=1e3)]
+LearningRate = Annotated[_param(float), _numbers(integer=False, low=1e-12, high=10.0)]
+BatchSize = Annotated[_param(int), _numbers(integer=True, low=1, high=1_000_000)]
+Activation = Annotated[_param(str), _names(ACTIVATIONS)]
+Optimizer = Annotated[_param(str), _names(OPTIMIZERS)]
+Layers = Annotated[
+    Union[Annotated[list[Any], Tag("constant")], Annotated[Choice, Tag("choice")], Annotated[Range, Tag("range")]],
+    Discriminator(_form),
+    AfterValidator(_layer_lists),
+]
+
+
+# --- data ----------------------------------------------------------------------------------
+
+
+class _DataBase(_Section):
+    """Keys shared by every data source: how the data are split and scaled."""
+
+    test_size: float = Field(0.2, gt=0.0, lt=1.0)
+    validation_size: float = Field(0.2, gt=0.0, lt=1.0)
+    split_seed: int = 0
+    stratify: bool = True
+    scaling: Literal["none", "standardize", "minmax"] = "none"
+
+
+class MoonsData(_DataBase):
+    """scikit-learn's two interleaving half circles (binary, 2 features)."""
+
+    kind: ClassVar[str] = "moons"
+    source: Literal["moons"]
+    samples: int = Field(1000, ge=20, le=10_000_000)
+    noise: float = Field(0.2, ge=0.0, le=10.0)
+    seed: int = 0
+
+
+class CirclesData(_DataBase):
+    """scikit-learn's two concentric circles (binary, 2 features)."""
+
+    kind: ClassVar[str] = "circles"
+    source: Literal["circles"]
+    samples: int = Field(1000, ge=20, le=10_000_000)
+    noise: float = Field(0.1, ge=0.0, le=10.0)
+    factor: float = Field(0.5, gt=0.0, lt=1.0)
+    seed: int = 0
+
+
+class DigitsData(_DataBase):
+    """scikit-learn's bundled 8x8 handwritten digits (10 classes, 64 features)."""
+
+    kind: ClassVar[str] = "digits"
+    source: Literal["digits"]
+
+
+DATA_SOURCES: tuple[type[_DataBase], ...] = (MoonsData, CirclesData, DigitsData)
+
+
+def _source_tag(value: Any) -> str | None:
+    return value.get("source") if isinstance(value, dict) else getattr(value, "source", None)
+
+
+DataSpec = Annotated[
+    Union[tuple(Annotated[cls, Tag(cls.kind)] for cls in DATA_SOURCES)],  # type: ignore[valid-type]
+    Discriminator(_source_tag, custom_error_type="data_source", custom_error_message=(
+        "unknown or missing source; allowed: " + ", ".join(cls.kind for cls in DATA_SOURCES)
+    )),
+]
+
+
+# --- model, training, tuner ----------------------------------------------------------------
+
+
+class ModelSpec(_Section):
+    """The Dense network: hidden layers given by `depth` x `width` or an explicit `layers` list."""
+
+    depth: Depth = 2
+    width: Width = 64
+    layers: Layers | None = None
+    activation: Activation = "relu"
+    dropout: Rate = 0.0
+    l1: Penalty = 0.0
+    l2: Penalty = 0.0
+
+    @model_validator(mode="after")
+    def _layers_or_depth_width(self) -> ModelSpec:
+        if self.layers is not None and ({"depth", "width"} & self.model_fields_set):
+            raise ValueError("give either layers or depth and width, not both")
+        return self
+
+
+class TrainSpec(_Section):
+    """How each model is trained."""
+
+    optimizer: Optimizer = "adam"
+    learning_rate: LearningRate = 0.001
+    batch_size: BatchSize = 32
+    epochs: int = Field(20, ge=1, le=100_000)
+    early_stopping: int | None = Field(None, ge=1, le=100_000)
+
+
+class TunerSpec(_Section):
+    """Which KerasTuner search runs, for how long, and towards what."""
+
+    algorithm: Literal["random", "grid", "bayesian", "hyperband"] = "random"
+    max_trials: int = Field(10, ge=1, le=1_000_000)
+    objective: Literal["val_loss", "val_accuracy"] = "val_loss"
+    executions_per_trial: int = Field(1, ge=1, le=100)
+    seed: int = Field(0, ge=0, le=2**31 - 1)
+    factor: int = Field(3, ge=2, le=100)
+    max_consecutive_failures: int = Field(3, ge=1, le=1_000_000)
+
+    @property
+    def direction(self) -> Literal["min", "max"]:
+        """Whether the objective is minimised (losses) or maximised (accuracies)."""
+        return "min" if self.objective.endswith("loss") else "max"
+
+
+class SweepSpec(_Section):
+    """A validated sweep file."""
+
+    name: str
+    data: DataSpec
+    model: ModelSpec = ModelSpec()
+    train: TrainSpec = TrainSpec()
+    tuner: TunerSpec = TunerSpec()
+
+    @model_validator(mode="after")
+    def _check_name(self) -> SweepSpec:
+        if not SWEEP_NAME.match(self.name):
+            raise ValueError(
+                f"name {self.name!r} must be 1-64 letters, digits, '.', '_' or '-' "
+                "and start with a letter or digit"
+            )
+        return self
+
+    def with_overrides(self, *, max_trials: int | None = None, epochs: int | None = None) -> SweepSpec:
+        """A copy with command-line overrides applied and validated again."""
+        raw = self.model_dump(mode="python", exclude_unset=False)
+        if max_trials is not None:
+            raw["tuner"]["max_trials"] = max_trials
+        if epochs is not None:
+            raw["train"]["epochs"] = epochs
+        return parse_spec(_plain(raw), "command line")
+
+    def to_yaml(self) -> str:
+        """The resolved sweep file: every key with its value, defaults included."""
+        return yaml.safe_dump(_plain(self.model_dump(mode="json")), sort_keys=False)
+
+
+def _plain(value: Any) -> Any:
+    """Nested dicts and lists only, so a dump reads back as the same spec."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+# --- reading a sweep file ------------------------------------------------------------------
+
+
+class _SweepLoader(yaml.SafeLoader):
+    """PyYAML's safe loader with YAML 1.2 floats (`1e-3`) and a cap on aliases."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._aliases = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            self._aliases += 1
+            if self._aliases > MAX_YAML_ALIASES:
+                raise yaml.YAMLError(f"more than {MAX_YAML_ALIASES} aliases (&/*) in one file")
+        return super().compose_node(parent, index)
+
+
+_SweepLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:\d[\d_]*)?(?:\.\d*)?[eE][-+]?\d+$"),
+    list("-+0123456789."),
+)
+
+
+def load_spec(path: str | Path) -> SweepSpec:
+    """Read and validate a sweep file.
+
+    Args:
+        path: The YAML sweep file.
+
+    Returns:
+        The validated `SweepSpec`.
+
+    Raises:
+        SpecError: With one line naming the file, the key and what is allowed.
+
+    Example:
+        >>> spec = load_spec("sweeps/moons.yaml")  # doctest: +SKIP
+        >>> spec.tuner.algorithm
+        'random'
+    """
+    path = Path(path)
+    return parse_spec(_read_yaml(path), str(path))
+
+
+def _read_yaml(path: Path) -> Any:
+    if not path.exists():
+        raise SpecError(f"{path}: no such sweep file")
+    if not path.is_file():
+        raise SpecError(f"{path}: not a file; give the path of a YAML sweep file")
+    try:
+        raw = path.read_bytes()
+    except OSError as error:
+        raise SpecError(f"{path}: cannot be read ({error.strerror})") from None
+    if len(raw) > MAX_SWEEP_FILE_BYTES:
+        raise SpecError(f"{path}: {len(raw)} bytes is too large for a sweep file (limit {MAX_SWEEP_FILE_BYTES})")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise SpecError(f"{path}: not UTF-8 text (bad byte at offset {error.start})") from None
+    try:
+        return yaml.load(text, Loader=_SweepLoader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(error, "problem", None) or str(error)
+        raise SpecError(f"{path}: invalid YAML{where}: {problem}") from None
+
+
+def parse_spec(raw: Any, source: str = "<sweep>") -> SweepSpec:
+    """Validate an already-parsed sweep file (a dict), naming `source` in errors."""
+    if not isinstance(raw, dict):
+        raise SpecError(f"{source}: a sweep file must be a mapping with keys name, data, model, train, tuner")
+    try:
+        return SweepSpec.model_validate(raw)
+    except ValidationError as error:
+        raise SpecError(f"{source}: {_describe(error)}") from None
+
+
+def _describe(error: ValidationError) -> str:
+    """The first validation problem as `key.path: what is wrong`, with a did-you-mean hint."""
+    first = error.errors()[0]
+    keys, model = _walk(first["loc"])
+    where = ".".join(keys) or "(top level)"
+    if first["type"] == "extra_forbidden":
+        allowed = sorted(model.model_fields) if model else []
+        hint = difflib.get_close_matches(keys[-1], allowed, n=1)
+        suggestion = f"; did you mean '{hint[0]}'?" if hint else ""
+        return f"{where}: unknown key{suggestion} (allowed: {', '.join(allowed)})"
+    if first["type"] == "missing":
+        return f"{where}: required key is missing"
+    message = first["msg"].removeprefix("Value error, ")
+    return f"{where}: {message}"
+
+
+def _walk(loc: tuple[Any, ...]) -> tuple[list[str], type[BaseModel] | None]:
+    """The user's key path for an error location, dropping union tags; and the innermost model."""
+    keys: list[str] = []
+    model: type[BaseModel] | None = SweepSpec
+    candidates: list[type[BaseModel]] = [SweepSpec]
+    for step in loc:
+        if step == "constant":
+            continue
+        tagged = [c for c in candidates if c.kind and c.kind == step]
+        if tagged:
+            candidates, model = tagged, tagged[0]
+            continue
+        keys.append(str(step))
+        owner = next((c for c in candidates if str(step) in c.model_fields), None)
+        if owner is None:
+            model = candidates[0] if candidates else None
+            candidates = []
+            continue
+        model = owner
+        candidates = _models_in(owner.model_fields[str(step)].annotation)
+    return keys, model
+
+
+def _models_in(annotation: Any) -> list[type[BaseModel]]:
+    """The `_Section` classes an annotation can hold (through Union, Annotated and Optional)."""
+    if isinstance(annotation, type) and issubclass(annotation, _Section):
+        return [annotation]
+    if get_origin(annotation) is list:
+        return []
+    found: list[type[BaseModel]] = []
+    for arg in get_args(annotation):
+        found.extend(_models_in(arg))
+    return found

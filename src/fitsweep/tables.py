@@ -1,0 +1,112 @@
+"""The two tidy tables of a sweep, built from KerasTuner's trial records.
+
+`trials`: one row per trial and execution. `epochs`: one row per trial, execution and epoch.
+Both are documented column by column in the README; `TRIAL_COLUMNS` and `EPOCH_COLUMNS` fix
+their order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from fitsweep.records import execution_epochs, execution_summaries
+
+__all__ = ["trials_table", "epochs_table", "EPOCH_COLUMNS", "TRIAL_METRIC_COLUMNS", "trial_status"]
+
+EPOCH_COLUMNS = ["trial_id", "execution", "epoch", "loss", "val_loss", "accuracy", "val_accuracy", "seconds"]
+TRIAL_METRIC_COLUMNS = [
+    "epochs_run", "best_epoch",
+    "train_loss", "val_loss", "test_loss",
+    "train_accuracy", "val_accuracy", "test_accuracy",
+    "params", "fit_seconds", "score", "error",
+]
+_AT_BEST_EPOCH = {"loss": "train_loss", "val_loss": "val_loss", "accuracy": "train_accuracy", "val_accuracy": "val_accuracy"}
+
+
+def trial_status(trial: Any) -> str:
+    """A trial's status in lower case; a failed trial whose loss blew up is "diverged"."""
+    status = str(trial.status).lower()
+    if status in ("failed", "invalid") and "Diverged:" in (trial.message or ""):
+        return "diverged"
+    return "failed" if status == "invalid" else status
+
+
+def trial_error(trial: Any) -> str | None:
+    """The last line of a failed trial's traceback: the exception and its message."""
+    lines = [line for line in (trial.message or "").strip().splitlines() if line.strip()]
+    return lines[-1].strip() if lines else None
+
+
+def epochs_table(trials: Iterable[Any]) -> pd.DataFrame:
+    """One row per trial, execution and epoch (epochs count from 1).
+
+    Example:
+        >>> epochs_table([]).columns.tolist()[:3]
+        ['trial_id', 'execution', 'epoch']
+    """
+    rows = [
+        {"trial_id": trial.trial_id, "execution": execution, "epoch": step + 1, **values}
+        for trial in trials
+        for execution, by_epoch in execution_epochs(trial.metrics.metrics).items()
+        for step, values in by_epoch.items()
+    ]
+    frame = pd.DataFrame(rows, columns=EPOCH_COLUMNS) if not rows else pd.DataFrame(rows)
+    for column in EPOCH_COLUMNS:
+        if column not in frame:
+            frame[column] = np.nan
+    extra = [c for c in frame.columns if c not in EPOCH_COLUMNS]
+    return frame[EPOCH_COLUMNS + extra].astype({"trial_id": "string", "execution": "int64", "epoch": "int64"})
+
+
+def trials_table(trials: Iterable[Any], hyperparameters: Sequence[str]) -> pd.DataFrame:
+    """One row per trial and execution, hyperparameters named as in the sweep file.
+
+    Metrics are those of each execution's best epoch (by the objective), whose weights were
+    also the ones evaluated on the test split. A trial that failed before reporting has one row
+    with execution 0 and its error.
+
+    Example:
+        >>> trials_table([], ["depth"]).columns.tolist()[:4]
+        ['trial_id', 'execution', 'status', 'depth']
+    """
+    rows = [row for trial in trials for row in _trial_rows(trial, hyperparameters)]
+    columns = ["trial_id", "execution", "status", *hyperparameters, *TRIAL_METRIC_COLUMNS]
+    frame = pd.DataFrame(rows, columns=columns)
+    return frame.astype({"trial_id": "string", "execution": "int64", "status": "string", "epochs_run": "Int64",
+                         "best_epoch": "Int64", "params": "Int64", "error": "string"})
+
+
+def _trial_rows(trial: Any, hyperparameters: Sequence[str]) -> list[dict[str, Any]]:
+    values = trial.hyperparameters.values
+    base = {
+        "trial_id": trial.trial_id,
+        "status": trial_status(trial),
+        **{name: values.get(name) for name in hyperparameters},
+        "score": trial.score,
+        "error": trial_error(trial) if trial_status(trial) != "completed" else None,
+    }
+    epochs = execution_epochs(trial.metrics.metrics)
+    summaries = execution_summaries(trial.metrics.metrics)
+    if not epochs:
+        return [{**base, "execution": 0}]
+    return [{**base, "execution": execution, **_execution_metrics(by_epoch, summaries.get(execution, {}))}
+            for execution, by_epoch in epochs.items()]
+
+
+def _execution_metrics(by_epoch: dict[int, dict[str, float]], summary: dict[str, float]) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "epochs_run": len(by_epoch),
+        "fit_seconds": float(sum(values.get("seconds", 0.0) for values in by_epoch.values())),
+        "params": int(summary["params"]) if "params" in summary else None,
+        "test_loss": summary.get("test_loss"),
+        "test_accuracy": summary.get("test_accuracy"),
+    }
+    if "best_epoch" in summary:
+        best = int(summary["best_epoch"])
+        row["best_epoch"] = best + 1
+        row.update({column: by_epoch.get(best, {}).get(name) for name, column in _AT_BEST_EPOCH.items()})
+    return row
