@@ -1,0 +1,98 @@
+"""Progress of a running sweep: a live rich display in a terminal, plain lines otherwise."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+__all__ = ["NoProgress", "LiveProgress", "LineProgress", "make_progress"]
+
+
+def _format_values(values: Mapping[str, Any]) -> str:
+    shown = {k: v for k, v in values.items() if not k.startswith("tuner/")}
+    return " ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}" for k, v in shown.items())
+
+
+class NoProgress:
+    """Shows nothing; the base of the displays, which are used as context managers."""
+
+    def __enter__(self) -> NoProgress:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def trial_started(self, trial_id: str, values: Mapping[str, Any], epochs: int, executions: int) -> None:
+        pass
+
+    def epoch_ended(self, execution: int, epoch: int, logs: Mapping[str, float]) -> None:
+        pass
+
+    def trial_ended(self, trial_id: str, status: str, score: float | None) -> None:
+        pass
+
+
+class LineProgress(NoProgress):
+    """One line per finished trial, for logs and pipes."""
+
+    def __init__(self, console: Console, total_trials: int, objective: str) -> None:
+        self.console, self.total, self.objective = console, total_trials, objective
+        self.done, self.started = 0, 0.0
+
+    def trial_started(self, trial_id: str, values: Mapping[str, Any], epochs: int, executions: int) -> None:
+        self.started = time.perf_counter()
+
+    def trial_ended(self, trial_id: str, status: str, score: float | None) -> None:
+        self.done += 1
+        result = f"{self.objective}={score:.4g}" if score is not None else status.lower()
+        seconds = time.perf_counter() - self.started
+        self.console.print(f"trial {trial_id} ({self.done}/{self.total}) {status.lower()}: {result} in {seconds:.1f}s",
+                           highlight=False, soft_wrap=True)
+
+
+class LiveProgress(NoProgress):
+    """A bar for the sweep's trials and one for the current trial's epochs."""
+
+    def __init__(self, console: Console, total_trials: int, objective: str, direction: str = "min") -> None:
+        self.objective, self.sign = objective, 1.0 if direction == "min" else -1.0
+        self.bars = Progress(
+            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+            TextColumn("{task.fields[note]}"), console=console, transient=False,
+        )
+        self.trials = self.bars.add_task("trials", total=total_trials, note="")
+        self.epochs = self.bars.add_task("epochs", total=1, note="")
+        self.best: float | None = None
+
+    def __enter__(self) -> LiveProgress:
+        self.bars.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.bars.stop()
+
+    def trial_started(self, trial_id: str, values: Mapping[str, Any], epochs: int, executions: int) -> None:
+        self.bars.reset(self.epochs, total=epochs * executions, description=f"trial {trial_id}",
+                        note=_format_values(values))
+
+    def epoch_ended(self, execution: int, epoch: int, logs: Mapping[str, float]) -> None:
+        value = logs.get(self.objective)
+        self.bars.update(self.epochs, advance=1, note=f"{self.objective}={value:.4f}" if value is not None else "")
+
+    def trial_ended(self, trial_id: str, status: str, score: float | None) -> None:
+        if score is not None and (self.best is None or self.sign * score < self.sign * self.best):
+            self.best = score
+        best = f"best {self.objective}={self.best:.4f}" if self.best is not None else ""
+        self.bars.update(self.trials, advance=1, note=best)
+
+
+def make_progress(console: Console, total_trials: int, objective: str, direction: str, quiet: bool) -> NoProgress:
+    """The progress display that fits the output: live bars, plain lines, or none."""
+    if quiet:
+        return NoProgress()
+    if console.is_terminal:
+        return LiveProgress(console, total_trials, objective, direction)
+    return LineProgress(console, total_trials, objective)
