@@ -1,0 +1,42 @@
+"""fitsweep: hyperparameter sweeps for Keras that say whether each trial over- or underfits.
+
+Example:
+    >>> import fitsweep
+    >>> run = fitsweep.load("results/moons")  # doctest: +SKIP
+    >>> run.trials.head()  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Any
+
+from fitsweep.errors import DataError, FitsweepError, ResultsError, RunFailedError, SpecError
+from fitsweep.spec import SweepSpec, load_spec, parse_spec
+
+__all__ = [
+    "DataError",
+    "FitsweepError",
+    "ResultsError",
+    "RunFailedError",
+    "SpecError",
+    "SweepRun",
+    "SweepSpec",
+    "load",
+    "load_spec",
+    "parse_spec",
+    "run_sweep",
+]
+
+# Names whose modules import TensorFlow or Keras load on first use, so `import fitsweep` is quick.
+_LAZY = {
+    "run_sweep": "fitsweep.runner",
+    "load": "fitsweep.results",
+    "SweepRun": "fitsweep.results",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'fitsweep' has no attribute {name!r}")

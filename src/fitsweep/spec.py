@@ -226,7 +226,75 @@ class DigitsData(_DataBase):
     source: Literal["digits"]
 
 
-DATA_SOURCES: tuple[type[_DataBase], ...] = (MoonsData, CirclesData, DigitsData)
+class HDF5Data(_DataBase):
+    """An HDF5 file of tables, one row per sample: the features, then the label.
+
+    This is the notMNIST study's `data.h5` layout. Float features are used as stored; uint8
+    features are divided by 255. `test_dataset: null` splits the test set off the training data;
+    `validation_dataset` replaces the `validation_size` split with a dataset of the file.
+    A relative `path` starts at the sweep file's folder.
+
+    Example:
+        data: {source: hdf5, path: data.h5, train_dataset: trainData, test_dataset: testData}
+    """
+
+    kind: ClassVar[str] = "hdf5"
+    source: Literal["hdf5"]
+    path: str = Field(min_length=1)
+    train_dataset: str = Field("trainData", min_length=1)
+    test_dataset: str | None = Field("testData", min_length=1)
+    validation_dataset: str | None = Field(None, min_length=1)
+    # Where the label sits in each row; the default (-1) is the last column.
+    label_column: int = -1
+
+
+class CSVData(_DataBase):
+    """A CSV file with a header row: numeric feature columns and an integer `target` column.
+
+    Example:
+        data: {source: csv, path: train.csv, target: label, test_path: test.csv}
+    """
+
+    kind: ClassVar[str] = "csv"
+    source: Literal["csv"]
+    path: str = Field(min_length=1)
+    target: str = Field("target", min_length=1)
+    test_path: str | None = Field(None, min_length=1)
+
+
+class NpzData(_DataBase):
+    """A NumPy `.npz` file with arrays `x_train`, `y_train` and optionally `x_test`, `y_test`.
+
+    Feature arrays with more than two axes (images) are flattened; uint8 ones are divided by 255.
+
+    Example:
+        data: {source: npz, path: mnist.npz}
+    """
+
+    kind: ClassVar[str] = "npz"
+    source: Literal["npz"]
+    path: str = Field(min_length=1)
+
+
+class NotMNISTData(_DataBase):
+    """The bundled notMNIST_small letters A-J (28x28 pixels in [0, 1], 10 classes, own test set).
+
+    `limit` keeps a stratified, `split_seed`-seeded subset of the training rows for quick runs;
+    the test set stays whole.
+
+    Example:
+        data: {source: notmnist, limit: 2000}
+    """
+
+    kind: ClassVar[str] = "notmnist"
+    source: Literal["notmnist"]
+    # 100 rows leave enough of each of the 10 classes for a stratified validation split.
+    limit: int | None = Field(None, ge=100)
+
+
+DATA_SOURCES: tuple[type[_DataBase], ...] = (
+    MoonsData, CirclesData, DigitsData, HDF5Data, CSVData, NpzData, NotMNISTData,
+)
 
 
 def _source_tag(value: Any) -> str | None:
@@ -309,16 +377,25 @@ class SweepSpec(_Section):
 
     def with_overrides(self, *, max_trials: int | None = None, epochs: int | None = None) -> SweepSpec:
         """A copy with command-line overrides applied and validated again."""
-        raw = self.model_dump(mode="python", exclude_unset=False)
+        raw = self.resolved()
         if max_trials is not None:
             raw["tuner"]["max_trials"] = max_trials
         if epochs is not None:
             raw["train"]["epochs"] = epochs
-        return parse_spec(_plain(raw), "command line")
+        return parse_spec(raw, "command line")
+
+    def resolved(self) -> dict[str, Any]:
+        """Every key with its value, defaults included, as plain data that validates again."""
+        raw = _plain(self.model_dump(mode="json"))
+        if self.model.layers is not None:  # depth and width are unused then, and may not be given
+            del raw["model"]["depth"], raw["model"]["width"]
+        else:
+            del raw["model"]["layers"]
+        return raw
 
     def to_yaml(self) -> str:
-        """The resolved sweep file: every key with its value, defaults included."""
-        return yaml.safe_dump(_plain(self.model_dump(mode="json")), sort_keys=False)
+        """The resolved sweep file as YAML."""
+        return yaml.safe_dump(self.resolved(), sort_keys=False)
 
 
 def _plain(value: Any) -> Any:

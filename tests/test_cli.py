@@ -1,0 +1,109 @@
+"""The command line as a user drives it: exit codes, one-line errors, nothing written on bad input."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from conftest import tiny_sweep, write_sweep
+from fitsweep.cli import app
+
+
+def invoke(*args: str) -> object:
+    """Run the CLI the way the `fitsweep` console script does (errors become one line)."""
+    return CliRunner().invoke(_Main(), list(args), catch_exceptions=False)
+
+
+class _Main:
+    """Adapter so CliRunner drives `fitsweep.cli.main` (which owns error handling)."""
+
+    name = "fitsweep"
+
+    def main(self, args=None, prog_name=None, **kwargs):  # CliRunner's entry point
+        import sys
+
+        from fitsweep.cli import main
+
+        sys.argv = ["fitsweep", *(args or [])]
+        main()
+
+
+def test_run_writes_tables_and_show_prints_them(tmp_path: Path) -> None:
+    sweep = write_sweep(tmp_path, tiny_sweep())
+    results = tmp_path / "results"
+    result = invoke("run", str(sweep), "--results-dir", str(results), "--max-trials", "2", "--epochs", "2")
+    assert result.exit_code == 0, result.output
+    assert "trial 0 (1/2) completed" in result.output and f"Results in {results / 'tiny'}" in result.output
+    import pandas as pd
+
+    trials = pd.read_parquet(results / "tiny" / "trials.parquet")
+    assert len(trials) == 2 and (trials["epochs_run"] == 2).all()
+    shown = invoke("show", str(results / "tiny"))
+    assert shown.exit_code == 0 and "Best 2 of 2 completed trials" in shown.output
+
+
+def test_run_refuses_to_overwrite_without_the_flag(tmp_path: Path) -> None:
+    sweep = write_sweep(tmp_path, tiny_sweep())
+    args = ["run", str(sweep), "--results-dir", str(tmp_path / "r"), "--max-trials", "1", "--epochs", "1", "--quiet"]
+    assert invoke(*args).exit_code == 0
+    before = (tmp_path / "r" / "tiny" / "trials.parquet").read_bytes()
+    refused = invoke(*args)
+    assert refused.exit_code == 2 and "pass --overwrite" in refused.output
+    assert (tmp_path / "r" / "tiny" / "trials.parquet").read_bytes() == before
+    assert invoke(*args, "--overwrite").exit_code == 0
+
+
+def test_validate_prints_the_resolved_file(tmp_path: Path) -> None:
+    result = invoke("validate", str(write_sweep(tmp_path, tiny_sweep())))
+    assert result.exit_code == 0 and "early_stopping: null" in result.output and "valid" in result.output
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["run", "{sweep_dir}/absent.yaml"], "absent.yaml: no such sweep file"),
+        (["run", "{bad}"], "model.dropuot: unknown key; did you mean 'dropout'?"),
+        (["run", "{good}", "--epochs", "0"], "Invalid value for '--epochs'"),
+        (["run", "{good}", "--max-trials", "many"], "Invalid value for '--max-trials'"),
+        (["run", "{good}", "--bogus"], "No such option '--bogus'"),
+        (["run"], "Missing argument 'SWEEP'"),
+        (["validate", "{sweep_dir}"], "not a file"),
+        (["show", "{sweep_dir}/nothing"], "no such results folder"),
+        (["show", "{sweep_dir}"], "not a fitsweep results folder"),
+        (["frobnicate"], "No such command 'frobnicate'"),
+    ],
+)
+def test_bad_input_is_one_line_exit_2_and_writes_nothing(tmp_path: Path, args: list[str], message: str) -> None:
+    sweeps = tmp_path / "sweeps"
+    sweeps.mkdir()
+    good = write_sweep(sweeps, tiny_sweep(), "good.yaml")
+    bad = write_sweep(sweeps, tiny_sweep(model={"dropuot": 0.1}), "bad.yaml")
+    filled = [a.format(sweep_dir=sweeps, good=good, bad=bad) for a in args]
+    results = tmp_path / "results"
+    result = invoke(*filled, *(["--results-dir", str(results)] if filled[0] == "run" and len(filled) > 1 and "--bogus" not in filled else []))
+    assert result.exit_code == 2, result.output
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("fitsweep: error: ") and message in lines[0], result.output
+    assert "Traceback" not in result.output
+    assert not results.exists()
+
+
+def test_a_run_that_completes_no_trial_exits_1(tmp_path: Path, monkeypatch) -> None:
+    import fitsweep.engine
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("no trial can run")
+
+    monkeypatch.setattr(fitsweep.engine, "build_model", broken)
+    sweep = write_sweep(tmp_path, tiny_sweep())
+    result = invoke("run", str(sweep), "--results-dir", str(tmp_path / "r"), "--quiet")
+    assert result.exit_code == 1
+    assert "no trial completed" in result.output and "RuntimeError: no trial can run" in result.output
+
+
+def test_help_has_an_example_for_every_command() -> None:
+    for command in ["run", "validate", "show"]:
+        result = CliRunner().invoke(app, [command, "--help"])
+        assert result.exit_code == 0 and "Example:" in result.output and f"fitsweep {command}" in result.output

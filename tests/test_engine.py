@@ -1,0 +1,130 @@
+"""End-to-end tiny sweeps: every algorithm, the tables' schema, reproducibility and failures."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from conftest import tiny_sweep
+from fitsweep import RunFailedError, load, parse_spec, run_sweep
+from fitsweep.tables import EPOCH_COLUMNS, TRIAL_METRIC_COLUMNS
+
+TIMINGS = ["fit_seconds"]
+
+
+@pytest.mark.parametrize("algorithm", ["random", "grid", "bayesian", "hyperband"])
+def test_each_algorithm_completes_trials(tmp_path: Path, algorithm: str) -> None:
+    sweep = tiny_sweep(tuner={"algorithm": algorithm, "max_trials": 3})
+    if algorithm == "grid":
+        sweep["model"] = {"depth": {"values": [1, 2]}, "width": {"values": [4, 8]}}
+    run = run_sweep(parse_spec(sweep), results_dir=tmp_path)
+    assert run.info["status"] == "complete"
+    assert (run.trials["status"] == "completed").all()
+    assert len(run.trials) == 3
+    epochs_per_trial = run.epochs.groupby("trial_id").size()
+    assert (epochs_per_trial.reindex(run.trials["trial_id"]).to_numpy() == run.trials["epochs_run"].to_numpy()).all()
+
+
+def test_trials_table_schema(tiny_run) -> None:
+    trials = tiny_run.trials
+    hyperparameters = ["depth", "width", "activation", "dropout", "l1", "l2", "optimizer", "learning_rate", "batch_size"]
+    assert list(trials.columns) == ["trial_id", "execution", "status", *hyperparameters, *TRIAL_METRIC_COLUMNS]
+    assert len(trials) == 3 * 2  # 3 trials x 2 executions
+    assert sorted(trials["execution"].unique()) == [0, 1]
+    completed = trials[trials["status"] == "completed"]
+    for column in ["train_loss", "val_loss", "test_loss", "train_accuracy", "val_accuracy", "test_accuracy"]:
+        assert completed[column].notna().all(), column
+        assert np.isfinite(completed[column].astype(float)).all(), column
+    assert (completed["params"] > 0).all() and (completed["fit_seconds"] > 0).all()
+    assert completed["best_epoch"].between(1, 3).all()
+
+
+def test_epochs_table_schema_and_values(tiny_run) -> None:
+    epochs = tiny_run.epochs
+    assert list(epochs.columns) == EPOCH_COLUMNS
+    assert len(epochs) == 3 * 2 * 3  # trials x executions x epochs
+    assert sorted(epochs["epoch"].unique()) == [1, 2, 3]
+    assert epochs[["loss", "val_loss", "accuracy", "val_accuracy"]].notna().all().all()
+    # The trials table reports each execution's best epoch as found in the epochs table.
+    for row in tiny_run.trials.itertuples():
+        curve = epochs[(epochs.trial_id == row.trial_id) & (epochs.execution == row.execution)]
+        best = curve.loc[curve["val_loss"].idxmin()]
+        assert row.best_epoch == best["epoch"] and row.val_loss == pytest.approx(best["val_loss"])
+
+
+def test_executions_differ_and_score_averages_them(tiny_run) -> None:
+    trials, epochs = tiny_run.trials, tiny_run.epochs
+    first = trials["trial_id"].iloc[0]
+    curves = epochs[epochs.trial_id == first].pivot(index="epoch", columns="execution", values="val_loss")
+    assert not np.allclose(curves[0], curves[1])  # different seeds per execution
+    # KerasTuner scores a trial by the best epoch of the executions' mean curve.
+    assert trials.loc[trials.trial_id == first, "score"].iloc[0] == pytest.approx(curves.mean(axis=1).min(), rel=1e-6)
+
+
+def test_results_folder_layout(tiny_run) -> None:
+    root = tiny_run.path
+    for name in ["sweep.yaml", "run.json", "trials.parquet", "trials.csv", "epochs.parquet", "best_model.keras"]:
+        assert (root / name).is_file(), name
+    assert (root / "tuner" / "oracle.json").is_file()
+    assert len(list((root / "tuner").glob("trial_*/model.keras"))) == 1  # only the best trial's model is kept
+    info = json.loads((root / "run.json").read_text())
+    assert info["status"] == "complete" and info["seed"] == 1 and info["versions"]["keras-tuner"]
+    assert info["best_trial"] == tiny_run.trials.sort_values("score")["trial_id"].iloc[0]
+    pd.testing.assert_frame_equal(load(root).trials, tiny_run.trials)
+
+
+def test_best_model_predicts_like_its_test_metrics(tiny_run) -> None:
+    from fitsweep.data import prepare_data
+
+    model = tiny_run.best_model
+    splits = prepare_data(tiny_run.spec.data)
+    loss, accuracy = model.evaluate(splits.x_test, splits.y_test.reshape(-1, 1).astype("float32"), verbose=0)
+    best = tiny_run.trials[tiny_run.trials.trial_id == tiny_run.info["best_trial"]]
+    assert any(accuracy == pytest.approx(a, abs=1e-6) for a in best["test_accuracy"])
+
+
+def test_same_seed_gives_the_same_tables(tmp_path: Path) -> None:
+    spec = parse_spec(tiny_sweep())
+    first = run_sweep(spec, results_dir=tmp_path / "a")
+    second = run_sweep(spec, results_dir=tmp_path / "b")
+    pd.testing.assert_frame_equal(first.trials.drop(columns=TIMINGS), second.trials.drop(columns=TIMINGS))
+    pd.testing.assert_frame_equal(first.epochs.drop(columns=["seconds"]), second.epochs.drop(columns=["seconds"]))
+    other = run_sweep(parse_spec(tiny_sweep(tuner={"seed": 2})), results_dir=tmp_path / "c")
+    assert not first.trials["val_loss"].equals(other.trials["val_loss"])
+
+
+def test_early_stopping_stops_on_patience(tmp_path: Path) -> None:
+    sweep = tiny_sweep(train={"epochs": 40, "early_stopping": 1, "learning_rate": 0.5, "optimizer": "sgd"},
+                       tuner={"max_trials": 2})
+    run = run_sweep(parse_spec(sweep), results_dir=tmp_path)
+    assert (run.trials["epochs_run"] < 40).any()
+    assert (run.trials["epochs_run"] <= run.trials["best_epoch"] + 1).all()
+
+
+def test_a_run_where_every_trial_fails_raises_with_the_first_error(tmp_path: Path, monkeypatch) -> None:
+    import fitsweep.engine
+
+    def broken(*args, **kwargs):
+        raise ImportError("tensorboard is not installed")
+
+    monkeypatch.setattr(fitsweep.engine, "build_model", broken)
+    with pytest.raises(RunFailedError, match="ImportError: tensorboard is not installed"):
+        run_sweep(parse_spec(tiny_sweep()), results_dir=tmp_path)
+    info = json.loads((tmp_path / "tiny" / "run.json").read_text())
+    assert info["status"] == "failed"
+    trials = pd.read_parquet(tmp_path / "tiny" / "trials.parquet")
+    assert (trials["status"] == "failed").all() and trials["error"].str.contains("tensorboard").all()
+
+
+def test_diverging_trial_is_recorded_and_the_sweep_goes_on(tmp_path: Path) -> None:
+    sweep = tiny_sweep(model={"depth": 3, "width": 64, "dropout": 0.0, "l2": 0.0},
+                       train={"optimizer": "sgd", "learning_rate": {"values": [10.0, 0.01]}, "epochs": 5},
+                       tuner={"algorithm": "grid", "max_trials": 2})
+    run = run_sweep(parse_spec(sweep), results_dir=tmp_path)
+    by_rate = run.trials.set_index("learning_rate")["status"]
+    assert by_rate[10.0] == "diverged" and by_rate[0.01] == "completed"
+    assert "Diverged" in run.trials.set_index("learning_rate").loc[10.0, "error"]
