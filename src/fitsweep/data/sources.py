@@ -1,34 +1,63 @@
 """Data sources: each turns its validated spec into arrays, and nothing more.
 
-A source returns a `SourceData`: features and integer labels, plus a test set when the source
-comes with its own split (files usually do). Splitting and scaling are `splits`' job, so every
-source gets the same no-leakage rules. To add a source, add its spec class in `fitsweep.spec`
-and a loader here, registered under the same name.
+A source returns a `SourceData`: features and integer labels, plus a test set (and, rarely, a
+validation set) when the source comes with its own split (files usually do). Splitting and scaling
+are `splits`' job, so every source gets the same no-leakage rules. To add a source, add its spec
+class in `fitsweep.spec` and a loader here, registered under the same name.
+
+File sources check what they read and raise `DataError` with one line that names the file and
+what is wrong, so a bad file fails before any model is built.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import difflib
+import zipfile
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import h5py
 import numpy as np
+import pandas as pd
 from sklearn import datasets
+from sklearn.model_selection import train_test_split
 
 from fitsweep.errors import DataError
 
-__all__ = ["SourceData", "load_source", "LOADERS"]
+__all__ = ["SourceData", "load_source", "LOADERS", "NOTMNIST_FILE"]
+
+# The bundled notMNIST_small copy, inside the installed package (see datasets/README.md).
+NOTMNIST_FILE = "notmnist_small.h5"
+# How many names an error message lists before it says "...".
+MAX_LISTED = 12
 
 
 @dataclass(frozen=True)
 class SourceData:
-    """Arrays a source provides: `x` and `y`, and its own test split if it has one."""
+    """Arrays a source provides: `x` and `y`, and its own test or validation split if it has one.
+
+    `origin` names where the arrays came from (a file) for error messages; empty means the
+    source's name.
+    """
 
     x: np.ndarray
     y: np.ndarray
     x_test: np.ndarray | None = None
     y_test: np.ndarray | None = None
+    x_val: np.ndarray | None = None
+    y_val: np.ndarray | None = None
+    origin: str = ""
+
+    def parts(self) -> Iterator[tuple[str, np.ndarray, np.ndarray]]:
+        """Each provided part as (name, features, labels): training, then test and validation."""
+        yield "training data", self.x, self.y
+        if self.x_test is not None and self.y_test is not None:
+            yield "test set", self.x_test, self.y_test
+        if self.x_val is not None and self.y_val is not None:
+            yield "validation set", self.x_val, self.y_val
 
 
 Loader = Callable[[Any, Path], SourceData]
@@ -41,6 +70,9 @@ def _loader(name: str) -> Callable[[Loader], Loader]:
         return function
 
     return register
+
+
+# --- generated and scikit-learn sources --------------------------------------------------------
 
 
 @_loader("moons")
@@ -63,6 +95,207 @@ def _digits(spec: Any, base_dir: Path) -> SourceData:
     return SourceData(x=(bunch.data / 16.0).astype("float32"), y=bunch.target.astype("int64"))
 
 
+# --- file sources ------------------------------------------------------------------------------
+
+
+@_loader("hdf5")
+def _hdf5(spec: Any, base_dir: Path) -> SourceData:
+    path = _resolve(spec.path, base_dir, "data.path")
+    return _read_hdf5(
+        path, spec.train_dataset, spec.test_dataset, spec.validation_dataset, spec.label_column
+    )
+
+
+@_loader("notmnist")
+def _notmnist(spec: Any, base_dir: Path) -> SourceData:
+    # as_file gives a real path even when the package is installed zipped.
+    with resources.as_file(resources.files("fitsweep") / "datasets" / NOTMNIST_FILE) as path:
+        if not path.is_file():
+            raise DataError(f"{path}: the bundled notMNIST file is missing; reinstall fitsweep")
+        data = _read_hdf5(path, "trainData", "testData", None, -1)
+    if spec.limit is None or spec.limit >= len(data.y):
+        return data
+    # Stratified so that a small limit keeps every letter in its original share.
+    x, _, y, _ = train_test_split(
+        data.x, data.y, train_size=spec.limit, random_state=spec.split_seed, stratify=data.y
+    )
+    return SourceData(x=x, y=y, x_test=data.x_test, y_test=data.y_test, origin=data.origin)
+
+
+@_loader("csv")
+def _csv(spec: Any, base_dir: Path) -> SourceData:
+    path = _resolve(spec.path, base_dir, "data.path")
+    x, y, columns = _read_csv(path, spec.target, None)
+    if spec.test_path is None:
+        return SourceData(x=x, y=y, origin=str(path))
+    test_path = _resolve(spec.test_path, base_dir, "data.test_path")
+    x_test, y_test, _ = _read_csv(test_path, spec.target, columns)
+    return SourceData(x=x, y=y, x_test=x_test, y_test=y_test, origin=str(path))
+
+
+@_loader("npz")
+def _npz(spec: Any, base_dir: Path) -> SourceData:
+    path = _resolve(spec.path, base_dir, "data.path")
+    arrays = _read_npz(path)
+    has_test = [name in arrays for name in ("x_test", "y_test")]
+    if has_test[0] != has_test[1]:
+        given, missing = ("x_test", "y_test") if has_test[0] else ("y_test", "x_test")
+        raise DataError(f"{path}: has {given} but no {missing}; give both or neither")
+    x, y = _npz_pair(arrays, "x_train", "y_train", path)
+    if not has_test[0]:
+        return SourceData(x=x, y=y, origin=str(path))
+    x_test, y_test = _npz_pair(arrays, "x_test", "y_test", path)
+    return SourceData(x=x, y=y, x_test=x_test, y_test=y_test, origin=str(path))
+
+
+def _resolve(raw: str, base_dir: Path, key: str) -> Path:
+    """The file a sweep file names: relative paths start at the sweep file's folder."""
+    path = Path(raw).expanduser()
+    if not path.is_absolute():
+        path = base_dir / path
+    if not path.exists():
+        raise DataError(f"{path}: no such file ({key}; a relative path starts at the sweep file's folder)")
+    if not path.is_file():
+        raise DataError(f"{path}: is a folder, not a file; {key} must name a file")
+    return path
+
+
+def _read_hdf5(
+    path: Path, train: str, test: str | None, validation: str | None, label_column: int
+) -> SourceData:
+    try:
+        file = h5py.File(path, "r")
+    except OSError as error:
+        raise DataError(f"{path}: not a readable HDF5 file ({_first_line(error)})") from None
+    with file:
+        x, y = _hdf5_table(file, train, path, label_column)
+        x_test = y_test = x_val = y_val = None
+        if test is not None:
+            x_test, y_test = _hdf5_table(file, test, path, label_column, hint=(
+                "; set data.test_dataset: null to split the test set off the training data"
+            ))
+        if validation is not None:
+            x_val, y_val = _hdf5_table(file, validation, path, label_column)
+    return SourceData(x=x, y=y, x_test=x_test, y_test=y_test, x_val=x_val, y_val=y_val, origin=str(path))
+
+
+def _hdf5_table(
+    file: h5py.File, name: str, path: Path, label_column: int, hint: str = ""
+) -> tuple[np.ndarray, np.ndarray]:
+    """Features and labels of one (rows, features + 1) dataset of an HDF5 file."""
+    where = f"{path}: dataset '{name}'"
+    found = file.get(name)
+    if not isinstance(found, h5py.Dataset):
+        names = []
+        file.visititems(lambda key, item: names.append(key) if isinstance(item, h5py.Dataset) else None)
+        raise DataError(f"{path}: no dataset '{name}'; the file has: {_listing(names)}{hint}")
+    if found.ndim != 2 or found.shape[1] < 2:
+        raise DataError(f"{where} has shape {found.shape}; expected 2-D (rows, features + label)")
+    if found.dtype.kind not in "biuf":
+        raise DataError(f"{where} holds {found.dtype} values; expected numbers")
+    columns = found.shape[1]
+    if not -columns <= label_column < columns:
+        raise DataError(f"{where} has {columns} columns; data.label_column {label_column} is outside it")
+    try:
+        table = found[()]
+    except OSError as error:
+        raise DataError(f"{where} cannot be read ({_first_line(error)})") from None
+    return _features_labels(np.delete(table, label_column, axis=1), table[:, label_column], where)
+
+
+def _read_csv(
+    path: Path, target: str, columns: list[str] | None
+) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Features, labels and the feature column names of a CSV file (in `columns`' order if given)."""
+    try:
+        frame = pd.read_csv(path)
+    except pd.errors.EmptyDataError:
+        raise DataError(f"{path}: empty file; expected a header row and one row per sample") from None
+    except UnicodeDecodeError as error:
+        raise DataError(f"{path}: not UTF-8 text (bad byte at offset {error.start})") from None
+    except (pd.errors.ParserError, ValueError, OSError) as error:
+        raise DataError(f"{path}: not a readable CSV file ({_first_line(error)})") from None
+    names = [str(column) for column in frame.columns]
+    frame.columns = names
+    if target not in names:
+        close = difflib.get_close_matches(target, names, n=1)
+        suggestion = f"; did you mean '{close[0]}'?" if close else ""
+        raise DataError(
+            f"{path}: no target column '{target}' (data.target){suggestion}; the columns are: {_listing(names)}"
+        )
+    features = [name for name in names if name != target]
+    if columns is not None:
+        if set(features) != set(columns):
+            extra = sorted(set(features) ^ set(columns))
+            raise DataError(f"{path}: feature columns differ from the training file's (see {_listing(extra)})")
+        features = columns
+    if not features:
+        raise DataError(f"{path}: has only the target column '{target}'; expected feature columns too")
+    if frame.empty:
+        raise DataError(f"{path}: has no rows, only a header")
+    text = [name for name in features if not pd.api.types.is_numeric_dtype(frame[name])]
+    if text:
+        raise DataError(f"{path}: column '{text[0]}' holds text; every feature column must be numeric")
+    labels = frame[target]
+    if not pd.api.types.is_numeric_dtype(labels):
+        raise DataError(f"{path}: target column '{target}' holds text; labels must be integer class indices 0..K-1")
+    x, y = _features_labels(frame[features].to_numpy(), labels.to_numpy(), str(path))
+    return x, y, features
+
+
+def _read_npz(path: Path) -> dict[str, np.ndarray]:
+    try:
+        # No pickle: an object array in a downloaded file could run code when loaded.
+        loaded = np.load(path, allow_pickle=False)
+        if not isinstance(loaded, np.lib.npyio.NpzFile):
+            raise DataError(f"{path}: holds a single array, not an .npz archive of x_train, y_train, ...")
+        with loaded:
+            return {name: loaded[name] for name in loaded.files}
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError) as error:
+        raise DataError(f"{path}: not a readable .npz archive of numeric arrays ({_first_line(error)})") from None
+
+
+def _npz_pair(arrays: dict[str, np.ndarray], x_name: str, y_name: str, path: Path) -> tuple[np.ndarray, np.ndarray]:
+    missing = [name for name in (x_name, y_name) if name not in arrays]
+    if missing:
+        raise DataError(f"{path}: no array {' or '.join(missing)}; the file has: {_listing(list(arrays))}")
+    x, y = arrays[x_name], arrays[y_name]
+    where = f"{path}: {x_name}"
+    if x.dtype.kind not in "biuf" or y.dtype.kind not in "biuf":
+        raise DataError(f"{path}: {x_name} and {y_name} must hold numbers, got {x.dtype} and {y.dtype}")
+    if x.ndim < 2:
+        raise DataError(f"{where} has shape {x.shape}; expected (rows, features) or (rows, height, width)")
+    if y.ndim > 1 and y.shape[1:] != (1,) * (y.ndim - 1):
+        raise DataError(f"{path}: {y_name} has shape {y.shape}; expected 1-D class indices, not one-hot rows")
+    if len(x) != len(y):
+        raise DataError(f"{path}: {x_name} has {len(x)} rows but {y_name} has {len(y)}")
+    # Images and other multi-axis samples go into a Dense network as flat rows.
+    return _features_labels(x.reshape(len(x), -1), y.reshape(-1), f"{path}: {x_name}/{y_name}")
+
+
+def _features_labels(x: np.ndarray, y: np.ndarray, where: str) -> tuple[np.ndarray, np.ndarray]:
+    """float32 features (uint8 ones divided by 255) and int64 labels, after checking both."""
+    if len(x) == 0:
+        raise DataError(f"{where} has no rows")
+    features = x.astype("float32") / np.float32(255.0) if x.dtype == np.uint8 else x.astype("float32")
+    _check_arrays(features, y, where)
+    return features, np.asarray(y).astype("int64")
+
+
+def _listing(names: list[str]) -> str:
+    shown = ", ".join(repr(name) for name in names[:MAX_LISTED])
+    more = f", ... ({len(names)} in all)" if len(names) > MAX_LISTED else ""
+    return (shown + more) if names else "(nothing)"
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
+# --- entry point -------------------------------------------------------------------------------
+
+
 def load_source(spec: Any, base_dir: Path | str = ".") -> SourceData:
     """Load the arrays of the data source a sweep file names.
 
@@ -71,7 +304,11 @@ def load_source(spec: Any, base_dir: Path | str = ".") -> SourceData:
         base_dir: The sweep file's folder; relative file paths resolve against it.
 
     Returns:
-        The source's arrays, checked for finite features and integer labels.
+        The source's arrays, checked for finite features, integer labels, at least two classes
+        and matching feature counts across its parts.
+
+    Raises:
+        DataError: One line naming the file (or source) and what is wrong with it.
 
     Example:
         >>> from fitsweep.spec import MoonsData
@@ -79,14 +316,19 @@ def load_source(spec: Any, base_dir: Path | str = ".") -> SourceData:
         (100, 2)
     """
     data = LOADERS[spec.source](spec, Path(base_dir))
-    _check_arrays(data.x, data.y, spec.source)
-    if data.x_test is not None and data.y_test is not None:
-        _check_arrays(data.x_test, data.y_test, f"{spec.source} (test split)")
-        if data.x_test.shape[1:] != data.x.shape[1:]:
+    origin = data.origin or spec.source
+    for part, x, y in data.parts():
+        _check_arrays(x, y, f"{origin} ({part})")
+        if x.shape[1:] != data.x.shape[1:]:
             raise DataError(
-                f"{spec.source}: test features have shape {data.x_test.shape[1:]}, "
-                f"training features {data.x.shape[1:]}; they must match"
+                f"{origin}: the {part} has {x.shape[1]} features, the training data "
+                f"{data.x.shape[1]}; they must match"
             )
+    classes = np.unique(data.y)
+    if len(classes) < 2:
+        raise DataError(
+            f"{origin}: the training data hold only class {classes[0]}; at least two classes are needed"
+        )
     return data
 
 
@@ -95,7 +337,19 @@ def _check_arrays(x: np.ndarray, y: np.ndarray, where: str) -> None:
         raise DataError(f"{where}: features must be a non-empty 2-D table, got shape {x.shape}")
     if len(y) != len(x):
         raise DataError(f"{where}: {len(x)} feature rows but {len(y)} labels")
-    if not np.all(np.isfinite(x)):
-        raise DataError(f"{where}: features contain NaN or infinite values")
-    if not np.all(np.isfinite(y)) or not np.all(np.asarray(y) == np.round(y)) or np.min(y) < 0:
-        raise DataError(f"{where}: labels must be non-negative integers (class indices)")
+    bad = ~np.isfinite(x)
+    if bad.any():
+        row, column = np.argwhere(bad)[0]
+        raise DataError(
+            f"{where}: features contain NaN or infinite values (first at row {row}, column {column})"
+        )
+    labels = np.asarray(y)
+    if labels.dtype.kind not in "biuf":
+        raise DataError(f"{where}: labels hold {labels.dtype} values; expected integer class indices")
+    wrong = ~np.isfinite(labels) | (labels != np.round(labels)) | (labels < 0)
+    if wrong.any():
+        row = int(np.argmax(wrong))
+        raise DataError(
+            f"{where}: labels must be non-negative integers (class indices), "
+            f"got {labels[row].item()!r} at row {row}"
+        )

@@ -49,8 +49,12 @@ def make_splits(data: SourceData, spec: Any) -> Splits:
     """Split a source's arrays into train, validation and test, then scale.
 
     The test split is the source's own when it has one, else a seeded (stratified unless
-    `stratify: false`) `test_size` fraction. Validation is a `validation_size` fraction of
-    what remains. A scaler, if any, is fitted on the training split only.
+    `stratify: false`) `test_size` fraction. Validation is likewise the source's own or a
+    `validation_size` fraction of what remains. A scaler, if any, is fitted on the training
+    split only, so no statistic of validation or test rows leaks into training.
+
+    Raises:
+        DataError: Labels that skip a class index, or a split left without some class.
 
     Example:
         >>> from fitsweep.spec import MoonsData
@@ -60,15 +64,23 @@ def make_splits(data: SourceData, spec: Any) -> Splits:
         >>> len(splits.x_train) + len(splits.x_val) + len(splits.x_test)
         200
     """
+    where = data.origin or spec.source
+    n_classes = _count_classes([y for _, _, y in data.parts()], where)
     y_all = np.asarray(data.y).astype("int64")
     if data.x_test is None:
-        x_pool, x_test, y_pool, y_test = _split(data.x, y_all, spec.test_size, spec, "test_size")
+        x_pool, x_test, y_pool, y_test = _split(data.x, y_all, spec.test_size, spec, "test_size", where)
     else:
         x_pool, y_pool = data.x, y_all
         x_test, y_test = data.x_test, np.asarray(data.y_test).astype("int64")
-    x_train, x_val, y_train, y_val = _split(x_pool, y_pool, spec.validation_size, spec, "validation_size")
-    n_classes = int(max(y_train.max(), y_val.max(), y_test.max())) + 1
-    _check_classes(y_train, n_classes, spec.source)
+    if data.x_val is None:
+        x_train, x_val, y_train, y_val = _split(
+            x_pool, y_pool, spec.validation_size, spec, "validation_size", where
+        )
+    else:
+        x_train, y_train = x_pool, y_pool
+        x_val, y_val = data.x_val, np.asarray(data.y_val).astype("int64")
+    for split, labels in (("training", y_train), ("validation", y_val), ("test", y_test)):
+        _check_classes(labels, n_classes, split, where)
     x_train, x_val, x_test = _scale(spec.scaling, x_train, x_val, x_test)
     return Splits(
         x_train=x_train, y_train=y_train, x_val=x_val, y_val=y_val,
@@ -76,26 +88,46 @@ def make_splits(data: SourceData, spec: Any) -> Splits:
     )
 
 
-def _split(x: np.ndarray, y: np.ndarray, fraction: float, spec: Any, key: str) -> tuple[np.ndarray, ...]:
+def _count_classes(labels: list[np.ndarray], where: str) -> int:
+    """The number of classes, once labels are known to be 0..K-1 with none skipped."""
+    classes = np.unique(np.concatenate([np.asarray(y).astype("int64") for y in labels]))
+    if len(classes) < 2:
+        raise DataError(f"{where}: every sample has label {classes[0]}; at least two classes are needed")
+    # A skipped index would become a class the model must predict but never sees.
+    skipped = np.flatnonzero(classes != np.arange(len(classes)))
+    if len(skipped):
+        raise DataError(
+            f"{where}: no sample has label {skipped[0]}, but label {classes[-1]} exists; "
+            "labels must be class indices 0..K-1 with every class present"
+        )
+    return len(classes)
+
+
+def _split(
+    x: np.ndarray, y: np.ndarray, fraction: float, spec: Any, key: str, where: str
+) -> tuple[np.ndarray, ...]:
     classes, counts = np.unique(y, return_counts=True)
     if len(classes) < 2:
-        raise DataError(f"{spec.source}: the data hold {len(classes)} class; at least two are needed")
+        raise DataError(f"{where}: the data hold {len(classes)} class; at least two are needed")
     stratify = y if spec.stratify else None
     if spec.stratify and counts.min() < 2:
         raise DataError(
-            f"{spec.source}: class {classes[counts.argmin()]} has {counts.min()} sample; "
+            f"{where}: class {classes[counts.argmin()]} has {counts.min()} sample; "
             f"data.{key} with stratify needs at least 2 per class"
         )
     try:
         return tuple(train_test_split(x, y, test_size=fraction, random_state=spec.split_seed, stratify=stratify))
     except ValueError as error:
-        raise DataError(f"{spec.source}: cannot split with data.{key}={fraction}: {error}") from None
+        raise DataError(f"{where}: cannot split with data.{key}={fraction}: {error}") from None
 
 
-def _check_classes(y_train: np.ndarray, n_classes: int, source: str) -> None:
-    missing = sorted(set(range(n_classes)) - set(np.unique(y_train).tolist()))
-    if missing:
-        raise DataError(f"{source}: the training split has no sample of class {missing[0]}; use more data or stratify")
+def _check_classes(labels: np.ndarray, n_classes: int, split: str, where: str) -> None:
+    counts = np.bincount(labels, minlength=n_classes)
+    if counts.min() == 0:
+        raise DataError(
+            f"{where}: the {split} split has no sample of class {int(counts.argmin())}; "
+            "use more data, keep data.stratify on, or give that split more rows"
+        )
 
 
 def _scale(scaling: str, *arrays: np.ndarray) -> list[np.ndarray]:
