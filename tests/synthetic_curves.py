@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -109,7 +110,7 @@ def synthetic_trials(*, n_trials: int = 24, executions: int = 2, seed: int = 0) 
     rng = np.random.default_rng(seed)
     rows = []
     for trial in range(n_trials):
-        values = {
+        values: dict[str, Any] = {
             "depth": int(rng.integers(1, 4)), "width": int(rng.choice([16, 64, 256])),
             "activation": str(rng.choice(["relu", "tanh"])), "dropout": float(rng.choice([0.0, 0.3])),
             "l1": 0.0, "l2": float(rng.choice([0.0, 1e-3])), "optimizer": "adam",
@@ -121,8 +122,8 @@ def synthetic_trials(*, n_trials: int = 24, executions: int = 2, seed: int = 0) 
     return pd.DataFrame(rows).astype({"trial_id": "string", "status": "string", "params": "Int64"})
 
 
-def _trial_row(trial_id: str, execution: int, values: dict[str, object], params: int,
-               rng: np.random.Generator) -> dict[str, object]:
+def _trial_row(trial_id: str, execution: int, values: dict[str, Any], params: int,
+               rng: np.random.Generator) -> dict[str, Any]:
     val_loss = 0.2 + 0.15 * abs(math.log10(float(values["learning_rate"])) + 3) + 0.01 * rng.standard_normal()
     gap = 0.12 - 0.04 * (values["l2"] > 0) - 0.05 * (values["dropout"] > 0) + 0.02 * math.log10(params / 1000)
     val_accuracy = 0.9 - 0.1 * val_loss + 0.005 * rng.standard_normal()

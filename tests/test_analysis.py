@@ -1,0 +1,319 @@
+"""Tests of fitsweep.analysis: verdicts on synthetic curves, statistics against hand formulas."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from fitsweep.analysis import (
+    AnalysisError, Fit, capacity, chance_level_loss, compare, diagnose, importance, weight_stats,
+)
+from fitsweep.errors import FitsweepError
+from synthetic_curves import BORDERLINE, CHANCE, EXPECTED, curve, sweep, synthetic_trials
+
+
+def _verdicts(table: pd.DataFrame) -> dict[str, str]:
+    return dict(zip(table["trial_id"], table["fit"]))
+
+
+# --- diagnose: synthetic curves ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_clear_cases_get_their_verdict(seed: int) -> None:
+    epochs = sweep({kind: kind for kind in EXPECTED}, executions=2, seed=seed)
+    table = diagnose(epochs, chance_loss=CHANCE)
+    assert len(table) == 2 * len(EXPECTED)
+    for trial_id, fit in zip(table["trial_id"], table["fit"]):
+        assert fit == EXPECTED[trial_id], table.loc[table.trial_id == trial_id, "fit_reason"].tolist()
+
+
+def test_clear_cases_without_chance_loss_use_the_sweeps_best() -> None:
+    table = diagnose(sweep({kind: kind for kind in ("good", "overfit", "underfit", "diverged")}))
+    assert _verdicts(table) == {"good": "good", "overfit": "overfit", "underfit": "underfit", "diverged": "diverged"}
+
+
+def test_borderline_cases_get_some_verdict() -> None:
+    kinds = {kind: kind for kind in (*BORDERLINE, "good", "overfit")}
+    for chance in (CHANCE, None):
+        table = diagnose(sweep(kinds), chance_loss=chance)
+        assert set(table["fit"]) <= {fit.value for fit in Fit}
+        assert table["fit_reason"].str.len().gt(10).all()
+
+
+def test_reasons_carry_the_numbers() -> None:
+    table = diagnose(sweep({kind: kind for kind in ("overfit", "underfit", "good", "diverged")}), chance_loss=CHANCE)
+    reasons = dict(zip(table["trial_id"], table["fit_reason"]))
+    assert "val_loss rose" in reasons["overfit"] and "% above its minimum" in reasons["overfit"]
+    assert "accuracy gap 0.14" in reasons["overfit"]
+    assert "chance level 0.693" in reasons["underfit"]
+    assert "loss became nan at epoch 7" == reasons["diverged"]
+
+
+def test_evidence_matches_a_hand_computed_curve() -> None:
+    epochs = pd.DataFrame({
+        "trial_id": "7", "execution": 0, "epoch": [1, 2, 3, 4],
+        "loss": [1.0, 0.5, 0.25, 0.2], "val_loss": [1.0, 0.6, 0.5, 0.7],
+        "accuracy": [0.5, 0.7, 0.9, 0.95], "val_accuracy": [0.5, 0.7, 0.8, 0.75],
+    })
+    row = diagnose(epochs, trend_epochs=2).iloc[0]
+    assert (row.best_epoch, row.epochs_run) == (3, 4)
+    assert row.min_val_loss == 0.5 and row.final_loss == 0.2 and row.final_val_loss == 0.7
+    assert row.loss_gap == pytest.approx(0.5)
+    assert row.accuracy_gap == pytest.approx(0.2)
+    assert row.val_rise == pytest.approx(0.4)
+    assert row.train_trend == pytest.approx(-0.05 / 0.225)  # slope -0.05 per epoch over mean 0.225
+    assert row.fit == Fit.OVERFIT
+    assert "rose 40% above its minimum 0.5 at epoch 3" in row.fit_reason and "(0.25 to 0.2)" in row.fit_reason
+
+
+def test_thresholds_are_keyword_arguments() -> None:
+    epochs = sweep({"rise": "overfit_rise"})
+    assert diagnose(epochs).fit.iloc[0] == Fit.OVERFIT
+    assert diagnose(epochs, overfit_val_rise=1.0).fit.iloc[0] == Fit.GOOD
+    with pytest.raises(AnalysisError, match="trend_epochs"):
+        diagnose(epochs, trend_epochs=1)
+    with pytest.raises(AnalysisError, match="chance_loss"):
+        diagnose(epochs, chance_loss=-1.0)
+
+
+def test_a_single_trial_is_judged_against_chance_only() -> None:
+    epochs = sweep({"only": "underfit"})
+    assert diagnose(epochs, chance_loss=CHANCE).fit.iloc[0] == Fit.UNDERFIT
+    alone = diagnose(epochs).iloc[0]
+    assert alone.fit == Fit.GOOD and "underfitting not judged" in alone.fit_reason
+
+
+def test_a_sweep_entirely_near_chance_is_underfit() -> None:
+    table = diagnose(sweep({"a": "underfit", "b": "underfit"}), chance_loss=CHANCE)
+    assert set(table["fit"]) == {Fit.UNDERFIT}
+
+
+def test_one_epoch_does_not_crash() -> None:
+    row = diagnose(sweep({"short": "one_epoch"})).iloc[0]
+    assert row.epochs_run == 1 and math.isnan(row.train_trend) and row.val_rise == 0
+
+
+def test_trial_status_is_reflected() -> None:
+    epochs = sweep({"ok": "good", "blew": "good", "shown": "diverged"})
+    trials = pd.DataFrame({
+        "trial_id": ["ok", "blew", "blew", "shown", "failed", "gone"],
+        "execution": [0, 0, 1, 0, 0, 0],
+        "status": ["completed", "diverged", "diverged", "diverged", "failed", "diverged"],
+        "error": [None, "FailedTrialError: Diverged: a loss became NaN", None, None, "OOM", None],
+    })
+    table = diagnose(epochs, trials)
+    assert "status" in table.columns
+    assert "failed" not in set(table["trial_id"])  # no epochs: nothing to judge
+    assert _verdicts(table) == {"ok": "good", "blew": "diverged", "shown": "diverged", "gone": "diverged"}
+    blew = table[table.trial_id == "blew"]
+    assert len(blew) == 2 and blew.fit_reason.str.contains("status is diverged").all()
+    assert math.isnan(table.loc[table.trial_id == "gone", "final_loss"].iloc[0])
+
+
+def test_runs_are_kept_apart() -> None:
+    first = sweep({"0": "good", "1": "underfit"}).assign(run="a")
+    second = sweep({"0": "underfit", "1": "good"}).assign(run="b")
+    table = diagnose(pd.concat([first, second], ignore_index=True))
+    assert list(table.columns[:3]) == ["run", "trial_id", "execution"]
+    assert table["fit"].tolist() == ["good", "underfit", "underfit", "good"]
+
+
+def test_empty_or_incomplete_epochs_raise_analysis_error() -> None:
+    empty = sweep({"x": "good"}).iloc[:0]
+    with pytest.raises(AnalysisError, match="no epochs"):
+        diagnose(empty)
+    with pytest.raises(AnalysisError, match="lacks column"):
+        diagnose(sweep({"x": "good"}).drop(columns="val_loss"))
+    assert issubclass(AnalysisError, FitsweepError)
+
+
+def test_fit_is_a_string_enum() -> None:
+    table = diagnose(sweep({"o": "overfit", "g": "good"}))
+    assert (table.fit == Fit.OVERFIT).tolist() == [False, True]
+    assert str(Fit.GOOD) == "good" and Fit("underfit") is Fit.UNDERFIT and Fit.DIVERGED.remedy
+
+
+# --- chance level --------------------------------------------------------------------------
+
+
+def test_chance_level_loss_is_the_entropy_of_the_priors() -> None:
+    assert chance_level_loss([0.1] * 10) == pytest.approx(math.log(10))
+    assert chance_level_loss([1, 1], binary=True) == pytest.approx(math.log(2))
+    assert chance_level_loss(0.2, binary=True) == pytest.approx(-(0.2 * math.log(0.2) + 0.8 * math.log(0.8)))
+    assert chance_level_loss(np.array([30, 10, 0])) == pytest.approx(-(0.75 * math.log(0.75) + 0.25 * math.log(0.25)))
+    for bad in ([1.0], [-1, 2], [0, 0]):
+        with pytest.raises(AnalysisError):
+            chance_level_loss(bad)
+    with pytest.raises(AnalysisError, match="two priors"):
+        chance_level_loss([0.2, 0.3, 0.5], binary=True)
+
+
+# --- compare -------------------------------------------------------------------------------
+
+
+def _trials(test_accuracy: list[float], **columns: list[object]) -> pd.DataFrame:
+    n = len(test_accuracy)
+    frame = pd.DataFrame({
+        "trial_id": [str(i) for i in range(n)], "execution": 0, "status": "completed",
+        "train_accuracy": [a + 0.05 for a in test_accuracy], "val_accuracy": test_accuracy,
+        "test_accuracy": test_accuracy,
+    })
+    return frame.assign(**columns)
+
+
+def test_regularizer_labels() -> None:
+    trials = _trials([0.9] * 8, l1=[0, 1e-4, 0, 1e-4, 0, 0, 1e-4, np.nan], l2=[0, 0, 1e-3, 1e-3, 1e-3, 0, 1e-3, 0],
+                     dropout=[0, 0, 0, 0, 0.2, 0.5, 0.3, 0.0])
+    labels = set(compare(trials)["regularizer"])
+    assert labels == {"none", "l1", "l2", "l1+l2", "l2+dropout", "dropout", "l1+l2+dropout"}
+    assert set(compare(_trials([0.9, 0.8]))["regularizer"]) == {"none"}  # no regularizer columns at all
+
+
+def test_confidence_interval_and_welch_p_value_match_hand_formulas() -> None:
+    trials = pd.DataFrame({
+        "trial_id": ["a", "a", "a", "b", "b"], "execution": [0, 1, 2, 0, 1], "status": "completed",
+        "l2": [1e-3, 1e-3, 1e-3, 0, 0], "test_accuracy": [0.8, 0.9, 1.0, 0.6, 0.7],
+        "val_accuracy": [0.8, 0.9, 1.0, 0.6, 0.7], "train_accuracy": [0.9, 1.0, 1.0, 0.7, 0.9],
+    })
+    table = compare(trials).set_index("regularizer")
+    l2, none = table.loc["l2"], table.loc["none"]
+    # 95% t interval: mean +- t(0.975, 2) * s / sqrt(3), with t(0.975, 2) = 4.302653 from tables.
+    half = 4.302653 * 0.1 / math.sqrt(3)
+    assert (l2.test_accuracy_ci_low, l2.test_accuracy_ci_high) == pytest.approx((0.9 - half, 0.9 + half), abs=1e-6)
+    assert l2.test_accuracy_std == pytest.approx(0.1) and l2.accuracy_gap_mean == pytest.approx(0.2 / 3)
+    # Welch: t = 0.25 / sqrt(0.01/3 + 0.005/2), df = (va/na + vb/nb)^2 / sum((v/n)^2 / (n - 1)).
+    se2 = 0.01 / 3 + 0.005 / 2
+    t, df = 0.25 / math.sqrt(se2), se2**2 / ((0.01 / 3) ** 2 / 2 + (0.005 / 2) ** 2 / 1)
+    assert (t, df) == pytest.approx((3.273268, 2.882353), abs=1e-6)
+    assert none.p_value == pytest.approx(2 * stats.t.sf(t, df)) and none.p_value == pytest.approx(0.049416, abs=1e-6)
+    assert bool(none.significant) and bool(l2.baseline) and math.isnan(l2.p_value)
+    assert (l2.n_trials, l2.n_executions, none.n_trials) == (1, 3, 1)
+    assert list(compare(trials, confidence=0.99)["significant"]) == [False, False]
+
+
+def test_single_rows_give_nan_statistics() -> None:
+    table = compare(_trials([0.9], l2=[0.0]))
+    row = table.iloc[0]
+    assert row.n_executions == 1 and row.test_accuracy_mean == 0.9
+    assert math.isnan(row.test_accuracy_std) and math.isnan(row.test_accuracy_ci_low) and math.isnan(row.p_value)
+    assert not row.significant
+
+
+def test_only_completed_rows_count() -> None:
+    trials = _trials([0.9, 0.1, 0.5]).assign(status=["completed", "failed", "diverged"])
+    assert compare(trials)["n_executions"].tolist() == [1]
+    with pytest.raises(AnalysisError, match="no completed trial"):
+        compare(trials.iloc[1:])
+    with pytest.raises(AnalysisError, match="no completed trial"):
+        compare(trials.iloc[:0])
+
+
+def test_compare_by_columns_baseline_and_fit_share() -> None:
+    trials = _trials([0.9, 0.92, 0.8, 0.82], dropout=[0.0, 0.0, 0.5, 0.5], optimizer=["adam", "sgd", "adam", "sgd"],
+                     fit=["good", "overfit", "overfit", "overfit"])
+    by_dropout = compare(trials, by="dropout")
+    assert by_dropout["dropout"].tolist() == [0.0, 0.5] and by_dropout["overfit_share"].tolist() == [0.5, 1.0]
+    by_both = compare(trials, by=["dropout", "optimizer"])
+    assert len(by_both) == 4 and by_both.iloc[0][["dropout", "optimizer"]].tolist() == [0.0, "sgd"]
+    with_baseline = compare(trials, by="dropout", baseline=0.5)
+    assert with_baseline.loc[with_baseline.baseline, "dropout"].tolist() == [0.5]
+    with pytest.raises(AnalysisError, match="baseline"):
+        compare(trials, by="dropout", baseline=0.3)
+    with pytest.raises(AnalysisError, match="cannot group by"):
+        compare(trials, by="momentum")
+
+
+def test_several_runs_count_trials_by_run() -> None:
+    first = _trials([0.9, 0.8], l2=[1e-3, 0]).assign(run="a")
+    second = _trials([0.85, 0.75], l2=[1e-3, 0]).assign(run="b")  # same trial ids, other run
+    both = pd.concat([first, second], ignore_index=True)
+    assert compare(both).set_index("regularizer")["n_trials"].to_dict() == {"l2": 2, "none": 2}
+    assert len(compare(both, by=["run", "regularizer"])) == 4
+
+
+def test_compare_on_a_synthetic_sweep() -> None:
+    table = compare(synthetic_trials()).set_index("regularizer")
+    # By construction l2 and dropout each close the gap.
+    assert table.loc["none", "accuracy_gap_mean"] > table.loc["l2", "accuracy_gap_mean"]
+    assert table.loc["l2", "accuracy_gap_mean"] > table.loc["l2+dropout", "accuracy_gap_mean"]
+
+
+# --- capacity ------------------------------------------------------------------------------
+
+
+def test_capacity_reads_depth_and_width_from_layers() -> None:
+    trials = pd.DataFrame({
+        "trial_id": ["0", "1", "2", "3"], "execution": 0, "status": "completed",
+        "layers": ["none", "50", "200-100", "600-400-200"], "params": [10, 100, 1000, 10000],
+        "train_accuracy": [0.80, 0.90, 0.97, 0.99], "val_accuracy": [0.79, 0.87, 0.90, 0.88],
+        "train_loss": [0.5, 0.3, 0.1, 0.02], "val_loss": [0.5, 0.32, 0.3, 0.4],
+    })
+    table = capacity(trials).set_index(["capacity", "gap"])
+    assert table.loc[("params", "accuracy_gap"), "spearman_rho"] == pytest.approx(1.0)
+    assert table.loc[("depth", "accuracy_gap"), "spearman_rho"] == pytest.approx(1.0)  # depths 0, 1, 2, 3
+    assert table.loc[("width", "loss_gap"), "spearman_rho"] == pytest.approx(1.0)  # widths 0, 50, 200, 600
+    assert (table["n"] == 4).all()
+
+
+def test_capacity_with_a_fixed_depth_and_a_diagnosis() -> None:
+    epochs = sweep({"0": "good", "1": "overfit_rise", "2": "overfit"})
+    trials = pd.DataFrame({"trial_id": ["0", "1", "2"], "execution": 0, "status": "completed",
+                           "depth": 2, "width": [16, 64, 256], "params": [300, 4000, 66000]})
+    table = capacity(trials, diagnose(epochs)).set_index(["capacity", "gap"])
+    assert set(table.index.get_level_values("gap")) == {"accuracy_gap", "loss_gap", "val_rise"}
+    assert math.isnan(table.loc[("depth", "val_rise"), "spearman_rho"])  # depth never varies
+    assert table.loc[("width", "loss_gap"), "spearman_rho"] == pytest.approx(1.0)
+
+
+def test_capacity_of_nothing_raises() -> None:
+    with pytest.raises(AnalysisError, match="capacity"):
+        capacity(_trials([0.9]).assign(status="failed"))
+    one = capacity(_trials([0.9]).assign(params=[10], train_loss=0.1, val_loss=0.2))
+    assert one["spearman_rho"].isna().all()
+
+
+# --- importance ----------------------------------------------------------------------------
+
+
+def test_importance_finds_the_hyperparameter_that_matters() -> None:
+    trials = synthetic_trials()
+    by_loss = importance(trials, n_estimators=50, n_repeats=5)
+    assert list(by_loss.columns) == ["hyperparameter", "importance", "std"]
+    assert by_loss["hyperparameter"].iloc[0] == "learning_rate"
+    assert "optimizer" not in set(by_loss["hyperparameter"])  # never varied
+    by_gap = importance(trials, target="accuracy_gap", n_estimators=50, n_repeats=5)
+    assert by_gap["hyperparameter"].iloc[0] == "dropout"
+    again = importance(trials, target="accuracy_gap", n_estimators=50, n_repeats=5)
+    pd.testing.assert_frame_equal(by_gap, again)  # seeded
+
+
+def test_importance_rejects_small_or_unusable_tables() -> None:
+    trials = synthetic_trials(n_trials=3, executions=1)
+    with pytest.raises(AnalysisError, match="at least 4"):
+        importance(trials)
+    with pytest.raises(AnalysisError, match="target 'momentum'"):
+        importance(synthetic_trials(), target="momentum")
+    constant = synthetic_trials(n_trials=2, executions=3).assign(learning_rate=0.01, depth=1, width=8, dropout=0.0,
+                                                                 l2=0.0, activation="relu", batch_size=32)
+    with pytest.raises(AnalysisError, match="no hyperparameter varies"):
+        importance(constant)
+
+
+# --- weight statistics ---------------------------------------------------------------------
+
+
+def test_weight_stats_by_hand() -> None:
+    result = weight_stats([np.array([[3.0, -4.0], [0.0, 0.0005]]), np.array([0.002])])
+    assert result["n_weights"] == 5
+    assert result["l1_norm"] == pytest.approx(7.0025)
+    assert result["l2_norm"] == pytest.approx(math.sqrt(25 + 0.0005**2 + 0.002**2))
+    assert result["near_zero_share"] == pytest.approx(2 / 5)
+    assert weight_stats([np.array([0.002])], near_zero=0.01)["near_zero_share"] == 1.0
+    for bad in ([], [np.empty((0, 3))], [np.array([np.nan])]):
+        with pytest.raises(AnalysisError):
+            weight_stats(bad)
