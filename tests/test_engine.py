@@ -36,7 +36,7 @@ def test_trials_table_schema(tiny_run) -> None:
     assert len(trials) == 3 * 2  # 3 trials x 2 executions
     assert sorted(trials["execution"].unique()) == [0, 1]
     completed = trials[trials["status"] == "completed"]
-    for column in ["train_loss", "val_loss", "test_loss", "train_accuracy", "val_accuracy", "test_accuracy"]:
+    for column in [f"{split}_{metric}" for split in ("train", "val", "test") for metric in ("loss", "accuracy", "crossentropy")]:
         assert completed[column].notna().all(), column
         assert np.isfinite(completed[column].astype(float)).all(), column
     assert (completed["params"] > 0).all() and (completed["fit_seconds"] > 0).all()
@@ -82,9 +82,9 @@ def test_best_model_predicts_like_its_test_metrics(tiny_run) -> None:
 
     model = tiny_run.best_model
     splits = prepare_data(tiny_run.spec.data)
-    loss, accuracy = model.evaluate(splits.x_test, splits.y_test.reshape(-1, 1).astype("float32"), verbose=0)
+    metrics = model.evaluate(splits.x_test, splits.y_test.reshape(-1, 1).astype("float32"), verbose=0, return_dict=True)
     best = tiny_run.trials[tiny_run.trials.trial_id == tiny_run.info["best_trial"]]
-    assert any(accuracy == pytest.approx(a, abs=1e-6) for a in best["test_accuracy"])
+    assert any(metrics["accuracy"] == pytest.approx(a, abs=1e-6) for a in best["test_accuracy"])
 
 
 def test_same_seed_gives_the_same_tables(tmp_path: Path) -> None:
@@ -95,6 +95,15 @@ def test_same_seed_gives_the_same_tables(tmp_path: Path) -> None:
     pd.testing.assert_frame_equal(first.epochs.drop(columns=["seconds"]), second.epochs.drop(columns=["seconds"]))
     other = run_sweep(parse_spec(tiny_sweep(tuner={"seed": 2})), results_dir=tmp_path / "c")
     assert not first.trials["val_loss"].equals(other.trials["val_loss"])
+
+
+def test_crossentropy_is_the_loss_without_penalties(tmp_path: Path) -> None:
+    penalised = tiny_sweep(model={"depth": 1, "width": 8, "l2": 0.01}, tuner={"max_trials": 1})
+    plain = tiny_sweep(model={"depth": 1, "width": 8, "l2": 0.0}, tuner={"max_trials": 1})
+    with_penalty = run_sweep(parse_spec(penalised), results_dir=tmp_path / "l2").epochs
+    without = run_sweep(parse_spec(plain), results_dir=tmp_path / "none").epochs
+    assert (with_penalty["loss"] > with_penalty["crossentropy"]).all()
+    assert np.allclose(without["val_loss"], without["val_crossentropy"], rtol=1e-5)
 
 
 def test_early_stopping_stops_on_patience(tmp_path: Path) -> None:

@@ -201,6 +201,7 @@ class SweepTuner(keras_tuner.Tuner):
         reporter.flush({
             "test_loss": test["loss"],
             "test_accuracy": test["accuracy"],
+            "test_crossentropy": test["crossentropy"],
             "best_epoch": reporter.best_epoch,
             "params": model.count_params(),
         })

@@ -48,8 +48,7 @@ __all__ = [
 
 ACTIVATIONS = ("relu", "tanh", "sigmoid", "elu", "selu", "gelu", "swish", "leaky_relu", "linear")
 OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop", "nadam", "adagrad")
-OBJECTIVES = ("val_loss", "val_accuracy")
-ALGORITHMS = ("random", "grid", "bayesian", "hyperband")
+
 SWEEP_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 MAX_SWEEP_FILE_BYTES = 1_000_000
 MAX_YAML_ALIASES = 100
@@ -345,7 +344,7 @@ class TunerSpec(_Section):
 
     algorithm: Literal["random", "grid", "bayesian", "hyperband"] = "random"
     max_trials: int = Field(10, ge=1, le=1_000_000)
-    objective: Literal["val_loss", "val_accuracy"] = "val_loss"
+    objective: Literal["val_loss", "val_accuracy", "val_crossentropy"] = "val_loss"
     executions_per_trial: int = Field(1, ge=1, le=100)
     seed: int = Field(0, ge=0, le=2**31 - 1)
     factor: int = Field(3, ge=2, le=100)
@@ -354,7 +353,7 @@ class TunerSpec(_Section):
     @property
     def direction(self) -> Literal["min", "max"]:
         """Whether the objective is minimised (losses) or maximised (accuracies)."""
-        return "min" if self.objective.endswith("loss") else "max"
+        return "max" if self.objective.endswith("accuracy") else "min"
 
 
 class SweepSpec(_Section):

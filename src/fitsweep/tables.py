@@ -17,14 +17,21 @@ from fitsweep.records import execution_epochs, execution_summaries
 
 __all__ = ["trials_table", "epochs_table", "EPOCH_COLUMNS", "TRIAL_METRIC_COLUMNS", "trial_status"]
 
-EPOCH_COLUMNS = ["trial_id", "execution", "epoch", "loss", "val_loss", "accuracy", "val_accuracy", "seconds"]
+EPOCH_COLUMNS = [
+    "trial_id", "execution", "epoch", "loss", "val_loss", "accuracy", "val_accuracy",
+    "crossentropy", "val_crossentropy", "seconds",
+]
 TRIAL_METRIC_COLUMNS = [
     "epochs_run", "best_epoch",
     "train_loss", "val_loss", "test_loss",
     "train_accuracy", "val_accuracy", "test_accuracy",
+    "train_crossentropy", "val_crossentropy", "test_crossentropy",
     "params", "fit_seconds", "score", "error",
 ]
-_AT_BEST_EPOCH = {"loss": "train_loss", "val_loss": "val_loss", "accuracy": "train_accuracy", "val_accuracy": "val_accuracy"}
+_AT_BEST_EPOCH = {
+    "loss": "train_loss", "val_loss": "val_loss", "accuracy": "train_accuracy", "val_accuracy": "val_accuracy",
+    "crossentropy": "train_crossentropy", "val_crossentropy": "val_crossentropy",
+}
 
 
 def trial_status(trial: Any) -> str:
@@ -104,6 +111,7 @@ def _execution_metrics(by_epoch: dict[int, dict[str, float]], summary: dict[str,
         "params": int(summary["params"]) if "params" in summary else None,
         "test_loss": summary.get("test_loss"),
         "test_accuracy": summary.get("test_accuracy"),
+        "test_crossentropy": summary.get("test_crossentropy"),
     }
     if "best_epoch" in summary:
         best = int(summary["best_epoch"])
