@@ -32,7 +32,8 @@ def test_each_algorithm_completes_trials(tmp_path: Path, algorithm: str) -> None
 def test_trials_table_schema(tiny_run) -> None:
     trials = tiny_run.trials
     hyperparameters = ["depth", "width", "activation", "dropout", "l1", "l2", "optimizer", "learning_rate", "batch_size"]
-    assert list(trials.columns) == ["trial_id", "execution", "status", *hyperparameters, *TRIAL_METRIC_COLUMNS]
+    assert list(trials.columns) == ["trial_id", "execution", "status", *hyperparameters, *TRIAL_METRIC_COLUMNS,
+                                    "fit", "fit_reason"]
     assert len(trials) == 3 * 2  # 3 trials x 2 executions
     assert sorted(trials["execution"].unique()) == [0, 1]
     completed = trials[trials["status"] == "completed"]
@@ -41,6 +42,8 @@ def test_trials_table_schema(tiny_run) -> None:
         assert np.isfinite(completed[column].astype(float)).all(), column
     assert (completed["params"] > 0).all() and (completed["fit_seconds"] > 0).all()
     assert completed["best_epoch"].between(1, 3).all()
+    assert completed["fit"].isin(["overfit", "underfit", "good"]).all() and completed["fit_reason"].str.len().gt(10).all()
+    assert completed["weight_l2"].gt(0).all() and completed["near_zero_share"].between(0, 1).all()
 
 
 def test_epochs_table_schema_and_values(tiny_run) -> None:

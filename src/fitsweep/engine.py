@@ -19,6 +19,7 @@ import keras
 import keras_tuner
 
 from fitsweep import inputs, records
+from fitsweep.analysis import weight_stats
 from fitsweep.data import Splits
 from fitsweep.model import build_model
 from fitsweep.space import declare_space
@@ -198,7 +199,11 @@ class SweepTuner(keras_tuner.Tuner):
         test = model.evaluate(
             inputs.evaluation_dataset(splits.x_test, splits.y_test, splits.n_classes), verbose=0, return_dict=True
         )
+        weights = weight_stats([layer.kernel.numpy() for layer in model.layers if hasattr(layer, "kernel")])
         reporter.flush({
+            "weight_l1": weights["l1_norm"],
+            "weight_l2": weights["l2_norm"],
+            "near_zero_share": weights["near_zero_share"],
             "test_loss": test["loss"],
             "test_accuracy": test["accuracy"],
             "test_crossentropy": test["crossentropy"],

@@ -20,7 +20,10 @@ from typing import Any
 __all__ = ["epoch_metrics", "execution_epochs", "execution_summaries", "SUMMARY_KEYS"]
 
 _NAME = re.compile(r"^execution_(\d+)/(.+)$")
-SUMMARY_KEYS = ("test_loss", "test_accuracy", "test_crossentropy", "best_epoch", "params", "diverged")
+SUMMARY_KEYS = (
+    "test_loss", "test_accuracy", "test_crossentropy", "best_epoch", "params", "diverged",
+    "weight_l1", "weight_l2", "near_zero_share",
+)
 
 
 def epoch_metrics(execution: int, logs: Mapping[str, float], seconds: float, objective: str) -> dict[str, float]:

@@ -10,6 +10,9 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
+from fitsweep.analysis import chance_level_loss, diagnose
 from fitsweep.data import Splits, prepare_data
 from fitsweep.engine import MODEL_FILE, SweepObserver, SweepTuner, build_oracle
 from fitsweep.errors import RunFailedError
@@ -73,8 +76,9 @@ def run_sweep(
     write_run_info(paths, info)
     _make_deterministic()
     oracle = build_oracle(spec)
+    chance_loss = chance_level_loss(splits.class_priors, binary=splits.n_classes == 2)
     tuner = SweepTuner(
-        spec, splits, oracle, observer=_TableRefresher(paths, spec, oracle, observer),
+        spec, splits, oracle, observer=_TableRefresher(paths, spec, oracle, chance_loss, observer),
         directory=str(paths.root), project_name=paths.tuner_dir.name, overwrite=False,
     )
     status = "failed"
@@ -87,21 +91,32 @@ def run_sweep(
     except RuntimeError as error:  # KerasTuner stops after too many consecutive failed trials
         info["stop_reason"] = str(error).splitlines()[0]
     finally:
-        _finish(paths, spec, oracle, info, status)
+        _finish(paths, spec, oracle, chance_loss, info, status)
     return load(paths.root)
 
 
-def _save_results(paths: RunPaths, spec: SweepSpec, oracle: Any) -> tuple[list[Any], Any]:
-    """Write both tables from the oracle's trials and keep only the best trial's model."""
+def _save_results(paths: RunPaths, spec: SweepSpec, oracle: Any, chance_loss: float) -> tuple[list[Any], Any]:
+    """Write both tables (trials with their fit verdicts) and keep only the best trial's model."""
     trials = list(oracle.trials.values())
     best = oracle.get_best_trials(1)
-    write_tables(paths, trials_table(trials, hyperparameter_names(spec)), epochs_table(trials))
+    epochs = epochs_table(trials)
+    write_tables(paths, with_verdicts(trials_table(trials, hyperparameter_names(spec)), epochs, chance_loss), epochs)
     keep_best_model(paths, best[0].trial_id if best else None, MODEL_FILE)
     return trials, best
 
 
-def _finish(paths: RunPaths, spec: SweepSpec, oracle: Any, info: dict[str, Any], status: str) -> None:
-    trials, best = _save_results(paths, spec, oracle)
+def with_verdicts(trials: pd.DataFrame, epochs: pd.DataFrame, chance_loss: float) -> pd.DataFrame:
+    """The trials table with each execution's `fit` verdict and `fit_reason` as its last columns."""
+    verdicts = pd.DataFrame(columns=["trial_id", "execution", "fit", "fit_reason"])
+    if not epochs.empty:
+        verdicts = diagnose(epochs, trials, chance_loss=chance_loss)[["trial_id", "execution", "fit", "fit_reason"]]
+        verdicts = verdicts.astype({"fit": "string", "fit_reason": "string"})
+    merged = trials.merge(verdicts, on=["trial_id", "execution"], how="left")
+    return merged.astype({"fit": "string", "fit_reason": "string"})
+
+
+def _finish(paths: RunPaths, spec: SweepSpec, oracle: Any, chance_loss: float, info: dict[str, Any], status: str) -> None:
+    trials, best = _save_results(paths, spec, oracle, chance_loss)
     completed = [t for t in trials if trial_status(t) == "completed"]
     if not completed and status == "complete":
         status = "failed"
@@ -121,8 +136,11 @@ def _finish(paths: RunPaths, spec: SweepSpec, oracle: Any, info: dict[str, Any],
 class _TableRefresher:
     """Passes progress on, and rewrites the tables after every trial so a reader can follow."""
 
-    def __init__(self, paths: RunPaths, spec: SweepSpec, oracle: Any, observer: SweepObserver | None) -> None:
+    def __init__(
+        self, paths: RunPaths, spec: SweepSpec, oracle: Any, chance_loss: float, observer: SweepObserver | None
+    ) -> None:
         self.paths, self.spec, self.oracle, self.inner = paths, spec, oracle, observer
+        self.chance_loss = chance_loss
 
     def trial_started(self, trial_id: str, values: Mapping[str, Any], epochs: int, executions: int) -> None:
         if self.inner:
@@ -133,7 +151,7 @@ class _TableRefresher:
             self.inner.epoch_ended(execution, epoch, logs)
 
     def trial_ended(self, trial_id: str, status: str, score: float | None) -> None:
-        _save_results(self.paths, self.spec, self.oracle)
+        _save_results(self.paths, self.spec, self.oracle, self.chance_loss)
         if self.inner:
             self.inner.trial_ended(trial_id, status, score)
 

@@ -26,7 +26,7 @@ TRIAL_METRIC_COLUMNS = [
     "train_loss", "val_loss", "test_loss",
     "train_accuracy", "val_accuracy", "test_accuracy",
     "train_crossentropy", "val_crossentropy", "test_crossentropy",
-    "params", "fit_seconds", "score", "error",
+    "params", "weight_l1", "weight_l2", "near_zero_share", "fit_seconds", "score", "error",
 ]
 _AT_BEST_EPOCH = {
     "loss": "train_loss", "val_loss": "val_loss", "accuracy": "train_accuracy", "val_accuracy": "val_accuracy",
@@ -112,6 +112,7 @@ def _execution_metrics(by_epoch: dict[int, dict[str, float]], summary: dict[str,
         "test_loss": summary.get("test_loss"),
         "test_accuracy": summary.get("test_accuracy"),
         "test_crossentropy": summary.get("test_crossentropy"),
+        **{key: summary.get(key) for key in ("weight_l1", "weight_l2", "near_zero_share")},
     }
     if "best_epoch" in summary:
         best = int(summary["best_epoch"])
