@@ -22,7 +22,7 @@ from fitsweep import inputs, records
 from fitsweep.analysis import weight_stats
 from fitsweep.data import Splits
 from fitsweep.model import build_model
-from fitsweep.space import declare_space
+from fitsweep.space import declare_space, trial_values
 from fitsweep.spec import SweepSpec
 
 __all__ = ["SweepTuner", "SweepObserver", "build_oracle", "execution_seed", "MODEL_FILE"]
@@ -160,7 +160,7 @@ class SweepTuner(keras_tuner.Tuner):
 
     def run_trial(self, trial: keras_tuner.engine.trial.Trial, *args: Any, **kwargs: Any) -> None:
         """Train every execution of one trial; metrics go to the oracle as they come."""
-        values = trial.hyperparameters.values
+        values = trial_values(trial.hyperparameters.values)
         epochs = int(values.get("tuner/epochs", self.spec.train.epochs))
         best_model, best_value = None, math.inf
         for execution in range(self.executions_per_trial):

@@ -7,15 +7,21 @@ KerasTuner choices hold scalars only.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import keras_tuner
 
 from fitsweep.spec import Choice, Range, SweepSpec
 
-__all__ = ["declare_space", "hyperparameter_names", "encode_layers", "decode_layers", "NO_HIDDEN_LAYERS"]
+__all__ = [
+    "declare_space", "hyperparameter_names", "trial_values",
+    "encode_layers", "decode_layers", "encode_regularization", "decode_regularization", "NO_HIDDEN_LAYERS",
+]
 
 NO_HIDDEN_LAYERS = "none"
+NO_REGULARIZATION = "none"
+REGULARIZERS = ("dropout", "l1", "l2")
 _INTEGER = {"depth", "width", "batch_size"}
 
 
@@ -29,16 +35,40 @@ def decode_layers(value: str) -> list[int]:
     return [] if value == NO_HIDDEN_LAYERS else [int(w) for w in value.split("-")]
 
 
+def encode_regularization(regularization: Mapping[str, float]) -> str:
+    """`{l2: 0.001, dropout: 0.2}` as the choice value "dropout=0.2+l2=0.001" (nothing: "none")."""
+    parts = [f"{name}={float(regularization.get(name, 0.0)):g}" for name in REGULARIZERS if regularization.get(name)]
+    return "+".join(parts) or NO_REGULARIZATION
+
+
+def decode_regularization(value: str) -> dict[str, float]:
+    """The inverse of `encode_regularization`, with every regularizer present (0 when off)."""
+    decoded = dict.fromkeys(REGULARIZERS, 0.0)
+    if value != NO_REGULARIZATION:
+        decoded.update({name: float(number) for name, number in (part.split("=") for part in value.split("+"))})
+    return decoded
+
+
+def trial_values(values: Mapping[str, Any]) -> dict[str, Any]:
+    """A trial's hyperparameter values with a `regularizers` choice spelled out as dropout, l1, l2."""
+    expanded = dict(values)
+    if "regularizers" in expanded:
+        expanded.update(decode_regularization(expanded["regularizers"]))
+    return expanded
+
+
 def searched_parameters(spec: SweepSpec) -> dict[str, Any]:
     """Hyperparameter name -> its sweep-file form, in table column order."""
     model = spec.model
     shape = {"layers": model.layers} if model.layers is not None else {"depth": model.depth, "width": model.width}
+    if model.regularizers is not None:
+        regularization = {"regularizers": model.regularizers}
+    else:
+        regularization = {"dropout": model.dropout, "l1": model.l1, "l2": model.l2}
     return {
         **shape,
         "activation": model.activation,
-        "dropout": model.dropout,
-        "l1": model.l1,
-        "l2": model.l2,
+        **regularization,
         "optimizer": spec.train.optimizer,
         "learning_rate": spec.train.learning_rate,
         "batch_size": spec.train.batch_size,
@@ -47,7 +77,11 @@ def searched_parameters(spec: SweepSpec) -> dict[str, Any]:
 
 def hyperparameter_names(spec: SweepSpec) -> list[str]:
     """The hyperparameter columns of the trials table, named as in the sweep file."""
-    return list(searched_parameters(spec))
+    names = list(searched_parameters(spec))
+    if "regularizers" in names:
+        at = names.index("regularizers") + 1
+        names[at:at] = list(REGULARIZERS)
+    return names
 
 
 def declare_space(spec: SweepSpec) -> keras_tuner.HyperParameters:
@@ -67,9 +101,10 @@ def declare_space(spec: SweepSpec) -> keras_tuner.HyperParameters:
 
 
 def _declare(hp: keras_tuner.HyperParameters, name: str, form: Any) -> None:
-    if name == "layers":
-        options = form.values if isinstance(form, Choice) else [form]
-        encoded = [encode_layers(widths) for widths in options]
+    if name in ("layers", "regularizers"):
+        options = form.values if name == "regularizers" or isinstance(form, Choice) else [form]
+        encode = encode_layers if name == "layers" else lambda option: encode_regularization(option.model_dump())
+        encoded = [encode(option) for option in options]
         if len(encoded) == 1:
             hp.Fixed(name, encoded[0])
         else:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import difflib
 import math
 import re
+import reprlib
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal, Union, get_args, get_origin
 
@@ -52,6 +53,31 @@ OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop", "nadam", "adagrad")
 SWEEP_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 MAX_SWEEP_FILE_BYTES = 1_000_000
 MAX_YAML_ALIASES = 100
+# Deeper nesting is no sweep file, and would exhaust Python's recursion limit while parsing.
+MAX_YAML_DEPTH = 32
+# Keys a mapping may collect through `<<` merges: merges of merges grow exponentially per alias.
+MAX_YAML_MERGED_KEYS = 1000
+MAX_LAYERS = 64
+
+# Values quoted in error messages are cut short, so that a huge or self-repeating value (an alias
+# bomb) still gives one short line.
+_SHORT = reprlib.Repr()
+_SHORT.maxstring, _SHORT.maxother, _SHORT.maxlong, _SHORT.maxlevel = 60, 60, 30, 3
+
+
+def _shown(value: Any) -> str:
+    """A short repr of a user's value for an error message."""
+    return _SHORT.repr(value)
+
+
+def _number(value: int | float) -> str:
+    """A number for an error message: `:g` for floats, shortened digits for (huge) ints."""
+    return f"{value:g}" if isinstance(value, float) else _shown(value)
+
+
+def _is_integral(value: Any) -> bool:
+    """Whether a number is a whole number, without converting huge ints to float."""
+    return isinstance(value, int) or (isinstance(value, float) and value.is_integer())
 
 
 class _Section(BaseModel):
@@ -83,11 +109,11 @@ class Range(_Section):
     @model_validator(mode="after")
     def _check_bounds(self) -> Range:
         if self.min > self.max:
-            raise ValueError(f"min ({self.min:g}) must not exceed max ({self.max:g})")
+            raise ValueError(f"min ({_number(self.min)}) must not exceed max ({_number(self.max)})")
         if self.sampling == "log" and self.min <= 0:
-            raise ValueError(f"a log range must stay above 0, got min {self.min:g}")
+            raise ValueError(f"a log range must stay above 0, got min {_number(self.min)}")
         if self.step is not None and self.step <= 0:
-            raise ValueError(f"step must be positive, got {self.step:g}")
+            raise ValueError(f"step must be positive, got {_number(self.step)}")
         return self
 
 
@@ -128,15 +154,15 @@ def _numbers(*, integer: bool, low: float, high: float = math.inf, high_open: bo
 
     def check(param: Any) -> Any:
         if isinstance(param, Range) and integer:
-            if not all(float(v).is_integer() for v in (param.min, param.max, param.step or 1)):
+            if not all(_is_integral(v) for v in (param.min, param.max, param.step or 1)):
                 raise ValueError(f"range bounds and step must be integers, allowed: {allowed}")
         for value in _values_of(param):
             is_number = isinstance(value, (int, float)) and not isinstance(value, bool)
-            if not is_number or (integer and not float(value).is_integer()):
-                raise ValueError(f"{value!r} is not {allowed}")
+            if not is_number or (integer and not _is_integral(value)):
+                raise ValueError(f"{_shown(value)} is not {allowed}")
             too_high = value >= high if high_open else value > high
-            if value < low or too_high or not math.isfinite(value):
-                raise ValueError(f"{value!r} is outside the allowed {interval}")
+            if value < low or too_high or (isinstance(value, float) and not math.isfinite(value)):
+                raise ValueError(f"{_shown(value)} is outside the allowed {interval}")
         return param
 
     return AfterValidator(check)
@@ -150,7 +176,7 @@ def _names(allowed: tuple[str, ...]):
             raise ValueError(f"takes a value or a choice, not a range; allowed: {', '.join(allowed)}")
         for value in _values_of(param):
             if value not in allowed:
-                raise ValueError(f"{value!r} is not one of: {', '.join(allowed)}")
+                raise ValueError(f"{_shown(value)} is not one of: {', '.join(allowed)}")
         return param
 
     return AfterValidator(check)
@@ -163,9 +189,13 @@ def _layer_lists(param: Any) -> Any:
     options = param.values if isinstance(param, Choice) else [param]
     for option in options:
         if not isinstance(option, list) or not all(
-            isinstance(w, int) and not isinstance(w, bool) and w >= 1 for w in option
+            isinstance(w, int) and not isinstance(w, bool) and 1 <= w <= 1_000_000 for w in option
         ):
-            raise ValueError(f"{option!r} is not a list of positive integer widths such as [600, 400, 200]")
+            raise ValueError(
+                f"{_shown(option)} is not a list of integer widths in [1, 1000000] such as [600, 400, 200]"
+            )
+        if len(option) > MAX_LAYERS:
+            raise ValueError(f"{len(option)} layers; at most {MAX_LAYERS} hidden layers are allowed")
     return param
 
 
@@ -177,6 +207,8 @@ LearningRate = Annotated[_param(float), _numbers(integer=False, low=1e-12, high=
 BatchSize = Annotated[_param(int), _numbers(integer=True, low=1, high=1_000_000)]
 Activation = Annotated[_param(str), _names(ACTIVATIONS)]
 Optimizer = Annotated[_param(str), _names(OPTIMIZERS)]
+# Seeds go to scikit-learn, NumPy and TensorFlow, which all take this range.
+Seed = Annotated[int, Field(ge=0, le=2**31 - 1)]
 Layers = Annotated[
     Union[Annotated[list[Any], Tag("constant")], Annotated[Choice, Tag("choice")], Annotated[Range, Tag("range")]],
     Discriminator(_form),
@@ -192,7 +224,7 @@ class _DataBase(_Section):
 
     test_size: float = Field(0.2, gt=0.0, lt=1.0)
     validation_size: float = Field(0.2, gt=0.0, lt=1.0)
-    split_seed: int = 0
+    split_seed: Seed = 0
     stratify: bool = True
     scaling: Literal["none", "standardize", "minmax"] = "none"
 
@@ -204,7 +236,7 @@ class MoonsData(_DataBase):
     source: Literal["moons"]
     samples: int = Field(1000, ge=20, le=10_000_000)
     noise: float = Field(0.2, ge=0.0, le=10.0)
-    seed: int = 0
+    seed: Seed = 0
 
 
 class CirclesData(_DataBase):
@@ -215,7 +247,7 @@ class CirclesData(_DataBase):
     samples: int = Field(1000, ge=20, le=10_000_000)
     noise: float = Field(0.1, ge=0.0, le=10.0)
     factor: float = Field(0.5, gt=0.0, lt=1.0)
-    seed: int = 0
+    seed: Seed = 0
 
 
 class DigitsData(_DataBase):
@@ -311,6 +343,20 @@ DataSpec = Annotated[
 # --- model, training, tuner ----------------------------------------------------------------
 
 
+class Regularization(_Section):
+    """One combination of regularizers, an option of `model.regularizers`."""
+
+    dropout: float = Field(0.0, ge=0.0, lt=1.0)
+    l1: float = Field(0.0, ge=0.0, le=1e3)
+    l2: float = Field(0.0, ge=0.0, le=1e3)
+
+
+class RegularizationChoice(_Section):
+    """`model.regularizers`: whole combinations to compare, instead of a product of dropout, l1, l2."""
+
+    values: list[Regularization] = Field(min_length=1)
+
+
 class ModelSpec(_Section):
     """The Dense network: hidden layers given by `depth` x `width` or an explicit `layers` list."""
 
@@ -321,11 +367,14 @@ class ModelSpec(_Section):
     dropout: Rate = 0.0
     l1: Penalty = 0.0
     l2: Penalty = 0.0
+    regularizers: RegularizationChoice | None = None
 
     @model_validator(mode="after")
-    def _layers_or_depth_width(self) -> ModelSpec:
+    def _exclusive_keys(self) -> ModelSpec:
         if self.layers is not None and ({"depth", "width"} & self.model_fields_set):
             raise ValueError("give either layers or depth and width, not both")
+        if self.regularizers is not None and ({"dropout", "l1", "l2"} & self.model_fields_set):
+            raise ValueError("give either regularizers or dropout, l1 and l2, not both")
         return self
 
 
@@ -369,7 +418,7 @@ class SweepSpec(_Section):
     def _check_name(self) -> SweepSpec:
         if not SWEEP_NAME.match(self.name):
             raise ValueError(
-                f"name {self.name!r} must be 1-64 letters, digits, '.', '_' or '-' "
+                f"name {_shown(self.name)} must be 1-64 letters, digits, '.', '_' or '-' "
                 "and start with a letter or digit"
             )
         return self
@@ -386,10 +435,15 @@ class SweepSpec(_Section):
     def resolved(self) -> dict[str, Any]:
         """Every key with its value, defaults included, as plain data that validates again."""
         raw = _plain(self.model_dump(mode="json"))
+        model = raw["model"]
         if self.model.layers is not None:  # depth and width are unused then, and may not be given
-            del raw["model"]["depth"], raw["model"]["width"]
+            del model["depth"], model["width"]
         else:
-            del raw["model"]["layers"]
+            del model["layers"]
+        if self.model.regularizers is not None:
+            del model["dropout"], model["l1"], model["l2"]
+        else:
+            del model["regularizers"]
         return raw
 
     def to_yaml(self) -> str:
@@ -510,6 +564,9 @@ def _walk(loc: tuple[Any, ...]) -> tuple[list[str], type[BaseModel] | None]:
     for step in loc:
         if step == "constant":
             continue
+        if isinstance(step, int):  # a list index: the list's items have the same model
+            keys.append(str(step))
+            continue
         tagged = [c for c in candidates if c.kind and c.kind == step]
         if tagged:
             candidates, model = tagged, tagged[0]
@@ -529,8 +586,6 @@ def _models_in(annotation: Any) -> list[type[BaseModel]]:
     """The `_Section` classes an annotation can hold (through Union, Annotated and Optional)."""
     if isinstance(annotation, type) and issubclass(annotation, _Section):
         return [annotation]
-    if get_origin(annotation) is list:
-        return []
     found: list[type[BaseModel]] = []
     for arg in get_args(annotation):
         found.extend(_models_in(arg))

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from fitsweep.records import execution_epochs, execution_summaries
+from fitsweep.space import trial_values
 
 __all__ = ["trials_table", "epochs_table", "EPOCH_COLUMNS", "TRIAL_METRIC_COLUMNS", "trial_status"]
 
@@ -88,7 +89,7 @@ def trials_table(trials: Iterable[Any], hyperparameters: Sequence[str]) -> pd.Da
 
 
 def _trial_rows(trial: Any, hyperparameters: Sequence[str]) -> list[dict[str, Any]]:
-    values = trial.hyperparameters.values
+    values = trial_values(trial.hyperparameters.values)
     base = {
         "trial_id": trial.trial_id,
         "status": trial_status(trial),
