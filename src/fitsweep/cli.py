@@ -10,12 +10,15 @@ import os
 import sys
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import TYPE_CHECKING, Any, Iterator
 
 import click
 from rich.console import Console
 
 from fitsweep.errors import FitsweepError, RunFailedError
+
+if TYPE_CHECKING:
+    from fitsweep.spec import SweepSpec
 
 stdout = Console(highlight=False)
 if not stdout.is_terminal:
@@ -71,19 +74,63 @@ def run(sweep: Path, results_dir: Path, max_trials: int | None, epochs: int | No
     from fitsweep.spec import load_spec
 
     spec = load_spec(sweep).with_overrides(max_trials=max_trials, epochs=epochs)
-    with _quiet_native_logs():
-        import tensorflow as tf
-    tf.get_logger().setLevel("ERROR")
-
-    from fitsweep.progress import make_progress
+    _import_tensorflow()
     from fitsweep.runner import run_dir_for, run_sweep
 
-    tuner = spec.tuner
-    with make_progress(stdout, tuner.max_trials, tuner.objective, tuner.direction, quiet) as progress:
+    run_dir = run_dir_for(spec, results_dir)
+    with _progress(spec, quiet, run_dir) as progress:
         result = run_sweep(spec, results_dir=results_dir, data_dir=sweep.parent, overwrite=overwrite,
                            observer=progress)
     _print_summary(result)
-    stdout.print(f"Results in {run_dir_for(spec, results_dir)}")
+    stdout.print(f"Results in {run_dir}")
+
+
+@app.command()
+@_run_dir_argument
+@click.option("--quiet", is_flag=True, help="Print only the final summary.")
+def resume(run_dir: Path, quiet: bool) -> None:
+    """Continue an interrupted or killed run up to its max_trials.
+
+    Completed trials are kept once; the trial that was cut short runs again.
+
+    \b
+    Example:
+      fitsweep resume results/moons
+    """
+    from fitsweep.results import RunPaths
+    from fitsweep.spec import load_spec
+
+    paths = RunPaths(run_dir)
+    if not paths.spec.is_file():
+        raise FitsweepError(f"{run_dir}: not a fitsweep run (no sweep.yaml); nothing to resume")
+    spec = load_spec(paths.spec)
+    _import_tensorflow()
+    from fitsweep.runner import resume_sweep
+
+    with _progress(spec, quiet, run_dir) as progress:
+        result = resume_sweep(run_dir, observer=progress)
+    _print_summary(result)
+    stdout.print(f"Results in {run_dir}")
+
+
+@contextmanager
+def _progress(spec: SweepSpec, quiet: bool, run_dir: Path) -> Iterator[Any]:
+    """The progress display for a run; on Ctrl-C, say how to resume."""
+    from fitsweep.progress import make_progress
+
+    tuner = spec.tuner
+    try:
+        with make_progress(stdout, tuner.max_trials, tuner.objective, tuner.direction, quiet) as progress:
+            yield progress
+    except KeyboardInterrupt:
+        stderr.print(f"fitsweep: interrupted; continue with: fitsweep resume {run_dir}", markup=False)
+        raise SystemExit(130) from None
+
+
+def _import_tensorflow() -> None:
+    with _quiet_native_logs():
+        import tensorflow as tf
+    tf.get_logger().setLevel("ERROR")
 
 
 @app.command()
@@ -142,9 +189,14 @@ def main() -> None:
         stderr.print(f"fitsweep: run failed: {error}", markup=False)
         code = 1
     except FitsweepError as error:
-        stderr.print(f"fitsweep: error: {error}", markup=False)
+        stderr.print(f"fitsweep: error: {_one_line(str(error))}", markup=False)
         code = 2
     sys.exit(code if isinstance(code, int) else 0)
+
+
+def _one_line(message: str) -> str:
+    """The message with control characters escaped: a path a user typed may hold a newline."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in message)
 
 
 def _click_message(error: click.ClickException) -> str:

@@ -8,7 +8,10 @@ epoch's weights restored, and the test split evaluated once after training.
 
 from __future__ import annotations
 
+import json
 import math
+import os
+import shutil
 import time
 import warnings
 import zlib
@@ -17,6 +20,9 @@ from typing import Any, Protocol
 
 import keras
 import keras_tuner
+from keras_tuner.src import utils as kt_utils
+from keras_tuner.src.engine.metrics_tracking import MetricsTracker
+from keras_tuner.src.engine.trial import TrialStatus
 
 from fitsweep import inputs, records
 from fitsweep.analysis import weight_stats
@@ -31,6 +37,42 @@ MODEL_FILE = "model.keras"
 
 # fitsweep reports the objective itself, every epoch, which KerasTuner accepts but flags.
 warnings.filterwarnings("ignore", message="The use case of calling", category=DeprecationWarning)
+
+
+def _save_json_atomically(path: str, obj: Any) -> str:
+    """KerasTuner's `save_json`, but through a temporary file and a rename."""
+    text = json.dumps(obj)
+    temporary = f"{path}.{os.getpid()}.tmp"
+    with open(temporary, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    os.replace(temporary, path)
+    return text
+
+
+# KerasTuner writes oracle.json and trial.json in place; a run killed mid-write would leave a
+# state that cannot be resumed. All of its state goes through `utils.save_json`.
+kt_utils.save_json = _save_json_atomically
+
+
+def recover_interrupted_trials(oracle: keras_tuner.Oracle) -> None:
+    """Make a reloaded oracle rerun exactly the trials a killed run left unfinished.
+
+    KerasTuner queues the trials oracle.json lists as ongoing for a retry. Three gaps remain
+    after a kill, each closed here: a queued trial that had finished (its trial.json was saved,
+    oracle.json not yet) is dropped from the queue; a queued trial's partial epochs are
+    forgotten so its rerun starts clean; and a trial whose trial.json was written but that
+    oracle.json never recorded is removed, so the oracle creates it again from the same state.
+    """
+    queue = oracle._retry_queue  # noqa: SLF001 - KerasTuner keeps no public handle on it
+    for trial_id, trial in list(oracle.trials.items()):
+        if trial.status != TrialStatus.RUNNING:
+            if trial_id in queue:
+                queue.remove(trial_id)
+        elif trial_id in queue:
+            trial.metrics = MetricsTracker()
+        else:
+            del oracle.trials[trial_id]
+            shutil.rmtree(oracle._get_trial_dir(trial_id), ignore_errors=True)  # noqa: SLF001
 
 
 class SweepObserver(Protocol):

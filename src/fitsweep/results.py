@@ -7,6 +7,8 @@
         epochs.parquet    one row per trial, execution and epoch
         best_model.keras  the best trial's model, at its best epoch
         tuner/            KerasTuner's own state (oracle.json, trial_*/trial.json)
+        report.html       the report, one self-contained file (`fitsweep report`)
+        report.md         the same report as Markdown, its figures under figures/
 
 Every file is written atomically (a temporary file, then a rename), so a reader never sees a
 half-written table.
@@ -17,8 +19,10 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import socket
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,7 +32,10 @@ import pandas as pd
 from fitsweep.errors import ResultsError
 from fitsweep.spec import SweepSpec, load_spec
 
-__all__ = ["RunPaths", "SweepRun", "load", "prepare_run_dir", "write_tables", "write_run_info", "write_spec"]
+__all__ = [
+    "RunPaths", "SweepRun", "load", "prepare_run_dir", "read_run_info", "run_lock",
+    "write_atomic", "write_tables", "write_run_info", "write_spec",
+]
 
 TUNER_PROJECT = "tuner"
 
@@ -64,8 +71,25 @@ class RunPaths:
         return self.root / "best_model.keras"
 
     @property
+    def lock(self) -> Path:
+        return self.root / ".lock"
+
+    @property
     def tuner_dir(self) -> Path:
         return self.root / TUNER_PROJECT
+
+    @property
+    def report_html(self) -> Path:
+        return self.root / "report.html"
+
+    @property
+    def report_md(self) -> Path:
+        return self.root / "report.md"
+
+    @property
+    def figures_dir(self) -> Path:
+        """The report's figures as PNG files, linked from report.md."""
+        return self.root / "figures"
 
     def trial_model(self, trial_id: str, file_name: str) -> Path:
         return self.tuner_dir / f"trial_{trial_id}" / file_name
@@ -80,12 +104,18 @@ def prepare_run_dir(root: Path, overwrite: bool) -> RunPaths:
     paths = RunPaths(root)
     if root.exists() and not root.is_dir():
         raise ResultsError(f"{root}: exists and is not a folder; choose another --results-dir")
-    if root.exists() and any(root.iterdir()):
+    # Hidden entries alone (a lock or temporary file of a run killed while starting) hold no run.
+    if root.exists() and any(not entry.name.startswith(".") for entry in root.iterdir()):
         if not overwrite:
             raise ResultsError(f"{root}: a run already exists here; pass --overwrite to replace it")
         if not paths.run_info.exists():
             raise ResultsError(f"{root}: is not empty and holds no fitsweep run; refusing to overwrite it")
+        holder = _lock_holder(paths)
+        if _holder_alive(holder):
+            raise ResultsError(f"{root}: another fitsweep process ({holder}) is writing this run")
         shutil.rmtree(root)
+    elif root.exists() and _holder_alive(_lock_holder(paths)):
+        raise ResultsError(f"{root}: another fitsweep process ({_lock_holder(paths)}) is starting a run here")
     try:
         root.mkdir(parents=True, exist_ok=True)
     except OSError as error:
@@ -93,7 +123,14 @@ def prepare_run_dir(root: Path, overwrite: bool) -> RunPaths:
     return paths
 
 
-def _write_atomic(path: Path, write: Callable[[Path], None]) -> None:
+def write_atomic(path: Path, write: Callable[[Path], None]) -> None:
+    """Write a file through `write(temporary_path)`, then rename it into place.
+
+    A reader sees the old file or the new one, never half of one; on error the old file stays.
+
+    Example:
+        >>> write_atomic(Path("/tmp/x.txt"), lambda p: p.write_text("hello"))  # doctest: +SKIP
+    """
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(handle)
     try:
@@ -106,19 +143,19 @@ def _write_atomic(path: Path, write: Callable[[Path], None]) -> None:
 
 def write_spec(paths: RunPaths, spec: SweepSpec) -> None:
     """Save the resolved sweep file."""
-    _write_atomic(paths.spec, lambda p: p.write_text(spec.to_yaml(), encoding="utf-8"))
+    write_atomic(paths.spec, lambda p: p.write_text(spec.to_yaml(), encoding="utf-8"))
 
 
 def write_run_info(paths: RunPaths, info: dict[str, Any]) -> None:
     """Save run.json."""
-    _write_atomic(paths.run_info, lambda p: p.write_text(json.dumps(info, indent=2, default=str), encoding="utf-8"))
+    write_atomic(paths.run_info, lambda p: p.write_text(json.dumps(info, indent=2, default=str), encoding="utf-8"))
 
 
 def write_tables(paths: RunPaths, trials: pd.DataFrame, epochs: pd.DataFrame) -> None:
     """Save both tables (trials also as CSV)."""
-    _write_atomic(paths.trials, lambda p: trials.to_parquet(p, index=False))
-    _write_atomic(paths.trials_csv, lambda p: trials.to_csv(p, index=False))
-    _write_atomic(paths.epochs, lambda p: epochs.to_parquet(p, index=False))
+    write_atomic(paths.trials, lambda p: trials.to_parquet(p, index=False))
+    write_atomic(paths.trials_csv, lambda p: trials.to_csv(p, index=False))
+    write_atomic(paths.epochs, lambda p: epochs.to_parquet(p, index=False))
 
 
 def keep_best_model(paths: RunPaths, best_trial_id: str | None, file_name: str) -> None:
@@ -126,7 +163,7 @@ def keep_best_model(paths: RunPaths, best_trial_id: str | None, file_name: str) 
     if best_trial_id is not None:
         source = paths.trial_model(best_trial_id, file_name)
         if source.exists():
-            _write_atomic(paths.best_model, lambda p: shutil.copyfile(source, p))
+            write_atomic(paths.best_model, lambda p: shutil.copyfile(source, p))
     for model_file in paths.tuner_dir.glob(f"trial_*/{file_name}"):
         if best_trial_id is None or model_file.parent.name != f"trial_{best_trial_id}":
             model_file.unlink(missing_ok=True)
@@ -153,6 +190,16 @@ class SweepRun:
         return keras.saving.load_model(model_path)
 
 
+def read_run_info(paths: RunPaths) -> dict[str, Any]:
+    """run.json as a dict (empty when the file is missing)."""
+    if not paths.run_info.exists():
+        return {}
+    try:
+        return json.loads(paths.run_info.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise ResultsError(f"{paths.run_info}: cannot be read ({error})") from None
+
+
 def load(path: str | Path) -> SweepRun:
     """Load a results folder as DataFrames.
 
@@ -173,9 +220,57 @@ def load(path: str | Path) -> SweepRun:
     if missing:
         raise ResultsError(f"{paths.root}: not a fitsweep results folder (missing {', '.join(missing)})")
     try:
-        info = json.loads(paths.run_info.read_text(encoding="utf-8")) if paths.run_info.exists() else {}
+        info = read_run_info(paths)
         trials = pd.read_parquet(paths.trials)
         epochs = pd.read_parquet(paths.epochs)
     except (OSError, ValueError) as error:
         raise ResultsError(f"{paths.root}: cannot read the run's files ({error})") from None
     return SweepRun(path=paths.root, spec=load_spec(paths.spec), trials=trials, epochs=epochs, info=info)
+
+
+@contextmanager
+def run_lock(paths: RunPaths) -> Iterator[None]:
+    """Hold the one-writer lock of a run folder for the duration of a `run` or `resume`.
+
+    The lock is a file naming the holder's host and process. A lock whose process is gone (a
+    killed run on this host) is stale and taken over; a live one is an error.
+    """
+    lock = paths.lock
+    me = f"{socket.gethostname()} {os.getpid()}"
+    for _ in range(2):
+        try:
+            with open(lock, "x", encoding="utf-8") as handle:
+                handle.write(me)
+            break
+        except FileExistsError:
+            holder = _lock_holder(paths)
+            if _holder_alive(holder):
+                raise ResultsError(f"{paths.root}: another fitsweep process ({holder}) is writing this run") from None
+            lock.unlink(missing_ok=True)  # stale: its process is gone
+    else:
+        raise ResultsError(f"{paths.root}: could not take the run's lock ({lock})")
+    try:
+        yield
+    finally:
+        if lock.exists() and lock.read_text(encoding="utf-8").strip() == me:
+            lock.unlink()
+
+
+def _lock_holder(paths: RunPaths) -> str:
+    try:
+        return paths.lock.read_text(encoding="utf-8").strip()
+    except OSError:
+        return ""
+
+
+def _holder_alive(holder: str) -> bool:
+    host, _, pid = holder.partition(" ")
+    if host != socket.gethostname() or not pid.isdigit():
+        return bool(holder)  # another host's lock cannot be checked from here; trust it
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

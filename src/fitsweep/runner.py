@@ -14,23 +14,25 @@ import pandas as pd
 
 from fitsweep.analysis import chance_level_loss, diagnose
 from fitsweep.data import Splits, prepare_data
-from fitsweep.engine import MODEL_FILE, SweepObserver, SweepTuner, build_oracle
-from fitsweep.errors import RunFailedError
+from fitsweep.engine import MODEL_FILE, SweepObserver, SweepTuner, build_oracle, recover_interrupted_trials
+from fitsweep.errors import ResultsError, RunFailedError
 from fitsweep.results import (
     RunPaths,
     SweepRun,
     keep_best_model,
     load,
     prepare_run_dir,
+    read_run_info,
+    run_lock,
     write_run_info,
     write_spec,
     write_tables,
 )
 from fitsweep.space import hyperparameter_names
-from fitsweep.spec import SweepSpec
+from fitsweep.spec import SweepSpec, load_spec
 from fitsweep.tables import epochs_table, trial_error, trial_status, trials_table
 
-__all__ = ["run_sweep", "run_dir_for"]
+__all__ = ["run_sweep", "resume_sweep", "run_dir_for", "with_verdicts"]
 
 _VERSIONED = ("fitsweep", "tensorflow", "keras", "keras-tuner", "numpy", "pandas", "scikit-learn")
 
@@ -71,16 +73,50 @@ def run_sweep(
     """
     splits = prepare_data(spec.data, data_dir)
     paths = prepare_run_dir(run_dir_for(spec, results_dir), overwrite)
-    info = _run_info(spec, splits)
-    write_spec(paths, spec)
-    write_run_info(paths, info)
+    with run_lock(paths):
+        info = _run_info(spec, splits, Path(data_dir))
+        write_run_info(paths, info)
+        write_spec(paths, spec)  # last: a folder with sweep.yaml and run.json can be resumed
+        _search(paths, spec, splits, info, observer, resuming=False)
+    return load(paths.root)
+
+
+def resume_sweep(run_dir: str | Path, *, observer: SweepObserver | None = None) -> SweepRun:
+    """Continue an interrupted or killed run until it has `max_trials` trials.
+
+    Every completed trial is kept once; a trial the interruption cut short is run again from
+    its first epoch. Resuming a finished run rewrites its tables and changes nothing else.
+
+    Example:
+        >>> run = resume_sweep("results/moons")  # doctest: +SKIP
+    """
+    paths = RunPaths(Path(run_dir))
+    info = read_run_info(paths)
+    if not paths.spec.exists() or not info:
+        raise ResultsError(f"{paths.root}: not a fitsweep run (no sweep.yaml and run.json); nothing to resume")
+    spec = load_spec(paths.spec)
+    splits = prepare_data(spec.data, info.get("data_dir", "."))
+    with run_lock(paths):
+        info.update(status="running", resumed=_now())
+        write_run_info(paths, info)
+        _search(paths, spec, splits, info, observer, resuming=True)
+    return load(paths.root)
+
+
+def _search(
+    paths: RunPaths, spec: SweepSpec, splits: Splits, info: dict[str, Any], observer: SweepObserver | None,
+    resuming: bool,
+) -> None:
+    """The KerasTuner search itself, ending with tables, the best model and run.json's status."""
     _make_deterministic()
     oracle = build_oracle(spec)
     chance_loss = chance_level_loss(splits.class_priors, binary=splits.n_classes == 2)
-    tuner = SweepTuner(
+    tuner = SweepTuner(  # reloads KerasTuner's state from the folder when there is one
         spec, splits, oracle, observer=_TableRefresher(paths, spec, oracle, chance_loss, observer),
         directory=str(paths.root), project_name=paths.tuner_dir.name, overwrite=False,
     )
+    if resuming:
+        recover_interrupted_trials(oracle)
     status = "failed"
     try:
         tuner.search()
@@ -92,7 +128,6 @@ def run_sweep(
         info["stop_reason"] = str(error).splitlines()[0]
     finally:
         _finish(paths, spec, oracle, chance_loss, info, status)
-    return load(paths.root)
 
 
 def _save_results(paths: RunPaths, spec: SweepSpec, oracle: Any, chance_loss: float) -> tuple[list[Any], Any]:
@@ -166,7 +201,7 @@ def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
-def _run_info(spec: SweepSpec, splits: Splits) -> dict[str, Any]:
+def _run_info(spec: SweepSpec, splits: Splits, data_dir: Path) -> dict[str, Any]:
     return {
         "name": spec.name,
         "status": "running",
@@ -176,6 +211,7 @@ def _run_info(spec: SweepSpec, splits: Splits) -> dict[str, Any]:
         "algorithm": spec.tuner.algorithm,
         "objective": spec.tuner.objective,
         "host": platform.node(),
+        "data_dir": str(data_dir.resolve()),
         "python": sys.version.split()[0],
         "versions": {name: _version(name) for name in _VERSIONED},
         "data": {

@@ -1,0 +1,97 @@
+"""Crash safety: one writer per run folder, and resume after a kill at any moment."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from conftest import tiny_sweep, write_sweep
+from fitsweep import ResultsError, parse_spec, run_sweep
+from fitsweep.results import RunPaths, run_lock
+from fitsweep.runner import resume_sweep
+
+TIMINGS = ["fit_seconds"]
+
+
+def test_a_second_writer_is_refused_and_a_stale_lock_taken_over(tmp_path: Path) -> None:
+    paths = RunPaths(tmp_path)
+    with run_lock(paths):
+        with pytest.raises(ResultsError, match="another fitsweep process"):
+            with run_lock(paths):
+                pass
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    import socket
+
+    paths.lock.write_text(f"{socket.gethostname()} {dead.stdout.strip()}")
+    with run_lock(paths):
+        assert paths.lock.read_text().endswith(str(os.getpid()))
+    assert not paths.lock.exists()
+
+
+def test_overwrite_refuses_a_run_being_written(tmp_path: Path) -> None:
+    spec = parse_spec(tiny_sweep(tuner={"max_trials": 1}, train={"epochs": 1}))
+    run_sweep(spec, results_dir=tmp_path)
+    with run_lock(RunPaths(tmp_path / "tiny")):
+        with pytest.raises(ResultsError, match="another fitsweep process"):
+            run_sweep(spec, results_dir=tmp_path, overwrite=True)
+
+
+def test_resuming_a_finished_run_changes_nothing(tmp_path: Path) -> None:
+    spec = parse_spec(tiny_sweep(tuner={"max_trials": 2}, train={"epochs": 2}))
+    finished = run_sweep(spec, results_dir=tmp_path)
+    resumed = resume_sweep(tmp_path / "tiny")
+    pd.testing.assert_frame_equal(finished.trials, resumed.trials)
+    assert resumed.info["status"] == "complete"
+
+
+def _start_run(sweep: Path, results: Path) -> subprocess.Popen:
+    """`run`, or `resume` once the killed run left a resumable folder, as a user would."""
+    run_dir = results / "tiny"
+    if (run_dir / "sweep.yaml").exists() and (run_dir / "run.json").exists():
+        arguments = ["resume", str(run_dir)]
+    else:
+        arguments = ["run", str(sweep), "--results-dir", str(results), "--overwrite"]
+    return subprocess.Popen(
+        [sys.executable, "-m", "fitsweep", *arguments, "--quiet"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+    )
+
+
+@pytest.mark.slow
+def test_resume_after_sigkill_at_random_moments_keeps_every_trial_once(tmp_path: Path) -> None:
+    sweep = write_sweep(tmp_path, tiny_sweep(tuner={"max_trials": 6, "executions_per_trial": 2},
+                                             train={"epochs": 4}))
+    reference = run_sweep(parse_spec(tiny_sweep(tuner={"max_trials": 6, "executions_per_trial": 2},
+                                                train={"epochs": 4})), results_dir=tmp_path / "reference")
+    results = tmp_path / "killed"
+    rng = random.Random(7)
+    process = _start_run(sweep, results)
+    kills = 0
+    while kills < 10:
+        time.sleep(rng.uniform(0.5, 6.0))
+        if process.poll() is not None:  # the run finished before this kill
+            assert process.returncode == 0, process.stderr.read().decode()
+            break
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        kills += 1
+        process = _start_run(sweep, results)
+    process.wait(timeout=600)
+    assert process.returncode == 0, process.stderr.read().decode()
+    assert kills == 10
+    resumed = pd.read_parquet(results / "tiny" / "trials.parquet")
+    epochs = pd.read_parquet(results / "tiny" / "epochs.parquet")
+    assert json.loads((results / "tiny" / "run.json").read_text())["status"] == "complete"
+    assert sorted(resumed["trial_id"].unique()) == sorted(reference.trials["trial_id"].unique())
+    assert not epochs.duplicated(["trial_id", "execution", "epoch"]).any()
+    pd.testing.assert_frame_equal(resumed.drop(columns=TIMINGS), reference.trials.drop(columns=TIMINGS))
+    pd.testing.assert_frame_equal(epochs.drop(columns=["seconds"]), reference.epochs.drop(columns=["seconds"]))
