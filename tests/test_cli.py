@@ -107,3 +107,23 @@ def test_help_has_an_example_for_every_command() -> None:
     for command in ["run", "validate", "show"]:
         result = CliRunner().invoke(app, [command, "--help"])
         assert result.exit_code == 0 and "Example:" in result.output and f"fitsweep {command}" in result.output
+
+
+def test_diagnose_and_compare_print_tables_and_write_csv(tiny_run, tmp_path: Path) -> None:
+    import pandas as pd
+
+    verdicts = tmp_path / "verdicts.csv"
+    result = invoke("diagnose", str(tiny_run.path), "--csv", str(verdicts))
+    assert result.exit_code == 0, result.output
+    written = pd.read_csv(verdicts)
+    assert len(written) == len(tiny_run.trials) and set(written["fit"]) <= {"overfit", "underfit", "good", "diverged"}
+    comparison = tmp_path / "by-depth.csv"
+    result = invoke("compare", str(tiny_run.path), str(tiny_run.path), "--by", "run", "--by", "depth",
+                    "--csv", str(comparison))
+    assert result.exit_code == 0, result.output
+    assert {"run", "depth", "test_accuracy_mean", "p_value"} <= set(pd.read_csv(comparison).columns)
+
+
+def test_compare_names_an_unknown_column(tiny_run) -> None:
+    result = invoke("compare", str(tiny_run.path), "--by", "colour")
+    assert result.exit_code == 2 and "colour" in result.output and len(result.output.strip().splitlines()) == 1

@@ -163,6 +163,77 @@ def show(run_dir: Path) -> None:
     _print_summary(load(run_dir))
 
 
+@app.command("diagnose")
+@_run_dir_argument
+@click.option("--csv", "csv_path", type=click.Path(dir_okay=False, path_type=Path), help="Also write the table as CSV.")
+@click.option("--overfit-val-rise", type=click.FloatRange(min=0), default=0.10, show_default=True,
+              help="Rise of val_loss above its minimum that counts as overfitting.")
+@click.option("--overfit-accuracy-gap", type=click.FloatRange(min=0), default=0.10, show_default=True,
+              help="Final train - validation accuracy gap that counts as overfitting.")
+def diagnose_command(run_dir: Path, csv_path: Path | None, overfit_val_rise: float, overfit_accuracy_gap: float) -> None:
+    """Give every trial and execution a verdict (overfit, underfit, good, diverged) and its reason.
+
+    \b
+    Example:
+      fitsweep diagnose results/notmnist-capacity --csv verdicts.csv
+    """
+    from fitsweep.analysis import diagnose
+    from fitsweep.display import frame_table
+    from fitsweep.results import load
+
+    run = load(run_dir)
+    verdicts = diagnose(run.epochs, run.trials, chance_loss=run.info.get("chance_loss"),
+                        overfit_val_rise=overfit_val_rise, overfit_accuracy_gap=overfit_accuracy_gap)
+    counts = ", ".join(f"{n} {fit}" for fit, n in verdicts["fit"].value_counts().items())
+    stdout.print(f"{run.spec.name}: {counts}")
+    shown = verdicts[["trial_id", "execution", "fit", "best_epoch", "val_rise", "accuracy_gap", "fit_reason"]]
+    stdout.print(frame_table(shown))
+    _write_csv(verdicts, csv_path)
+
+
+@app.command("compare")
+@click.argument("run_dirs", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--by", multiple=True, default=["regularizer"], show_default=True,
+              help="'regularizer' or a hyperparameter column (depth, width, layers, dropout, ...); repeat for several.")
+@click.option("--csv", "csv_path", type=click.Path(dir_okay=False, path_type=Path), help="Also write the table as CSV.")
+def compare_command(run_dirs: tuple[Path, ...], by: tuple[str, ...], csv_path: Path | None) -> None:
+    """Compare groups of trials (regularizers by default) with 95% intervals and Welch tests.
+
+    Several runs are compared together, each labelled by its folder name in a `run` column.
+
+    \b
+    Example:
+      fitsweep compare results/notmnist-regularizers --by regularizers
+    """
+    import pandas as pd
+
+    from fitsweep.analysis import compare
+    from fitsweep.display import frame_table
+    from fitsweep.results import load
+
+    runs = [load(path) for path in run_dirs]
+    trials = runs[0].trials if len(runs) == 1 else pd.concat(
+        [run.trials.assign(run=path.name) for run, path in zip(runs, run_dirs)], ignore_index=True)
+    table = compare(trials, by=list(by) if len(by) > 1 else by[0])
+    shown = [c for c in table.columns if c in by or c in _COMPARE_SHOWN]
+    stdout.print(frame_table(table[shown], title=f"Test accuracy by {', '.join(by)} (completed executions)"))
+    _write_csv(table, csv_path)
+
+
+_COMPARE_SHOWN = ("run", "n_executions", "test_accuracy_mean", "test_accuracy_ci_low", "test_accuracy_ci_high",
+                  "accuracy_gap_mean", "overfit_share", "p_value", "significant")
+
+
+def _write_csv(frame: Any, path: Path | None) -> None:
+    if path is None:
+        return
+    try:
+        frame.to_csv(path, index=False)
+    except OSError as error:
+        raise FitsweepError(f"{path}: cannot write the CSV file ({error.strerror})") from None
+    stdout.print(f"Wrote {path}")
+
+
 def _print_summary(result: object) -> None:
     from fitsweep.display import trials_summary
 

@@ -111,6 +111,7 @@ def _search(
     _make_deterministic()
     oracle = build_oracle(spec)
     chance_loss = chance_level_loss(splits.class_priors, binary=splits.n_classes == 2)
+    info["chance_loss"] = chance_loss
     tuner = SweepTuner(  # reloads KerasTuner's state from the folder when there is one
         spec, splits, oracle, observer=_TableRefresher(paths, spec, oracle, chance_loss, observer),
         directory=str(paths.root), project_name=paths.tuner_dir.name, overwrite=False,
