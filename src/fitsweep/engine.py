@@ -31,7 +31,7 @@ from fitsweep.model import build_model
 from fitsweep.space import declare_space, trial_values
 from fitsweep.spec import SweepSpec
 
-__all__ = ["SweepTuner", "SweepObserver", "build_oracle", "execution_seed", "MODEL_FILE"]
+__all__ = ["SweepTuner", "SweepObserver", "NullObserver", "build_oracle", "execution_seed", "MODEL_FILE"]
 
 MODEL_FILE = "model.keras"
 
@@ -158,12 +158,17 @@ class _EpochReporter(keras.callbacks.Callback):
         self.pending = None
 
 
-class _Silent:
-    def trial_started(self, *args: Any) -> None: ...
+class NullObserver:
+    """An observer that is told everything and shows nothing."""
 
-    def epoch_ended(self, *args: Any) -> None: ...
+    def trial_started(self, trial_id: str, values: Mapping[str, Any], epochs: int, executions: int) -> None:
+        pass
 
-    def trial_ended(self, *args: Any) -> None: ...
+    def epoch_ended(self, execution: int, epoch: int, logs: Mapping[str, float]) -> None:
+        pass
+
+    def trial_ended(self, trial_id: str, status: str, score: float | None) -> None:
+        pass
 
 
 class SweepTuner(keras_tuner.Tuner):
@@ -187,7 +192,7 @@ class SweepTuner(keras_tuner.Tuner):
     ) -> None:
         super().__init__(oracle=oracle, executions_per_trial=spec.tuner.executions_per_trial, **kwargs)
         self.spec, self.splits = spec, splits
-        self.observer: SweepObserver = observer or _Silent()
+        self.observer: SweepObserver = observer or NullObserver()
         self.oracle.verbose = 0
 
     def on_trial_begin(self, trial: keras_tuner.engine.trial.Trial) -> None:

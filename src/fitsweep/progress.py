@@ -9,6 +9,8 @@ from typing import Any
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from fitsweep.engine import NullObserver
+
 __all__ = ["NoProgress", "LiveProgress", "LineProgress", "make_progress"]
 
 
@@ -17,7 +19,7 @@ def _format_values(values: Mapping[str, Any]) -> str:
     return " ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}" for k, v in shown.items())
 
 
-class NoProgress:
+class NoProgress(NullObserver):
     """Shows nothing; the base of the displays, which are used as context managers."""
 
     def __enter__(self) -> NoProgress:
@@ -25,15 +27,6 @@ class NoProgress:
 
     def __exit__(self, *exc: object) -> None:
         return None
-
-    def trial_started(self, trial_id: str, values: Mapping[str, Any], epochs: int, executions: int) -> None:
-        pass
-
-    def epoch_ended(self, execution: int, epoch: int, logs: Mapping[str, float]) -> None:
-        pass
-
-    def trial_ended(self, trial_id: str, status: str, score: float | None) -> None:
-        pass
 
 
 class LineProgress(NoProgress):

@@ -14,7 +14,14 @@ import pandas as pd
 
 from fitsweep.analysis import chance_level_loss, diagnose
 from fitsweep.data import Splits, prepare_data
-from fitsweep.engine import MODEL_FILE, SweepObserver, SweepTuner, build_oracle, recover_interrupted_trials
+from fitsweep.engine import (
+    MODEL_FILE,
+    NullObserver,
+    SweepObserver,
+    SweepTuner,
+    build_oracle,
+    recover_interrupted_trials,
+)
 from fitsweep.errors import ResultsError, RunFailedError
 from fitsweep.results import (
     RunPaths,
@@ -175,21 +182,19 @@ class _TableRefresher:
     def __init__(
         self, paths: RunPaths, spec: SweepSpec, oracle: Any, chance_loss: float, observer: SweepObserver | None
     ) -> None:
-        self.paths, self.spec, self.oracle, self.inner = paths, spec, oracle, observer
+        self.paths, self.spec, self.oracle = paths, spec, oracle
+        self.inner: SweepObserver = observer or NullObserver()
         self.chance_loss = chance_loss
 
     def trial_started(self, trial_id: str, values: Mapping[str, Any], epochs: int, executions: int) -> None:
-        if self.inner:
-            self.inner.trial_started(trial_id, values, epochs, executions)
+        self.inner.trial_started(trial_id, values, epochs, executions)
 
     def epoch_ended(self, execution: int, epoch: int, logs: Mapping[str, float]) -> None:
-        if self.inner:
-            self.inner.epoch_ended(execution, epoch, logs)
+        self.inner.epoch_ended(execution, epoch, logs)
 
     def trial_ended(self, trial_id: str, status: str, score: float | None) -> None:
         _save_results(self.paths, self.spec, self.oracle, self.chance_loss)
-        if self.inner:
-            self.inner.trial_ended(trial_id, status, score)
+        self.inner.trial_ended(trial_id, status, score)
 
 
 def _make_deterministic() -> None:
