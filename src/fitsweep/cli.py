@@ -80,9 +80,9 @@ def run(sweep: Path, results_dir: Path, max_trials: int | None, epochs: int | No
     run_dir = run_dir_for(spec, results_dir)
     with _progress(spec, quiet, run_dir) as progress:
         result = run_sweep(spec, results_dir=results_dir, data_dir=sweep.parent, overwrite=overwrite,
-                           observer=progress)
+                           observer=progress, report=True)
     _print_summary(result)
-    stdout.print(f"Results in {run_dir}")
+    stdout.print(f"Results in {run_dir}; report in {run_dir / 'report.html'}")
 
 
 @app.command()
@@ -108,9 +108,9 @@ def resume(run_dir: Path, quiet: bool) -> None:
     from fitsweep.runner import resume_sweep
 
     with _progress(spec, quiet, run_dir) as progress:
-        result = resume_sweep(run_dir, observer=progress)
+        result = resume_sweep(run_dir, observer=progress, report=True)
     _print_summary(result)
-    stdout.print(f"Results in {run_dir}")
+    stdout.print(f"Results in {run_dir}; report in {run_dir / 'report.html'}")
 
 
 @contextmanager
@@ -161,6 +161,29 @@ def show(run_dir: Path) -> None:
     from fitsweep.results import load
 
     _print_summary(load(run_dir))
+
+
+@app.command("report")
+@_run_dir_argument
+@click.option("--retrain", is_flag=True,
+              help="Retrain the most overfit and underfit trials (same seed) to draw their decision boundaries.")
+@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Folder the sweep's relative data paths start at (default: the one the run recorded).")
+def report_command(run_dir: Path, retrain: bool, data_dir: Path | None) -> None:
+    """Write a run's report.html (one self-contained file) and report.md, and print its findings.
+
+    \b
+    Example:
+      fitsweep report results/moons
+    """
+    _import_tensorflow()
+    from fitsweep.display import report_summary
+    from fitsweep.report import write_report
+    from fitsweep.results import load
+
+    files = write_report(run_dir, data_dir=data_dir, retrain=retrain)
+    stdout.print(report_summary(load(run_dir)))
+    stdout.print(f"Wrote {files.html} and {files.markdown}")
 
 
 @app.command("diagnose")

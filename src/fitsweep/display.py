@@ -10,9 +10,10 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
-__all__ = ["trials_summary", "frame_table"]
+__all__ = ["trials_summary", "frame_table", "report_summary"]
 
 _METRICS = ["val_loss", "val_accuracy", "test_accuracy", "best_epoch"]
+_VERDICT_STYLES = {"good": "green", "overfit": "dark_orange", "underfit": "blue", "diverged": "grey50"}
 
 
 def _cell(value: Any) -> str:
@@ -58,3 +59,37 @@ def _hyperparameter_columns(trials: pd.DataFrame) -> list[str]:
     start = list(trials.columns).index("status") + 1
     end = list(trials.columns).index("epochs_run")
     return list(trials.columns[start:end])
+
+
+def report_summary(run: Any, diagnosis: pd.DataFrame | None = None) -> Group:
+    """The report's findings in the terminal: key findings, verdicts with a reason each, best trials.
+
+    Args:
+        run: A `SweepRun`.
+        diagnosis: `diagnose(run.epochs, run.trials, ...)`; computed with the run's chance level if omitted.
+
+    Example:
+        >>> Console().print(report_summary(fitsweep.load("results/moons")))  # doctest: +SKIP
+    """
+    from fitsweep.report import best_trials, diagnose_run, fit_counts, headline
+
+    diagnosis = diagnosis if diagnosis is not None else diagnose_run(run)
+    parts: list[Any] = [Text(f"{run.spec.name}: key findings", style="bold")]
+    parts += [Text(f"- {line}") for line in headline(run, diagnosis)]
+    if diagnosis is not None and not diagnosis.empty:
+        parts.append(_verdicts_table(fit_counts(diagnosis)))
+    best = best_trials(run, diagnosis)
+    if not best.empty:
+        parts.append(frame_table(best, title=f"Best {len(best)} trials (mean over executions)"))
+    return Group(*parts)
+
+
+def _verdicts_table(counts: pd.DataFrame) -> Table:
+    table = Table(title="Verdicts (executions)", title_justify="left", header_style="bold")
+    for column, justify in (("verdict", "left"), ("n", "right"), ("share", "right"), ("example", "left"),
+                            ("what usually helps", "left")):
+        table.add_column(column, justify=justify)  # type: ignore[arg-type]
+    for row in counts.itertuples(index=False):
+        style = _VERDICT_STYLES.get(row.verdict, "")
+        table.add_row(Text(row.verdict, style=style), str(row.executions), f"{row.share:.0%}", row.example, row.remedy)
+    return table

@@ -56,6 +56,7 @@ def run_sweep(
     data_dir: str | Path = ".",
     overwrite: bool = False,
     observer: SweepObserver | None = None,
+    report: bool = False,
 ) -> SweepRun:
     """Run a sweep with KerasTuner and write its results folder.
 
@@ -65,6 +66,7 @@ def run_sweep(
         data_dir: Folder that relative data paths resolve against (the sweep file's folder).
         overwrite: Replace an earlier run in the same folder.
         observer: Told about each trial and epoch (for progress display).
+        report: Keep report.html and report.md current after each trial (see `fitsweep.report.LiveReport`).
 
     Returns:
         The finished run as tables.
@@ -84,11 +86,11 @@ def run_sweep(
         info = _run_info(spec, splits, Path(data_dir))
         write_run_info(paths, info)
         write_spec(paths, spec)  # last: a folder with sweep.yaml and run.json can be resumed
-        _search(paths, spec, splits, info, observer, resuming=False)
+        _search(paths, spec, splits, info, observer, resuming=False, report=report)
     return load(paths.root)
 
 
-def resume_sweep(run_dir: str | Path, *, observer: SweepObserver | None = None) -> SweepRun:
+def resume_sweep(run_dir: str | Path, *, observer: SweepObserver | None = None, report: bool = False) -> SweepRun:
     """Continue an interrupted or killed run until it has `max_trials` trials.
 
     Every completed trial is kept once; a trial the interruption cut short is run again from
@@ -106,21 +108,22 @@ def resume_sweep(run_dir: str | Path, *, observer: SweepObserver | None = None) 
     with run_lock(paths):
         info.update(status="running", resumed=_now())
         write_run_info(paths, info)
-        _search(paths, spec, splits, info, observer, resuming=True)
+        _search(paths, spec, splits, info, observer, resuming=True, report=report)
     return load(paths.root)
 
 
 def _search(
     paths: RunPaths, spec: SweepSpec, splits: Splits, info: dict[str, Any], observer: SweepObserver | None,
-    resuming: bool,
+    resuming: bool, report: bool = False,
 ) -> None:
     """The KerasTuner search itself, ending with tables, the best model and run.json's status."""
     _make_deterministic()
     oracle = build_oracle(spec)
     chance_loss = chance_level_loss(splits.class_priors, binary=splits.n_classes == 2)
     info["chance_loss"] = chance_loss
+    refresher = _TableRefresher(paths, spec, oracle, chance_loss, observer, report=_live_report(paths, splits, report))
     tuner = SweepTuner(  # reloads KerasTuner's state from the folder when there is one
-        spec, splits, oracle, observer=_TableRefresher(paths, spec, oracle, chance_loss, observer),
+        spec, splits, oracle, observer=refresher,
         directory=str(paths.root), project_name=paths.tuner_dir.name, overwrite=False,
     )
     if resuming:
@@ -135,7 +138,11 @@ def _search(
     except RuntimeError as error:  # KerasTuner stops after too many consecutive failed trials
         info["stop_reason"] = str(error).splitlines()[0]
     finally:
-        _finish(paths, spec, oracle, chance_loss, info, status)
+        try:
+            _finish(paths, spec, oracle, chance_loss, info, status)
+        finally:
+            if refresher.report is not None and status != "interrupted":  # Ctrl-C should not wait for a report
+                refresher.report.refresh(force=True)
 
 
 def _save_results(paths: RunPaths, spec: SweepSpec, oracle: Any, chance_loss: float) -> tuple[list[Any], Any]:
@@ -180,9 +187,10 @@ class _TableRefresher:
     """Passes progress on, and rewrites the tables after every trial so a reader can follow."""
 
     def __init__(
-        self, paths: RunPaths, spec: SweepSpec, oracle: Any, chance_loss: float, observer: SweepObserver | None
+        self, paths: RunPaths, spec: SweepSpec, oracle: Any, chance_loss: float, observer: SweepObserver | None,
+        report: Any = None,
     ) -> None:
-        self.paths, self.spec, self.oracle = paths, spec, oracle
+        self.paths, self.spec, self.oracle, self.report = paths, spec, oracle, report
         self.inner: SweepObserver = observer or NullObserver()
         self.chance_loss = chance_loss
 
@@ -194,7 +202,17 @@ class _TableRefresher:
 
     def trial_ended(self, trial_id: str, status: str, score: float | None) -> None:
         _save_results(self.paths, self.spec, self.oracle, self.chance_loss)
+        if self.report is not None:
+            self.report.refresh()  # never raises: a report failure is one warning line
         self.inner.trial_ended(trial_id, status, score)
+
+
+def _live_report(paths: RunPaths, splits: Splits, wanted: bool) -> Any:
+    if not wanted:
+        return None
+    from fitsweep.report import LiveReport  # matplotlib and seaborn load only when a report is wanted
+
+    return LiveReport(paths.root, splits)
 
 
 def _make_deterministic() -> None:

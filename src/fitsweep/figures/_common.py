@@ -1,0 +1,136 @@
+"""What every figure shares: its error, the run it reads, verdict colours and a blank Agg figure."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Protocol
+
+import matplotlib as mpl
+import numpy as np
+import pandas as pd
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+from fitsweep.errors import FitsweepError
+
+__all__ = [
+    "FigureError", "RunTables", "VERDICT_COLORS", "VERDICT_ORDER", "as_run", "completed_rows", "finite",
+    "hyperparameter_columns",
+    "natural_key", "new_figure", "objective_of", "style", "verdicts", "with_verdicts",
+]
+
+# Okabe-Ito colours: told apart with any colour vision, and in grey print by lightness.
+VERDICT_COLORS = {"good": "#009E73", "overfit": "#D55E00", "underfit": "#0072B2", "diverged": "#666666"}
+VERDICT_ORDER = ("good", "overfit", "underfit", "diverged")
+_HYPERPARAMETERS = (
+    "depth", "width", "layers", "activation", "dropout", "l1", "l2", "optimizer", "learning_rate", "batch_size",
+)
+
+
+class FigureError(FitsweepError):
+    """Tables that hold nothing a figure can show: no completed trial, one value only, no model."""
+
+
+class RunTables(Protocol):
+    """What a figure reads: a `SweepRun`, or anything with its `trials` and `epochs` tables."""
+
+    trials: pd.DataFrame
+    epochs: pd.DataFrame
+
+
+def as_run(run: RunTables | str | Path) -> Any:
+    """A run as tables: a results folder's path is loaded, anything else is used as it is."""
+    if isinstance(run, (str, Path)):
+        from fitsweep.results import load
+
+        return load(run)
+    return run
+
+
+def objective_of(run: Any) -> tuple[str, str]:
+    """The run's objective column and direction ("min" or "max"); val_loss without a spec."""
+    spec = getattr(run, "spec", None)
+    if spec is None:
+        return "val_loss", "min"
+    return spec.tuner.objective, spec.tuner.direction
+
+
+def completed_rows(trials: pd.DataFrame) -> pd.DataFrame:
+    """The completed executions, or `FigureError` when there are none."""
+    rows = trials[trials["status"].astype("string").eq("completed").fillna(False).to_numpy()]
+    if rows.empty:
+        raise FigureError("no completed trial yet: nothing to plot")
+    return rows
+
+
+def verdicts(run: Any, diagnosis: pd.DataFrame | None) -> pd.DataFrame:
+    """`diagnose`'s table for the run: the one given, or computed from its tables."""
+    if diagnosis is not None:
+        return diagnosis
+    from fitsweep.analysis import AnalysisError, diagnose
+
+    try:
+        return diagnose(run.epochs, run.trials)
+    except AnalysisError as error:
+        raise FigureError(str(error)) from None
+
+
+def with_verdicts(trials: pd.DataFrame, diagnosis: pd.DataFrame, columns: tuple[str, ...] = ("fit",)) -> pd.DataFrame:
+    """`trials` with the diagnosis' `columns` joined on trial_id and execution."""
+    keys = ["trial_id", "execution"]
+    right = diagnosis[[*keys, *columns]].astype({"trial_id": "string", "execution": "int64"})
+    left = trials.drop(columns=[c for c in columns if c in trials.columns])
+    merged = left.astype({"trial_id": "string", "execution": "int64"}).merge(right, on=keys, how="left")
+    if "fit" in merged:
+        merged["fit"] = merged["fit"].astype("string").fillna("unknown")
+    return merged
+
+
+def hyperparameter_columns(trials: pd.DataFrame, varied_only: bool = False) -> list[str]:
+    """The trials table's hyperparameter columns, in table order (only those that vary, if asked)."""
+    present = [name for name in _HYPERPARAMETERS if name in trials.columns]
+    if not varied_only:
+        return present
+    return [name for name in present if trials[name].astype("string").nunique(dropna=False) > 1]
+
+
+def natural_key(value: Any) -> tuple[Any, ...]:
+    """Sort key for hyperparameter values: numbers by size, layer strings ("64-64") by shape."""
+    text = str(value)
+    try:
+        return (0, float(text))
+    except ValueError:
+        pass
+    if re.fullmatch(r"\d+(-\d+)*", text):
+        widths = [int(part) for part in text.split("-")]
+        return (1, len(widths), *widths)
+    return (2, text)
+
+
+def new_figure(width: float, height: float, layout: str | None = "constrained") -> Figure:
+    """A blank figure on an Agg canvas: no window, no pyplot state, nothing to close."""
+    figure = Figure(figsize=(width, height), layout=layout)
+    FigureCanvasAgg(figure)
+    return figure
+
+
+@contextmanager
+def style() -> Iterator[None]:
+    """seaborn's white grid at a size that stays legible in a report column, for this figure only."""
+    import seaborn as sns
+
+    rc = {**sns.axes_style("whitegrid"), **sns.plotting_context("paper", font_scale=1.1)}
+    # A fixed title height skips matplotlib's search for overlapping tick labels, the slowest step.
+    rc.update({"axes.titlesize": 10, "axes.titleweight": "bold", "axes.titley": 1.0, "axes.titlepad": 4,
+               "axes.prop_cycle": mpl.cycler(color=["#4C72B0"])})  # seaborn's 10-colour cycle costs time per axes
+    with mpl.rc_context(rc):
+        yield
+
+
+def finite(values: Any) -> np.ndarray:
+    """A column as floats, non-finite values dropped."""
+    array = pd.to_numeric(pd.Series(values), errors="coerce").astype("float64").to_numpy()
+    return array[np.isfinite(array)]

@@ -1,0 +1,151 @@
+"""Regularizer comparison: test accuracy, gap and overfitting per regularization, with 95% intervals."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from scipy import stats
+
+from fitsweep.figures._common import (
+    VERDICT_COLORS, FigureError, RunTables, as_run, completed_rows, new_figure, style, verdicts, with_verdicts,
+)
+
+__all__ = ["plot_regularizer_comparison"]
+
+_POINT = "#4C4C4C"
+
+
+@dataclass(frozen=True)
+class _Group:
+    label: str
+    n_executions: int
+    test: tuple[float, float, float]  # mean, interval low, interval high (NaN without spread)
+    gap: tuple[float, float, float]
+    overfit_share: float
+    baseline: bool
+    p_value: float
+
+
+@dataclass(frozen=True)
+class _ComparisonInfo:
+    groups: list[_Group]  # best mean test accuracy first
+    points: pd.DataFrame  # regularizer, test_accuracy, accuracy_gap (one row per execution)
+    confidence: float
+
+
+def plot_regularizer_comparison(
+    run: RunTables | str | Path, *, diagnosis: pd.DataFrame | None = None, confidence: float = 0.95
+) -> Figure:
+    """Test accuracy, accuracy gap and share overfit for each regularization the sweep tried.
+
+    Groups are those of `fitsweep.analysis.compare(by="regularizer")`: "none", "l1", "l2",
+    "dropout" or a combination. Each execution is a grey dot; the black bar is the group mean
+    with its t-based `confidence` interval. The label gives the number of executions and the
+    Welch p-value against the best group (marked "best"); * marks p < 1 - confidence.
+
+    Args:
+        run: A `SweepRun`, its folder, or anything with `trials` and `epochs` tables.
+        diagnosis: `diagnose`'s table, for the share of overfit executions; computed if omitted.
+        confidence: Level of the intervals.
+
+    Returns:
+        A matplotlib Figure with three panels.
+
+    Raises:
+        FigureError: No completed trial, or every trial used the same regularization.
+
+    Example:
+        >>> plot_regularizer_comparison("results/moons").savefig("regularizers.png")  # doctest: +SKIP
+    """
+    run = as_run(run)
+    info = _regularizer_comparison_info(run.trials, verdicts(run, diagnosis), confidence)
+    with style():
+        return _draw(info)
+
+
+def _regularizer_comparison_info(trials: pd.DataFrame, diagnosis: pd.DataFrame, confidence: float) -> _ComparisonInfo:
+    from fitsweep.analysis import compare
+    from fitsweep.analysis._common import regularizer_labels  # the labels compare groups by
+
+    rows = with_verdicts(completed_rows(trials), diagnosis)
+    table = compare(rows, by="regularizer", confidence=confidence)
+    if len(table) < 2:
+        label = table["regularizer"].iloc[0]
+        raise FigureError(f"every completed trial used the same regularization ({label}): nothing to compare")
+    points = pd.DataFrame({
+        "regularizer": regularizer_labels(rows).astype(str).to_numpy(),
+        "test_accuracy": pd.to_numeric(rows["test_accuracy"], errors="coerce").to_numpy(dtype=float),
+        "accuracy_gap": (pd.to_numeric(rows["train_accuracy"], errors="coerce")
+                         - pd.to_numeric(rows["val_accuracy"], errors="coerce")).to_numpy(dtype=float),
+    })
+    return _ComparisonInfo([_group(row, confidence) for row in table.to_dict("records")], points, confidence)
+
+
+def _group(row: dict[str, object], confidence: float) -> _Group:
+    n = int(row["n_executions"])  # type: ignore[call-overload]
+    test = (float(row["test_accuracy_mean"]), float(row["test_accuracy_ci_low"]),  # type: ignore[arg-type]
+            float(row["test_accuracy_ci_high"]))  # type: ignore[arg-type]
+    gap = _interval(float(row["accuracy_gap_mean"]), float(row["accuracy_gap_std"]), n, confidence)  # type: ignore[arg-type]
+    share = float(row.get("overfit_share", math.nan))  # type: ignore[arg-type]
+    return _Group(str(row["regularizer"]), n, test, gap, share, bool(row["baseline"]), float(row["p_value"]))  # type: ignore[arg-type]
+
+
+def _interval(mean: float, std: float, n: int, confidence: float) -> tuple[float, float, float]:
+    if n < 2 or not math.isfinite(std):
+        return mean, math.nan, math.nan
+    half = float(stats.t.ppf((1 + confidence) / 2, n - 1)) * std / math.sqrt(n)
+    return mean, mean - half, mean + half
+
+
+# --- drawing -------------------------------------------------------------------------------
+
+
+def _draw(info: _ComparisonInfo) -> Figure:
+    figure = new_figure(10.5, 1.2 + 0.5 * len(info.groups))
+    axes = figure.subplots(1, 3, sharey=True, gridspec_kw={"width_ratios": [3, 3, 2]})
+    level = f"{info.confidence:.0%}"
+    _draw_metric(axes[0], info, "test_accuracy", lambda g: g.test, f"test accuracy (mean, {level} interval)")
+    _draw_metric(axes[1], info, "accuracy_gap", lambda g: g.gap, f"accuracy gap, train - val (mean, {level} interval)")
+    axes[1].axvline(0, color="#999999", linewidth=0.8, zorder=0)
+    _draw_overfit_share(axes[2], info)
+    axes[0].set_yticks(range(len(info.groups)), [_label(group, info.confidence) for group in info.groups])
+    axes[0].invert_yaxis()
+    return figure
+
+
+def _draw_metric(ax: Axes, info: _ComparisonInfo, column: str, pick, title: str) -> None:  # type: ignore[no-untyped-def]
+    rng = np.random.default_rng(0)
+    for position, group in enumerate(info.groups):
+        values = info.points.loc[info.points["regularizer"] == group.label, column].to_numpy()
+        jitter = rng.uniform(-0.18, 0.18, len(values))
+        ax.scatter(values, position + jitter, s=16, color=_POINT, alpha=0.5, linewidths=0)
+        mean, low, high = pick(group)
+        if math.isfinite(low):
+            ax.hlines(position, low, high, color="black", linewidth=2.2)
+        ax.plot(mean, position, marker="D", color="black", markersize=5)
+    ax.set_title(title, fontsize=9, loc="left")
+    ax.grid(axis="y", visible=False)
+
+
+def _draw_overfit_share(ax: Axes, info: _ComparisonInfo) -> None:
+    shares = [0.0 if math.isnan(g.overfit_share) else g.overfit_share for g in info.groups]
+    ax.barh(range(len(info.groups)), shares, color=VERDICT_COLORS["overfit"], height=0.55)
+    ax.set_xlim(0, 1)
+    ax.set_title("share of executions overfit", fontsize=9, loc="left")
+    ax.grid(axis="y", visible=False)
+
+
+def _label(group: _Group, confidence: float) -> str:
+    if group.baseline:
+        versus = "best"
+    elif math.isnan(group.p_value):
+        versus = "p: n/a"
+    else:
+        versus = f"p = {group.p_value:.2g}" + (" *" if group.p_value < 1 - confidence else "")
+    return f"{group.label}\n(n = {group.n_executions}, {versus})"

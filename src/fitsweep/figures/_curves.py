@@ -1,0 +1,274 @@
+"""Learning curves: every trial's losses and accuracies per epoch, coloured by its verdict."""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import matplotlib as mpl
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.ticker import MaxNLocator, NullLocator
+
+from fitsweep.figures._common import (
+    VERDICT_COLORS, VERDICT_ORDER, FigureError, RunTables, as_run, finite, new_figure, objective_of, style, verdicts,
+)
+
+__all__ = ["plot_learning_curves"]
+
+_COLUMNS = 6
+
+
+@dataclass(frozen=True)
+class _Curve:
+    execution: int
+    fit: str
+    epoch: np.ndarray
+    values: dict[str, np.ndarray]  # loss, val_loss, accuracy, val_accuracy (those recorded)
+
+
+@dataclass(frozen=True)
+class _Panel:
+    trial_id: str
+    rank: int | None  # 1 for the best trial; None for a trial without a score
+    curves: list[_Curve]
+
+    @property
+    def fit(self) -> str:
+        """The verdict most of the trial's executions got."""
+        return Counter(curve.fit for curve in self.curves).most_common(1)[0][0]
+
+
+@dataclass(frozen=True)
+class _CurvesInfo:
+    panels: list[_Panel]
+    loss: str  # "loss" or "crossentropy": the epochs table's training-loss column
+    accuracy: bool
+    loss_range: tuple[float, float, bool]  # low, high, log axis
+    epoch_range: tuple[float, float]
+    accuracy_floor: float
+    note: str | None  # which trials are shown, when not all
+
+
+def plot_learning_curves(
+    run: RunTables | str | Path, *, diagnosis: pd.DataFrame | None = None, max_trials: int = 36
+) -> Figure:
+    """Small multiples of each trial's training and validation curves, coloured by verdict.
+
+    One block per trial, best first: loss on top, accuracy below, validation solid and training
+    dashed, every execution drawn. The colour is the execution's verdict from `diagnose`, so
+    an overfit trial shows as an orange curve whose validation loss turns up. Axes are shared, so
+    trials compare at a glance; a loss far above the rest (a diverged trial) is cut off at the top.
+
+    Args:
+        run: A `SweepRun`, its folder, or anything with `trials` and `epochs` tables.
+        diagnosis: `diagnose(run.epochs, run.trials, ...)`; computed without a chance level if omitted.
+        max_trials: At most this many blocks; a larger sweep shows trials spread evenly from best to worst.
+
+    Returns:
+        A matplotlib Figure (nothing saved).
+
+    Raises:
+        FigureError: No epoch recorded yet.
+
+    Example:
+        >>> figure = plot_learning_curves("results/moons")  # doctest: +SKIP
+        >>> figure.savefig("curves.png")  # doctest: +SKIP
+    """
+    run = as_run(run)
+    info = _learning_curves_info(run, verdicts(run, diagnosis), max_trials)
+    small_ticks = {"xtick.labelsize": 7, "ytick.labelsize": 7, "xtick.major.pad": 1, "ytick.major.pad": 1}
+    with style(), mpl.rc_context(small_ticks):
+        return _draw(info)
+
+
+def _learning_curves_info(run: Any, diagnosis: pd.DataFrame, max_trials: int) -> _CurvesInfo:
+    epochs = run.epochs
+    if epochs.empty:
+        raise FigureError("no epoch recorded yet: no learning curve to draw")
+    loss = "crossentropy" if _recorded(epochs, "crossentropy") and _recorded(epochs, "val_crossentropy") else "loss"
+    accuracy = _recorded(epochs, "accuracy") and _recorded(epochs, "val_accuracy")
+    fits = {(str(t), int(e)): str(f) for t, e, f in diagnosis[["trial_id", "execution", "fit"]].itertuples(index=False)}
+    ranks = _ranks(run)
+    trial_ids = sorted(epochs["trial_id"].astype(str).unique(), key=lambda t: (ranks.get(t) is None, ranks.get(t), t))
+    shown = _spread(trial_ids, max_trials)
+    panels = [_panel(epochs, trial_id, ranks.get(trial_id), fits, loss) for trial_id in shown]
+    healthy = [c for p in panels for c in p.curves if c.fit != "diverged"] or [c for p in panels for c in p.curves]
+    last = float(epochs["epoch"].max())
+    return _CurvesInfo(panels, loss, accuracy, _loss_range(healthy), (1 - 0.02 * last, last * 1.02), _accuracy_floor(healthy),
+                       _note(run, len(trial_ids), len(shown)))
+
+
+def _recorded(epochs: pd.DataFrame, column: str) -> bool:
+    return column in epochs.columns and epochs[column].notna().any()
+
+
+def _ranks(run: Any) -> dict[str, int]:
+    """Each completed trial's rank by its score (1 = best)."""
+    objective, direction = objective_of(run)
+    trials = run.trials
+    done = trials[trials["status"].astype("string").eq("completed").fillna(False).to_numpy()]
+    column = "score" if "score" in done and done["score"].notna().any() else objective
+    scores = done.groupby(done["trial_id"].astype(str))[column].mean().dropna()
+    ordered = scores.sort_values(ascending=direction == "min", kind="stable").index
+    return {trial_id: rank for rank, trial_id in enumerate(ordered, start=1)}
+
+
+def _spread(trial_ids: list[str], limit: int) -> list[str]:
+    if len(trial_ids) <= limit:
+        return trial_ids
+    picks = np.unique(np.linspace(0, len(trial_ids) - 1, max(limit, 1)).round().astype(int))
+    return [trial_ids[i] for i in picks]
+
+
+def _note(run: Any, n_trials: int, n_shown: int) -> str | None:
+    if n_shown == n_trials:
+        return None
+    return f"{n_shown} of {n_trials} trials, spread evenly from the best to the worst {objective_of(run)[0]}"
+
+
+def _panel(epochs: pd.DataFrame, trial_id: str, rank: int | None, fits: dict[tuple[str, int], str], loss: str) -> _Panel:
+    rows = epochs[epochs["trial_id"].astype(str) == trial_id]
+    curves = []
+    for execution, curve in rows.sort_values("epoch").groupby("execution", sort=True):
+        names = {"loss": loss, "val_loss": f"val_{loss}", "accuracy": "accuracy", "val_accuracy": "val_accuracy"}
+        values = {key: pd.to_numeric(curve[column], errors="coerce").to_numpy(dtype=float)
+                  for key, column in names.items() if column in curve}
+        fit = fits.get((trial_id, int(execution)), "unknown")
+        curves.append(_Curve(int(execution), fit, curve["epoch"].to_numpy(dtype=float), values))
+    return _Panel(trial_id, rank, curves)
+
+
+def _loss_range(curves: list[_Curve]) -> tuple[float, float, bool]:
+    """Shared loss limits, on a log axis when losses span more than a factor of 30."""
+    values = np.concatenate([finite(c.values.get(k, [])) for c in curves for k in ("loss", "val_loss")] or [[1.0]])
+    values = values[values > 0] if (values > 0).any() else np.array([1.0])
+    low, high = float(np.quantile(values, 0.005)), float(np.quantile(values, 0.995))
+    if high / low > 30:
+        return low / 1.3, high * 1.3, True
+    return 0.0, high * 1.08, False
+
+
+def _accuracy_floor(curves: list[_Curve]) -> float:
+    values = np.concatenate([finite(c.values.get(k, [])) for c in curves for k in ("accuracy", "val_accuracy")] or [[0.0]])
+    if not len(values):
+        return 0.0
+    return max(0.0, math.floor((float(np.quantile(values, 0.01)) - 0.02) * 20) / 20)
+
+
+# --- drawing -------------------------------------------------------------------------------
+
+# Fixed margins (inches): a layout engine costs more than all the drawing for 30 small multiples.
+_CELL_WIDTH, _LEFT, _RIGHT, _TOP, _BOTTOM = 1.75, 0.6, 0.15, 0.75, 0.5
+
+
+def _draw(info: _CurvesInfo) -> Figure:
+    columns = min(_COLUMNS, len(info.panels))
+    rows = math.ceil(len(info.panels) / columns)
+    block_height = 2.25 if info.accuracy else 1.55
+    width = max(_LEFT + _RIGHT + _CELL_WIDTH * columns, 6.5)  # room for the legend above one or two blocks
+    height = _TOP + _BOTTOM + (0.25 if info.note else 0) + block_height * rows
+    figure = new_figure(width, height, layout=None)
+    outer = figure.add_gridspec(rows, columns, left=_LEFT / width, right=1 - _RIGHT / width, top=1 - _TOP / height,
+                                bottom=(_BOTTOM + (0.25 if info.note else 0)) / height, hspace=0.55, wspace=0.12)
+    for index, panel in enumerate(info.panels):
+        cell = outer[index // columns, index % columns]
+        inner = cell.subgridspec(2, 1, height_ratios=[3, 2], hspace=0.1) if info.accuracy else cell.subgridspec(1, 1)
+        # Equal limits are set on every block; sharing axes would only make each limit change ripple through all.
+        block = [figure.add_subplot(spec) for spec in inner]
+        _draw_panel(block, panel, info, first_column=index % columns == 0)
+    figure.legend(handles=_legend(info), loc="upper center", ncols=7, frameon=False, fontsize=9,
+                  bbox_to_anchor=(0.5, 1 - 0.04 / height))
+    note_height = 0.25 if info.note else 0
+    figure.text(0.5, (0.06 + note_height) / height, "epoch", ha="center", va="bottom", fontsize=9)
+    if info.note:
+        figure.text(0.5, 0.06 / height, info.note, ha="center", va="bottom", fontsize=8, color="#555555")
+    return figure
+
+
+def _draw_panel(block: np.ndarray, panel: _Panel, info: _CurvesInfo, first_column: bool) -> None:
+    loss_ax = block[0]
+    low, high, log = info.loss_range
+    for curve in panel.curves:
+        _draw_curve(loss_ax, curve, "loss", (low, high))
+        if info.accuracy:
+            _draw_curve(block[1], curve, "accuracy", (info.accuracy_floor, 1.0))
+    blown = _diverged_epoch(panel)
+    if blown is not None:
+        loss_ax.text(0.5, 0.5, f"non-finite loss\nat epoch {blown}", transform=loss_ax.transAxes, ha="center",
+                     va="center", fontsize=7.5, color=VERDICT_COLORS["diverged"])
+    rank = "" if panel.rank is None else (" · best" if panel.rank == 1 else f" · #{panel.rank}")
+    loss_ax.set_title(f"trial {panel.trial_id}{rank}\n{_fits_text(panel)}", color=VERDICT_COLORS.get(panel.fit, "black"),
+                      fontsize=8.5, loc="left")
+    _set_axes(block, info, first_column)
+
+
+def _set_axes(block: list[Axes], info: _CurvesInfo, first_column: bool) -> None:
+    """Shared limits and fixed ticks: computed once per figure, cheap to set on each of many small axes."""
+    low, high, log = info.loss_range
+    if log:
+        block[0].set_yscale("log")
+        block[0].yaxis.set_minor_locator(NullLocator())  # a log axis' minor ticks cost most of the drawing time
+    limits = [(low, high), (info.accuracy_floor, 1.0)]
+    names = ["cross-entropy" if info.loss == "crossentropy" else "loss", "accuracy"]
+    for index, ax in enumerate(block):
+        ax.set_xlim(*info.epoch_range)
+        ax.set_ylim(*limits[index])
+        ticks = _ticks(*limits[index], log=log and index == 0)
+        ax.set_yticks(ticks, [f"{tick:g}" for tick in ticks] if first_column else [""] * len(ticks))
+        # Epoch ticks on the bottom axes only: every tick is several artists, and there are many axes.
+        epochs = _ticks(*info.epoch_range, integer=True) if index == len(block) - 1 else []
+        ax.set_xticks(epochs, [f"{tick:g}" for tick in epochs])
+        ax.set_ylabel(names[index] if first_column else "", fontsize=8, labelpad=2)
+
+
+def _ticks(low: float, high: float, log: bool = False, integer: bool = False) -> list[float]:
+    if log:
+        return [10.0**power for power in range(math.ceil(math.log10(low)), math.floor(math.log10(high)) + 1)]
+    return [float(tick) for tick in MaxNLocator(4, integer=integer).tick_values(low, high) if low <= tick <= high]
+
+
+def _fits_text(panel: _Panel) -> str:
+    counts = Counter(curve.fit for curve in panel.curves)
+    return ", ".join(fit if n == 1 else f"{fit} x{n}" for fit, n in counts.most_common())
+
+
+def _draw_curve(ax: Axes, curve: _Curve, metric: str, limits: tuple[float, float]) -> None:
+    """Training dashed, validation solid; values beyond the shared limits are drawn at the edge."""
+    color = VERDICT_COLORS.get(curve.fit, "black")
+    for key, dashes in ((metric, (3, 2)), (f"val_{metric}", ())):
+        values = curve.values.get(key)
+        if values is None:
+            continue
+        shown = np.clip(values, *limits)  # NaN stays NaN: the line stops where the loss blew up
+        marker = "o" if np.isfinite(shown).sum() < 3 else None  # one or two epochs make no visible line
+        ax.plot(curve.epoch, shown, color=color, linewidth=1.1, dashes=dashes, alpha=0.9 if dashes == () else 0.7,
+                marker=marker, markersize=3)
+        finite_epochs = np.flatnonzero(np.isfinite(values))
+        if curve.fit == "diverged" and len(finite_epochs) < len(values):
+            last = int(finite_epochs[-1]) if len(finite_epochs) else 0
+            ax.plot(curve.epoch[last], shown[last] if len(finite_epochs) else limits[1], marker="x", color=color,
+                    markersize=7, clip_on=False)
+
+
+def _diverged_epoch(panel: _Panel) -> int | None:
+    """The first epoch with a non-finite loss among the panel's curves."""
+    epochs = [int(curve.epoch[~np.isfinite(values)][0]) for curve in panel.curves for values in curve.values.values()
+              if (~np.isfinite(values)).any()]
+    return min(epochs) if epochs else None
+
+
+def _legend(info: _CurvesInfo) -> list[Line2D]:
+    present = {curve.fit for panel in info.panels for curve in panel.curves}
+    handles = [Line2D([], [], color="#333333", linewidth=1.2, label="validation"),
+               Line2D([], [], color="#333333", linewidth=1.2, dashes=(3, 2), label="training")]
+    for fit in [*VERDICT_ORDER, *sorted(present - set(VERDICT_ORDER))]:
+        if fit in present:
+            handles.append(Line2D([], [], color=VERDICT_COLORS.get(fit, "black"), linewidth=3, label=fit))
+    return handles

@@ -1,0 +1,321 @@
+"""Figures that need a trained model: decision boundaries (2-D data) and the confusion matrix.
+
+Only the best trial's model is kept on disk (`best_model.keras`, at its best epoch). The
+decision boundaries of an overfit and an underfit trial therefore need those models rebuilt:
+with `retrain=True` they are trained again from their hyperparameters and their execution's
+seed, as the sweep trained them (deterministic on CPU), and each panel says whether the retrained
+model reproduces the sweep's recorded validation loss. Without it only the best model is drawn.
+"""
+
+from __future__ import annotations
+
+import math
+import textwrap
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+
+from fitsweep.figures._common import (
+    VERDICT_COLORS, FigureError, as_run, hyperparameter_columns, new_figure, style, verdicts,
+)
+
+__all__ = ["load_splits", "plot_confusion_matrix", "plot_decision_boundaries", "retrain_execution"]
+
+_GRID = 160
+_CLASS_COLORS = ("#1f4e9a", "#c2410c", "#15803d", "#7e22ce", "#a16207", "#0e7490", "#be123c", "#4d7c0f", "#6b21a8",
+                 "#374151")
+
+
+@dataclass(frozen=True)
+class _Boundary:
+    title: str
+    fit: str
+    probabilities: np.ndarray  # (_GRID, _GRID) for two classes, (_GRID, _GRID, classes) otherwise
+
+
+@dataclass(frozen=True)
+class _BoundariesInfo:
+    panels: list[_Boundary]
+    grid: tuple[np.ndarray, np.ndarray]
+    x: np.ndarray  # training points
+    y: np.ndarray
+    n_classes: int
+    note: str | None
+
+
+@dataclass(frozen=True)
+class _ConfusionInfo:
+    counts: np.ndarray  # rows: true class, columns: predicted class
+    labels: list[str]
+    title: str
+
+
+def load_splits(run: Any, data_dir: str | Path = ".") -> Any:
+    """The run's train, validation and test splits, prepared from its sweep file as the run did.
+
+    Args:
+        run: A `SweepRun`.
+        data_dir: The folder the sweep's relative data paths start at (the sweep file's folder).
+
+    Example:
+        >>> splits = load_splits(fitsweep.load("results/moons"))  # doctest: +SKIP
+    """
+    from fitsweep.data import prepare_data
+
+    return prepare_data(run.spec.data, data_dir)
+
+
+def plot_decision_boundaries(
+    run: Any, *, splits: Any = None, data_dir: str | Path = ".", diagnosis: pd.DataFrame | None = None,
+    model: Any = None, retrain: bool = False,
+) -> Figure:
+    """What the models predict over the plane of a 2-feature data set, training points on top.
+
+    The best model (at its best epoch) is always drawn. With `retrain=True`, so is the most
+    overfit trial (widest final accuracy gap) and the most underfit one (highest final training
+    loss), if the sweep has them, retrained to their last epoch; see the module docstring.
+
+    Args:
+        run: A `SweepRun` or its folder.
+        splits: The run's splits (`load_splits(run)`); loaded if omitted.
+        data_dir: Where relative data paths start, when `splits` is omitted.
+        diagnosis: `diagnose`'s table; computed if omitted.
+        model: The best model, if already loaded (`run.best_model`).
+        retrain: Retrain an overfit and an underfit trial (seconds to minutes).
+
+    Returns:
+        A matplotlib Figure with one panel per model.
+
+    Raises:
+        FigureError: Data without exactly 2 features, or no model kept.
+
+    Example:
+        >>> plot_decision_boundaries("results/moons", retrain=True).savefig("boundaries.png")  # doctest: +SKIP
+    """
+    run = as_run(run)
+    splits = splits if splits is not None else load_splits(run, data_dir)
+    if splits.n_features != 2:
+        raise FigureError(f"decision boundaries need data with 2 features; this data has {splits.n_features}")
+    info = _decision_boundaries_info(run, splits, verdicts(run, diagnosis), _best_model(run, model), retrain)
+    with style():
+        return _draw_boundaries(info)
+
+
+def _best_model(run: Any, model: Any) -> Any:
+    model = model if model is not None else run.best_model
+    if model is None:
+        raise FigureError("no model was kept: the run has no best trial yet (best_model.keras is missing)")
+    return model
+
+
+def _decision_boundaries_info(run: Any, splits: Any, diagnosis: pd.DataFrame, model: Any, retrain: bool) -> _BoundariesInfo:
+    grid = _grid(np.concatenate([splits.x_train, splits.x_val, splits.x_test]))
+    points = np.column_stack([grid[0].ravel(), grid[1].ravel()]).astype("float32")
+    best_id = str(run.info.get("best_trial") or "")
+    best_fit = _majority_fit(diagnosis, best_id)
+    panels = [_Boundary(f"best: trial {best_id} ({best_fit}), best epoch", best_fit,
+                        _predict(model, points, grid[0].shape, splits.n_classes))]
+    others = _extreme_executions(diagnosis, exclude=best_id)
+    if retrain:
+        for kind, (trial_id, execution) in others.items():
+            retrained, note = _retrained(run, splits, diagnosis, trial_id, execution)
+            panels.append(_Boundary(f"most {kind}: trial {trial_id}, run {execution}, last epoch\n{note}", kind,
+                                    _predict(retrained, points, grid[0].shape, splits.n_classes)))
+    return _BoundariesInfo(panels, grid, splits.x_train, splits.y_train, splits.n_classes, _boundaries_note(others, retrain))
+
+
+def _boundaries_note(others: dict[str, tuple[str, int]], retrain: bool) -> str | None:
+    if retrain or not others:
+        return None
+    named = " and ".join(f"an {kind} trial ({trial_id})" for kind, (trial_id, _) in others.items())
+    them = "them" if len(others) > 1 else "it"
+    return (f"Only the best model is kept on disk. The sweep also has {named}; "
+            f"`fitsweep report --retrain` retrains {them} with the same seed to draw {them} here.")
+
+
+def _grid(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    low, high = x.min(axis=0), x.max(axis=0)
+    pad = 0.08 * (high - low)
+    axes = [np.linspace(low[i] - pad[i], high[i] + pad[i], _GRID) for i in range(2)]
+    return tuple(np.meshgrid(*axes))  # type: ignore[return-value]
+
+
+def _predict(model: Any, points: np.ndarray, shape: tuple[int, ...], n_classes: int) -> np.ndarray:
+    output = _outputs(model, points)
+    return output[:, 0].reshape(shape) if n_classes == 2 else output.reshape(*shape, n_classes)
+
+
+def _outputs(model: Any, x: np.ndarray, batch: int = 8192) -> np.ndarray:
+    """The model's outputs, called directly: `predict` would trace a new function for every loaded model."""
+    x = np.asarray(x, dtype="float32")
+    return np.concatenate([np.asarray(model(x[start:start + batch], training=False)) for start in range(0, len(x), batch)])
+
+
+def _majority_fit(diagnosis: pd.DataFrame, trial_id: str) -> str:
+    fits = diagnosis.loc[diagnosis["trial_id"].astype(str) == trial_id, "fit"].astype(str)
+    return fits.mode().iloc[0] if len(fits) else "unknown"
+
+
+def _extreme_executions(diagnosis: pd.DataFrame, exclude: str) -> dict[str, tuple[str, int]]:
+    """The most overfit execution (widest final accuracy gap) and the most underfit (highest final loss)."""
+    rows = diagnosis[diagnosis["trial_id"].astype(str) != exclude]
+    picks = {}
+    for kind, column in (("overfit", "accuracy_gap"), ("underfit", "final_loss")):
+        candidates = rows[rows["fit"].astype(str) == kind]
+        candidates = candidates.assign(_key=pd.to_numeric(candidates[column], errors="coerce").fillna(-math.inf))
+        if len(candidates):
+            top = candidates.sort_values("_key", ascending=False, kind="stable").iloc[0]
+            picks[kind] = (str(top["trial_id"]), int(top["execution"]))
+    return picks
+
+
+def _retrained(run: Any, splits: Any, diagnosis: pd.DataFrame, trial_id: str, execution: int) -> tuple[Any, str]:
+    model, val_loss = retrain_execution(run, splits, trial_id, execution)
+    recorded = run.epochs[(run.epochs["trial_id"].astype(str) == trial_id) & (run.epochs["execution"] == execution)]
+    expected = float(recorded.sort_values("epoch")["val_loss"].iloc[-1]) if len(recorded) else math.nan
+    same = math.isfinite(expected) and abs(val_loss - expected) <= 1e-4 * max(1.0, abs(expected))
+    check = "matches the sweep" if same else f"sweep had {expected:.4g}"
+    return model, f"retrained: val_loss {val_loss:.4g} ({check})"
+
+
+def retrain_execution(run: Any, splits: Any, trial_id: str, execution: int, epochs: int | None = None) -> tuple[Any, float]:
+    """Train one execution of a trial again, as the sweep did: same hyperparameters, same seed.
+
+    With TensorFlow's op determinism (enabled here, as `run_sweep` does) a CPU run reproduces the
+    sweep's weights; compare the returned validation loss with the epochs table to check.
+
+    Args:
+        run: A `SweepRun`.
+        splits: Its splits (`load_splits(run)`).
+        trial_id: The trial, as in the trials table.
+        execution: Which of its executions (its seed).
+        epochs: Epochs to train; by default as many as the execution ran.
+
+    Returns:
+        The model at its last epoch and its validation loss there.
+
+    Example:
+        >>> model, val_loss = retrain_execution(run, load_splits(run), "07", 0)  # doctest: +SKIP
+    """
+    import keras
+    import tensorflow as tf
+
+    from fitsweep import inputs
+    from fitsweep.engine import execution_seed
+    from fitsweep.model import build_model
+
+    row = _trial_row(run.trials, trial_id, execution)
+    values = {name: row[name] for name in hyperparameter_columns(run.trials)}
+    epochs = int(epochs if epochs is not None else row["epochs_run"])
+    seed = execution_seed(run.spec.tuner.seed, trial_id, execution)
+    tf.config.experimental.enable_op_determinism()
+    keras.backend.clear_session()
+    keras.utils.set_random_seed(seed)
+    batch_size = int(values["batch_size"])
+    model = build_model(values, splits.n_features, splits.n_classes,
+                        steps_per_execution=inputs.steps_per_execution(len(splits.x_train), batch_size))
+    history = model.fit(
+        inputs.training_dataset(splits.x_train, splits.y_train, splits.n_classes, batch_size, seed),
+        validation_data=inputs.evaluation_dataset(splits.x_val, splits.y_val, splits.n_classes),
+        epochs=epochs, shuffle=False, verbose=0,
+    )
+    return model, float(history.history["val_loss"][-1])
+
+
+def _trial_row(trials: pd.DataFrame, trial_id: str, execution: int) -> pd.Series:
+    rows = trials[(trials["trial_id"].astype(str) == trial_id) & (trials["execution"] == execution)]
+    if rows.empty:
+        raise FigureError(f"trial {trial_id} has no execution {execution} in the trials table")
+    return rows.iloc[0]
+
+
+def _draw_boundaries(info: _BoundariesInfo) -> Figure:
+    figure = new_figure(max(3.6 * len(info.panels) + 0.9, 6.0), 4.3 if info.note else 3.9)
+    axes = figure.subplots(1, len(info.panels), squeeze=False)[0]
+    for ax, panel in zip(axes, info.panels):
+        shading = _draw_boundary(ax, panel, info)
+    if info.n_classes == 2:
+        figure.colorbar(shading, ax=list(axes), shrink=0.7, label="P(class 1)", ticks=[0, 0.5, 1])
+    if info.note:
+        figure.supxlabel(textwrap.fill(info.note, 90), fontsize=8, color="#555555")
+    return figure
+
+
+def _draw_boundary(ax: Axes, panel: _Boundary, info: _BoundariesInfo) -> Any:
+    xx, yy = info.grid
+    shading = None
+    if info.n_classes == 2:
+        shading = ax.contourf(xx, yy, panel.probabilities, levels=np.linspace(0, 1, 11), cmap="RdBu_r", alpha=0.55,
+                              vmin=0, vmax=1)
+        ax.contour(xx, yy, panel.probabilities, levels=[0.5], colors="black", linewidths=1.2)
+    else:
+        regions = panel.probabilities.argmax(axis=-1)
+        from matplotlib.colors import ListedColormap
+
+        cmap = ListedColormap(list(_CLASS_COLORS[: info.n_classes]))
+        ax.contourf(xx, yy, regions, levels=np.arange(info.n_classes + 1) - 0.5, cmap=cmap, alpha=0.3)
+    colors = [_CLASS_COLORS[int(label) % len(_CLASS_COLORS)] for label in info.y]
+    ax.scatter(info.x[:, 0], info.x[:, 1], c=colors, s=9, edgecolors="white", linewidths=0.3)
+    ax.set_title(panel.title, fontsize=8.5, color=VERDICT_COLORS.get(panel.fit, "black"), loc="left")
+    ax.set(xticks=[], yticks=[], xlabel="feature 1", ylabel="feature 2")
+    ax.set_aspect("equal", adjustable="box")
+    return shading
+
+
+def plot_confusion_matrix(run: Any, *, splits: Any = None, data_dir: str | Path = ".", model: Any = None) -> Figure:
+    """The best model's confusion matrix on the held-out test split.
+
+    Cells hold counts; their shade is the share of the true class (the row), so a pale
+    diagonal cell is a class the model often gets wrong, whatever its size.
+
+    Args:
+        run: A `SweepRun` or its folder.
+        splits: The run's splits (`load_splits(run)`); loaded if omitted.
+        data_dir: Where relative data paths start, when `splits` is omitted.
+        model: The best model, if already loaded (`run.best_model`).
+
+    Returns:
+        A matplotlib Figure.
+
+    Raises:
+        FigureError: No model kept.
+
+    Example:
+        >>> plot_confusion_matrix("results/moons").savefig("confusion.png")  # doctest: +SKIP
+    """
+    run = as_run(run)
+    splits = splits if splits is not None else load_splits(run, data_dir)
+    info = _confusion_matrix_info(run, splits, _best_model(run, model))
+    with style():
+        return _draw_confusion(info)
+
+
+def _confusion_matrix_info(run: Any, splits: Any, model: Any) -> _ConfusionInfo:
+    output = _outputs(model, splits.x_test)
+    predicted = (output[:, 0] > 0.5).astype(int) if splits.n_classes == 2 else output.argmax(axis=1)
+    counts = np.zeros((splits.n_classes, splits.n_classes), dtype=int)
+    np.add.at(counts, (splits.y_test.astype(int), predicted), 1)
+    accuracy = np.trace(counts) / max(counts.sum(), 1)
+    best = run.info.get("best_trial")
+    title = f"best trial {best}, test split\naccuracy {accuracy:.3f} on {counts.sum()} samples"
+    return _ConfusionInfo(counts, [str(label) for label in range(splits.n_classes)], title)
+
+
+def _draw_confusion(info: _ConfusionInfo) -> Figure:
+    import seaborn as sns
+
+    size = min(2.6 + 0.42 * len(info.labels), 8.0)
+    figure = new_figure(size + 1.2, size)
+    ax = figure.subplots()
+    shares = info.counts / np.maximum(info.counts.sum(axis=1, keepdims=True), 1)
+    sns.heatmap(shares, annot=info.counts, fmt="d", cmap="Blues", vmin=0, vmax=1, square=True, ax=ax,
+                xticklabels=info.labels, yticklabels=info.labels, annot_kws={"fontsize": 8 if len(info.labels) > 6 else 10},
+                cbar_kws={"label": "share of the true class", "shrink": 0.8}, linewidths=0.5, linecolor="white")
+    ax.set(xlabel="predicted class", ylabel="true class")
+    ax.set_title(info.title, fontsize=9, loc="left")
+    return figure

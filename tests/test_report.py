@@ -1,0 +1,251 @@
+"""Tests of fitsweep.report: the report renders for every kind of run, is self-contained, and opens in a browser."""
+
+from __future__ import annotations
+
+import logging
+import re
+import shutil
+import subprocess
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conftest import tiny_sweep
+from fitsweep import RunFailedError, load, parse_spec, run_sweep
+from fitsweep.report import LiveReport, write_report
+
+SECTIONS = ["overview", "best", "fit", "learning_curves", "gap_vs_capacity", "regularizers", "importance",
+            "hyperparameters", "decision_boundaries", "confusion_matrix", "weights"]
+
+
+class _References(HTMLParser):
+    """Every tag, and every URL an HTML page could fetch: src, href, srcset, poster, data and CSS url()."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[tuple[str, dict[str, str | None]]] = []
+        self.urls: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append((tag, dict(attrs)))
+        for name, value in attrs:
+            if name in ("src", "href", "srcset", "poster", "data", "action", "background") and value is not None:
+                self.urls.append(value)
+            if name == "style" and value:
+                self.urls += re.findall(r"url\(\s*['\"]?([^'\")]*)", value)
+
+    def handle_data(self, data: str) -> None:
+        self.urls += re.findall(r"url\(\s*['\"]?([^'\")]*)", data)  # inside <style>
+        self.urls += re.findall(r"@import\s+['\"]([^'\"]+)", data)
+
+
+def _parse(html: str) -> _References:
+    parser = _References()
+    parser.feed(html)
+    return parser
+
+
+def assert_self_contained(html: str) -> None:
+    """Nothing in the page can reach the network or another file: only inline data and in-page anchors."""
+    parser = _parse(html)
+    assert not [tag for tag, _ in parser.tags if tag in ("link", "iframe", "object", "embed", "base")]
+    assert not [attrs for tag, attrs in parser.tags if tag == "script" and attrs.get("src")]
+    outside = [url for url in parser.urls if not (url.startswith("data:") or url.startswith("#"))]
+    assert outside == [], outside
+    assert not re.search(r"(src|href)\s*=\s*['\"]?\s*(https?:)?//", html, re.IGNORECASE)
+
+
+def report_of(run_dir: Path) -> tuple[str, str]:
+    files = write_report(run_dir)
+    assert files.html == run_dir / "report.html" and files.markdown == run_dir / "report.md"
+    html, markdown = files.html.read_text(encoding="utf-8"), files.markdown.read_text(encoding="utf-8")
+    assert_self_contained(html)
+    for section in SECTIONS:
+        assert f'<section id="{section}">' in html, section
+    for link in re.findall(r"\]\((figures/[^)]+)\)", markdown):
+        assert (run_dir / link).is_file(), link
+    assert not list(run_dir.glob(".*.tmp")), "a temporary file was left behind"
+    return html, markdown
+
+
+@pytest.fixture
+def tiny_copy(tiny_run, tmp_path: Path) -> Path:
+    """The session's tiny run, copied so that its report does not change the shared folder."""
+    return Path(shutil.copytree(tiny_run.path, tmp_path / "tiny"))
+
+
+# --- runs of every kind --------------------------------------------------------------------
+
+
+def test_report_of_a_normal_run(tiny_copy: Path) -> None:
+    html, markdown = report_of(tiny_copy)
+    findings = html.split('<div class="findings">')[1].split("</div>")[0]
+    assert "Best trial" in findings and "test accuracy" in findings
+    assert html.count('<img src="data:image/png;base64,') >= 6
+    for title in ("What was swept", "Best trials", "Over- and underfitting", "Learning curves", "Decision boundaries"):
+        assert title in html and f"## {title}" in markdown
+    figures = sorted(path.name for path in (tiny_copy / "figures").glob("*.png"))
+    assert {"learning_curves.png", "decision_boundaries.png", "confusion_matrix.png"} <= set(figures)
+    assert all(f"figures/{name}" in markdown for name in figures)
+
+
+def test_report_sections_come_in_the_order_a_reader_asks(tiny_copy: Path) -> None:
+    html, _ = report_of(tiny_copy)
+    positions = [html.index(f'<section id="{section}">') for section in SECTIONS]
+    assert positions == sorted(positions)
+    assert html.index('class="findings"') < positions[0]
+
+
+def test_report_is_rewritten_in_place_and_stale_figures_go(tiny_copy: Path) -> None:
+    report_of(tiny_copy)
+    assert (tiny_copy / "figures" / "confusion_matrix.png").exists()
+    (tiny_copy / "figures" / "mine.png").write_bytes(b"a user's file")
+    (tiny_copy / "best_model.keras").unlink()  # no model: its two figures give way to notes
+    html, markdown = report_of(tiny_copy)
+    assert html.count("No model was kept") == 2 and "confusion_matrix.png" not in markdown
+    assert not (tiny_copy / "figures" / "confusion_matrix.png").exists()
+    assert (tiny_copy / "figures" / "mine.png").exists()  # only the report's own figures are removed
+
+
+@pytest.mark.slow
+def test_report_of_a_run_with_a_diverged_trial(tmp_path: Path) -> None:
+    sweep = tiny_sweep(model={"depth": 3, "width": 64, "dropout": 0.0, "l2": 0.0},
+                       train={"optimizer": "sgd", "learning_rate": {"values": [10.0, 0.01]}, "epochs": 5},
+                       tuner={"algorithm": "grid", "max_trials": 2})
+    run = run_sweep(parse_spec(sweep), results_dir=tmp_path)
+    assert set(run.trials["status"]) == {"diverged", "completed"}
+    html, markdown = report_of(run.path)
+    assert "diverged" in html and "Diverged: a loss became NaN" in html
+    assert "Trial 0 diverged" in markdown or "Trial 1 diverged" in markdown
+
+
+@pytest.mark.slow
+def test_report_of_a_single_trial(tmp_path: Path) -> None:
+    run = run_sweep(parse_spec(tiny_sweep(tuner={"max_trials": 1})), results_dir=tmp_path)
+    html, _ = report_of(run.path)
+    assert "Importance of val_loss" in html  # the note says why there is none
+    assert "needs at least 4 row(s)" in html
+    assert html.count('<p class="note">') >= 2  # importance and the comparison say why they are missing
+
+
+@pytest.mark.slow
+def test_report_of_a_run_that_completed_no_trial(tmp_path: Path, monkeypatch) -> None:
+    import fitsweep.engine
+
+    def broken(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("no trial can run")
+
+    monkeypatch.setattr(fitsweep.engine, "build_model", broken)
+    with pytest.raises(RunFailedError):
+        run_sweep(parse_spec(tiny_sweep()), results_dir=tmp_path)
+    html, markdown = report_of(tmp_path / "tiny")
+    assert "No trial completed" in html and "RuntimeError: no trial can run" in html
+    assert "<img" not in html and "figures/" not in markdown.split("## What was swept")[1]
+
+
+# --- the live report during a run ----------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_run_sweep_keeps_the_report_current_without_changing_the_results(tmp_path: Path) -> None:
+    spec = parse_spec(tiny_sweep(tuner={"max_trials": 2}))
+    plain = run_sweep(spec, results_dir=tmp_path / "plain")
+    reported = run_sweep(spec, results_dir=tmp_path / "reported", report=True)
+    assert not (plain.path / "report.html").exists()
+    html = (reported.path / "report.html").read_text(encoding="utf-8")
+    assert "complete · 2 trials" in html  # the final refresh, after run.json says complete
+    columns = ["trial_id", "execution", "val_loss", "test_accuracy"]
+    assert plain.trials[columns].equals(reported.trials[columns])
+
+
+def test_a_report_failure_is_one_warning_and_never_fails_the_run(tmp_path: Path, caplog) -> None:
+    live = LiveReport(tmp_path / "no-such-run")
+    with caplog.at_level(logging.WARNING, logger="fitsweep.report"):
+        live.refresh(force=True)
+    assert len(caplog.records) == 1 and "report not refreshed (ResultsError" in caplog.records[0].getMessage()
+
+
+def test_the_live_report_skips_refreshes_that_would_slow_the_run(monkeypatch, tmp_path: Path) -> None:
+    import time
+
+    import fitsweep.report
+
+    calls = []
+
+    def slow_report(run_dir: Path, **kwargs: Any) -> None:
+        calls.append(run_dir)
+        time.sleep(0.2)
+
+    monkeypatch.setattr(fitsweep.report, "write_report", slow_report)
+    live = LiveReport(tmp_path)
+    live.refresh()
+    live.refresh()  # at once: skipped
+    live.refresh(force=True)  # the end of the run: always
+    assert len(calls) == 2
+
+
+# --- the terminal summary and the command --------------------------------------------------
+
+
+def test_report_summary_prints_the_same_findings(tiny_copy: Path) -> None:
+    from rich.console import Console
+
+    from fitsweep.display import report_summary
+    from fitsweep.report import headline
+
+    run = load(tiny_copy)
+    console = Console(width=200, record=True)
+    console.print(report_summary(run))
+    text = console.export_text()
+    assert "key findings" in text and "Verdicts" in text and "Best" in text
+    assert headline(run, None)[0].split(":")[0] in text
+
+
+def test_report_command(tiny_copy: Path) -> None:
+    from click.testing import CliRunner
+
+    from fitsweep.cli import app
+
+    result = CliRunner().invoke(app, ["report", str(tiny_copy)])
+    assert result.exit_code == 0, result.output
+    assert "key findings" in result.output and f"Wrote {tiny_copy / 'report.html'}" in result.output
+    help_text = CliRunner().invoke(app, ["report", "--help"]).output
+    assert "Example:" in help_text and "fitsweep report" in help_text
+
+
+# --- in a browser --------------------------------------------------------------------------
+
+
+def _chromium() -> str | None:
+    return shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+
+
+@pytest.mark.slow
+def test_report_opens_offline_in_a_headless_browser(tiny_copy: Path, tmp_path: Path) -> None:
+    browser = _chromium()
+    if browser is None:
+        pytest.skip("chromium is not installed (CI installs it: apt-get install -y chromium)")
+    report_of(tiny_copy)
+    url = (tiny_copy / "report.html").resolve().as_uri()
+    flags = [browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+             "--disable-component-update", "--disable-sync", "--no-first-run", f"--user-data-dir={tmp_path / 'profile'}"]
+    shot = tmp_path / "report.png"
+    subprocess.run([*flags, f"--screenshot={shot}", "--window-size=1280,2000", url], capture_output=True, timeout=120,
+                   check=False)
+    assert shot.is_file() and shot.stat().st_size > 10_000
+    assert _not_blank(shot)
+    dom = subprocess.run([*flags, "--dump-dom", url], capture_output=True, text=True, timeout=120, check=False).stdout
+    assert "<h1>tiny: sweep report</h1>" in dom
+    assert dom.count('src="data:image/png;base64,') >= 6
+
+
+def _not_blank(png: Path) -> bool:
+    """Text and figures on the page: enough non-white pixels, in many shades."""
+    from PIL import Image
+
+    with Image.open(png) as image:
+        histogram = image.convert("L").histogram()
+    inked = sum(histogram[:200]) / sum(histogram)
+    return inked > 0.01 and len([count for count in histogram if count]) > 50
