@@ -20,6 +20,8 @@ from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal, Union, get_args, get_origin
 
 import yaml
+from yaml.composer import ComposerError
+from yaml.constructor import ConstructorError
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -62,12 +64,15 @@ MAX_LAYERS = 64
 # Values quoted in error messages are cut short, so that a huge or self-repeating value (an alias
 # bomb) still gives one short line.
 _SHORT = reprlib.Repr()
-_SHORT.maxstring, _SHORT.maxother, _SHORT.maxlong, _SHORT.maxlevel = 60, 60, 30, 3
+_SHORT.maxstring, _SHORT.maxother, _SHORT.maxlong, _SHORT.maxlevel = 60, 60, 30, 2
+_SHORT.maxlist = _SHORT.maxtuple = _SHORT.maxdict = _SHORT.maxset = 6
+MAX_SHOWN = 100
 
 
 def _shown(value: Any) -> str:
     """A short repr of a user's value for an error message."""
-    return _SHORT.repr(value)
+    text = _SHORT.repr(value)
+    return text if len(text) <= MAX_SHOWN else text[: MAX_SHOWN - 3] + "..."
 
 
 def _number(value: int | float) -> str:
@@ -188,14 +193,14 @@ def _layer_lists(param: Any) -> Any:
         raise ValueError("takes a list of widths or {values: [[...], ...]}, not a range")
     options = param.values if isinstance(param, Choice) else [param]
     for option in options:
+        if isinstance(option, list) and len(option) > MAX_LAYERS:
+            raise ValueError(f"{len(option)} layers; at most {MAX_LAYERS} hidden layers are allowed")
         if not isinstance(option, list) or not all(
             isinstance(w, int) and not isinstance(w, bool) and 1 <= w <= 1_000_000 for w in option
         ):
             raise ValueError(
                 f"{_shown(option)} is not a list of integer widths in [1, 1000000] such as [600, 400, 200]"
             )
-        if len(option) > MAX_LAYERS:
-            raise ValueError(f"{len(option)} layers; at most {MAX_LAYERS} hidden layers are allowed")
     return param
 
 
@@ -426,11 +431,14 @@ class SweepSpec(_Section):
     def with_overrides(self, *, max_trials: int | None = None, epochs: int | None = None) -> SweepSpec:
         """A copy with command-line overrides applied and validated again."""
         raw = self.resolved()
+        given = []
         if max_trials is not None:
             raw["tuner"]["max_trials"] = max_trials
+            given.append(f"--max-trials {max_trials}")
         if epochs is not None:
             raw["train"]["epochs"] = epochs
-        return parse_spec(raw, "command line")
+            given.append(f"--epochs {epochs}")
+        return parse_spec(raw, f"command line ({', '.join(given)})" if given else "command line")
 
     def resolved(self) -> dict[str, Any]:
         """Every key with its value, defaults included, as plain data that validates again."""
@@ -448,7 +456,7 @@ class SweepSpec(_Section):
 
     def to_yaml(self) -> str:
         """The resolved sweep file as YAML."""
-        return yaml.safe_dump(self.resolved(), sort_keys=False)
+        return yaml.dump(self.resolved(), Dumper=_SweepDumper, sort_keys=False)
 
 
 def _plain(value: Any) -> Any:
@@ -464,21 +472,70 @@ def _plain(value: Any) -> Any:
 
 
 class _SweepLoader(yaml.SafeLoader):
-    """PyYAML's safe loader with YAML 1.2 floats (`1e-3`) and a cap on aliases."""
+    """PyYAML's safe loader with YAML 1.2 floats (`1e-3`) and limits a sweep file never reaches.
+
+    Limits: aliases, nesting depth and keys gathered by `<<` merges (so no alias bomb expands),
+    no duplicate keys (the later one would silently win), and a scalar its tag cannot build
+    (`!!int abc`, a 5000-digit number) is a YAML error with its line, not a Python exception.
+    """
 
     def __init__(self, stream: str) -> None:
         super().__init__(stream)
         self._aliases = 0
+        self._depth = 0
 
     def compose_node(self, parent: Any, index: Any) -> Any:
         if self.check_event(yaml.AliasEvent):
             self._aliases += 1
             if self._aliases > MAX_YAML_ALIASES:
-                raise yaml.YAMLError(f"more than {MAX_YAML_ALIASES} aliases (&/*) in one file")
-        return super().compose_node(parent, index)
+                raise ComposerError(None, None, f"more than {MAX_YAML_ALIASES} aliases (&/*) in one file",
+                                    self.peek_event().start_mark)
+        self._depth += 1
+        try:
+            if self._depth > MAX_YAML_DEPTH:
+                raise ComposerError(None, None, f"nested more than {MAX_YAML_DEPTH} levels deep",
+                                    self.peek_event().start_mark)
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+    def compose_mapping_node(self, anchor: Any) -> Any:
+        node = super().compose_mapping_node(anchor)
+        seen: set[tuple[str, str]] = set()
+        for key, _ in node.value:
+            if isinstance(key, yaml.ScalarNode) and key.tag != "tag:yaml.org,2002:merge":
+                if (key.tag, key.value) in seen:
+                    raise ComposerError(None, None, f"duplicate key {_shown(key.value)}", key.start_mark)
+                seen.add((key.tag, key.value))
+        return node
+
+    def flatten_mapping(self, node: Any) -> None:
+        super().flatten_mapping(node)
+        if len(node.value) > MAX_YAML_MERGED_KEYS:
+            raise ConstructorError(None, None, f"more than {MAX_YAML_MERGED_KEYS} keys merged with <<",
+                                   node.start_mark)
+
+    def construct_object(self, node: Any, deep: bool = False) -> Any:
+        try:
+            return super().construct_object(node, deep)
+        except (ValueError, TypeError, AttributeError, OverflowError):
+            tag = str(node.tag).replace("tag:yaml.org,2002:", "!!")
+            raise ConstructorError(None, None, f"cannot read {_shown(node.value)} as {tag}",
+                                   node.start_mark) from None
 
 
 _SweepLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:\d[\d_]*)?(?:\.\d*)?[eE][-+]?\d+$"),
+    list("-+0123456789."),
+)
+
+
+class _SweepDumper(yaml.SafeDumper):
+    """Writes what `_SweepLoader` reads back the same: strings such as `1e5` are quoted."""
+
+
+_SweepDumper.add_implicit_resolver(
     "tag:yaml.org,2002:float",
     re.compile(r"^[-+]?(?:\d[\d_]*)?(?:\.\d*)?[eE][-+]?\d+$"),
     list("-+0123456789."),
@@ -507,7 +564,11 @@ def load_spec(path: str | Path) -> SweepSpec:
 
 
 def _read_yaml(path: Path) -> Any:
-    if not path.exists():
+    try:
+        exists = path.exists()
+    except (OSError, ValueError) as error:
+        raise SpecError(f"{path}: not a usable file name ({_shown(str(error))})") from None
+    if not exists:
         raise SpecError(f"{path}: no such sweep file")
     if not path.is_file():
         raise SpecError(f"{path}: not a file; give the path of a YAML sweep file")
@@ -523,11 +584,18 @@ def _read_yaml(path: Path) -> Any:
         raise SpecError(f"{path}: not UTF-8 text (bad byte at offset {error.start})") from None
     try:
         return yaml.load(text, Loader=_SweepLoader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.reader.ReaderError as error:  # a character YAML does not allow (control codes)
+        line = text.count("\n", 0, error.position) + 1
+        column = error.position - text.rfind("\n", 0, error.position)
+        code = error.character if isinstance(error.character, int) else ord(str(error.character)[:1] or "\0")
+        character = f"U+{code:04X}"
+        raise SpecError(f"{path}: invalid YAML at line {line}, column {column}: "
+                        f"character {character} is not allowed in YAML") from None
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(error, "problem", None) or str(error)
-        raise SpecError(f"{path}: invalid YAML{where}: {problem}") from None
+        raise SpecError(f"{path}: invalid YAML{where}: {' '.join(problem.split())}") from None
 
 
 def parse_spec(raw: Any, source: str = "<sweep>") -> SweepSpec:
@@ -544,7 +612,7 @@ def _describe(error: ValidationError) -> str:
     """The first validation problem as `key.path: what is wrong`, with a did-you-mean hint."""
     first = error.errors()[0]
     keys, model = _walk(first["loc"])
-    where = ".".join(keys) or "(top level)"
+    where = ".".join(k if k.isprintable() and len(k) <= 60 else _shown(k) for k in keys) or "(top level)"
     if first["type"] == "extra_forbidden":
         allowed = sorted(model.model_fields) if model else []
         hint = difflib.get_close_matches(keys[-1], allowed, n=1)

@@ -153,7 +153,13 @@ def _resolve(raw: str, base_dir: Path, key: str) -> Path:
     path = Path(raw).expanduser()
     if not path.is_absolute():
         path = base_dir / path
-    if not path.exists():
+    if not str(path).isprintable():
+        raise DataError(f"{str(path)!r}: not a usable file name; {key} holds a control character")
+    try:
+        exists = path.exists()
+    except OSError as error:  # a name too long for the file system
+        raise DataError(f"{path}: not a usable file name ({key}: {_first_line(error)})") from None
+    if not exists:
         raise DataError(f"{path}: no such file ({key}; a relative path starts at the sweep file's folder)")
     if not path.is_file():
         raise DataError(f"{path}: is a folder, not a file; {key} must name a file")
@@ -245,6 +251,11 @@ def _read_csv(
 
 def _read_npz(path: Path) -> dict[str, np.ndarray]:
     try:
+        with open(path, "rb") as file:
+            signature = file.read(6)
+        # Anything else np.load would try to unpickle, and its error would suggest doing so.
+        if not signature.startswith((b"PK", b"\x93NUMPY")):
+            raise DataError(f"{path}: not a readable .npz archive (no zip signature; numpy.savez writes one)")
         # No pickle: an object array in a downloaded file could run code when loaded.
         loaded = np.load(path, allow_pickle=False)
         if not isinstance(loaded, np.lib.npyio.NpzFile):
@@ -269,6 +280,8 @@ def _npz_pair(arrays: dict[str, np.ndarray], x_name: str, y_name: str, path: Pat
         raise DataError(f"{path}: {y_name} has shape {y.shape}; expected 1-D class indices, not one-hot rows")
     if len(x) != len(y):
         raise DataError(f"{path}: {x_name} has {len(x)} rows but {y_name} has {len(y)}")
+    if len(x) == 0:
+        raise DataError(f"{where} has no rows")
     # Images and other multi-axis samples go into a Dense network as flat rows.
     return _features_labels(x.reshape(len(x), -1), y.reshape(-1), f"{path}: {x_name}/{y_name}")
 
@@ -333,7 +346,7 @@ def load_source(spec: Any, base_dir: Path | str = ".") -> SourceData:
 
 
 def _check_arrays(x: np.ndarray, y: np.ndarray, where: str) -> None:
-    if x.ndim != 2 or len(x) == 0:
+    if x.ndim != 2 or len(x) == 0 or x.shape[1] == 0:
         raise DataError(f"{where}: features must be a non-empty 2-D table, got shape {x.shape}")
     if len(y) != len(x):
         raise DataError(f"{where}: {len(x)} feature rows but {len(y)} labels")
