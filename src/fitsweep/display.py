@@ -13,6 +13,13 @@ from rich.text import Text
 __all__ = ["trials_summary", "frame_table", "report_summary"]
 
 _METRICS = ["val_loss", "val_accuracy", "test_accuracy", "best_epoch"]
+
+
+def _metrics(objective: str) -> list[str]:
+    """The summary's metric columns, the objective first."""
+    return [objective, *(m for m in _METRICS if m != objective)]
+
+
 _VERDICT_STYLES = {"good": "green", "overfit": "dark_orange", "underfit": "blue", "diverged": "grey50"}
 
 
@@ -47,7 +54,7 @@ def trials_summary(run: Any, top: int = 10) -> Group:
     varied = [c for c in hyperparameters if completed[c].nunique(dropna=False) > 1]
     fixed = ", ".join(f"{c}={_cell(completed[c].iloc[0])}" for c in hyperparameters if c not in varied)
     per_trial = completed.groupby("trial_id", sort=False).agg(
-        {**{c: "first" for c in varied}, **{m: "mean" for m in _METRICS}, "execution": "count"}
+        {**{c: "first" for c in varied}, **{m: "mean" for m in _metrics(spec.tuner.objective)}, "execution": "count"}
     ).rename(columns={"execution": "runs"})
     ascending = spec.tuner.direction == "min"
     best = per_trial.sort_values(spec.tuner.objective, ascending=ascending).head(top).reset_index()
