@@ -24,9 +24,10 @@ test: $(STAMP)
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -m "not slow"
 
-# Rerun the seed studies whose results are committed under results/.
+# Rerun the seed studies whose results are committed under results/, with their reports.
 studies: $(STAMP)
 	for sweep in sweeps/*.yaml; do $(BIN)/fitsweep run $$sweep --overwrite --quiet || exit 1; done
+	$(BIN)/fitsweep report results/moons --retrain
 
 clean:
 	rm -rf runs .pytest_cache
