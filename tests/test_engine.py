@@ -140,3 +140,10 @@ def test_diverging_trial_is_recorded_and_the_sweep_goes_on(tmp_path: Path) -> No
     by_rate = run.trials.set_index("learning_rate")["status"]
     assert by_rate[10.0] == "diverged" and by_rate[0.01] == "completed"
     assert "Diverged" in run.trials.set_index("learning_rate").loc[10.0, "error"]
+
+
+def test_result_files_are_readable_by_others(tiny_run) -> None:
+    import stat
+
+    for name in ["trials.parquet", "epochs.parquet", "run.json", "sweep.yaml"]:
+        assert (tiny_run.path / name).stat().st_mode & stat.S_IROTH, name

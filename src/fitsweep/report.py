@@ -279,13 +279,16 @@ def _capacity_line(run: SweepRun, diagnosis: pd.DataFrame | None) -> str:
     from fitsweep.analysis import capacity
 
     table = capacity(run.trials, diagnosis).set_index(["capacity", "gap"])
-    rho, p_value = table.loc[("params", "accuracy_gap"), ["spearman_rho", "p_value"]]
-    if not math.isfinite(rho):
-        return ""
-    direction = "wider" if rho > 0 else "narrower"
-    strength = "a significant" if p_value < 0.05 else "no significant"
-    return (f"Bigger networks had {direction} accuracy gaps, {strength} trend "
-            f"(Spearman rho {rho:+.2f}, p = {p_value:.2g}).")
+    gaps = {"val_rise": "rise of val_loss after its minimum", "accuracy_gap": "accuracy gap"}
+    parts = []
+    for gap, words in gaps.items():
+        if ("params", gap) not in table.index:
+            continue
+        rho, p_value = table.loc[("params", gap), ["spearman_rho", "p_value"]]
+        if math.isfinite(rho):
+            strength = "significant" if p_value < 0.05 else "not significant"
+            parts.append(f"{words} rho {rho:+.2f} ({strength}, p = {p_value:.2g})")
+    return f"Gap against parameter count (Spearman): {'; '.join(parts)}." if parts else ""
 
 
 def _importance_line(run: SweepRun, diagnosis: pd.DataFrame | None) -> str:
