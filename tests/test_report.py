@@ -249,3 +249,11 @@ def _not_blank(png: Path) -> bool:
         histogram = image.convert("L").histogram()
     inked = sum(histogram[:200]) / sum(histogram)
     return inked > 0.01 and len([count for count in histogram if count]) > 50
+
+
+def test_best_trials_follow_any_objective(tmp_path: Path) -> None:
+    from fitsweep.report import best_trials
+
+    spec = parse_spec(tiny_sweep(tuner={"objective": "val_crossentropy", "max_trials": 2}, train={"epochs": 2}))
+    table = best_trials(run_sweep(spec, results_dir=tmp_path), None)
+    assert len(table) == 2 and table["val_crossentropy"].is_monotonic_increasing

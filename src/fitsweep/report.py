@@ -189,12 +189,13 @@ def best_trials(run: SweepRun, diagnosis: pd.DataFrame | None, top: int = _TOP) 
     if done.empty:
         return pd.DataFrame()
     varied = [c for c in _hyperparameters(run) if done[c].astype("string").nunique(dropna=False) > 1]
-    metrics = [c for c in ("val_loss", "val_accuracy", "test_loss", "test_accuracy", "best_epoch") if c in done]
+    objective, direction = run.spec.tuner.objective, run.spec.tuner.direction
+    shown = (objective, "val_loss", "val_accuracy", "test_loss", "test_accuracy", "best_epoch")
+    metrics = [c for c in dict.fromkeys(shown) if c in done]
     table = done.groupby("trial_id", sort=False).agg({**{c: "first" for c in varied}, **{m: "mean" for m in metrics}})
     if diagnosis is not None:
         fits = diagnosis.assign(trial_id=diagnosis["trial_id"].astype(str)).groupby("trial_id")["fit"]
         table["verdict"] = [_verdicts_text(fits.get_group(t)) if t in fits.groups else "-" for t in table.index.astype(str)]
-    objective, direction = run.spec.tuner.objective, run.spec.tuner.direction
     table = table.sort_values(objective, ascending=direction == "min", kind="stable").head(top)
     return table.reset_index().rename(columns={"trial_id": "trial"})
 
