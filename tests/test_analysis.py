@@ -317,3 +317,22 @@ def test_weight_stats_by_hand() -> None:
     for bad in ([], [np.empty((0, 3))], [np.array([np.nan])]):
         with pytest.raises(AnalysisError):
             weight_stats(bad)
+
+
+def test_penalised_losses_are_judged_without_their_penalty() -> None:
+    """A network that fits well but carries a large L1 penalty in `loss` is not underfit."""
+    epochs_list = []
+    for trial, penalty in (("00", 0.0), ("01", 2.0)):
+        for epoch in range(1, 21):
+            crossentropy = 0.6 * 0.85 ** epoch + 0.05
+            epochs_list.append({
+                "trial_id": trial, "execution": 0, "epoch": epoch,
+                "loss": crossentropy + penalty, "val_loss": crossentropy + 0.02 + penalty,
+                "accuracy": 0.97, "val_accuracy": 0.96,
+                "crossentropy": crossentropy, "val_crossentropy": crossentropy + 0.02,
+            })
+    epochs = pd.DataFrame(epochs_list)
+    verdicts = diagnose(epochs, chance_loss=0.693).set_index("trial_id")
+    assert verdicts.loc["01", "fit"] == "good" and "crossentropy" in verdicts.loc["01", "fit_reason"]
+    penalised = diagnose(epochs, chance_loss=0.693, penalty_free=False).set_index("trial_id")
+    assert penalised.loc["01", "fit"] == "underfit"

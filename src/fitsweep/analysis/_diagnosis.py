@@ -9,6 +9,7 @@ keyword arguments, and explains every verdict with its numbers.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
@@ -113,6 +114,7 @@ def diagnose(
     trials: pd.DataFrame | None = None,
     *,
     chance_loss: float | None = None,
+    penalty_free: bool = True,
     overfit_val_rise: float = 0.10,
     overfit_accuracy_gap: float = 0.10,
     underfit_chance_share: float = 0.5,
@@ -158,6 +160,9 @@ def diagnose(
             executions shows the non-finite loss itself; its executions without epochs get a
             row too. Failed trials without epochs are skipped.
         chance_loss: The task's chance-level loss (see `chance_level_loss`).
+        penalty_free: Judge the cross-entropy without the L1/L2 penalty (`crossentropy`,
+            `val_crossentropy`) where the epochs table has it, and say so in the reasons; Keras'
+            `loss` includes the penalty, which is no measure of fit. False: always `loss`.
         overfit_val_rise: Relative rise of final val_loss over its minimum that means overfit.
         overfit_accuracy_gap: Final train minus validation accuracy that means overfit.
         underfit_chance_share: Share of `chance_loss` at or above which a loss is high.
@@ -182,6 +187,7 @@ def diagnose(
         >>> table[table.fit == Fit.OVERFIT][["trial_id", "fit_reason"]]  # doctest: +SKIP
     """
     require_columns(epochs, _EPOCH_COLUMNS, "epochs")
+    epochs, renamed = _without_penalty(epochs) if penalty_free else (epochs, False)
     thresholds = _Thresholds(overfit_val_rise, overfit_accuracy_gap, underfit_chance_share, underfit_best_ratio)
     _check_settings(chance_loss, list(vars(thresholds).values()), trend_epochs)
     keys = [*trial_keys(epochs), "execution"]
@@ -195,7 +201,34 @@ def diagnose(
         table = _apply_trial_status(table, trials, keys)
     if table.empty:
         raise AnalysisError("diagnose found no epochs: the sweep has not finished an epoch yet (or the table is empty)")
-    return _judge(table, keys, chance_loss, thresholds)
+    verdicts = _judge(table, keys, chance_loss, thresholds)
+    if renamed:
+        verdicts["fit_reason"] = verdicts["fit_reason"].str.replace(_LOSS_WORD, _crossentropy_word, regex=True)
+    return verdicts
+
+
+_PENALTY_FREE = {"loss": "crossentropy", "val_loss": "val_crossentropy"}
+_LOSS_WORD = r"\b(val_)?loss\b"
+
+
+def _crossentropy_word(match: re.Match[str]) -> str:
+    return f"{match.group(1) or ''}crossentropy"
+
+
+def _without_penalty(epochs: pd.DataFrame) -> tuple[pd.DataFrame, bool]:
+    """Read loss and val_loss from the penalty-free cross-entropy columns, where recorded.
+
+    Keras adds the L1/L2 penalty to `loss` and `val_loss`, which can dwarf the data term (an L1
+    penalty on a large network adds more than the chance-level loss), so a well-fitting penalised
+    network would read as underfit. fitsweep's epochs table records the same losses without the
+    penalty as `crossentropy` and `val_crossentropy`.
+    """
+    if not set(_PENALTY_FREE.values()) <= set(epochs.columns):
+        return epochs, False
+    replaced = epochs.copy()
+    for penalised, plain in _PENALTY_FREE.items():
+        replaced[penalised] = epochs[plain].where(epochs[plain].notna(), epochs[penalised])
+    return replaced, True
 
 
 def _check_settings(chance_loss: float | None, thresholds: Sequence[float], trend_epochs: int) -> None:
