@@ -63,13 +63,16 @@ def _quiet_native_logs() -> Iterator[None]:
 @click.option("--epochs", type=click.IntRange(min=1), help="Override train.epochs.")
 @click.option("--overwrite", is_flag=True, help="Replace an earlier run of the same name.")
 @click.option("--quiet", is_flag=True, help="Print only the final summary.")
+@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Worker processes training trials side by side (KerasTuner's distributed mode on this machine).")
 def run(sweep: Path, results_dir: Path, max_trials: int | None, epochs: int | None, overwrite: bool,
-        quiet: bool) -> None:
+        quiet: bool, workers: int) -> None:
     """Run a sweep and write its results folder.
 
     \b
     Example:
       fitsweep run sweeps/moons.yaml --max-trials 3 --epochs 5
+      fitsweep run sweeps/moons.yaml --workers 2
     """
     from fitsweep.spec import load_spec
 
@@ -79,8 +82,14 @@ def run(sweep: Path, results_dir: Path, max_trials: int | None, epochs: int | No
 
     run_dir = run_dir_for(spec, results_dir)
     with _progress(spec, quiet, run_dir) as progress:
-        result = run_sweep(spec, results_dir=results_dir, data_dir=sweep.parent, overwrite=overwrite,
-                           observer=progress, report=True)
+        if workers > 1:
+            from fitsweep.parallel import run_parallel
+
+            result = run_parallel(spec, workers=workers, results_dir=results_dir, data_dir=sweep.parent,
+                                  overwrite=overwrite, observer=progress, report=True)
+        else:
+            result = run_sweep(spec, results_dir=results_dir, data_dir=sweep.parent, overwrite=overwrite,
+                               observer=progress, report=True)
     _print_summary(result)
     stdout.print(f"Results in {run_dir}; report in {run_dir / 'report.html'}")
 
@@ -111,6 +120,84 @@ def resume(run_dir: Path, quiet: bool) -> None:
         result = resume_sweep(run_dir, observer=progress, report=True)
     _print_summary(result)
     stdout.print(f"Results in {run_dir}; report in {run_dir / 'report.html'}")
+
+
+@app.command()
+@_sweep_argument
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address the oracle listens on; workers on other machines need one they can reach.")
+@click.option("--port", type=click.IntRange(min=0, max=65535), default=8470, show_default=True,
+              help="Port the oracle listens on (0: any free one).")
+@click.option("--workers", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Worker processes to start on this machine as well.")
+@click.option("--results-dir", type=click.Path(path_type=Path), default=Path("results"), show_default=True,
+              help="Parent folder of the run, shared with the workers; results go to DIR/<name>.")
+@click.option("--max-trials", type=click.IntRange(min=1), help="Override tuner.max_trials.")
+@click.option("--epochs", type=click.IntRange(min=1), help="Override train.epochs (give workers the same).")
+@click.option("--overwrite", is_flag=True, help="Replace an earlier run of the same name.")
+@click.option("--quiet", is_flag=True, help="Print only the final summary.")
+def chief(sweep: Path, host: str, port: int, workers: int, results_dir: Path, max_trials: int | None,
+          epochs: int | None, overwrite: bool, quiet: bool) -> None:
+    """Serve a sweep's trials to workers on other machines, and write its results folder.
+
+    The chief holds KerasTuner's oracle; start `fitsweep worker` on each machine, with the same
+    sweep file and a results folder shared with the chief. The oracle has no authentication:
+    serve it only on a network you trust.
+
+    \b
+    Example:
+      fitsweep chief sweeps/moons.yaml --host 10.0.0.5 --port 8470 --results-dir /shared/results
+    """
+    import warnings
+
+    from fitsweep.spec import load_spec
+
+    spec = load_spec(sweep).with_overrides(max_trials=max_trials, epochs=epochs)
+    _import_tensorflow()
+    from fitsweep.parallel import ExposedOracleWarning, exposure_warning, run_parallel
+    from fitsweep.runner import run_dir_for
+
+    exposed = exposure_warning(host)
+    if exposed:
+        stderr.print(f"fitsweep: warning: {exposed}", markup=False)
+    overrides = f" --epochs {epochs}" if epochs else ""
+
+    def ready(address: str) -> None:
+        stderr.print(f"fitsweep: oracle at {address}; start workers with: fitsweep worker {sweep} --chief "
+                     f"{address} --results-dir {results_dir}{overrides}", markup=False)
+
+    run_dir = run_dir_for(spec, results_dir)
+    with _progress(spec, quiet, run_dir) as progress, warnings.catch_warnings():
+        warnings.simplefilter("ignore", ExposedOracleWarning)
+        result = run_parallel(spec, workers=workers, results_dir=results_dir, data_dir=sweep.parent,
+                              overwrite=overwrite, observer=progress, report=True, host=host, port=port,
+                              on_ready=ready)
+    _print_summary(result)
+    stdout.print(f"Results in {run_dir}; report in {run_dir / 'report.html'}")
+
+
+@app.command()
+@_sweep_argument
+@click.option("--chief", "chief_address", required=True, help="The chief's HOST:PORT, as `fitsweep chief` prints it.")
+@click.option("--results-dir", type=click.Path(path_type=Path), default=Path("results"), show_default=True,
+              help="Parent folder of the run, shared with the chief (trial models are saved there).")
+@click.option("--epochs", type=click.IntRange(min=1), help="Override train.epochs, as the chief does.")
+@click.option("--threads", type=click.IntRange(min=1), help="TensorFlow threads (default: TensorFlow's choice).")
+def worker(sweep: Path, chief_address: str, results_dir: Path, epochs: int | None, threads: int | None) -> None:
+    """Run trials for a chief (`fitsweep chief`) until it has none left.
+
+    \b
+    Example:
+      fitsweep worker sweeps/moons.yaml --chief 10.0.0.5:8470 --results-dir /shared/results
+    """
+    from fitsweep.spec import load_spec
+
+    spec = load_spec(sweep).with_overrides(epochs=epochs)
+    _import_tensorflow()
+    from fitsweep.parallel import run_worker
+
+    run_worker(spec, chief_address, results_dir=results_dir, data_dir=sweep.parent, threads=threads)
+    stdout.print(f"Worker done: {chief_address} has no trials left")
 
 
 @contextmanager

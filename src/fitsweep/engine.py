@@ -8,12 +8,15 @@ epoch's weights restored, and the test split evaluated once after training.
 
 from __future__ import annotations
 
+import copy
+import gc
 import json
 import math
 import os
 import shutil
 import time
 import warnings
+import weakref
 import zlib
 from collections.abc import Mapping
 from typing import Any, Protocol
@@ -31,9 +34,15 @@ from fitsweep.model import build_model
 from fitsweep.space import declare_space, trial_values
 from fitsweep.spec import SweepSpec
 
-__all__ = ["SweepTuner", "SweepObserver", "NullObserver", "build_oracle", "execution_seed", "MODEL_FILE"]
+__all__ = [
+    "SweepTuner", "SweepObserver", "NullObserver", "build_oracle", "oracle_snapshot", "execution_seed", "MODEL_FILE",
+]
 
 MODEL_FILE = "model.keras"
+# A running trial's trial.json is rewritten at most this often (creating and ending a trial always save it).
+TRIAL_SAVE_SECONDS = 5.0
+# How long a worker waits before asking again an oracle that had no trial for it.
+IDLE_WAIT_SECONDS = 0.1
 
 # fitsweep reports the objective itself, every epoch, which KerasTuner accepts but flags.
 warnings.filterwarnings("ignore", message="The use case of calling", category=DeprecationWarning)
@@ -101,15 +110,115 @@ def build_oracle(spec: SweepSpec) -> keras_tuner.Oracle:
         max_consecutive_failed_trials=tuner.max_consecutive_failures,
     )
     if tuner.algorithm == "hyperband":
-        oracle = keras_tuner.oracles.HyperbandOracle(max_epochs=spec.train.epochs, factor=tuner.factor, **common)
+        oracle = _HyperbandOracle(max_epochs=spec.train.epochs, factor=tuner.factor, **common)
         oracle.max_trials = tuner.max_trials  # caps the brackets' trials, like the other algorithms
         return oracle
     oracle_class = {
-        "random": keras_tuner.oracles.RandomSearchOracle,
-        "grid": keras_tuner.oracles.GridSearchOracle,
-        "bayesian": keras_tuner.oracles.BayesianOptimizationOracle,
+        "random": _RandomSearchOracle,
+        "grid": _GridSearchOracle,
+        "bayesian": _BayesianOptimizationOracle,
     }[tuner.algorithm]
     return oracle_class(max_trials=tuner.max_trials, **common)
+
+
+class _QuickReports:
+    """KerasTuner's `Oracle.update_trial` at a constant cost per report.
+
+    KerasTuner's own recomputes each reported metric's best value over all earlier steps, twice,
+    and rewrites trial.json on every report, so a trial's reports cost time quadratic in its
+    epochs (seconds per trial at 200 epochs). fitsweep reports every epoch: here a report appends
+    its values, and a running trial's trial.json is rewritten at most every TRIAL_SAVE_SECONDS.
+    The oracle in memory, which the tables and the chief's workers use, is always current, and
+    `create_trial` and `end_trial` save trial.json as before.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._trial_saved_at: dict[str, float] = {}
+
+    @keras_tuner.synchronized
+    def update_trial(self, trial_id: str, metrics: Mapping[str, float], step: int = 0) -> Any:
+        trial = self.trials[trial_id]
+        self._check_objective_found(metrics)
+        objective = self.objective
+        for name, value in metrics.items():
+            if not trial.metrics.exists(name):
+                trial.metrics.register(name, direction=objective.direction if name == objective.name else None)
+            trial.metrics.metrics[name].update(float(value), step=step)
+        now = time.monotonic()
+        if now - self._trial_saved_at.get(trial_id, -math.inf) >= TRIAL_SAVE_SECONDS:
+            self._save_trial(trial)
+            self._trial_saved_at[trial_id] = now
+        return trial
+
+
+class _RandomSearchOracle(_QuickReports, keras_tuner.oracles.RandomSearchOracle):
+    """KerasTuner's random search, with constant-cost reports."""
+
+
+class _GridSearchOracle(_QuickReports, keras_tuner.oracles.GridSearchOracle):
+    """KerasTuner's grid search, with constant-cost reports, handing out grid points ahead of results.
+
+    KerasTuner derives the next grid point from an ended trial (a trial may declare new
+    hyperparameters while it runs), so parallel workers wait, one trial at a time, for the
+    running one to end. fitsweep declares the whole space before the search: the next point
+    follows from the last one handed out, in the same order as one process would take them.
+    """
+
+    def populate_space(self, trial_id: str) -> dict[str, Any]:
+        response = super().populate_space(trial_id)
+        if response["status"] == TrialStatus.RUNNING:
+            self._populate_next.append(trial_id)
+        return response
+
+
+class _BayesianOptimizationOracle(_QuickReports, keras_tuner.oracles.BayesianOptimizationOracle):
+    """KerasTuner's Bayesian optimisation, with constant-cost reports."""
+
+
+class _HyperbandOracle(_QuickReports, keras_tuner.oracles.HyperbandOracle):
+    """KerasTuner's Hyperband, with constant-cost reports."""
+
+
+_FINISHED = {TrialStatus.COMPLETED, TrialStatus.FAILED, TrialStatus.INVALID, TrialStatus.STOPPED}
+
+
+def oracle_snapshot(oracle: keras_tuner.Oracle) -> keras_tuner.Oracle:
+    """A copy of the oracle whose trials no one changes: read it while workers report to the original.
+
+    The trials are copied under the oracle's lock (a finished trial only once, then reused), so
+    tables can be built from the copy while the chief's server thread goes on updating the
+    original (`fitsweep.parallel`), and put in the order they started (a reloaded oracle has them
+    in the order the file system lists their folders). Only reading methods such as
+    `get_best_trials` make sense on the copy.
+
+    Example:
+        >>> snapshot = oracle_snapshot(oracle)  # doctest: +SKIP
+        >>> trials_table(list(snapshot.trials.values()), names)  # doctest: +SKIP
+    """
+    snapshot = copy.copy(oracle)
+    snapshot.trials = _copy_trials(oracle)
+    return snapshot
+
+
+@keras_tuner.synchronized
+def _copy_trials(oracle: keras_tuner.Oracle) -> dict[str, Any]:
+    kept = _FINISHED_COPIES.setdefault(oracle, {})
+    trials = {}
+    for trial_id in dict.fromkeys([*oracle.start_order, *oracle.trials]):
+        trial = oracle.trials.get(trial_id)
+        if trial is None:
+            continue
+        finished = kept.get(trial_id)
+        if finished is None or finished.status != trial.status:
+            finished = copy.deepcopy(trial)
+            if trial.status in _FINISHED:
+                kept[trial_id] = finished
+        trials[trial_id] = finished
+    return trials
+
+
+_FINISHED_COPIES: weakref.WeakKeyDictionary[Any, dict[str, Any]] = weakref.WeakKeyDictionary()
 
 
 class _EpochReporter(keras.callbacks.Callback):
@@ -194,8 +303,39 @@ class SweepTuner(keras_tuner.Tuner):
         self.spec, self.splits = spec, splits
         self.observer: SweepObserver = observer or NullObserver()
         self.oracle.verbose = 0
+        self._asked_in_vain = False
+
+    def search(self, *fit_args: Any, **fit_kwargs: Any) -> None:
+        """KerasTuner's search, with the objects of TensorFlow's and Keras' imports frozen (`gc.freeze`).
+
+        Keras' `clear_session`, before every model, runs a full garbage collection, which walks the
+        400,000-odd objects TensorFlow and Keras create at import: a quarter of a second per
+        model. Frozen, they are skipped, and the collection walks only the search's own objects.
+        They are unfrozen when the search ends (unless the caller had frozen objects already).
+        """
+        freeze = gc.get_freeze_count() == 0
+        if freeze:
+            gc.collect()
+            gc.freeze()
+        try:
+            super().search(*fit_args, **fit_kwargs)
+        finally:
+            if freeze:
+                gc.unfreeze()
+
+    def pre_create_trial(self) -> None:
+        """Wait a moment before asking the oracle again when it had no trial to give (IDLE).
+
+        A worker's oracle answers IDLE while it waits for other workers' results (Hyperband
+        between rounds); KerasTuner's search loop would ask again at once, keeping a core and the
+        chief busy.
+        """
+        if self._asked_in_vain:
+            time.sleep(IDLE_WAIT_SECONDS)
+        self._asked_in_vain = True
 
     def on_trial_begin(self, trial: keras_tuner.engine.trial.Trial) -> None:
+        self._asked_in_vain = False
         values = trial.hyperparameters.values
         epochs = int(values.get("tuner/epochs", self.spec.train.epochs))
         self.observer.trial_started(trial.trial_id, values, epochs, self.executions_per_trial)
@@ -230,6 +370,7 @@ class SweepTuner(keras_tuner.Tuner):
             values, splits.n_features, splits.n_classes,
             steps_per_execution=inputs.steps_per_execution(len(splits.x_train), batch_size),
         )
+        _build_metrics(model, splits)
         reporter = _EpochReporter(self, trial_id, execution)
         model.fit(
             inputs.training_dataset(splits.x_train, splits.y_train, splits.n_classes, batch_size, seed),
@@ -259,3 +400,14 @@ class SweepTuner(keras_tuner.Tuner):
         })
         return model, reporter.best_value
 
+
+def _build_metrics(model: keras.Model, splits: Splits) -> None:
+    """Create the compiled metrics' variables now, on one training sample, and reset them.
+
+    Keras creates them while tracing the first training step, which makes TensorFlow trace that
+    step twice (once creating variables, once using them): about 0.1 s per model, and each of those
+    extra traces stays in memory for the rest of the process.
+    """
+    x = splits.x_train[:1]
+    model.compute_metrics(x, inputs.model_labels(splits.y_train[:1], splits.n_classes), model(x, training=False))
+    model.reset_metrics()

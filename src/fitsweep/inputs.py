@@ -11,27 +11,27 @@ import math
 import numpy as np
 import tensorflow as tf
 
-__all__ = ["training_dataset", "evaluation_dataset", "steps_per_execution", "EVALUATION_BATCH"]
+__all__ = ["training_dataset", "evaluation_dataset", "model_labels", "steps_per_execution", "EVALUATION_BATCH"]
 
 EVALUATION_BATCH = 4096
 MAX_STEPS_PER_EXECUTION = 32
 
 
-def _labels(y: np.ndarray, n_classes: int) -> np.ndarray:
-    # A single sigmoid unit wants float targets shaped like its output.
+def model_labels(y: np.ndarray, n_classes: int) -> np.ndarray:
+    """Labels as the model's loss takes them: a single sigmoid unit wants float targets shaped like its output."""
     return y.astype("float32").reshape(-1, 1) if n_classes == 2 else y
 
 
 def training_dataset(x: np.ndarray, y: np.ndarray, n_classes: int, batch_size: int, seed: int) -> tf.data.Dataset:
     """Shuffled (reshuffled every epoch, seeded) and batched training data."""
-    dataset = tf.data.Dataset.from_tensor_slices((x, _labels(y, n_classes)))
+    dataset = tf.data.Dataset.from_tensor_slices((x, model_labels(y, n_classes)))
     dataset = dataset.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
     return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
 
 
 def evaluation_dataset(x: np.ndarray, y: np.ndarray, n_classes: int) -> tf.data.Dataset:
     """Validation or test data in large batches, cached after the first pass."""
-    dataset = tf.data.Dataset.from_tensor_slices((x, _labels(y, n_classes)))
+    dataset = tf.data.Dataset.from_tensor_slices((x, model_labels(y, n_classes)))
     return dataset.batch(EVALUATION_BATCH).cache().prefetch(tf.data.AUTOTUNE)
 
 

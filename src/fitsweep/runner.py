@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import platform
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
@@ -20,6 +20,7 @@ from fitsweep.engine import (
     SweepObserver,
     SweepTuner,
     build_oracle,
+    oracle_snapshot,
     recover_interrupted_trials,
 )
 from fitsweep.errors import ResultsError, RunFailedError
@@ -57,6 +58,7 @@ def run_sweep(
     overwrite: bool = False,
     observer: SweepObserver | None = None,
     report: bool = False,
+    search: Callable[[SweepTuner], None] | None = None,
 ) -> SweepRun:
     """Run a sweep with KerasTuner and write its results folder.
 
@@ -67,6 +69,8 @@ def run_sweep(
         overwrite: Replace an earlier run in the same folder.
         observer: Told about each trial and epoch (for progress display).
         report: Keep report.html and report.md current after each trial (see `fitsweep.report.LiveReport`).
+        search: Runs the trials; by default `SweepTuner.search`, in this process (`fitsweep.parallel`
+            passes one that serves them to worker processes).
 
     Returns:
         The finished run as tables.
@@ -86,7 +90,7 @@ def run_sweep(
         info = _run_info(spec, splits, Path(data_dir))
         write_run_info(paths, info)
         write_spec(paths, spec)  # last: a folder with sweep.yaml and run.json can be resumed
-        _search(paths, spec, splits, info, observer, resuming=False, report=report)
+        _search(paths, spec, splits, info, observer, resuming=False, report=report, search=search)
     return load(paths.root)
 
 
@@ -114,7 +118,7 @@ def resume_sweep(run_dir: str | Path, *, observer: SweepObserver | None = None, 
 
 def _search(
     paths: RunPaths, spec: SweepSpec, splits: Splits, info: dict[str, Any], observer: SweepObserver | None,
-    resuming: bool, report: bool = False,
+    resuming: bool, report: bool = False, search: Callable[[SweepTuner], None] | None = None,
 ) -> None:
     """The KerasTuner search itself, ending with tables, the best model and run.json's status."""
     _make_deterministic()
@@ -130,7 +134,7 @@ def _search(
         recover_interrupted_trials(oracle)
     status = "failed"
     try:
-        tuner.search()
+        (search or SweepTuner.search)(tuner)
         status = "complete"
     except KeyboardInterrupt:
         status = "interrupted"
@@ -147,6 +151,7 @@ def _search(
 
 def _save_results(paths: RunPaths, spec: SweepSpec, oracle: Any, chance_loss: float) -> tuple[list[Any], Any]:
     """Write both tables (trials with their fit verdicts) and keep only the best trial's model."""
+    oracle = oracle_snapshot(oracle)  # workers may be reporting to the oracle meanwhile (fitsweep.parallel)
     trials = list(oracle.trials.values())
     best = oracle.get_best_trials(1)
     epochs = epochs_table(trials)

@@ -1,0 +1,566 @@
+"""Trials in parallel: one KerasTuner chief serving the oracle, and worker processes running trials.
+
+KerasTuner's own distributed mode does the work. The chief holds the sweep's oracle and serves it
+over gRPC with KerasTuner's `OracleServicer`; each worker is a `SweepTuner` whose oracle KerasTuner
+replaces with its `OracleClient`, as the environment variables `KERASTUNER_TUNER_ID` (`tuner0`,
+`tuner1`, ...), `KERASTUNER_ORACLE_IP` and `KERASTUNER_ORACLE_PORT` tell it. Workers report every
+epoch to the chief through `oracle.update_trial`, so the chief builds the same two tables as a
+single process would, from its own oracle, refreshing them as trials end.
+
+fitsweep replaces only KerasTuner's chief loop (`oracle_chief.start_server`, which checks every 20
+seconds whether the search is over): the chief serves the same servicer from a thread of the run's
+own process, watches the oracle and its workers a few times a second, and stops as soon as the
+last trial has ended. Local workers are started in their own process groups and stopped (the whole
+group) when the run ends, fails or is interrupted; a worker whose chief disappears stops itself.
+
+The gRPC oracle has no authentication: anyone who reaches its port can read and add trials. The
+chief listens on 127.0.0.1 unless told otherwise, and warns when it is not.
+
+    fitsweep run sweeps/moons.yaml --workers 2             # one machine: the chief and 2 workers
+    fitsweep chief sweeps/moons.yaml --host 10.0.0.5 --port 8470 --results-dir /shared/results
+    fitsweep worker sweeps/moons.yaml --chief 10.0.0.5:8470 --results-dir /shared/results
+"""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+import warnings
+from collections.abc import Callable, Iterator
+from concurrent import futures
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+import keras_tuner
+
+from fitsweep.data import prepare_data
+from fitsweep.engine import NullObserver, SweepObserver, SweepTuner, build_oracle
+from fitsweep.errors import FitsweepError, RunFailedError
+from fitsweep.results import TUNER_PROJECT, SweepRun
+from fitsweep.runner import run_dir_for, run_sweep
+from fitsweep.spec import SweepSpec, load_spec
+
+__all__ = ["run_parallel", "run_worker", "default_threads", "exposure_warning", "WorkerError", "ExposedOracleWarning"]
+
+LOOPBACK = "127.0.0.1"
+# How often the chief looks at its oracle and workers; a search ends at most this long after its last trial.
+POLL_SECONDS = 0.2
+# How long a stopped worker gets to exit before its process group is killed.
+STOP_GRACE_SECONDS = 5.0
+# Trials a local worker process runs before the chief replaces it with a fresh one: TensorFlow keeps
+# about 1.5 MB of every model it traced until its process ends (see benchmarks/README.md).
+TRIALS_PER_WORKER_PROCESS = 200
+# A local worker's exit code when it stops to be replaced (EX_TEMPFAIL).
+RECYCLE_EXIT_CODE = 75
+
+
+_NATIVE_LOG = re.compile(r"^([IWEF]\d{4} |WARNING: All log messages before absl)")
+
+
+class WorkerError(RuntimeError):
+    """Every local worker stopped before the search ended (the run stops as failed)."""
+
+
+class ExposedOracleWarning(UserWarning):
+    """The chief's oracle listens on an address other machines can reach."""
+
+
+def exposure_warning(host: str) -> str | None:
+    """The warning for serving the oracle on `host`, or None for a loopback address.
+
+    Example:
+        >>> exposure_warning("127.0.0.1") is None
+        True
+    """
+    if host == "localhost" or _is_loopback(host):
+        return None
+    return (f"the oracle listens on {host}, which other machines can reach; KerasTuner's gRPC oracle has no "
+            "authentication, so serve it only on a network you trust")
+
+
+def default_threads(workers: int) -> int:
+    """TensorFlow threads per worker: this machine's cores shared evenly, at least one each."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        cores = os.cpu_count() or 1
+    return max(1, cores // max(1, workers))
+
+
+def run_parallel(
+    spec: SweepSpec,
+    *,
+    workers: int = 2,
+    results_dir: str | Path = "results",
+    data_dir: str | Path = ".",
+    overwrite: bool = False,
+    observer: SweepObserver | None = None,
+    report: bool = False,
+    host: str = LOOPBACK,
+    port: int = 0,
+    on_ready: Callable[[str], None] | None = None,
+    trials_per_process: int | None = TRIALS_PER_WORKER_PROCESS,
+) -> SweepRun:
+    """Run a sweep with a KerasTuner chief in this process and `workers` worker processes.
+
+    The run is the same as `run_sweep`'s (folder, tables, status, errors); only the trials run
+    elsewhere. With `workers=0` the chief waits for workers started by hand on other machines
+    (`run_worker`, or `fitsweep worker`), which must share the results folder for the best model
+    to be kept.
+
+    Args:
+        spec: The validated sweep.
+        workers: Worker processes to start on this machine; each gets `default_threads(workers)`
+            TensorFlow threads.
+        results_dir: Parent folder; the run goes to `<results_dir>/<spec.name>`.
+        data_dir: Folder that relative data paths resolve against (the sweep file's folder).
+        overwrite: Replace an earlier run in the same folder.
+        observer: Told when trials start and end (epochs run in the workers and are not shown).
+        report: Keep report.html and report.md current, as `run_sweep` does.
+        host: Address the oracle listens on; anything but loopback triggers `ExposedOracleWarning`.
+        port: Its port; 0 picks a free one.
+        on_ready: Called with "host:port" once the oracle listens (to tell remote workers).
+        trials_per_process: A local worker process is replaced by a fresh one after this many
+            trials, which bounds the memory TensorFlow keeps of past models; None: never.
+
+    Returns:
+        The finished run as tables.
+
+    Raises:
+        RunFailedError: No trial completed, or every local worker stopped before the search ended
+            (with no remote workers expected): the run is recorded as failed, with the worker's
+            last log line as its stop reason, and its tables hold the trials that ended.
+
+    Example:
+        >>> from fitsweep.spec import load_spec
+        >>> run = run_parallel(load_spec("sweeps/moons.yaml"), workers=2, results_dir="/tmp/r")  # doctest: +SKIP
+    """
+    if workers < 0:
+        raise FitsweepError(f"workers: {workers} is negative; give 1 or more (0: only workers on other machines)")
+    message = exposure_warning(host)
+    if message:
+        warnings.warn(message, ExposedOracleWarning, stacklevel=2)
+    chief = _Chief(workers=workers, data_dir=Path(data_dir).resolve(), host=host, port=port, on_ready=on_ready,
+                   threads=default_threads(workers), trials_per_process=trials_per_process)
+    run = run_sweep(spec, results_dir=results_dir, data_dir=data_dir, overwrite=overwrite, observer=observer,
+                    report=report, search=chief)
+    if chief.error is not None:
+        raise RunFailedError(f"{run.path}: {chief.error}")
+    return run
+
+
+@dataclass
+class _Worker:
+    tuner_id: str
+    process: subprocess.Popen[bytes]
+    log_path: Path
+    log: IO[bytes]
+    reported: bool = False  # its failure has been handled
+
+    def stopped(self) -> str:
+        """How the worker stopped: its exit code or signal, and the last line it wrote (usually its error)."""
+        code = self.process.returncode
+        how = f"killed by {signal.Signals(-code).name}" if code < 0 else f"exit code {code}"
+        try:
+            text = self.log_path.read_text(errors="replace")
+        except OSError:
+            text = ""
+        # TensorFlow's native start-up lines say nothing about why a worker stopped.
+        lines = [line.strip() for line in text.splitlines() if line.strip() and not _NATIVE_LOG.match(line)]
+        last = f": {lines[-1]}" if lines and code > 0 else ""
+        return f"worker {self.tuner_id} stopped ({how}){last} (log: {self.log_path})"
+
+
+@dataclass
+class _Chief:
+    """`run_sweep`'s search step in parallel mode: serve the oracle, start workers, wait for the end."""
+
+    workers: int
+    data_dir: Path
+    host: str
+    port: int
+    threads: int
+    on_ready: Callable[[str], None] | None = None
+    trials_per_process: int | None = None
+    error: WorkerError | None = None
+    _started: set[str] = field(default_factory=set)
+    _ended: set[str] = field(default_factory=set)
+
+    def __call__(self, tuner: SweepTuner) -> None:
+        from grpc import server as grpc_server
+        from keras_tuner.src import protos
+
+        oracle = tuner.oracle
+        self._started, self._ended = _oracle_lists(oracle)  # a resumed run's trials were announced before
+        # One thread, as KerasTuner's chief: the oracle serialises its calls anyway.
+        server = grpc_server(futures.ThreadPoolExecutor(max_workers=1))
+        servicer = _servicer_class()(oracle)
+        protos.get_service_grpc().add_OracleServicer_to_server(servicer, server)
+        port = _bind(server, self.host, self.port)
+        server.start()
+        workers: list[_Worker] = []
+        try:
+            if self.on_ready:
+                self.on_ready(_address(self.host, port))
+            run_dir = Path(tuner.project_dir).parent
+            workers = [self._start_worker(f"tuner{index}", run_dir, port) for index in range(self.workers)]
+            while not self._finished(tuner, servicer, workers):
+                time.sleep(POLL_SECONDS)
+                self._replace_recycled(tuner.oracle, workers, run_dir, port)
+        finally:
+            _stop_workers(workers)
+            server.stop(grace=None).wait(STOP_GRACE_SECONDS)
+        self._announce(tuner)  # trials that ended in the last moments
+
+    def _start_worker(self, tuner_id: str, run_dir: Path, port: int) -> _Worker:
+        connect = LOOPBACK if self.host in ("0.0.0.0", "::", "localhost") else self.host
+        log_path = run_dir / TUNER_PROJECT / f"{tuner_id}.log"
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        log = open(log_path, "ab")  # noqa: SIM115 - closed in _stop_workers
+        package_root = str(Path(__file__).resolve().parents[1])
+        environment = {
+            **os.environ,
+            "PYTHONPATH": os.pathsep.join(p for p in (package_root, os.environ.get("PYTHONPATH", "")) if p),
+            "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "3"),
+            "OMP_NUM_THREADS": str(self.threads),
+        }
+        command = [
+            sys.executable, "-m", "fitsweep.parallel",
+            "--run-dir", str(run_dir), "--data-dir", str(self.data_dir), "--chief", _address(connect, port),
+            "--tuner-id", tuner_id, "--threads", str(self.threads), "--parent", str(os.getpid()),
+        ]
+        if self.trials_per_process:
+            command += ["--trials-per-process", str(self.trials_per_process)]
+        process = subprocess.Popen(command, env=environment, stdin=subprocess.DEVNULL, stdout=log,
+                                   stderr=subprocess.STDOUT, start_new_session=True)
+        return _Worker(tuner_id, process, log_path, log)
+
+    def _finished(self, tuner: SweepTuner, servicer: Any, workers: list[_Worker]) -> bool:
+        """Pass progress on, handle workers that died, and say whether the search is over."""
+        self._announce(tuner)
+        oracle = tuner.oracle
+        for worker in workers:
+            code = worker.process.poll()
+            if code not in (None, 0, RECYCLE_EXIT_CODE) and not worker.reported:
+                worker.reported = True
+                _fail_trial_of(oracle, worker.tuner_id, worker.stopped())
+        if _search_over(oracle, servicer):
+            return True
+        remote = self.workers == 0 or exposure_warning(self.host) is not None
+        if workers and not remote and all(w.process.poll() not in (None, RECYCLE_EXIT_CODE) for w in workers):
+            failed = [w for w in workers if w.process.returncode != 0]
+            detail = failed[0].stopped() if failed else "they exited without being told to stop"
+            self.error = WorkerError(f"every worker stopped before the search ended; {detail}")
+            raise self.error
+        return False
+
+    def _replace_recycled(self, oracle: keras_tuner.Oracle, workers: list[_Worker], run_dir: Path, port: int) -> None:
+        """Start a fresh process for each worker that stopped after its share of trials."""
+        for index, worker in enumerate(workers):
+            if worker.process.poll() == RECYCLE_EXIT_CODE and not worker.reported:
+                worker.reported = True
+                if not _forget_worker(oracle, worker.tuner_id):  # no trial left to hand out: no need for another
+                    worker.log.close()
+                    workers[index] = self._start_worker(worker.tuner_id, run_dir, port)
+
+    def _announce(self, tuner: SweepTuner) -> None:
+        """Tell the run's observer (tables, report, progress) about trials that started or ended."""
+        oracle, observer = tuner.oracle, tuner.observer
+        started, ended = _oracle_lists(oracle)
+        for trial_id in sorted(started - self._started, key=_trial_order):
+            self._started.add(trial_id)
+            values = oracle.trials[trial_id].hyperparameters.values
+            epochs = int(values.get("tuner/epochs", tuner.spec.train.epochs))
+            observer.trial_started(trial_id, values, epochs, tuner.executions_per_trial)
+        for trial_id in sorted(ended - self._ended, key=_trial_order):
+            self._ended.add(trial_id)
+            trial = oracle.trials[trial_id]
+            observer.trial_ended(trial_id, str(trial.status), trial.score)
+
+
+def _servicer_class() -> type:
+    """KerasTuner's `OracleServicer`, answering a worker's report without the trial's whole history."""
+    from keras_tuner.src import protos
+    from keras_tuner.src.distribute.oracle_chief import OracleServicer
+    from keras_tuner.src.engine.trial import Trial
+
+    class ReportServicer(OracleServicer):  # type: ignore[misc, valid-type]
+        def UpdateTrial(self, request: Any, context: Any) -> Any:  # noqa: N802 - gRPC's method name
+            # KerasTuner sends the trial back with every metric of every epoch so far: time and bytes
+            # quadratic in a trial's epochs, since fitsweep reports each one. The worker only needs
+            # the trial's status (the one channel an oracle has to stop a trial early).
+            trial = self.oracle.update_trial(request.trial_id, request.metrics, step=request.step)
+            status = Trial(trial.hyperparameters, trial_id=trial.trial_id, status=trial.status)
+            return protos.get_service().UpdateTrialResponse(trial=status.to_proto())
+
+    return ReportServicer
+
+
+def _trial_order(trial_id: str) -> tuple[int, str]:
+    return (int(trial_id), trial_id) if trial_id.isdigit() else (sys.maxsize, trial_id)
+
+
+@keras_tuner.synchronized
+def _oracle_lists(oracle: keras_tuner.Oracle) -> tuple[set[str], set[str]]:
+    """The ids of started and of ended trials, read under the oracle's lock."""
+    return set(oracle.start_order), set(oracle.end_order)
+
+
+@keras_tuner.synchronized
+def _search_over(oracle: keras_tuner.Oracle, servicer: Any) -> bool:
+    """KerasTuner's rule for the chief's end: a worker was told to stop, and no trial or worker is left.
+
+    Or every trial was handed out and ended, and the workers left between trials (recycled).
+    """
+    if oracle.ongoing_trials or oracle.tuner_ids:
+        return False
+    handed_out = bool(oracle.max_trials) and len(oracle.trials) >= oracle.max_trials
+    return bool(servicer.stop_triggered) or handed_out
+
+
+@keras_tuner.synchronized
+def _forget_worker(oracle: keras_tuner.Oracle, tuner_id: str) -> bool:
+    """A worker left between trials: the oracle should not wait for it to be told to stop.
+
+    Returns whether every trial was handed out already.
+    """
+    oracle.tuner_ids.discard(tuner_id)
+    return bool(oracle.max_trials) and len(oracle.trials) >= oracle.max_trials
+
+
+@keras_tuner.synchronized
+def _fail_trial_of(oracle: keras_tuner.Oracle, tuner_id: str, message: str) -> None:
+    """End the trial a dead worker was running as failed, and forget the worker."""
+    oracle.tuner_ids.discard(tuner_id)
+    trial = oracle.ongoing_trials.get(tuner_id)
+    if trial is not None:
+        trial.status = keras_tuner.engine.trial.TrialStatus.FAILED
+        trial.message = message
+        oracle.end_trial(trial)
+
+
+def _stop_workers(workers: list[_Worker]) -> None:
+    """Stop every live worker's process group: SIGTERM, then SIGKILL after a grace period.
+
+    Only a worker not yet reaped is signalled, so its group id cannot belong to another process.
+    """
+    for worker in workers:
+        if worker.process.poll() is None:
+            _signal_group(worker.process.pid, signal.SIGTERM)
+    deadline = time.monotonic() + STOP_GRACE_SECONDS
+    for worker in workers:
+        try:
+            worker.process.wait(max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            _signal_group(worker.process.pid, signal.SIGKILL)
+            worker.process.wait()
+        worker.log.close()
+
+
+def _signal_group(pid: int, signal_number: int) -> None:
+    try:
+        os.killpg(pid, signal_number)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def _bind(server: Any, host: str, port: int) -> int:
+    try:
+        bound = server.add_insecure_port(_address(host, port))
+    except RuntimeError as error:
+        raise FitsweepError(f"--host/--port: cannot listen on {_address(host, port)} ({error})") from None
+    if not bound:
+        raise FitsweepError(f"--host/--port: cannot listen on {_address(host, port)}; is the port taken?")
+    return int(bound)
+
+
+def _address(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def _is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _split_address(chief: str) -> tuple[str, int]:
+    host, _, port = chief.rpartition(":")
+    if not host or not port.isdigit():
+        raise FitsweepError(f"--chief: '{chief}' is not HOST:PORT, such as 10.0.0.5:8470")
+    return host.strip("[]"), int(port)
+
+
+# --- the worker side ---------------------------------------------------------------------------
+
+
+def run_worker(
+    spec: SweepSpec,
+    chief: str,
+    *,
+    results_dir: str | Path = "results",
+    data_dir: str | Path = ".",
+    tuner_id: str | None = None,
+    threads: int | None = None,
+    observer: SweepObserver | None = None,
+    trials_per_process: int | None = None,
+) -> bool:
+    """Run trials for a chief until its oracle has none left.
+
+    The worker trains with its own copy of the data (from `spec`, read relative to `data_dir`),
+    reports every epoch to the chief and saves each trial's model under
+    `<results_dir>/<spec.name>/tuner/`, which should be the chief's folder (shared) for the best
+    model to be kept. When the chief's resolved sweep (`sweep.yaml`) is there, the worker checks
+    that its own sweep trains the same way.
+
+    Args:
+        spec: The sweep, as the chief runs it (same file and overrides).
+        chief: The chief's "host:port".
+        results_dir: Parent folder of the run, shared with the chief.
+        data_dir: Folder that relative data paths resolve against.
+        tuner_id: This worker's KerasTuner id, unique among the chief's workers (default:
+            "tuner-<host>-<pid>").
+        threads: TensorFlow intra- and inter-op threads (default: TensorFlow's own choice).
+        observer: Told about this worker's trials and epochs.
+        trials_per_process: Stop after this many trials, for the chief to start a fresh process.
+
+    Returns:
+        True when the chief has no trials left; False after `trials_per_process` trials.
+
+    Example:
+        >>> run_worker(load_spec("sweeps/moons.yaml"), "10.0.0.5:8470")  # doctest: +SKIP
+    """
+    host, port = _split_address(chief)
+    tuner_id = tuner_id or f"tuner-{_hostname()}-{os.getpid()}"
+    if "chief" in tuner_id:
+        raise FitsweepError(f"tuner id '{tuner_id}': KerasTuner takes any id containing 'chief' for the chief")
+    run_dir = run_dir_for(spec, results_dir)
+    _check_same_sweep(spec, run_dir)
+    if threads:
+        _limit_threads(threads)
+    splits = prepare_data(spec.data, data_dir)
+    import tensorflow as tf
+
+    tf.config.experimental.enable_op_determinism()  # as the chief's run_sweep does
+    with _kerastuner_environment(tuner_id, host, port):
+        tuner = _WorkerTuner(spec, splits, build_oracle(spec), observer=observer or NullObserver(),
+                             directory=str(run_dir), project_name=TUNER_PROJECT, overwrite=False)
+        tuner.trial_limit = trials_per_process
+        try:
+            tuner.search()
+        except _TrialLimitReached:
+            return False
+    return True
+
+
+class _TrialLimitReached(Exception):
+    """A worker ran its share of trials."""
+
+
+class _WorkerTuner(SweepTuner):
+    """A worker's tuner, which can stop between trials after a number of them."""
+
+    trial_limit: int | None = None
+    trials_run = 0
+
+    def pre_create_trial(self) -> None:
+        if self.trial_limit is not None and self.trials_run >= self.trial_limit:
+            raise _TrialLimitReached
+        super().pre_create_trial()
+
+    def on_trial_end(self, trial: Any) -> None:
+        super().on_trial_end(trial)
+        self.trials_run += 1
+
+
+def _hostname() -> str:
+    import socket
+
+    return socket.gethostname().replace("chief", "host")
+
+
+def _check_same_sweep(spec: SweepSpec, run_dir: Path) -> None:
+    chief_spec_path = run_dir / "sweep.yaml"
+    if not chief_spec_path.is_file():
+        return
+    chief_spec = load_spec(chief_spec_path)
+    if spec.with_overrides(max_trials=chief_spec.tuner.max_trials) != chief_spec:
+        raise FitsweepError(
+            f"{chief_spec_path}: the chief runs a different sweep than this worker; start the worker with the "
+            "chief's sweep file and the same --epochs"
+        )
+
+
+def _limit_threads(threads: int) -> None:
+    import tensorflow as tf
+
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(threads)
+    except RuntimeError:  # TensorFlow already started its thread pools in this process
+        warnings.warn(f"threads={threads} ignored: TensorFlow is already running in this process", stacklevel=3)
+
+
+@contextmanager
+def _kerastuner_environment(tuner_id: str, host: str, port: int) -> Iterator[None]:
+    """KerasTuner's distributed-mode variables, set for the worker's search and restored after."""
+    values = {"KERASTUNER_TUNER_ID": tuner_id, "KERASTUNER_ORACLE_IP": host, "KERASTUNER_ORACLE_PORT": str(port)}
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def _watch_parent(parent: int) -> None:
+    """Stop this worker process if the chief that started it goes away (even killed)."""
+
+    def watch() -> None:
+        while True:
+            time.sleep(1.0)
+            if os.getppid() != parent:
+                os._exit(3)
+
+    threading.Thread(target=watch, name="fitsweep-parent-watch", daemon=True).start()
+
+
+def _main(argv: list[str] | None = None) -> None:
+    """A local worker, as the chief starts it: `python -m fitsweep.parallel --run-dir ... --chief ...`."""
+    parser = argparse.ArgumentParser(prog="python -m fitsweep.parallel", description=_main.__doc__)
+    parser.add_argument("--run-dir", type=Path, required=True)
+    parser.add_argument("--data-dir", type=Path, required=True)
+    parser.add_argument("--chief", required=True)
+    parser.add_argument("--tuner-id", required=True)
+    parser.add_argument("--threads", type=int)
+    parser.add_argument("--parent", type=int)
+    parser.add_argument("--trials-per-process", type=int)
+    args = parser.parse_args(argv)
+    if args.parent:
+        _watch_parent(args.parent)
+    signal.signal(signal.SIGTERM, lambda *_: os._exit(143))  # stop at once, mid-epoch included
+    import tensorflow as tf
+
+    tf.get_logger().setLevel("ERROR")  # the log keeps errors, not retracing notices
+    spec = load_spec(args.run_dir / "sweep.yaml")
+    finished = run_worker(spec, args.chief, results_dir=args.run_dir.parent, data_dir=args.data_dir,
+                          tuner_id=args.tuner_id, threads=args.threads, trials_per_process=args.trials_per_process)
+    sys.exit(0 if finished else RECYCLE_EXIT_CODE)
+
+
+if __name__ == "__main__":
+    _main()

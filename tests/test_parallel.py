@@ -1,0 +1,250 @@
+"""Trials in worker processes: the same tables as one process, and no worker left behind."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from conftest import tiny_sweep, write_sweep
+from fitsweep import RunFailedError, parse_spec, run_sweep
+from fitsweep.errors import FitsweepError
+from fitsweep.parallel import default_threads, exposure_warning, run_parallel, run_worker
+from fitsweep.tables import EPOCH_COLUMNS
+
+# Two executions, so every trial reports two curves through the chief.
+SWEEP = tiny_sweep(tuner={"max_trials": 4, "executions_per_trial": 2})
+
+
+def worker_processes(marker: Path) -> list[int]:
+    """Local worker processes whose command line mentions `marker` (a test's own folder)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            state = next(line for line in (entry / "status").read_text().splitlines() if line.startswith("State:"))
+        except (OSError, StopIteration):
+            continue  # gone meanwhile
+        if str(marker) in command and "-m fitsweep.parallel" in command and "Z (zombie)" not in state:
+            found.append(int(entry.name))
+    return found
+
+
+def kill_workers_when_training(marker: Path, how_many: int) -> threading.Thread:
+    """In the background: once `how_many` workers are running trials, SIGKILL them."""
+
+    def kill() -> None:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            time.sleep(0.05)
+            try:  # the oracle saves which worker runs which trial as it hands them out
+                ongoing = json.loads(next(marker.glob("*/tuner/oracle.json")).read_text())["ongoing_trials"]
+            except (StopIteration, OSError, ValueError, KeyError):
+                continue
+            pids = {tuner_id: pid for pid in worker_processes(marker) for tuner_id in ongoing
+                    if f"--tuner-id {tuner_id} " in Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()}
+            if len(pids) >= how_many:
+                for pid in list(pids.values())[:how_many]:
+                    os.kill(pid, signal.SIGKILL)
+                return
+
+    thread = threading.Thread(target=kill, daemon=True)
+    thread.start()
+    return thread
+
+
+@pytest.fixture(scope="module")
+def both_runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, Any, Path]:
+    """The same sweep run by two workers and by one process."""
+    root = tmp_path_factory.mktemp("parallel")
+    parallel = run_parallel(parse_spec(SWEEP), workers=2, results_dir=root / "workers")
+    single = run_sweep(parse_spec(SWEEP), results_dir=root / "single")
+    return parallel, single, root
+
+
+@pytest.mark.slow
+def test_two_workers_give_the_trials_table_of_one_process(both_runs) -> None:
+    parallel, single, _ = both_runs
+    assert parallel.info["status"] == "complete"
+    assert list(parallel.trials.columns) == list(single.trials.columns)
+    assert parallel.trials.dtypes.equals(single.trials.dtypes)
+    assert (parallel.trials["status"] == "completed").all() and len(parallel.trials) == 4 * 2
+    # Each trial keeps its hyperparameters and seeds whichever worker runs it.
+    by_key = ["trial_id", "execution"]
+    left, right = parallel.trials.sort_values(by_key), single.trials.sort_values(by_key)
+    assert left[["depth", "width", "dropout", "l2"]].equals(right[["depth", "width", "dropout", "l2"]])
+    np.testing.assert_allclose(left["val_loss"].astype(float), right["val_loss"].astype(float), rtol=1e-4)
+    assert parallel.info["best_trial"] == single.info["best_trial"]
+    assert (parallel.path / "best_model.keras").is_file()
+
+
+@pytest.mark.slow
+def test_two_workers_report_every_epoch_of_every_trial(both_runs) -> None:
+    parallel, single, _ = both_runs
+    epochs = parallel.epochs
+    assert list(epochs.columns) == EPOCH_COLUMNS and epochs.dtypes.equals(single.epochs.dtypes)
+    assert len(epochs) == 4 * 2 * 3  # trials x executions x epochs
+    counts = epochs.groupby(["trial_id", "execution"]).size()
+    assert (counts == 3).all()
+    runs = parallel.trials.set_index(["trial_id", "execution"])["epochs_run"]
+    assert (counts.reindex(runs.index).to_numpy() == runs.to_numpy()).all()
+    assert epochs[["loss", "val_loss", "accuracy", "val_accuracy"]].notna().all().all()
+
+
+@pytest.mark.slow
+def test_no_worker_is_left_after_a_run(both_runs) -> None:
+    _, _, root = both_runs
+    assert worker_processes(root / "workers") == []
+    assert sorted(p.name for p in (root / "workers" / "tiny" / "tuner").glob("*.log")) == ["tuner0.log", "tuner1.log"]
+
+
+@pytest.mark.slow
+def test_a_killed_worker_fails_its_trial_and_the_other_finishes_the_sweep(tmp_path: Path) -> None:
+    killer = kill_workers_when_training(tmp_path, how_many=1)
+    run = run_parallel(parse_spec(SWEEP), workers=2, results_dir=tmp_path)
+    killer.join()
+    assert worker_processes(tmp_path) == []
+    statuses = run.trials.drop_duplicates("trial_id")["status"]
+    assert len(statuses) == 4 and (statuses == "failed").sum() == 1 and (statuses == "completed").sum() == 3
+    failed = run.trials[run.trials["status"] == "failed"]
+    assert failed["error"].str.contains("worker tuner[01] stopped \\(killed by SIGKILL\\)").all()
+    assert run.info["status"] == "complete"
+
+
+@pytest.mark.slow
+def test_a_run_whose_workers_all_die_fails_and_leaves_no_process(tmp_path: Path) -> None:
+    killer = kill_workers_when_training(tmp_path, how_many=2)
+    # Killed in their first trials: no trial completed, which is the failure the run reports.
+    with pytest.raises(RunFailedError, match="worker tuner[01] stopped \\(killed by SIGKILL\\)"):
+        run_parallel(parse_spec(SWEEP), workers=2, results_dir=tmp_path)
+    killer.join()
+    assert worker_processes(tmp_path) == []
+    info = pd.read_json(tmp_path / "tiny" / "run.json", typ="series")
+    assert info["status"] == "failed" and "every worker stopped before the search ended" in info["stop_reason"]
+
+
+@pytest.mark.slow
+def test_an_interrupted_chief_stops_its_workers(tmp_path: Path) -> None:
+    class InterruptOnFirstTrial:
+        def trial_started(self, *args: Any) -> None:
+            raise KeyboardInterrupt
+
+        def epoch_ended(self, *args: Any) -> None: ...
+
+        def trial_ended(self, *args: Any) -> None: ...
+
+    with pytest.raises(KeyboardInterrupt):
+        run_parallel(parse_spec(SWEEP), workers=2, results_dir=tmp_path, observer=InterruptOnFirstTrial())
+    assert worker_processes(tmp_path) == []
+    info = pd.read_json(tmp_path / "tiny" / "run.json", typ="series")
+    assert info["status"] == "interrupted"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("signal_number", [signal.SIGINT, signal.SIGKILL], ids=["ctrl-c", "killed"])
+def test_no_worker_outlives_its_chief(tmp_path: Path, signal_number: int) -> None:
+    """Ctrl-C stops the workers with the run; a chief killed outright leaves workers that stop themselves."""
+    sweep = write_sweep(tmp_path, tiny_sweep(tuner={"max_trials": 50}, train={"epochs": 20}))
+    command = [sys.executable, "-c", "from fitsweep.cli import main; main()", "run", str(sweep), "--workers", "2",
+               "--results-dir", str(tmp_path / "results"), "--quiet"]
+    chief = subprocess.Popen(command, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while not (len(worker_processes(tmp_path)) == 2 and list(tmp_path.glob("results/tiny/tuner/trial_*"))):
+            assert chief.poll() is None and time.monotonic() < deadline, "the workers never started"
+            time.sleep(0.1)
+        chief.send_signal(signal_number)
+        _, errors = chief.communicate(timeout=60)
+    finally:
+        chief.kill()
+    if signal_number == signal.SIGINT:
+        assert chief.returncode == 130 and "interrupted" in errors
+    deadline = time.monotonic() + 30  # orphans notice their chief is gone within about a second
+    while worker_processes(tmp_path) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert worker_processes(tmp_path) == []
+
+
+@pytest.mark.slow
+def test_workers_are_replaced_after_their_share_of_trials(tmp_path: Path) -> None:
+    seen: set[int] = set()
+
+    class WorkerCensus:
+        def trial_started(self, *args: Any) -> None:
+            seen.update(worker_processes(tmp_path))
+
+        def epoch_ended(self, *args: Any) -> None: ...
+
+        def trial_ended(self, *args: Any) -> None:
+            seen.update(worker_processes(tmp_path))
+
+    run = run_parallel(parse_spec(tiny_sweep(tuner={"max_trials": 6})), workers=2, results_dir=tmp_path,
+                       trials_per_process=2, observer=WorkerCensus())
+    assert run.info["status"] == "complete"
+    assert (run.trials["status"] == "completed").all() and len(run.trials) == 6 and len(run.epochs) == 6 * 3
+    assert len(seen) >= 3  # 6 trials at most 2 per process
+    assert worker_processes(tmp_path) == []
+
+
+@pytest.mark.slow
+def test_chief_and_worker_commands_share_a_results_folder(tmp_path: Path) -> None:
+    """The commands for many machines, on one: `fitsweep chief` and a `fitsweep worker` that joins it."""
+    sweep = write_sweep(tmp_path, tiny_sweep(tuner={"max_trials": 3}))
+    results = tmp_path / "shared"
+    cli = [sys.executable, "-c", "from fitsweep.cli import main; main()"]
+    environment = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    chief = subprocess.Popen([*cli, "chief", str(sweep), "--port", "0", "--results-dir", str(results), "--quiet"],
+                             env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        line = ""
+        for line in chief.stderr:  # type: ignore[union-attr]
+            if "start workers with:" in line:
+                break
+        command = line.split("start workers with: ", 1)[1].split()
+        assert command[:3] == ["fitsweep", "worker", str(sweep)] and "--chief" in command
+        worker = subprocess.run([*cli, *command[1:]], env=environment, capture_output=True, text=True, timeout=300)
+        assert worker.returncode == 0, worker.stderr
+        out, _ = chief.communicate(timeout=120)
+    finally:
+        chief.kill()
+    assert chief.returncode == 0, out
+    trials = pd.read_parquet(results / "tiny" / "trials.parquet")
+    assert len(trials) == 3 and (trials["status"] == "completed").all()
+    assert (results / "tiny" / "best_model.keras").is_file()
+
+
+def test_a_worker_refuses_a_sweep_other_than_the_chiefs(tmp_path: Path) -> None:
+    spec = parse_spec(tiny_sweep())
+    (tmp_path / "tiny").mkdir()
+    (tmp_path / "tiny" / "sweep.yaml").write_text(spec.with_overrides(epochs=9).to_yaml(), encoding="utf-8")
+    with pytest.raises(FitsweepError, match="the chief runs a different sweep"):
+        run_worker(spec, "127.0.0.1:1", results_dir=tmp_path)
+    with pytest.raises(FitsweepError, match="not HOST:PORT"):
+        run_worker(spec, "127.0.0.1", results_dir=tmp_path)
+    with pytest.raises(FitsweepError, match="contains 'chief'|containing 'chief'"):
+        run_worker(spec, "127.0.0.1:1", results_dir=tmp_path / "other", tuner_id="chief2")
+
+
+def test_only_loopback_addresses_go_without_a_warning() -> None:
+    assert exposure_warning("127.0.0.1") is None and exposure_warning("::1") is None
+    assert exposure_warning("localhost") is None
+    for host in ("0.0.0.0", "10.0.0.5", "example.org", "::"):
+        assert "no authentication" in (exposure_warning(host) or ""), host
+
+
+def test_threads_are_shared_between_workers() -> None:
+    cores = len(os.sched_getaffinity(0))
+    assert default_threads(1) == cores and default_threads(cores * 2) == 1
