@@ -257,3 +257,15 @@ def test_best_trials_follow_any_objective(tmp_path: Path) -> None:
     spec = parse_spec(tiny_sweep(tuner={"objective": "val_crossentropy", "max_trials": 2}, train={"epochs": 2}))
     table = best_trials(run_sweep(spec, results_dir=tmp_path), None)
     assert len(table) == 2 and table["val_crossentropy"].is_monotonic_increasing
+
+
+def test_what_was_swept_names_regularizer_combinations(tmp_path: Path) -> None:
+    model = {"depth": 1, "width": 4, "regularizers": {"values": [{}, {"l2": 1.0e-3}, {"dropout": 0.2, "l1": 1.0e-4}]}}
+    sweep = tiny_sweep(tuner={"algorithm": "grid", "max_trials": 3}, train={"epochs": 2})
+    spec = parse_spec({**sweep, "model": model})
+    run = run_sweep(spec, results_dir=tmp_path)
+    _, markdown = report_of(run.path)
+    swept = next(line for line in markdown.splitlines() if line.startswith("- **Swept**"))
+    fixed = next(line for line in markdown.splitlines() if line.startswith("- **Fixed**"))
+    assert "regularizers in {none, l2=0.001, dropout=0.2+l1=0.0001}" in swept
+    assert "regularizers" not in fixed and "Regularization(" not in markdown

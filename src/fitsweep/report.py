@@ -570,17 +570,18 @@ def _data_text(run: SweepRun) -> str:
 
 def _swept_text(run: SweepRun, varied: bool) -> str:
     from fitsweep.space import searched_parameters
-    from fitsweep.spec import Choice, Range
+    from fitsweep.spec import Choice, Range, RegularizationChoice
 
+    choices = (Choice, RegularizationChoice)
     parts = []
     for name, form in searched_parameters(run.spec).items():
         if isinstance(form, Range) and varied:
             step = f", step {form.step:g}" if form.step is not None else ""
             parts.append(f"{name} from {form.min:g} to {form.max:g} ({form.sampling}{step})")
-        elif isinstance(form, Choice) and varied == (len(form.values) > 1):
+        elif isinstance(form, choices) and varied == (len(form.values) > 1):
             values = [_value_text(value) for value in form.values]
             parts.append(f"{name} in {{{', '.join(values)}}}" if varied else f"{name} {values[0]}")
-        elif not isinstance(form, (Range, Choice)) and not varied:
+        elif not isinstance(form, (Range, *choices)) and not varied:
             parts.append(f"{name} {_value_text(form)}")
     if not varied:
         train = run.spec.train
@@ -589,6 +590,11 @@ def _swept_text(run: SweepRun, varied: bool) -> str:
 
 
 def _value_text(value: Any) -> str:
+    from fitsweep.space import encode_regularization
+    from fitsweep.spec import Regularization
+
+    if isinstance(value, Regularization):
+        return encode_regularization(value.model_dump())
     if isinstance(value, list):
         return "-".join(str(v) for v in value) or "none"
     return f"{value:g}" if isinstance(value, float) else str(value)
