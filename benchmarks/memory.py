@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import tempfile
 import time
 from typing import Any
@@ -170,19 +171,21 @@ def main() -> None:
     sides = ["fitsweep", "baseline"] + ([] if args.no_workers else ["workers"])
     results = _harness.alternate(__file__, sides, args.repeats, extra=lambda side: [
         "--trials", str(args.trials), "--trials-per-process", str(args.trials_per_process)])
+    growth = {side: [slope(r["rss_mb"][args.warmup:]) for r in results[side]] for side in sides}
     labels = {"fitsweep": "fitsweep run_sweep", "baseline": "plain KerasTuner",
               "workers": f"fitsweep 2 workers (fresh process every {args.trials_per_process} trials; chief + workers)"}
     for side in sides:
         label = labels[side]
-        growth = [slope(r["rss_mb"][args.warmup:]) for r in results[side]]
         first = [r["rss_mb"][0] for r in results[side]]
         last = [r["rss_mb"][-1] for r in results[side]]
         seconds = [r["seconds"] for r in results[side]]
         peak = [max(r["rss_mb"]) for r in results[side]]
-        print(f"   {label}: {_harness.spread(growth)} MB/trial; RSS after trial 1 {_harness.spread(first)} MB, "
+        print(f"   {label}: {_harness.spread(growth[side])} MB/trial; RSS after trial 1 {_harness.spread(first)} MB, "
               f"after the last {_harness.spread(last)} MB, at most {_harness.spread(peak)} MB; "
               f"{_harness.spread(seconds)} s")
-    print("   target: fitsweep < 1 MB/trial")
+    ratios = _harness.paired_ratios(growth["fitsweep"], growth["baseline"])
+    print(f"   growth ratio fitsweep/baseline: {statistics.median(ratios):.2f} "
+          f"(per round: {', '.join(f'{r:.2f}' for r in ratios)}); target: fitsweep < 1 MB/trial")
     _harness.footer()
 
 

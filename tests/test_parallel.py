@@ -226,6 +226,24 @@ def test_chief_and_worker_commands_share_a_results_folder(tmp_path: Path) -> Non
     assert (results / "tiny" / "best_model.keras").is_file()
 
 
+@pytest.mark.slow
+def test_run_with_one_worker_process_writes_the_usual_run(tmp_path: Path) -> None:
+    """`fitsweep run --workers 1`: trials in one recycled worker process, the same results folder."""
+    from click.testing import CliRunner
+
+    from fitsweep.cli import app
+
+    sweep = write_sweep(tmp_path, tiny_sweep(tuner={"max_trials": 2}))
+    result = CliRunner().invoke(app, ["run", str(sweep), "--workers", "1", "--results-dir", str(tmp_path / "r"),
+                                      "--quiet"])
+    assert result.exit_code == 0, result.output
+    run_dir = tmp_path / "r" / "tiny"
+    trials = pd.read_parquet(run_dir / "trials.parquet")
+    assert len(trials) == 2 and (trials["status"] == "completed").all()
+    assert [p.name for p in (run_dir / "tuner").glob("*.log")] == ["tuner0.log"]
+    assert (run_dir / "report.html").is_file() and worker_processes(tmp_path) == []
+
+
 def test_a_worker_refuses_a_sweep_other_than_the_chiefs(tmp_path: Path) -> None:
     spec = parse_spec(tiny_sweep())
     (tmp_path / "tiny").mkdir()

@@ -63,10 +63,11 @@ def _quiet_native_logs() -> Iterator[None]:
 @click.option("--epochs", type=click.IntRange(min=1), help="Override train.epochs.")
 @click.option("--overwrite", is_flag=True, help="Replace an earlier run of the same name.")
 @click.option("--quiet", is_flag=True, help="Print only the final summary.")
-@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
-              help="Worker processes training trials side by side (KerasTuner's distributed mode on this machine).")
+@click.option("--workers", type=click.IntRange(min=1),
+              help="Train trials in N worker processes (KerasTuner's distributed mode on this machine), each "
+                   "replaced after 200 trials so memory stays flat. Default: trials run in this process.")
 def run(sweep: Path, results_dir: Path, max_trials: int | None, epochs: int | None, overwrite: bool,
-        quiet: bool, workers: int) -> None:
+        quiet: bool, workers: int | None) -> None:
     """Run a sweep and write its results folder.
 
     \b
@@ -82,7 +83,7 @@ def run(sweep: Path, results_dir: Path, max_trials: int | None, epochs: int | No
 
     run_dir = run_dir_for(spec, results_dir)
     with _progress(spec, quiet, run_dir) as progress:
-        if workers > 1:
+        if workers:
             from fitsweep.parallel import run_parallel
 
             result = run_parallel(spec, workers=workers, results_dir=results_dir, data_dir=sweep.parent,
