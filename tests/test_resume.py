@@ -95,3 +95,35 @@ def test_resume_after_sigkill_at_random_moments_keeps_every_trial_once(tmp_path:
     assert not epochs.duplicated(["trial_id", "execution", "epoch"]).any()
     pd.testing.assert_frame_equal(resumed.drop(columns=TIMINGS), reference.trials.drop(columns=TIMINGS))
     pd.testing.assert_frame_equal(epochs.drop(columns=["seconds"]), reference.epochs.drop(columns=["seconds"]))
+
+
+def _wait_for_first_trial(run_dir: Path, process: subprocess.Popen, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while not list((run_dir / "tuner").glob("trial_*/trial.json")):
+        assert process.poll() is None and time.monotonic() < deadline, "the run never started a trial"
+        time.sleep(0.2)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("presses", [1, 2], ids=["ctrl-c", "ctrl-c-twice"])
+def test_ctrl_c_marks_the_run_interrupted_and_resume_finishes_it(tmp_path: Path, presses: int) -> None:
+    sweep = write_sweep(tmp_path, tiny_sweep(tuner={"max_trials": 4}, train={"epochs": 300}))
+    results, run_dir = tmp_path / "results", tmp_path / "results" / "tiny"
+    process = _start_run(sweep, results)
+    _wait_for_first_trial(run_dir, process)
+    for _ in range(presses):
+        process.send_signal(signal.SIGINT)
+        time.sleep(0.05)
+    _, stderr = process.communicate(timeout=120)
+    message = stderr.decode()
+    # A second press may land while Python shuts down, where the default handler ends the process
+    # by SIGINT; a shell reports both as 130.
+    assert process.returncode in ((130,) if presses == 1 else (130, -signal.SIGINT)), message
+    assert "Traceback" not in message and "fitsweep: interrupted" in message
+    if presses == 1:
+        assert f"fitsweep resume {run_dir}" in message
+        assert json.loads((run_dir / "run.json").read_text())["status"] == "interrupted"
+    assert not list(run_dir.rglob("*.tmp")), "a half-written file was left"
+    resumed = resume_sweep(run_dir)
+    assert resumed.info["status"] == "complete"
+    assert resumed.trials["trial_id"].nunique() == 4 and len(resumed.trials) == 4 and (resumed.trials["status"] == "completed").all()
