@@ -18,7 +18,6 @@ import argparse
 import statistics
 import tempfile
 import time
-from pathlib import Path
 
 import _harness
 

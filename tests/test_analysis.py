@@ -13,7 +13,7 @@ from fitsweep.analysis import (
     AnalysisError, Fit, capacity, chance_level_loss, compare, diagnose, importance, weight_stats,
 )
 from fitsweep.errors import FitsweepError
-from synthetic_curves import BORDERLINE, CHANCE, EXPECTED, curve, sweep, synthetic_trials
+from synthetic_curves import BORDERLINE, CHANCE, EXPECTED, sweep, synthetic_trials
 
 
 def _verdicts(table: pd.DataFrame) -> dict[str, str]:

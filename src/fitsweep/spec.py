@@ -17,7 +17,7 @@ import math
 import re
 import reprlib
 from pathlib import Path
-from typing import Annotated, Any, ClassVar, Literal, Union, get_args, get_origin
+from typing import Annotated, Any, ClassVar, Literal, Union, get_args
 
 import yaml
 from yaml.composer import ComposerError

@@ -1,57 +1,30 @@
-"""Trials in parallel: one KerasTuner chief serving the oracle, and worker processes running trials.
-
-KerasTuner's own distributed mode does the work. The chief holds the sweep's oracle and serves it
-over gRPC with KerasTuner's `OracleServicer`; each worker is a `SweepTuner` whose oracle KerasTuner
-replaces with its `OracleClient`, as the environment variables `KERASTUNER_TUNER_ID` (`tuner0`,
-`tuner1`, ...), `KERASTUNER_ORACLE_IP` and `KERASTUNER_ORACLE_PORT` tell it. Workers report every
-epoch to the chief through `oracle.update_trial`, so the chief builds the same two tables as a
-single process would, from its own oracle, refreshing them as trials end.
-
-fitsweep replaces only KerasTuner's chief loop (`oracle_chief.start_server`, which checks every 20
-seconds whether the search is over): the chief serves the same servicer from a thread of the run's
-own process, watches the oracle and its workers a few times a second, and stops as soon as the
-last trial has ended. Local workers are started in their own process groups and stopped (the whole
-group) when the run ends, fails or is interrupted; a worker whose chief disappears stops itself.
-
-The gRPC oracle has no authentication: anyone who reaches its port can read and add trials. The
-chief listens on 127.0.0.1 unless told otherwise, and warns when it is not.
-
-    fitsweep run sweeps/moons.yaml --workers 2             # one machine: the chief and 2 workers
-    fitsweep chief sweeps/moons.yaml --host 10.0.0.5 --port 8470 --results-dir /shared/results
-    fitsweep worker sweeps/moons.yaml --chief 10.0.0.5:8470 --results-dir /shared/results
-"""
+"""The chief: serves a sweep's oracle to workers, starts and stops local worker processes."""
 
 from __future__ import annotations
 
-import argparse
-import ipaddress
 import os
 import re
 import signal
 import subprocess
 import sys
-import threading
 import time
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent import futures
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
 import keras_tuner
 
-from fitsweep.data import prepare_data
-from fitsweep.engine import NullObserver, SweepObserver, SweepTuner, build_oracle
+from fitsweep.engine import SweepObserver, SweepTuner
 from fitsweep.errors import FitsweepError, RunFailedError
+from fitsweep.parallel._network import LOOPBACK, ExposedOracleWarning, address, exposure_warning
+from fitsweep.parallel._worker import RECYCLE_EXIT_CODE
 from fitsweep.results import TUNER_PROJECT, SweepRun
-from fitsweep.runner import run_dir_for, run_sweep
-from fitsweep.spec import SweepSpec, load_spec
+from fitsweep.runner import run_sweep
+from fitsweep.spec import SweepSpec
 
-__all__ = ["run_parallel", "run_worker", "default_threads", "exposure_warning", "WorkerError", "ExposedOracleWarning"]
-
-LOOPBACK = "127.0.0.1"
 # How often the chief looks at its oracle and workers; a search ends at most this long after its last trial.
 POLL_SECONDS = 0.2
 # How long a stopped worker gets to exit before its process group is killed.
@@ -59,8 +32,6 @@ STOP_GRACE_SECONDS = 5.0
 # Trials a local worker process runs before the chief replaces it with a fresh one: TensorFlow keeps
 # about 1.5 MB of every model it traced until its process ends (see benchmarks/README.md).
 TRIALS_PER_WORKER_PROCESS = 200
-# A local worker's exit code when it stops to be replaced (EX_TEMPFAIL).
-RECYCLE_EXIT_CODE = 75
 
 
 _NATIVE_LOG = re.compile(r"^([IWEF]\d{4} |WARNING: All log messages before absl)")
@@ -68,23 +39,6 @@ _NATIVE_LOG = re.compile(r"^([IWEF]\d{4} |WARNING: All log messages before absl)
 
 class WorkerError(RuntimeError):
     """Every local worker stopped before the search ended (the run stops as failed)."""
-
-
-class ExposedOracleWarning(UserWarning):
-    """The chief's oracle listens on an address other machines can reach."""
-
-
-def exposure_warning(host: str) -> str | None:
-    """The warning for serving the oracle on `host`, or None for a loopback address.
-
-    Example:
-        >>> exposure_warning("127.0.0.1") is None
-        True
-    """
-    if host == "localhost" or _is_loopback(host):
-        return None
-    return (f"the oracle listens on {host}, which other machines can reach; KerasTuner's gRPC oracle has no "
-            "authentication, so serve it only on a network you trust")
 
 
 def default_threads(workers: int) -> int:
@@ -210,7 +164,7 @@ class _Chief:
         workers: list[_Worker] = []
         try:
             if self.on_ready:
-                self.on_ready(_address(self.host, port))
+                self.on_ready(address(self.host, port))
             run_dir = Path(tuner.project_dir).parent
             workers = [self._start_worker(f"tuner{index}", run_dir, port) for index in range(self.workers)]
             while not self._finished(tuner, servicer, workers):
@@ -226,7 +180,7 @@ class _Chief:
         log_path = run_dir / TUNER_PROJECT / f"{tuner_id}.log"
         log_path.parent.mkdir(parents=True, exist_ok=True)
         log = open(log_path, "ab")  # noqa: SIM115 - closed in _stop_workers
-        package_root = str(Path(__file__).resolve().parents[1])
+        package_root = str(Path(__file__).resolve().parents[2])  # the folder holding fitsweep
         environment = {
             **os.environ,
             "PYTHONPATH": os.pathsep.join(p for p in (package_root, os.environ.get("PYTHONPATH", "")) if p),
@@ -235,7 +189,7 @@ class _Chief:
         }
         command = [
             sys.executable, "-m", "fitsweep.parallel",
-            "--run-dir", str(run_dir), "--data-dir", str(self.data_dir), "--chief", _address(connect, port),
+            "--run-dir", str(run_dir), "--data-dir", str(self.data_dir), "--chief", address(connect, port),
             "--tuner-id", tuner_id, "--threads", str(self.threads), "--parent", str(os.getpid()),
         ]
         if self.trials_per_process:
@@ -375,192 +329,9 @@ def _signal_group(pid: int, signal_number: int) -> None:
 
 def _bind(server: Any, host: str, port: int) -> int:
     try:
-        bound = server.add_insecure_port(_address(host, port))
+        bound = server.add_insecure_port(address(host, port))
     except RuntimeError as error:
-        raise FitsweepError(f"--host/--port: cannot listen on {_address(host, port)} ({error})") from None
+        raise FitsweepError(f"--host/--port: cannot listen on {address(host, port)} ({error})") from None
     if not bound:
-        raise FitsweepError(f"--host/--port: cannot listen on {_address(host, port)}; is the port taken?")
+        raise FitsweepError(f"--host/--port: cannot listen on {address(host, port)}; is the port taken?")
     return int(bound)
-
-
-def _address(host: str, port: int) -> str:
-    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-
-
-def _is_loopback(host: str) -> bool:
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
-
-
-def _split_address(chief: str) -> tuple[str, int]:
-    host, _, port = chief.rpartition(":")
-    if not host or not port.isdigit():
-        raise FitsweepError(f"--chief: '{chief}' is not HOST:PORT, such as 10.0.0.5:8470")
-    return host.strip("[]"), int(port)
-
-
-# --- the worker side ---------------------------------------------------------------------------
-
-
-def run_worker(
-    spec: SweepSpec,
-    chief: str,
-    *,
-    results_dir: str | Path = "results",
-    data_dir: str | Path = ".",
-    tuner_id: str | None = None,
-    threads: int | None = None,
-    observer: SweepObserver | None = None,
-    trials_per_process: int | None = None,
-) -> bool:
-    """Run trials for a chief until its oracle has none left.
-
-    The worker trains with its own copy of the data (from `spec`, read relative to `data_dir`),
-    reports every epoch to the chief and saves each trial's model under
-    `<results_dir>/<spec.name>/tuner/`, which should be the chief's folder (shared) for the best
-    model to be kept. When the chief's resolved sweep (`sweep.yaml`) is there, the worker checks
-    that its own sweep trains the same way.
-
-    Args:
-        spec: The sweep, as the chief runs it (same file and overrides).
-        chief: The chief's "host:port".
-        results_dir: Parent folder of the run, shared with the chief.
-        data_dir: Folder that relative data paths resolve against.
-        tuner_id: This worker's KerasTuner id, unique among the chief's workers (default:
-            "tuner-<host>-<pid>").
-        threads: TensorFlow intra- and inter-op threads (default: TensorFlow's own choice).
-        observer: Told about this worker's trials and epochs.
-        trials_per_process: Stop after this many trials, for the chief to start a fresh process.
-
-    Returns:
-        True when the chief has no trials left; False after `trials_per_process` trials.
-
-    Example:
-        >>> run_worker(load_spec("sweeps/moons.yaml"), "10.0.0.5:8470")  # doctest: +SKIP
-    """
-    host, port = _split_address(chief)
-    tuner_id = tuner_id or f"tuner-{_hostname()}-{os.getpid()}"
-    if "chief" in tuner_id:
-        raise FitsweepError(f"tuner id '{tuner_id}': KerasTuner takes any id containing 'chief' for the chief")
-    run_dir = run_dir_for(spec, results_dir)
-    _check_same_sweep(spec, run_dir)
-    if threads:
-        _limit_threads(threads)
-    splits = prepare_data(spec.data, data_dir)
-    import tensorflow as tf
-
-    tf.config.experimental.enable_op_determinism()  # as the chief's run_sweep does
-    with _kerastuner_environment(tuner_id, host, port):
-        tuner = _WorkerTuner(spec, splits, build_oracle(spec), observer=observer or NullObserver(),
-                             directory=str(run_dir), project_name=TUNER_PROJECT, overwrite=False)
-        tuner.trial_limit = trials_per_process
-        try:
-            tuner.search()
-        except _TrialLimitReached:
-            return False
-    return True
-
-
-class _TrialLimitReached(Exception):
-    """A worker ran its share of trials."""
-
-
-class _WorkerTuner(SweepTuner):
-    """A worker's tuner, which can stop between trials after a number of them."""
-
-    trial_limit: int | None = None
-    trials_run = 0
-
-    def pre_create_trial(self) -> None:
-        if self.trial_limit is not None and self.trials_run >= self.trial_limit:
-            raise _TrialLimitReached
-        super().pre_create_trial()
-
-    def on_trial_end(self, trial: Any) -> None:
-        super().on_trial_end(trial)
-        self.trials_run += 1
-
-
-def _hostname() -> str:
-    import socket
-
-    return socket.gethostname().replace("chief", "host")
-
-
-def _check_same_sweep(spec: SweepSpec, run_dir: Path) -> None:
-    chief_spec_path = run_dir / "sweep.yaml"
-    if not chief_spec_path.is_file():
-        return
-    chief_spec = load_spec(chief_spec_path)
-    if spec.with_overrides(max_trials=chief_spec.tuner.max_trials) != chief_spec:
-        raise FitsweepError(
-            f"{chief_spec_path}: the chief runs a different sweep than this worker; start the worker with the "
-            "chief's sweep file and the same --epochs"
-        )
-
-
-def _limit_threads(threads: int) -> None:
-    import tensorflow as tf
-
-    try:
-        tf.config.threading.set_intra_op_parallelism_threads(threads)
-        tf.config.threading.set_inter_op_parallelism_threads(threads)
-    except RuntimeError:  # TensorFlow already started its thread pools in this process
-        warnings.warn(f"threads={threads} ignored: TensorFlow is already running in this process", stacklevel=3)
-
-
-@contextmanager
-def _kerastuner_environment(tuner_id: str, host: str, port: int) -> Iterator[None]:
-    """KerasTuner's distributed-mode variables, set for the worker's search and restored after."""
-    values = {"KERASTUNER_TUNER_ID": tuner_id, "KERASTUNER_ORACLE_IP": host, "KERASTUNER_ORACLE_PORT": str(port)}
-    saved = {name: os.environ.get(name) for name in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-
-
-def _watch_parent(parent: int) -> None:
-    """Stop this worker process if the chief that started it goes away (even killed)."""
-
-    def watch() -> None:
-        while True:
-            time.sleep(1.0)
-            if os.getppid() != parent:
-                os._exit(3)
-
-    threading.Thread(target=watch, name="fitsweep-parent-watch", daemon=True).start()
-
-
-def _main(argv: list[str] | None = None) -> None:
-    """A local worker, as the chief starts it: `python -m fitsweep.parallel --run-dir ... --chief ...`."""
-    parser = argparse.ArgumentParser(prog="python -m fitsweep.parallel", description=_main.__doc__)
-    parser.add_argument("--run-dir", type=Path, required=True)
-    parser.add_argument("--data-dir", type=Path, required=True)
-    parser.add_argument("--chief", required=True)
-    parser.add_argument("--tuner-id", required=True)
-    parser.add_argument("--threads", type=int)
-    parser.add_argument("--parent", type=int)
-    parser.add_argument("--trials-per-process", type=int)
-    args = parser.parse_args(argv)
-    if args.parent:
-        _watch_parent(args.parent)
-    signal.signal(signal.SIGTERM, lambda *_: os._exit(143))  # stop at once, mid-epoch included
-    import tensorflow as tf
-
-    tf.get_logger().setLevel("ERROR")  # the log keeps errors, not retracing notices
-    spec = load_spec(args.run_dir / "sweep.yaml")
-    finished = run_worker(spec, args.chief, results_dir=args.run_dir.parent, data_dir=args.data_dir,
-                          tuner_id=args.tuner_id, threads=args.threads, trials_per_process=args.trials_per_process)
-    sys.exit(0 if finished else RECYCLE_EXIT_CODE)
-
-
-if __name__ == "__main__":
-    _main()

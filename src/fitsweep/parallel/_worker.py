@@ -1,0 +1,183 @@
+"""A worker: runs trials for a chief until its oracle has none left (or its share is done)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import socket
+import sys
+import threading
+import time
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from fitsweep.data import prepare_data
+from fitsweep.engine import NullObserver, SweepObserver, SweepTuner, build_oracle
+from fitsweep.errors import FitsweepError
+from fitsweep.parallel._network import split_address
+from fitsweep.results import TUNER_PROJECT
+from fitsweep.runner import run_dir_for
+from fitsweep.spec import SweepSpec, load_spec
+
+# A local worker's exit code when it stops to be replaced (EX_TEMPFAIL).
+RECYCLE_EXIT_CODE = 75
+
+
+def run_worker(
+    spec: SweepSpec,
+    chief: str,
+    *,
+    results_dir: str | Path = "results",
+    data_dir: str | Path = ".",
+    tuner_id: str | None = None,
+    threads: int | None = None,
+    observer: SweepObserver | None = None,
+    trials_per_process: int | None = None,
+) -> bool:
+    """Run trials for a chief until its oracle has none left.
+
+    The worker trains with its own copy of the data (from `spec`, read relative to `data_dir`),
+    reports every epoch to the chief and saves each trial's model under
+    `<results_dir>/<spec.name>/tuner/`, which should be the chief's folder (shared) for the best
+    model to be kept. When the chief's resolved sweep (`sweep.yaml`) is there, the worker checks
+    that its own sweep trains the same way.
+
+    Args:
+        spec: The sweep, as the chief runs it (same file and overrides).
+        chief: The chief's "host:port".
+        results_dir: Parent folder of the run, shared with the chief.
+        data_dir: Folder that relative data paths resolve against.
+        tuner_id: This worker's KerasTuner id, unique among the chief's workers (default:
+            "tuner-<host>-<pid>").
+        threads: TensorFlow intra- and inter-op threads (default: TensorFlow's own choice).
+        observer: Told about this worker's trials and epochs.
+        trials_per_process: Stop after this many trials, for the chief to start a fresh process.
+
+    Returns:
+        True when the chief has no trials left; False after `trials_per_process` trials.
+
+    Example:
+        >>> run_worker(load_spec("sweeps/moons.yaml"), "10.0.0.5:8470")  # doctest: +SKIP
+    """
+    host, port = split_address(chief)
+    tuner_id = tuner_id or f"tuner-{_hostname()}-{os.getpid()}"
+    if "chief" in tuner_id:
+        raise FitsweepError(f"tuner id '{tuner_id}': KerasTuner takes any id containing 'chief' for the chief")
+    run_dir = run_dir_for(spec, results_dir)
+    _check_same_sweep(spec, run_dir)
+    if threads:
+        _limit_threads(threads)
+    splits = prepare_data(spec.data, data_dir)
+    import tensorflow as tf
+
+    tf.config.experimental.enable_op_determinism()  # as the chief's run_sweep does
+    with _kerastuner_environment(tuner_id, host, port):
+        tuner = _WorkerTuner(spec, splits, build_oracle(spec), observer=observer or NullObserver(),
+                             directory=str(run_dir), project_name=TUNER_PROJECT, overwrite=False)
+        tuner.trial_limit = trials_per_process
+        try:
+            tuner.search()
+        except _TrialLimitReached:
+            return False
+    return True
+
+
+class _TrialLimitReached(Exception):
+    """A worker ran its share of trials."""
+
+
+class _WorkerTuner(SweepTuner):
+    """A worker's tuner, which can stop between trials after a number of them."""
+
+    trial_limit: int | None = None
+    trials_run = 0
+
+    def pre_create_trial(self) -> None:
+        if self.trial_limit is not None and self.trials_run >= self.trial_limit:
+            raise _TrialLimitReached
+        super().pre_create_trial()
+
+    def on_trial_end(self, trial: Any) -> None:
+        super().on_trial_end(trial)
+        self.trials_run += 1
+
+
+def _hostname() -> str:
+    return socket.gethostname().replace("chief", "host")
+
+
+def _check_same_sweep(spec: SweepSpec, run_dir: Path) -> None:
+    chief_spec_path = run_dir / "sweep.yaml"
+    if not chief_spec_path.is_file():
+        return
+    chief_spec = load_spec(chief_spec_path)
+    if spec.with_overrides(max_trials=chief_spec.tuner.max_trials) != chief_spec:
+        raise FitsweepError(
+            f"{chief_spec_path}: the chief runs a different sweep than this worker; start the worker with the "
+            "chief's sweep file and the same --epochs"
+        )
+
+
+def _limit_threads(threads: int) -> None:
+    import tensorflow as tf
+
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(threads)
+    except RuntimeError:  # TensorFlow already started its thread pools in this process
+        warnings.warn(f"threads={threads} ignored: TensorFlow is already running in this process", stacklevel=3)
+
+
+@contextmanager
+def _kerastuner_environment(tuner_id: str, host: str, port: int) -> Iterator[None]:
+    """KerasTuner's distributed-mode variables, set for the worker's search and restored after."""
+    values = {"KERASTUNER_TUNER_ID": tuner_id, "KERASTUNER_ORACLE_IP": host, "KERASTUNER_ORACLE_PORT": str(port)}
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def _watch_parent(parent: int) -> None:
+    """Stop this worker process if the chief that started it goes away (even killed)."""
+
+    def watch() -> None:
+        while True:
+            time.sleep(1.0)
+            if os.getppid() != parent:
+                os._exit(3)
+
+    threading.Thread(target=watch, name="fitsweep-parent-watch", daemon=True).start()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """A local worker, as the chief starts it: `python -m fitsweep.parallel --run-dir ... --chief ...`."""
+    parser = argparse.ArgumentParser(prog="python -m fitsweep.parallel", description=main.__doc__)
+    parser.add_argument("--run-dir", type=Path, required=True)
+    parser.add_argument("--data-dir", type=Path, required=True)
+    parser.add_argument("--chief", required=True)
+    parser.add_argument("--tuner-id", required=True)
+    parser.add_argument("--threads", type=int)
+    parser.add_argument("--parent", type=int)
+    parser.add_argument("--trials-per-process", type=int)
+    args = parser.parse_args(argv)
+    if args.parent:
+        _watch_parent(args.parent)
+    signal.signal(signal.SIGTERM, lambda *_: os._exit(143))  # stop at once, mid-epoch included
+    import tensorflow as tf
+
+    tf.get_logger().setLevel("ERROR")  # the log keeps errors, not retracing notices
+    spec = load_spec(args.run_dir / "sweep.yaml")
+    finished = run_worker(spec, args.chief, results_dir=args.run_dir.parent, data_dir=args.data_dir,
+                          tuner_id=args.tuner_id, threads=args.threads, trials_per_process=args.trials_per_process)
+    sys.exit(0 if finished else RECYCLE_EXIT_CODE)
