@@ -266,3 +266,17 @@ def test_only_loopback_addresses_go_without_a_warning() -> None:
 def test_threads_are_shared_between_workers() -> None:
     cores = len(os.sched_getaffinity(0))
     assert default_threads(1) == cores and default_threads(cores * 2) == 1
+
+
+def test_a_worker_without_a_chief_stops_with_one_line_and_writes_nothing(tmp_path: Path, monkeypatch) -> None:
+    import socket
+
+    from fitsweep.parallel import _worker
+
+    monkeypatch.setattr(_worker, "CHIEF_WAIT_SECONDS", 1.0)
+    with socket.socket() as unused:  # a port nobody listens on
+        unused.bind(("127.0.0.1", 0))
+        port = unused.getsockname()[1]
+    with pytest.raises(FitsweepError, match=f"no chief answers at 127.0.0.1:{port}"):
+        run_worker(parse_spec(tiny_sweep()), f"127.0.0.1:{port}", results_dir=tmp_path / "results")
+    assert not (tmp_path / "results").exists()

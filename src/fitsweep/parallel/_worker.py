@@ -18,13 +18,15 @@ from typing import Any
 from fitsweep.data import prepare_data
 from fitsweep.engine import NullObserver, SweepObserver, SweepTuner, build_oracle
 from fitsweep.errors import FitsweepError
-from fitsweep.parallel._network import split_address
+from fitsweep.parallel._network import address, split_address
 from fitsweep.results import TUNER_PROJECT
 from fitsweep.runner import run_dir_for
 from fitsweep.spec import SweepSpec, load_spec
 
 # A local worker's exit code when it stops to be replaced (EX_TEMPFAIL).
 RECYCLE_EXIT_CODE = 75
+# How long a worker waits for its chief to answer before giving up (it may start before the chief).
+CHIEF_WAIT_SECONDS = 60.0
 
 
 def run_worker(
@@ -60,6 +62,10 @@ def run_worker(
     Returns:
         True when the chief has no trials left; False after `trials_per_process` trials.
 
+    Raises:
+        FitsweepError: No chief answers at `chief` within CHIEF_WAIT_SECONDS (KerasTuner's own
+            client would wait an hour), or the chief runs another sweep.
+
     Example:
         >>> run_worker(load_spec("sweeps/moons.yaml"), "10.0.0.5:8470")  # doctest: +SKIP
     """
@@ -69,6 +75,7 @@ def run_worker(
         raise FitsweepError(f"tuner id '{tuner_id}': KerasTuner takes any id containing 'chief' for the chief")
     run_dir = run_dir_for(spec, results_dir)
     _check_same_sweep(spec, run_dir)
+    _wait_for_chief(host, port)
     if threads:
         _limit_threads(threads)
     splits = prepare_data(spec.data, data_dir)
@@ -84,6 +91,19 @@ def run_worker(
         except _TrialLimitReached:
             return False
     return True
+
+
+def _wait_for_chief(host: str, port: int) -> None:
+    import grpc
+
+    with grpc.insecure_channel(address(host, port)) as channel:
+        try:
+            grpc.channel_ready_future(channel).result(timeout=CHIEF_WAIT_SECONDS)
+        except grpc.FutureTimeoutError:
+            raise FitsweepError(
+                f"--chief: no chief answers at {address(host, port)} after {CHIEF_WAIT_SECONDS:g} s; start "
+                "`fitsweep chief` first, or give the address it printed"
+            ) from None
 
 
 class _TrialLimitReached(Exception):
