@@ -1,24 +1,44 @@
-# fitsweep: `make demo` runs the moons sweep and shows its result; `make test` runs the tests.
+# fitsweep: `make demo` runs the moons sweep and shows its result; `make test` lints and runs the tests.
+#
+# Installs take the exact versions fitsweep is tested with from requirements.lock (a pip constraints
+# file resolved for CPython 3.11 on Linux x86-64). On another Python or platform, where a pin may have
+# no wheel, install from pyproject's supported ranges instead: `make install LOCK=`.
+# `make lock` re-resolves requirements.lock after a change to pyproject's dependencies, keeping the
+# current pins where they still fit; `make lock UPGRADE=1` moves every pin to its newest allowed version.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+LOCK ?= requirements.lock
+# The platform requirements.lock is resolved for, whatever machine runs `make lock`.
+LOCK_PLATFORM := --python-version 3.11 --python-platform x86_64-manylinux_2_28
 
-.PHONY: install demo test test-fast studies clean
+.PHONY: install lock lint demo test test-fast studies clean
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml
+$(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[test]"
+
+$(STAMP): pyproject.toml $(LOCK) | $(BIN)/python
+	$(BIN)/python -m pip install --quiet $(if $(LOCK),-c $(LOCK)) -e ".[test]"
 	touch $(STAMP)
+
+lock: | $(BIN)/python
+	test -x $(BIN)/uv || $(BIN)/python -m pip install --quiet uv
+	$(BIN)/uv pip compile pyproject.toml --quiet --extra test $(LOCK_PLATFORM) --no-header \
+		$(if $(UPGRADE),--upgrade) -o requirements.lock
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests benchmarks tools
+	$(BIN)/mypy src/fitsweep
 
 demo: $(STAMP)
 	$(BIN)/fitsweep run sweeps/moons.yaml --results-dir runs --overwrite
 	$(BIN)/fitsweep show runs/moons
 
-test: $(STAMP)
+test: lint
 	$(BIN)/python -m pytest
 
 test-fast: $(STAMP)
@@ -30,4 +50,4 @@ studies: $(STAMP)
 	$(BIN)/fitsweep report results/moons --retrain
 
 clean:
-	rm -rf runs .pytest_cache
+	rm -rf runs .pytest_cache .mypy_cache .ruff_cache
