@@ -55,14 +55,14 @@ def test_epochs_table_schema_and_values(tiny_run) -> None:
     # The trials table reports each execution's best epoch as found in the epochs table.
     for row in tiny_run.trials.itertuples():
         curve = epochs[(epochs.trial_id == row.trial_id) & (epochs.execution == row.execution)]
-        best = curve.loc[curve["val_loss"].idxmin()]
+        best = curve.loc[curve["val_crossentropy"].idxmin()]  # the default objective: no penalty
         assert row.best_epoch == best["epoch"] and row.val_loss == pytest.approx(best["val_loss"])
 
 
 def test_executions_differ_and_score_averages_them(tiny_run) -> None:
     trials, epochs = tiny_run.trials, tiny_run.epochs
     first = trials["trial_id"].iloc[0]
-    curves = epochs[epochs.trial_id == first].pivot(index="epoch", columns="execution", values="val_loss")
+    curves = epochs[epochs.trial_id == first].pivot(index="epoch", columns="execution", values="val_crossentropy")
     assert not np.allclose(curves[0], curves[1])  # different seeds per execution
     # KerasTuner scores a trial by the best epoch of the executions' mean curve.
     assert trials.loc[trials.trial_id == first, "score"].iloc[0] == pytest.approx(curves.mean(axis=1).min(), rel=1e-6)
@@ -147,3 +147,15 @@ def test_result_files_are_readable_by_others(tiny_run) -> None:
 
     for name in ["trials.parquet", "epochs.parquet", "run.json", "sweep.yaml"]:
         assert (tiny_run.path / name).stat().st_mode & stat.S_IROTH, name
+
+
+def test_training_metrics_are_measured_in_inference_mode_beside_kerass_running_averages(tiny_run) -> None:
+    epochs = tiny_run.epochs
+    penalised = epochs["loss"] - epochs["crossentropy"]
+    assert (penalised > 0).all()  # every tiny trial has an l2 penalty: loss has it, crossentropy does not
+    assert np.allclose(penalised, epochs["val_loss"] - epochs["val_crossentropy"])  # the same weights' penalty
+    # Measured after the epoch, not averaged over its batches: the two differ.
+    assert not np.allclose(epochs["accuracy"], epochs["running_accuracy"])
+    assert (epochs[["crossentropy_sd", "val_crossentropy_sd"]] > 0).all().all()
+    rows = tiny_run.trials.iloc[0]
+    assert rows.train_measured_rows == rows.train_rows and rows.val_rows + rows.train_rows + rows.test_rows == 200

@@ -20,7 +20,7 @@ def test_defaults_fill_every_section() -> None:
     spec = parse_spec({"name": "minimal", "data": {"source": "moons"}})
     assert spec.model.depth == 2 and spec.model.width == 64 and spec.model.dropout == 0.0
     assert spec.train.optimizer == "adam" and spec.train.epochs == 20 and spec.train.early_stopping is None
-    assert spec.tuner.algorithm == "random" and spec.tuner.objective == "val_loss"
+    assert spec.tuner.algorithm == "random" and spec.tuner.objective == "val_crossentropy"
     assert spec.tuner.direction == "min"
     assert parse_spec({"name": "m", "data": {"source": "moons"}, "tuner": {"objective": "val_accuracy"}}).tuner.direction == "max"
 
@@ -130,3 +130,13 @@ def test_missing_file_and_folder(tmp_path: Path) -> None:
         load_spec(tmp_path / "absent.yaml")
     with pytest.raises(SpecError, match="not a file"):
         load_spec(tmp_path)
+
+
+def test_val_loss_objective_with_a_penalty_is_refused_for_new_runs_but_recorded_runs_load() -> None:
+    raw = {"name": "s", "data": {"source": "moons"}, "model": {"l1": {"values": [0.0, 1.0e-4]}},
+           "tuner": {"objective": "val_loss"}}
+    with pytest.raises(SpecError, match=r"tuner\.objective: val_loss .*val_crossentropy"):
+        parse_spec(raw, "sweep.yaml")
+    assert parse_spec(raw, "sweep.yaml", recorded=True).tuner.objective == "val_loss"
+    unpenalised = {**raw, "model": {"dropout": 0.2}}
+    assert parse_spec(unpenalised).tuner.objective == "val_loss"

@@ -113,7 +113,7 @@ def resume(run_dir: Path, quiet: bool) -> None:
     paths = RunPaths(run_dir)
     if not paths.spec.is_file():
         raise FitsweepError(f"{run_dir}: not a fitsweep run (no sweep.yaml); nothing to resume")
-    spec = load_spec(paths.spec)
+    spec = load_spec(paths.spec, recorded=True)
     _import_tensorflow()
     from fitsweep.runner import resume_sweep
 

@@ -8,80 +8,37 @@ epoch's weights restored, and the test split evaluated once after training.
 
 from __future__ import annotations
 
-import copy
 import gc
-import json
 import math
-import os
-import shutil
 import time
 import warnings
-import weakref
 import zlib
 from collections.abc import Mapping
 from typing import Any, Protocol
 
 import keras
 import keras_tuner
-from keras_tuner.src import utils as kt_utils
-from keras_tuner.src.engine.metrics_tracking import MetricsTracker
-from keras_tuner.src.engine.trial import TrialStatus
 
 from fitsweep import inputs, records
+from fitsweep._keras_tuner import ORACLE_CLASSES, oracle_snapshot, recover_interrupted_trials
 from fitsweep.analysis import weight_stats
 from fitsweep.data import Splits
+from fitsweep.measurement import measure, penalty
 from fitsweep.model import build_model
 from fitsweep.space import declare_space, trial_values
 from fitsweep.spec import SweepSpec
 
 __all__ = [
-    "SweepTuner", "SweepObserver", "NullObserver", "build_oracle", "oracle_snapshot", "execution_seed", "MODEL_FILE",
+    "SweepTuner", "SweepObserver", "NullObserver", "build_oracle", "oracle_snapshot", "recover_interrupted_trials",
+    "execution_seed", "MODEL_FILE",
 ]
 
 MODEL_FILE = "model.keras"
-# A running trial's trial.json is rewritten at most this often (creating and ending a trial always save it).
-TRIAL_SAVE_SECONDS = 5.0
 # How long a worker waits before asking again an oracle that had no trial for it.
 IDLE_WAIT_SECONDS = 0.1
 
 # fitsweep reports the objective itself, every epoch, which KerasTuner accepts but flags.
 warnings.filterwarnings("ignore", message="The use case of calling", category=DeprecationWarning)
-
-
-def _save_json_atomically(path: str, obj: Any) -> str:
-    """KerasTuner's `save_json`, but through a temporary file and a rename."""
-    text = json.dumps(obj)
-    temporary = f"{path}.{os.getpid()}.tmp"
-    with open(temporary, "w", encoding="utf-8") as handle:
-        handle.write(text)
-    os.replace(temporary, path)
-    return text
-
-
-# KerasTuner writes oracle.json and trial.json in place; a run killed mid-write would leave a
-# state that cannot be resumed. All of its state goes through `utils.save_json`.
-kt_utils.save_json = _save_json_atomically
-
-
-def recover_interrupted_trials(oracle: keras_tuner.Oracle) -> None:
-    """Make a reloaded oracle rerun exactly the trials a killed run left unfinished.
-
-    KerasTuner queues the trials oracle.json lists as ongoing for a retry. Three gaps remain
-    after a kill, each closed here: a queued trial that had finished (its trial.json was saved,
-    oracle.json not yet) is dropped from the queue; a queued trial's partial epochs are
-    forgotten so its rerun starts clean; and a trial whose trial.json was written but that
-    oracle.json never recorded is removed, so the oracle creates it again from the same state.
-    """
-    queue = oracle._retry_queue  # noqa: SLF001 - KerasTuner keeps no public handle on it
-    for trial_id, trial in list(oracle.trials.items()):
-        if trial.status != TrialStatus.RUNNING:
-            if trial_id in queue:
-                queue.remove(trial_id)
-        elif trial_id in queue:
-            trial.metrics = MetricsTracker()
-        else:
-            del oracle.trials[trial_id]
-            shutil.rmtree(oracle._get_trial_dir(trial_id), ignore_errors=True)  # noqa: SLF001
 
 
 class SweepObserver(Protocol):
@@ -101,7 +58,14 @@ def execution_seed(seed: int, trial_id: str, execution: int) -> int:
 
 
 def build_oracle(spec: SweepSpec) -> keras_tuner.Oracle:
-    """The KerasTuner oracle of the sweep's algorithm, over its declared search space."""
+    """The KerasTuner oracle of the sweep's algorithm, over its declared search space.
+
+    Its reports cost the same at every epoch, and from its creation on KerasTuner writes its
+    JSON state atomically in this process (`fitsweep._keras_tuner`).
+
+    Example:
+        >>> oracle = build_oracle(load_spec("sweeps/moons.yaml"))  # doctest: +SKIP
+    """
     tuner = spec.tuner
     common = dict(
         objective=keras_tuner.Objective(tuner.objective, direction=tuner.direction),
@@ -109,116 +73,12 @@ def build_oracle(spec: SweepSpec) -> keras_tuner.Oracle:
         seed=tuner.seed,
         max_consecutive_failed_trials=tuner.max_consecutive_failures,
     )
+    oracle_class = ORACLE_CLASSES[tuner.algorithm]
     if tuner.algorithm == "hyperband":
-        oracle = _HyperbandOracle(max_epochs=spec.train.epochs, factor=tuner.factor, **common)
+        oracle = oracle_class(max_epochs=spec.train.epochs, factor=tuner.factor, **common)
         oracle.max_trials = tuner.max_trials  # caps the brackets' trials, like the other algorithms
         return oracle
-    oracle_class = {
-        "random": _RandomSearchOracle,
-        "grid": _GridSearchOracle,
-        "bayesian": _BayesianOptimizationOracle,
-    }[tuner.algorithm]
     return oracle_class(max_trials=tuner.max_trials, **common)
-
-
-class _QuickReports:
-    """KerasTuner's `Oracle.update_trial` at a constant cost per report.
-
-    KerasTuner's own recomputes each reported metric's best value over all earlier steps, twice,
-    and rewrites trial.json on every report, so a trial's reports cost time quadratic in its
-    epochs (seconds per trial at 200 epochs). fitsweep reports every epoch: here a report appends
-    its values, and a running trial's trial.json is rewritten at most every TRIAL_SAVE_SECONDS.
-    The oracle in memory, which the tables and the chief's workers use, is always current, and
-    `create_trial` and `end_trial` save trial.json as before.
-    """
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._trial_saved_at: dict[str, float] = {}
-
-    @keras_tuner.synchronized
-    def update_trial(self, trial_id: str, metrics: Mapping[str, float], step: int = 0) -> Any:
-        trial = self.trials[trial_id]
-        self._check_objective_found(metrics)
-        objective = self.objective
-        for name, value in metrics.items():
-            if not trial.metrics.exists(name):
-                trial.metrics.register(name, direction=objective.direction if name == objective.name else None)
-            trial.metrics.metrics[name].update(float(value), step=step)
-        now = time.monotonic()
-        if now - self._trial_saved_at.get(trial_id, -math.inf) >= TRIAL_SAVE_SECONDS:
-            self._save_trial(trial)
-            self._trial_saved_at[trial_id] = now
-        return trial
-
-
-class _RandomSearchOracle(_QuickReports, keras_tuner.oracles.RandomSearchOracle):
-    """KerasTuner's random search, with constant-cost reports."""
-
-
-class _GridSearchOracle(_QuickReports, keras_tuner.oracles.GridSearchOracle):
-    """KerasTuner's grid search, with constant-cost reports, handing out grid points ahead of results.
-
-    KerasTuner derives the next grid point from an ended trial (a trial may declare new
-    hyperparameters while it runs), so parallel workers wait, one trial at a time, for the
-    running one to end. fitsweep declares the whole space before the search: the next point
-    follows from the last one handed out, in the same order as one process would take them.
-    """
-
-    def populate_space(self, trial_id: str) -> dict[str, Any]:
-        response = super().populate_space(trial_id)
-        if response["status"] == TrialStatus.RUNNING:
-            self._populate_next.append(trial_id)
-        return response
-
-
-class _BayesianOptimizationOracle(_QuickReports, keras_tuner.oracles.BayesianOptimizationOracle):
-    """KerasTuner's Bayesian optimisation, with constant-cost reports."""
-
-
-class _HyperbandOracle(_QuickReports, keras_tuner.oracles.HyperbandOracle):
-    """KerasTuner's Hyperband, with constant-cost reports."""
-
-
-_FINISHED = {TrialStatus.COMPLETED, TrialStatus.FAILED, TrialStatus.INVALID, TrialStatus.STOPPED}
-
-
-def oracle_snapshot(oracle: keras_tuner.Oracle) -> keras_tuner.Oracle:
-    """A copy of the oracle whose trials no one changes: read it while workers report to the original.
-
-    The trials are copied under the oracle's lock (a finished trial only once, then reused), so
-    tables can be built from the copy while the chief's server thread goes on updating the
-    original (`fitsweep.parallel`), and put in the order they started (a reloaded oracle has them
-    in the order the file system lists their folders). Only reading methods such as
-    `get_best_trials` make sense on the copy.
-
-    Example:
-        >>> snapshot = oracle_snapshot(oracle)  # doctest: +SKIP
-        >>> trials_table(list(snapshot.trials.values()), names)  # doctest: +SKIP
-    """
-    snapshot = copy.copy(oracle)
-    snapshot.trials = _copy_trials(oracle)
-    return snapshot
-
-
-@keras_tuner.synchronized
-def _copy_trials(oracle: keras_tuner.Oracle) -> dict[str, Any]:
-    kept = _FINISHED_COPIES.setdefault(oracle, {})
-    trials = {}
-    for trial_id in dict.fromkeys([*oracle.start_order, *oracle.trials]):
-        trial = oracle.trials.get(trial_id)
-        if trial is None:
-            continue
-        finished = kept.get(trial_id)
-        if finished is None or finished.status != trial.status:
-            finished = copy.deepcopy(trial)
-            if trial.status in _FINISHED:
-                kept[trial_id] = finished
-        trials[trial_id] = finished
-    return trials
-
-
-_FINISHED_COPIES: weakref.WeakKeyDictionary[Any, dict[str, Any]] = weakref.WeakKeyDictionary()
 
 
 class _EpochReporter(keras.callbacks.Callback):
@@ -239,7 +99,7 @@ class _EpochReporter(keras.callbacks.Callback):
         self._started = time.perf_counter()
 
     def on_epoch_end(self, epoch: int, logs: Mapping[str, float] | None = None) -> None:
-        logs = dict(logs or {})
+        logs = self.tuner.epoch_logs(self.model, logs or {})
         self.flush()
         self.pending = records.epoch_metrics(self.execution, logs, time.perf_counter() - self._started, self.objective)
         self.pending["step"] = epoch
@@ -345,6 +205,23 @@ class SweepTuner(keras_tuner.Tuner):
         ended = self.oracle.get_trial(trial.trial_id)
         self.observer.trial_ended(trial.trial_id, str(ended.status), ended.score)
 
+    def epoch_logs(self, model: keras.Model, running: Mapping[str, float]) -> dict[str, float]:
+        """One epoch's record: training rows and validation split measured alike, Keras' averages renamed.
+
+        Training metrics are those of `fitsweep.measurement.measure` on the split's measured training
+        rows, in inference mode; Keras' own logs (running averages over the epoch, dropout active)
+        are kept as `running_loss`, `running_accuracy` and `running_crossentropy`.
+        """
+        splits = self.splits
+        model_penalty = penalty(model)
+        train = measure(model, splits.x_train_measured, splits.y_train_measured, splits.n_classes, model_penalty)
+        val = measure(model, splits.x_val, splits.y_val, splits.n_classes, model_penalty)
+        return {
+            **train,
+            **{f"val_{name}": value for name, value in val.items()},
+            **{f"running_{name}": float(value) for name, value in running.items()},
+        }
+
     def run_trial(self, trial: keras_tuner.engine.trial.Trial, *args: Any, **kwargs: Any) -> None:
         """Train every execution of one trial; metrics go to the oracle as they come."""
         values = trial_values(trial.hyperparameters.values)
@@ -372,21 +249,21 @@ class SweepTuner(keras_tuner.Tuner):
         )
         _build_metrics(model, splits)
         reporter = _EpochReporter(self, trial_id, execution)
+        # No validation_data: `epoch_logs` measures validation and training rows alike, after each epoch.
         model.fit(
             inputs.training_dataset(splits.x_train, splits.y_train, splits.n_classes, batch_size, seed),
-            validation_data=inputs.evaluation_dataset(splits.x_val, splits.y_val, splits.n_classes),
             epochs=epochs, shuffle=False, verbose=0, callbacks=[reporter],
         )
+        sizes = {"train_rows": len(splits.y_train), "train_measured_rows": len(splits.y_train_measured),
+                 "val_rows": len(splits.y_val), "test_rows": len(splits.y_test), "params": model.count_params()}
         if reporter.diverged_at is not None:
-            reporter.flush({"diverged": 1.0, "params": model.count_params()})
+            reporter.flush({"diverged": 1.0, **sizes})
             raise keras_tuner.errors.FailedTrialError(
                 f"Diverged: a loss became NaN or infinite at epoch {reporter.diverged_at + 1} "
                 f"(execution {execution})"
             )
         model.set_weights(reporter.best_weights)
-        test = model.evaluate(
-            inputs.evaluation_dataset(splits.x_test, splits.y_test, splits.n_classes), verbose=0, return_dict=True
-        )
+        test = measure(model, splits.x_test, splits.y_test, splits.n_classes)
         weights = weight_stats([layer.kernel.numpy() for layer in model.layers if hasattr(layer, "kernel")])
         reporter.flush({
             "weight_l1": weights["l1_norm"],
@@ -396,7 +273,7 @@ class SweepTuner(keras_tuner.Tuner):
             "test_accuracy": test["accuracy"],
             "test_crossentropy": test["crossentropy"],
             "best_epoch": reporter.best_epoch,
-            "params": model.count_params(),
+            **sizes,
         })
         return model, reporter.best_value
 

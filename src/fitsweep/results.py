@@ -228,7 +228,7 @@ def load(path: str | Path) -> SweepRun:
         epochs = pd.read_parquet(paths.epochs)
     except (OSError, ValueError) as error:
         raise ResultsError(f"{paths.root}: cannot read the run's files ({error})") from None
-    return SweepRun(path=paths.root, spec=load_spec(paths.spec), trials=trials, epochs=epochs, info=info)
+    return SweepRun(path=paths.root, spec=load_spec(paths.spec, recorded=True), trials=trials, epochs=epochs, info=info)
 
 
 @contextmanager

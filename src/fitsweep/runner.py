@@ -107,7 +107,7 @@ def resume_sweep(run_dir: str | Path, *, observer: SweepObserver | None = None, 
     info = read_run_info(paths)
     if not paths.spec.exists() or not info:
         raise ResultsError(f"{paths.root}: not a fitsweep run (no sweep.yaml and run.json); nothing to resume")
-    spec = load_spec(paths.spec)
+    spec = load_spec(paths.spec, recorded=True)
     splits = prepare_data(spec.data, info.get("data_dir", "."))
     with run_lock(paths):
         info.update(status="running", resumed=_now())

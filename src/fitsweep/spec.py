@@ -30,6 +30,7 @@ from pydantic import (
     Field,
     Tag,
     ValidationError,
+    ValidationInfo,
     model_validator,
 )
 
@@ -232,6 +233,9 @@ class _DataBase(_Section):
     split_seed: Seed = 0
     stratify: bool = True
     scaling: Literal["none", "standardize", "minmax"] = "none"
+    # Rows of the training split on which each epoch's training metrics are measured (None: see
+    # fitsweep.data.splits.measured_rows); at least 10 so an error rate means something.
+    train_metrics_rows: int | None = Field(None, ge=10, le=100_000_000)
 
 
 class MoonsData(_DataBase):
@@ -382,6 +386,13 @@ class ModelSpec(_Section):
             raise ValueError("give either regularizers or dropout, l1 and l2, not both")
         return self
 
+    @property
+    def can_penalise(self) -> bool:
+        """Whether some trial of the sweep has an L1 or L2 penalty."""
+        if self.regularizers is not None:
+            return any(option.l1 > 0 or option.l2 > 0 for option in self.regularizers.values)
+        return any(_largest(form) > 0 for form in (self.l1, self.l2))
+
 
 class TrainSpec(_Section):
     """How each model is trained."""
@@ -398,7 +409,8 @@ class TunerSpec(_Section):
 
     algorithm: Literal["random", "grid", "bayesian", "hyperband"] = "random"
     max_trials: int = Field(10, ge=1, le=1_000_000)
-    objective: Literal["val_loss", "val_accuracy", "val_crossentropy"] = "val_loss"
+    # val_crossentropy is Keras' val_loss without the L1/L2 penalty: equal to it without penalties.
+    objective: Literal["val_loss", "val_accuracy", "val_crossentropy"] = "val_crossentropy"
     executions_per_trial: int = Field(1, ge=1, le=100)
     seed: int = Field(0, ge=0, le=2**31 - 1)
     factor: int = Field(3, ge=2, le=100)
@@ -418,6 +430,18 @@ class SweepSpec(_Section):
     model: ModelSpec = ModelSpec()
     train: TrainSpec = TrainSpec()
     tuner: TunerSpec = TunerSpec()
+
+    @model_validator(mode="after")
+    def _penalty_free_objective(self, info: ValidationInfo) -> SweepSpec:
+        # A recorded run (its results folder) keeps the objective it ran with.
+        recorded = bool(info.context and info.context.get("recorded"))
+        if self.tuner.objective == "val_loss" and not recorded and self.model.can_penalise:
+            raise ValueError(
+                "tuner.objective: val_loss includes the L1/L2 penalty, so it would rank penalised networks by "
+                "their penalty rather than their fit; use val_crossentropy (the same loss without the penalty) "
+                "or val_accuracy"
+            )
+        return self
 
     @model_validator(mode="after")
     def _check_name(self) -> SweepSpec:
@@ -457,6 +481,15 @@ class SweepSpec(_Section):
     def to_yaml(self) -> str:
         """The resolved sweep file as YAML."""
         return yaml.dump(self.resolved(), Dumper=_SweepDumper, sort_keys=False)
+
+
+def _largest(form: Any) -> float:
+    """The largest value a constant, choice or range can take."""
+    if isinstance(form, Choice):
+        return float(max(form.values))
+    if isinstance(form, Range):
+        return float(form.max)
+    return float(form)
 
 
 def _plain(value: Any) -> Any:
@@ -542,11 +575,13 @@ _SweepDumper.add_implicit_resolver(
 )
 
 
-def load_spec(path: str | Path) -> SweepSpec:
+def load_spec(path: str | Path, *, recorded: bool = False) -> SweepSpec:
     """Read and validate a sweep file.
 
     Args:
         path: The YAML sweep file.
+        recorded: The file is a results folder's record of a run that already ran (its
+            `sweep.yaml`): checks that concern how a new run would select are skipped.
 
     Returns:
         The validated `SweepSpec`.
@@ -560,7 +595,7 @@ def load_spec(path: str | Path) -> SweepSpec:
         'random'
     """
     path = Path(path)
-    return parse_spec(_read_yaml(path), str(path))
+    return parse_spec(_read_yaml(path), str(path), recorded=recorded)
 
 
 def _read_yaml(path: Path) -> Any:
@@ -598,14 +633,17 @@ def _read_yaml(path: Path) -> Any:
         raise SpecError(f"{path}: invalid YAML{where}: {' '.join(problem.split())}") from None
 
 
-def parse_spec(raw: Any, source: str = "<sweep>") -> SweepSpec:
-    """Validate an already-parsed sweep file (a dict), naming `source` in errors."""
+def parse_spec(raw: Any, source: str = "<sweep>", *, recorded: bool = False) -> SweepSpec:
+    """Validate an already-parsed sweep file (a dict), naming `source` in errors (`recorded`: see `load_spec`)."""
     if not isinstance(raw, dict):
         raise SpecError(f"{source}: a sweep file must be a mapping with keys name, data, model, train, tuner")
     try:
-        return SweepSpec.model_validate(raw)
+        return SweepSpec.model_validate(raw, context={"recorded": recorded})
     except ValidationError as error:
         raise SpecError(f"{source}: {_describe(error)}") from None
+
+
+_KEY_PREFIX = re.compile(r"^[a-z_]+\.[a-z_]+: ")
 
 
 def _describe(error: ValidationError) -> str:
@@ -621,6 +659,8 @@ def _describe(error: ValidationError) -> str:
     if first["type"] == "missing":
         return f"{where}: required key is missing"
     message = first["msg"].removeprefix("Value error, ")
+    if not keys and _KEY_PREFIX.match(message):  # a check across sections names its own key
+        return message
     return f"{where}: {message}"
 
 

@@ -18,17 +18,22 @@ from fitsweep.space import trial_values
 
 __all__ = ["trials_table", "epochs_table", "EPOCH_COLUMNS", "TRIAL_METRIC_COLUMNS", "trial_status"]
 
+# loss, accuracy and crossentropy (and their val_ twins) are measured in inference mode after
+# the epoch (fitsweep.measurement); running_* are Keras' averages over the epoch's batches.
 EPOCH_COLUMNS = [
     "trial_id", "execution", "epoch", "loss", "val_loss", "accuracy", "val_accuracy",
-    "crossentropy", "val_crossentropy", "seconds",
+    "crossentropy", "val_crossentropy", "crossentropy_sd", "val_crossentropy_sd",
+    "running_loss", "running_accuracy", "running_crossentropy", "seconds",
 ]
 TRIAL_METRIC_COLUMNS = [
     "epochs_run", "best_epoch",
     "train_loss", "val_loss", "test_loss",
     "train_accuracy", "val_accuracy", "test_accuracy",
     "train_crossentropy", "val_crossentropy", "test_crossentropy",
-    "params", "weight_l1", "weight_l2", "near_zero_share", "fit_seconds", "score", "error",
+    "params", "weight_l1", "weight_l2", "near_zero_share",
+    "train_rows", "train_measured_rows", "val_rows", "test_rows", "fit_seconds", "score", "error",
 ]
+_ROW_COUNTS = ("train_rows", "train_measured_rows", "val_rows", "test_rows")
 _AT_BEST_EPOCH = {
     "loss": "train_loss", "val_loss": "val_loss", "accuracy": "train_accuracy", "val_accuracy": "val_accuracy",
     "crossentropy": "train_crossentropy", "val_crossentropy": "val_crossentropy",
@@ -85,7 +90,8 @@ def trials_table(trials: Iterable[Any], hyperparameters: Sequence[str]) -> pd.Da
     columns = ["trial_id", "execution", "status", *hyperparameters, *TRIAL_METRIC_COLUMNS]
     frame = pd.DataFrame(rows, columns=columns)
     return frame.astype({"trial_id": "string", "execution": "int64", "status": "string", "epochs_run": "Int64",
-                         "best_epoch": "Int64", "params": "Int64", "error": "string"})
+                         "best_epoch": "Int64", "params": "Int64", "error": "string",
+                         **dict.fromkeys(_ROW_COUNTS, "Int64")})
 
 
 def _trial_rows(trial: Any, hyperparameters: Sequence[str]) -> list[dict[str, Any]]:
@@ -114,6 +120,7 @@ def _execution_metrics(by_epoch: dict[int, dict[str, float]], summary: dict[str,
         "test_accuracy": summary.get("test_accuracy"),
         "test_crossentropy": summary.get("test_crossentropy"),
         **{key: summary.get(key) for key in ("weight_l1", "weight_l2", "near_zero_share")},
+        **{key: int(summary[key]) if key in summary else None for key in _ROW_COUNTS},
     }
     if "best_epoch" in summary:
         best = int(summary["best_epoch"])

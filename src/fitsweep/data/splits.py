@@ -13,7 +13,11 @@ from sklearn.preprocessing import MinMaxScaler, StandardScaler
 from fitsweep.data.sources import SourceData, load_source
 from fitsweep.errors import DataError
 
-__all__ = ["Splits", "make_splits", "prepare_data"]
+__all__ = ["Splits", "make_splits", "prepare_data", "DEFAULT_TRAIN_METRICS_ROWS"]
+
+# Training metrics are measured on every training row up to this many (or the validation
+# split's size, if larger): enough that their binomial noise stays below the validation split's.
+DEFAULT_TRAIN_METRICS_ROWS = 2000
 
 
 @dataclass(frozen=True)
@@ -27,6 +31,9 @@ class Splits:
     x_test: np.ndarray
     y_test: np.ndarray
     n_classes: int
+    # The fixed, stratified rows of the training split on which training metrics are measured.
+    x_train_measured: np.ndarray
+    y_train_measured: np.ndarray
 
     @property
     def n_features(self) -> int:
@@ -82,10 +89,42 @@ def make_splits(data: SourceData, spec: Any) -> Splits:
     for split, labels in (("training", y_train), ("validation", y_val), ("test", y_test)):
         _check_classes(labels, n_classes, split, where)
     x_train, x_val, x_test = _scale(spec.scaling, x_train, x_val, x_test)
+    rows = measured_rows(len(y_train), len(y_val), spec.train_metrics_rows, where)
+    x_measured, y_measured = _measured_sample(x_train, y_train, rows, spec.split_seed)
     return Splits(
         x_train=x_train, y_train=y_train, x_val=x_val, y_val=y_val,
         x_test=x_test, y_test=y_test, n_classes=max(n_classes, 2),
+        x_train_measured=x_measured, y_train_measured=y_measured,
     )
+
+
+def measured_rows(n_train: int, n_val: int, requested: int | None, where: str) -> int:
+    """How many training rows the training metrics are measured on.
+
+    By default every row, up to the larger of `DEFAULT_TRAIN_METRICS_ROWS` and the validation
+    split's size: then the training metrics are at most as noisy as the validation metrics
+    they are compared with, at a small share of an epoch's cost.
+
+    Raises:
+        DataError: `data.train_metrics_rows` above the training split's size.
+    """
+    if requested is None:
+        return min(n_train, max(DEFAULT_TRAIN_METRICS_ROWS, n_val))
+    if requested > n_train:
+        raise DataError(
+            f"{where}: data.train_metrics_rows is {requested}, but the training split has {n_train} rows; "
+            f"allowed: 10 to {n_train}, or null for the default"
+        )
+    return requested
+
+
+def _measured_sample(x: np.ndarray, y: np.ndarray, rows: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    if rows >= len(y):
+        return x, y
+    # Stratified when every class can have a row; a tiny sample of many classes cannot be.
+    stratify = y if rows >= len(np.unique(y)) else None
+    x_sample, _, y_sample, _ = train_test_split(x, y, train_size=rows, random_state=seed, stratify=stratify)
+    return x_sample, y_sample
 
 
 def _count_classes(labels: list[np.ndarray], where: str) -> int:

@@ -207,6 +207,7 @@ def retrain_execution(run: Any, splits: Any, trial_id: str, execution: int, epoc
 
     from fitsweep import inputs
     from fitsweep.engine import execution_seed
+    from fitsweep.measurement import measure
     from fitsweep.model import build_model
 
     row = _trial_row(run.trials, trial_id, execution)
@@ -219,12 +220,11 @@ def retrain_execution(run: Any, splits: Any, trial_id: str, execution: int, epoc
     batch_size = int(values["batch_size"])
     model = build_model(values, splits.n_features, splits.n_classes,
                         steps_per_execution=inputs.steps_per_execution(len(splits.x_train), batch_size))
-    history = model.fit(
+    model.fit(
         inputs.training_dataset(splits.x_train, splits.y_train, splits.n_classes, batch_size, seed),
-        validation_data=inputs.evaluation_dataset(splits.x_val, splits.y_val, splits.n_classes),
         epochs=epochs, shuffle=False, verbose=0,
     )
-    return model, float(history.history["val_loss"][-1])
+    return model, measure(model, splits.x_val, splits.y_val, splits.n_classes)["loss"]
 
 
 def _trial_row(trials: pd.DataFrame, trial_id: str, execution: int) -> pd.Series:

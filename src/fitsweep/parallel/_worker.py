@@ -134,7 +134,7 @@ def _check_same_sweep(spec: SweepSpec, run_dir: Path) -> None:
     chief_spec_path = run_dir / "sweep.yaml"
     if not chief_spec_path.is_file():
         return
-    chief_spec = load_spec(chief_spec_path)
+    chief_spec = load_spec(chief_spec_path, recorded=True)
     if spec.with_overrides(max_trials=chief_spec.tuner.max_trials) != chief_spec:
         raise FitsweepError(
             f"{chief_spec_path}: the chief runs a different sweep than this worker; start the worker with the "
@@ -197,7 +197,7 @@ def main(argv: list[str] | None = None) -> None:
     import tensorflow as tf
 
     tf.get_logger().setLevel("ERROR")  # the log keeps errors, not retracing notices
-    spec = load_spec(args.run_dir / "sweep.yaml")
+    spec = load_spec(args.run_dir / "sweep.yaml", recorded=True)
     finished = run_worker(spec, args.chief, results_dir=args.run_dir.parent, data_dir=args.data_dir,
                           tuner_id=args.tuner_id, threads=args.threads, trials_per_process=args.trials_per_process)
     sys.exit(0 if finished else RECYCLE_EXIT_CODE)
