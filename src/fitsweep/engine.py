@@ -29,8 +29,8 @@ from fitsweep.space import declare_space, trial_values
 from fitsweep.spec import SweepSpec
 
 __all__ = [
-    "SweepTuner", "SweepObserver", "NullObserver", "build_oracle", "oracle_snapshot", "recover_interrupted_trials",
-    "execution_seed", "MODEL_FILE",
+    "MODEL_FILE", "NullObserver", "SweepObserver", "SweepTuner", "build_oracle", "execution_seed", "oracle_snapshot",
+    "recover_interrupted_trials",
 ]
 
 MODEL_FILE = "model.keras"

@@ -25,4 +25,4 @@ from fitsweep.parallel._chief import WorkerError, default_threads, run_parallel
 from fitsweep.parallel._network import ExposedOracleWarning, exposure_warning
 from fitsweep.parallel._worker import run_worker
 
-__all__ = ["run_parallel", "run_worker", "default_threads", "exposure_warning", "WorkerError", "ExposedOracleWarning"]
+__all__ = ["ExposedOracleWarning", "WorkerError", "default_threads", "exposure_warning", "run_parallel", "run_worker"]

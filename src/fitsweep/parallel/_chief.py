@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
@@ -17,6 +18,7 @@ from typing import IO, Any
 
 import keras_tuner
 
+from fitsweep._keras_tuner import ReportServicer, TrialStatus, serve_oracle
 from fitsweep.engine import SweepObserver, SweepTuner
 from fitsweep.errors import FitsweepError, RunFailedError
 from fitsweep.parallel._network import LOOPBACK, ExposedOracleWarning, address, exposure_warning
@@ -151,14 +153,12 @@ class _Chief:
 
     def __call__(self, tuner: SweepTuner) -> None:
         from grpc import server as grpc_server
-        from keras_tuner.src import protos
 
         oracle = tuner.oracle
         self._started, self._ended = _oracle_lists(oracle)  # a resumed run's trials were announced before
         # One thread, as KerasTuner's chief: the oracle serialises its calls anyway.
         server = grpc_server(futures.ThreadPoolExecutor(max_workers=1))
-        servicer = _servicer_class()(oracle)
-        protos.get_service_grpc().add_OracleServicer_to_server(servicer, server)
+        servicer = serve_oracle(oracle, server)
         port = _bind(server, self.host, self.port)
         server.start()
         workers: list[_Worker] = []
@@ -198,7 +198,7 @@ class _Chief:
                                    stderr=subprocess.STDOUT, start_new_session=True)
         return _Worker(tuner_id, process, log_path, log)
 
-    def _finished(self, tuner: SweepTuner, servicer: Any, workers: list[_Worker]) -> bool:
+    def _finished(self, tuner: SweepTuner, servicer: ReportServicer, workers: list[_Worker]) -> bool:
         """Pass progress on, handle workers that died, and say whether the search is over."""
         self._announce(tuner)
         oracle = tuner.oracle
@@ -241,24 +241,6 @@ class _Chief:
             observer.trial_ended(trial_id, str(trial.status), trial.score)
 
 
-def _servicer_class() -> type:
-    """KerasTuner's `OracleServicer`, answering a worker's report without the trial's whole history."""
-    from keras_tuner.src import protos
-    from keras_tuner.src.distribute.oracle_chief import OracleServicer
-    from keras_tuner.src.engine.trial import Trial
-
-    class ReportServicer(OracleServicer):  # type: ignore[misc, valid-type]
-        def UpdateTrial(self, request: Any, context: Any) -> Any:  # noqa: N802 - gRPC's method name
-            # KerasTuner sends the trial back with every metric of every epoch so far: time and bytes
-            # quadratic in a trial's epochs, since fitsweep reports each one. The worker only needs
-            # the trial's status (the one channel an oracle has to stop a trial early).
-            trial = self.oracle.update_trial(request.trial_id, request.metrics, step=request.step)
-            status = Trial(trial.hyperparameters, trial_id=trial.trial_id, status=trial.status)
-            return protos.get_service().UpdateTrialResponse(trial=status.to_proto())
-
-    return ReportServicer
-
-
 def _trial_order(trial_id: str) -> tuple[int, str]:
     return (int(trial_id), trial_id) if trial_id.isdigit() else (sys.maxsize, trial_id)
 
@@ -270,7 +252,7 @@ def _oracle_lists(oracle: keras_tuner.Oracle) -> tuple[set[str], set[str]]:
 
 
 @keras_tuner.synchronized
-def _search_over(oracle: keras_tuner.Oracle, servicer: Any) -> bool:
+def _search_over(oracle: keras_tuner.Oracle, servicer: ReportServicer) -> bool:
     """KerasTuner's rule for the chief's end: a worker was told to stop, and no trial or worker is left.
 
     Or every trial was handed out and ended, and the workers left between trials (recycled).
@@ -297,7 +279,7 @@ def _fail_trial_of(oracle: keras_tuner.Oracle, tuner_id: str, message: str) -> N
     oracle.tuner_ids.discard(tuner_id)
     trial = oracle.ongoing_trials.get(tuner_id)
     if trial is not None:
-        trial.status = keras_tuner.engine.trial.TrialStatus.FAILED
+        trial.status = TrialStatus.FAILED
         trial.message = message
         oracle.end_trial(trial)
 
@@ -321,10 +303,8 @@ def _stop_workers(workers: list[_Worker]) -> None:
 
 
 def _signal_group(pid: int, signal_number: int) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError, PermissionError):  # it exited meanwhile
         os.killpg(pid, signal_number)
-    except (ProcessLookupError, PermissionError):
-        pass
 
 
 def _bind(server: Any, host: str, port: int) -> int:

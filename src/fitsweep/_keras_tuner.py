@@ -1,0 +1,249 @@
+"""fitsweep's one door to KerasTuner's internals, written against keras-tuner 1.4.8.
+
+Everything fitsweep needs from KerasTuner beyond its public API is here, so that a KerasTuner
+release that changes one of these parts breaks one module, and `tests/test_keras_tuner_contract.py`
+says which part. The private parts it touches, and why:
+
+- `keras_tuner.src.utils.save_json`: all of KerasTuner's JSON state (oracle.json, trial.json,
+  build_config.json) is written through it, in place. `install_atomic_saves` replaces it with a
+  write to a temporary file and a rename, so a run killed mid-write can still be resumed.
+- `Oracle._retry_queue`: the trials a reloaded oracle will run again (those oracle.json lists as
+  ongoing). `recover_interrupted_trials` corrects it after a kill; there is no public handle.
+- `Oracle._get_trial_dir`: the folder of a trial, removed when a trial's record must be forgotten.
+- `Oracle._check_objective_found` and `Oracle._save_trial`: the two steps of `Oracle.update_trial`
+  that `_QuickReports` keeps when it replaces that method with one of constant cost per report.
+- `GridSearchOracle._populate_next`: the trials whose grid point the next one follows from; the
+  grid oracle appends every trial it hands out, so workers need not wait for one another.
+- `keras_tuner.src.distribute.oracle_chief.OracleServicer`: the gRPC servicer of KerasTuner's
+  chief. The chief serves a subclass whose `UpdateTrial` answers without the trial's history.
+- `keras_tuner.src.protos`: the gRPC service and its messages, to register and answer it.
+- `keras_tuner.src.engine.metrics_tracking.MetricsTracker`: a trial's metric history, emptied
+  for a trial that runs again.
+
+`TrialStatus` is public (`keras_tuner.engine.trial`) and is re-exported here so that fitsweep
+reads trial states from one place.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+import os
+import shutil
+import time
+import weakref
+from collections.abc import Mapping
+from typing import Any
+
+import keras_tuner
+from keras_tuner.engine.trial import Trial, TrialStatus
+from keras_tuner.src import protos
+from keras_tuner.src import utils as kt_utils
+from keras_tuner.src.distribute.oracle_chief import OracleServicer
+from keras_tuner.src.engine.metrics_tracking import MetricsTracker
+
+__all__ = [
+    "ORACLE_CLASSES", "WRITTEN_AGAINST", "MetricsTracker", "ReportServicer", "TrialStatus", "install_atomic_saves",
+    "oracle_snapshot", "recover_interrupted_trials", "save_json_atomically", "serve_oracle",
+]
+
+WRITTEN_AGAINST = "1.4.8"
+# A running trial's trial.json is rewritten at most this often (creating and ending a trial always save it).
+TRIAL_SAVE_SECONDS = 5.0
+FINISHED = frozenset({TrialStatus.COMPLETED, TrialStatus.FAILED, TrialStatus.INVALID, TrialStatus.STOPPED})
+
+
+def save_json_atomically(path: str, obj: Any) -> str:
+    """KerasTuner's `save_json`, but through a temporary file and a rename.
+
+    Args:
+        path: The JSON file to write.
+        obj: What to write; serialised before the file is touched.
+
+    Returns:
+        The JSON text written, as KerasTuner's own `save_json` returns it.
+    """
+    text = json.dumps(obj)
+    temporary = f"{path}.{os.getpid()}.tmp"
+    with open(temporary, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    os.replace(temporary, path)
+    return text
+
+
+def install_atomic_saves() -> None:
+    """Make KerasTuner write all of its JSON state atomically, from now on, in this process.
+
+    KerasTuner looks `utils.save_json` up at every save, so replacing it covers the oracle's,
+    every trial's and the tuner's files. Installing twice changes nothing.
+
+    Example:
+        >>> install_atomic_saves()
+        >>> install_atomic_saves()  # idempotent
+    """
+    kt_utils.save_json = save_json_atomically
+
+
+def recover_interrupted_trials(oracle: keras_tuner.Oracle) -> None:
+    """Make a reloaded oracle rerun exactly the trials a killed run left unfinished.
+
+    KerasTuner queues the trials oracle.json lists as ongoing for a retry. Three gaps remain
+    after a kill, each closed here: a queued trial that had finished (its trial.json was saved,
+    oracle.json not yet) is dropped from the queue; a queued trial's partial epochs are
+    forgotten so its rerun starts clean; and a trial whose trial.json was written but that
+    oracle.json never recorded is removed, so the oracle creates it again from the same state.
+
+    Args:
+        oracle: An oracle that has just reloaded a run's folder (a `keras_tuner.Tuner` built on it).
+    """
+    queue = oracle._retry_queue
+    for trial_id, trial in list(oracle.trials.items()):
+        if trial.status != TrialStatus.RUNNING:
+            if trial_id in queue:
+                queue.remove(trial_id)
+        elif trial_id in queue:
+            trial.metrics = MetricsTracker()
+        else:
+            del oracle.trials[trial_id]
+            shutil.rmtree(oracle._get_trial_dir(trial_id), ignore_errors=True)
+
+
+class _QuickReports(keras_tuner.Oracle):
+    """KerasTuner's `Oracle.update_trial` at a constant cost per report.
+
+    KerasTuner's own recomputes each reported metric's best value over all earlier steps, twice,
+    and rewrites trial.json on every report, so a trial's reports cost time quadratic in its
+    epochs (seconds per trial at 200 epochs). fitsweep reports every epoch: here a report appends
+    its values, and a running trial's trial.json is rewritten at most every TRIAL_SAVE_SECONDS.
+    The oracle in memory, which the tables and the chief's workers use, is always current, and
+    `create_trial` and `end_trial` save trial.json as before. Building one installs atomic saves.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        install_atomic_saves()
+        super().__init__(*args, **kwargs)
+        self._trial_saved_at: dict[str, float] = {}
+
+    @keras_tuner.synchronized
+    def update_trial(self, trial_id: str, metrics: Mapping[str, float], step: int = 0) -> Any:
+        trial = self.trials[trial_id]
+        self._check_objective_found(metrics)
+        objective = self.objective
+        for name, value in metrics.items():
+            if not trial.metrics.exists(name):
+                trial.metrics.register(name, direction=objective.direction if name == objective.name else None)
+            trial.metrics.metrics[name].update(float(value), step=step)
+        now = time.monotonic()
+        if now - self._trial_saved_at.get(trial_id, -math.inf) >= TRIAL_SAVE_SECONDS:
+            self._save_trial(trial)
+            self._trial_saved_at[trial_id] = now
+        return trial
+
+
+class RandomSearchOracle(_QuickReports, keras_tuner.oracles.RandomSearchOracle):
+    """KerasTuner's random search, with constant-cost reports."""
+
+
+class GridSearchOracle(_QuickReports, keras_tuner.oracles.GridSearchOracle):
+    """KerasTuner's grid search, with constant-cost reports, handing out grid points ahead of results.
+
+    KerasTuner derives the next grid point from an ended trial (a trial may declare new
+    hyperparameters while it runs), so parallel workers wait, one trial at a time, for the
+    running one to end. fitsweep declares the whole space before the search: the next point
+    follows from the last one handed out, in the same order as one process would take them.
+    """
+
+    def populate_space(self, trial_id: str) -> dict[str, Any]:
+        response = super().populate_space(trial_id)
+        if response["status"] == TrialStatus.RUNNING:
+            self._populate_next.append(trial_id)
+        return response
+
+
+class BayesianOptimizationOracle(_QuickReports, keras_tuner.oracles.BayesianOptimizationOracle):
+    """KerasTuner's Bayesian optimisation, with constant-cost reports."""
+
+
+class HyperbandOracle(_QuickReports, keras_tuner.oracles.HyperbandOracle):
+    """KerasTuner's Hyperband, with constant-cost reports."""
+
+
+# The oracle of each sweep-file `algorithm`.
+ORACLE_CLASSES: dict[str, type[keras_tuner.Oracle]] = {
+    "random": RandomSearchOracle,
+    "grid": GridSearchOracle,
+    "bayesian": BayesianOptimizationOracle,
+    "hyperband": HyperbandOracle,
+}
+
+
+def oracle_snapshot(oracle: keras_tuner.Oracle) -> keras_tuner.Oracle:
+    """A copy of the oracle whose trials no one changes: read it while workers report to the original.
+
+    The trials are copied under the oracle's lock (a finished trial only once, then reused), so
+    tables can be built from the copy while the chief's server thread goes on updating the
+    original (`fitsweep.parallel`), and put in the order they started (a reloaded oracle has them
+    in the order the file system lists their folders). Only reading methods such as
+    `get_best_trials` make sense on the copy.
+
+    Args:
+        oracle: The run's oracle, possibly being updated by another thread.
+
+    Returns:
+        A shallow copy of `oracle` with its own copies of the trials.
+
+    Example:
+        >>> snapshot = oracle_snapshot(oracle)  # doctest: +SKIP
+        >>> trials_table(list(snapshot.trials.values()), names)  # doctest: +SKIP
+    """
+    snapshot = copy.copy(oracle)
+    snapshot.trials = _copy_trials(oracle)
+    return snapshot
+
+
+@keras_tuner.synchronized
+def _copy_trials(oracle: keras_tuner.Oracle) -> dict[str, Any]:
+    kept = _FINISHED_COPIES.setdefault(oracle, {})
+    trials = {}
+    for trial_id in dict.fromkeys([*oracle.start_order, *oracle.trials]):
+        trial = oracle.trials.get(trial_id)
+        if trial is None:
+            continue
+        finished = kept.get(trial_id)
+        if finished is None or finished.status != trial.status:
+            finished = copy.deepcopy(trial)
+            if trial.status in FINISHED:
+                kept[trial_id] = finished
+        trials[trial_id] = finished
+    return trials
+
+
+_FINISHED_COPIES: weakref.WeakKeyDictionary[Any, dict[str, Any]] = weakref.WeakKeyDictionary()
+
+
+class ReportServicer(OracleServicer):
+    """KerasTuner's chief servicer, answering a worker's report without the trial's whole history."""
+
+    def UpdateTrial(self, request: Any, context: Any) -> Any:  # gRPC's method name
+        # KerasTuner sends the trial back with every metric of every epoch so far: time and bytes
+        # quadratic in a trial's epochs, since fitsweep reports each one. The worker only needs
+        # the trial's status (the one channel an oracle has to stop a trial early).
+        trial = self.oracle.update_trial(request.trial_id, request.metrics, step=request.step)
+        status = Trial(trial.hyperparameters, trial_id=trial.trial_id, status=trial.status)
+        return protos.get_service().UpdateTrialResponse(trial=status.to_proto())
+
+
+def serve_oracle(oracle: keras_tuner.Oracle, server: Any) -> ReportServicer:
+    """Register a servicer of `oracle` on a gRPC server, as KerasTuner's chief does.
+
+    Args:
+        oracle: The oracle workers will ask for trials and report to.
+        server: A `grpc.Server`, not yet started.
+
+    Returns:
+        The servicer; its `stop_triggered` turns true once the oracle has told a worker to stop.
+    """
+    servicer = ReportServicer(oracle)
+    protos.get_service_grpc().add_OracleServicer_to_server(servicer, server)
+    return servicer
