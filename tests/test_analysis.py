@@ -7,17 +7,21 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-from scipy import stats
 
 from fitsweep.analysis import (
-    AnalysisError, Fit, capacity, chance_level_loss, compare, diagnose, importance, weight_stats,
+    AnalysisError,
+    Fit,
+    capacity,
+    chance_level_loss,
+    diagnose,
+    weight_stats,
 )
 from fitsweep.errors import FitsweepError
-from synthetic_curves import BORDERLINE, CHANCE, EXPECTED, sweep, synthetic_trials
+from synthetic_curves import BORDERLINE, CHANCE, EXPECTED, sweep
 
 
 def _verdicts(table: pd.DataFrame) -> dict[str, str]:
-    return dict(zip(table["trial_id"], table["fit"]))
+    return dict(zip(table["trial_id"], table["fit"], strict=True))
 
 
 # --- diagnose: synthetic curves ------------------------------------------------------------
@@ -28,7 +32,7 @@ def test_clear_cases_get_their_verdict(seed: int) -> None:
     epochs = sweep({kind: kind for kind in EXPECTED}, executions=2, seed=seed)
     table = diagnose(epochs, chance_loss=CHANCE)
     assert len(table) == 2 * len(EXPECTED)
-    for trial_id, fit in zip(table["trial_id"], table["fit"]):
+    for trial_id, fit in zip(table["trial_id"], table["fit"], strict=True):
         assert fit == EXPECTED[trial_id], table.loc[table.trial_id == trial_id, "fit_reason"].tolist()
 
 
@@ -47,11 +51,10 @@ def test_borderline_cases_get_some_verdict() -> None:
 
 def test_reasons_carry_the_numbers() -> None:
     table = diagnose(sweep({kind: kind for kind in ("overfit", "underfit", "good", "diverged")}), chance_loss=CHANCE)
-    reasons = dict(zip(table["trial_id"], table["fit_reason"]))
-    assert "val_loss rose" in reasons["overfit"] and "% above its minimum" in reasons["overfit"]
-    assert "accuracy gap 0.14" in reasons["overfit"]
-    assert "chance level 0.693" in reasons["underfit"]
-    assert "loss became nan at epoch 7" == reasons["diverged"]
+    reasons = dict(zip(table["trial_id"], table["fit_reason"], strict=True))
+    assert "validation loss rose" in reasons["overfit"] and "% after its minimum" in reasons["overfit"]
+    assert "training accuracy" in reasons["underfit"] and "reachable" in reasons["underfit"]
+    assert reasons["diverged"] == "loss became nan at epoch 7"
 
 
 def test_evidence_matches_a_hand_computed_curve() -> None:
@@ -67,14 +70,18 @@ def test_evidence_matches_a_hand_computed_curve() -> None:
     assert row.accuracy_gap == pytest.approx(0.2)
     assert row.val_rise == pytest.approx(0.4)
     assert row.train_trend == pytest.approx(-0.05 / 0.225)  # slope -0.05 per epoch over mean 0.225
-    assert row.fit == Fit.OVERFIT
-    assert "rose 40% above its minimum 0.5 at epoch 3" in row.fit_reason and "(0.25 to 0.2)" in row.fit_reason
+    assert (row.train_error, row.val_error) == (pytest.approx(0.1), pytest.approx(0.2))  # at the selected epoch 3
+    assert row.fit == Fit.OVERFIT and row.high_variance
+    assert "rose 40% after its minimum 0.5 at epoch 3" in row.fit_reason and "(0.25 to 0.2)" in row.fit_reason
 
 
 def test_thresholds_are_keyword_arguments() -> None:
     epochs = sweep({"rise": "overfit_rise"})
     assert diagnose(epochs).fit.iloc[0] == Fit.OVERFIT
-    assert diagnose(epochs, overfit_val_rise=1.0).fit.iloc[0] == Fit.GOOD
+    assert diagnose(epochs, margin=1.0, accuracy_margin=0.5).fit.iloc[0] == Fit.GOOD
+    for bad in ({"margin": -0.1}, {"accuracy_margin": float("nan")}, {"confidence": 1.0}, {"confidence": 0.3}):
+        with pytest.raises(AnalysisError, match=next(iter(bad))):
+            diagnose(epochs, **bad)
     with pytest.raises(AnalysisError, match="trend_epochs"):
         diagnose(epochs, trend_epochs=1)
     with pytest.raises(AnalysisError, match="chance_loss"):
@@ -153,7 +160,7 @@ def test_chance_level_loss_is_the_entropy_of_the_priors() -> None:
         chance_level_loss([0.2, 0.3, 0.5], binary=True)
 
 
-# --- compare -------------------------------------------------------------------------------
+# --- capacity ------------------------------------------------------------------------------
 
 
 def _trials(test_accuracy: list[float], **columns: list[object]) -> pd.DataFrame:
@@ -164,86 +171,6 @@ def _trials(test_accuracy: list[float], **columns: list[object]) -> pd.DataFrame
         "test_accuracy": test_accuracy,
     })
     return frame.assign(**columns)
-
-
-def test_regularizer_labels() -> None:
-    trials = _trials([0.9] * 8, l1=[0, 1e-4, 0, 1e-4, 0, 0, 1e-4, np.nan], l2=[0, 0, 1e-3, 1e-3, 1e-3, 0, 1e-3, 0],
-                     dropout=[0, 0, 0, 0, 0.2, 0.5, 0.3, 0.0])
-    labels = set(compare(trials)["regularizer"])
-    assert labels == {"none", "l1", "l2", "l1+l2", "l2+dropout", "dropout", "l1+l2+dropout"}
-    assert set(compare(_trials([0.9, 0.8]))["regularizer"]) == {"none"}  # no regularizer columns at all
-
-
-def test_confidence_interval_and_welch_p_value_match_hand_formulas() -> None:
-    trials = pd.DataFrame({
-        "trial_id": ["a", "a", "a", "b", "b"], "execution": [0, 1, 2, 0, 1], "status": "completed",
-        "l2": [1e-3, 1e-3, 1e-3, 0, 0], "test_accuracy": [0.8, 0.9, 1.0, 0.6, 0.7],
-        "val_accuracy": [0.8, 0.9, 1.0, 0.6, 0.7], "train_accuracy": [0.9, 1.0, 1.0, 0.7, 0.9],
-    })
-    table = compare(trials).set_index("regularizer")
-    l2, none = table.loc["l2"], table.loc["none"]
-    # 95% t interval: mean +- t(0.975, 2) * s / sqrt(3), with t(0.975, 2) = 4.302653 from tables.
-    half = 4.302653 * 0.1 / math.sqrt(3)
-    assert (l2.test_accuracy_ci_low, l2.test_accuracy_ci_high) == pytest.approx((0.9 - half, 0.9 + half), abs=1e-6)
-    assert l2.test_accuracy_std == pytest.approx(0.1) and l2.accuracy_gap_mean == pytest.approx(0.2 / 3)
-    # Welch: t = 0.25 / sqrt(0.01/3 + 0.005/2), df = (va/na + vb/nb)^2 / sum((v/n)^2 / (n - 1)).
-    se2 = 0.01 / 3 + 0.005 / 2
-    t, df = 0.25 / math.sqrt(se2), se2**2 / ((0.01 / 3) ** 2 / 2 + (0.005 / 2) ** 2 / 1)
-    assert (t, df) == pytest.approx((3.273268, 2.882353), abs=1e-6)
-    assert none.p_value == pytest.approx(2 * stats.t.sf(t, df)) and none.p_value == pytest.approx(0.049416, abs=1e-6)
-    assert bool(none.significant) and bool(l2.baseline) and math.isnan(l2.p_value)
-    assert (l2.n_trials, l2.n_executions, none.n_trials) == (1, 3, 1)
-    assert list(compare(trials, confidence=0.99)["significant"]) == [False, False]
-
-
-def test_single_rows_give_nan_statistics() -> None:
-    table = compare(_trials([0.9], l2=[0.0]))
-    row = table.iloc[0]
-    assert row.n_executions == 1 and row.test_accuracy_mean == 0.9
-    assert math.isnan(row.test_accuracy_std) and math.isnan(row.test_accuracy_ci_low) and math.isnan(row.p_value)
-    assert not row.significant
-
-
-def test_only_completed_rows_count() -> None:
-    trials = _trials([0.9, 0.1, 0.5]).assign(status=["completed", "failed", "diverged"])
-    assert compare(trials)["n_executions"].tolist() == [1]
-    with pytest.raises(AnalysisError, match="no completed trial"):
-        compare(trials.iloc[1:])
-    with pytest.raises(AnalysisError, match="no completed trial"):
-        compare(trials.iloc[:0])
-
-
-def test_compare_by_columns_baseline_and_fit_share() -> None:
-    trials = _trials([0.9, 0.92, 0.8, 0.82], dropout=[0.0, 0.0, 0.5, 0.5], optimizer=["adam", "sgd", "adam", "sgd"],
-                     fit=["good", "overfit", "overfit", "overfit"])
-    by_dropout = compare(trials, by="dropout")
-    assert by_dropout["dropout"].tolist() == [0.0, 0.5] and by_dropout["overfit_share"].tolist() == [0.5, 1.0]
-    by_both = compare(trials, by=["dropout", "optimizer"])
-    assert len(by_both) == 4 and by_both.iloc[0][["dropout", "optimizer"]].tolist() == [0.0, "sgd"]
-    with_baseline = compare(trials, by="dropout", baseline=0.5)
-    assert with_baseline.loc[with_baseline.baseline, "dropout"].tolist() == [0.5]
-    with pytest.raises(AnalysisError, match="baseline"):
-        compare(trials, by="dropout", baseline=0.3)
-    with pytest.raises(AnalysisError, match="cannot group by"):
-        compare(trials, by="momentum")
-
-
-def test_several_runs_count_trials_by_run() -> None:
-    first = _trials([0.9, 0.8], l2=[1e-3, 0]).assign(run="a")
-    second = _trials([0.85, 0.75], l2=[1e-3, 0]).assign(run="b")  # same trial ids, other run
-    both = pd.concat([first, second], ignore_index=True)
-    assert compare(both).set_index("regularizer")["n_trials"].to_dict() == {"l2": 2, "none": 2}
-    assert len(compare(both, by=["run", "regularizer"])) == 4
-
-
-def test_compare_on_a_synthetic_sweep() -> None:
-    table = compare(synthetic_trials()).set_index("regularizer")
-    # By construction l2 and dropout each close the gap.
-    assert table.loc["none", "accuracy_gap_mean"] > table.loc["l2", "accuracy_gap_mean"]
-    assert table.loc["l2", "accuracy_gap_mean"] > table.loc["l2+dropout", "accuracy_gap_mean"]
-
-
-# --- capacity ------------------------------------------------------------------------------
 
 
 def test_capacity_reads_depth_and_width_from_layers() -> None:
@@ -277,33 +204,6 @@ def test_capacity_of_nothing_raises() -> None:
     assert one["spearman_rho"].isna().all()
 
 
-# --- importance ----------------------------------------------------------------------------
-
-
-def test_importance_finds_the_hyperparameter_that_matters() -> None:
-    trials = synthetic_trials()
-    by_loss = importance(trials, n_estimators=50, n_repeats=5)
-    assert list(by_loss.columns) == ["hyperparameter", "importance", "std"]
-    assert by_loss["hyperparameter"].iloc[0] == "learning_rate"
-    assert "optimizer" not in set(by_loss["hyperparameter"])  # never varied
-    by_gap = importance(trials, target="accuracy_gap", n_estimators=50, n_repeats=5)
-    assert by_gap["hyperparameter"].iloc[0] == "dropout"
-    again = importance(trials, target="accuracy_gap", n_estimators=50, n_repeats=5)
-    pd.testing.assert_frame_equal(by_gap, again)  # seeded
-
-
-def test_importance_rejects_small_or_unusable_tables() -> None:
-    trials = synthetic_trials(n_trials=3, executions=1)
-    with pytest.raises(AnalysisError, match="at least 4"):
-        importance(trials)
-    with pytest.raises(AnalysisError, match="target 'momentum'"):
-        importance(synthetic_trials(), target="momentum")
-    constant = synthetic_trials(n_trials=2, executions=3).assign(learning_rate=0.01, depth=1, width=8, dropout=0.0,
-                                                                 l2=0.0, activation="relu", batch_size=32)
-    with pytest.raises(AnalysisError, match="no hyperparameter varies"):
-        importance(constant)
-
-
 # --- weight statistics ---------------------------------------------------------------------
 
 
@@ -333,6 +233,6 @@ def test_penalised_losses_are_judged_without_their_penalty() -> None:
             })
     epochs = pd.DataFrame(epochs_list)
     verdicts = diagnose(epochs, chance_loss=0.693).set_index("trial_id")
-    assert verdicts.loc["01", "fit"] == "good" and "crossentropy" in verdicts.loc["01", "fit_reason"]
+    assert verdicts.loc["01", "fit"] == "good" and verdicts.loc["01", "train_crossentropy"] < 0.2
     penalised = diagnose(epochs, chance_loss=0.693, penalty_free=False).set_index("trial_id")
     assert penalised.loc["01", "fit"] == "underfit"

@@ -28,7 +28,9 @@ def penalty(model: Any) -> float:
     return float(sum(float(value) for value in model.losses))
 
 
-def measure(model: Any, x: np.ndarray, y: np.ndarray, n_classes: int, model_penalty: float | None = None) -> dict[str, float]:
+def measure(
+    model: Any, x: np.ndarray, y: np.ndarray, n_classes: int, model_penalty: float | None = None
+) -> dict[str, float]:
     """Accuracy and cross-entropy of `model` on `(x, y)` in inference mode (dropout off).
 
     Args:

@@ -1,15 +1,24 @@
 """Diagnosis: does each execution overfit, underfit, fit well, or diverge?
 
-The rules follow the usual reading of learning curves: both losses high means underfitting;
-training loss low while validation loss is high or rising means overfitting; both low and close
-means a good fit. `diagnose` makes "high", "rising" and "close" precise with thresholds that are
-keyword arguments, and explains every verdict with its numbers.
+The reading is the bias-and-variance one of learning curves (as in Ng's "Machine Learning
+Yearning"), measured against what the sweep itself reaches:
+
+- **bias**: the execution fits its own training rows clearly worse than the best configuration
+  of the sweep generalises (its training error or cross-entropy stays above the sweep's best
+  validation error or cross-entropy): it underfits;
+- **variance**: it generalises clearly worse than it fits (validation above training, and above
+  what the sweep reaches), or its validation loss turns up while its training loss keeps
+  falling: it overfits.
+
+"Clearly" means beyond the noise of the estimates: the binomial standard error of an error rate
+on that many validation rows, the spread of a cross-entropy's per-sample values, the spread
+between repeats, and the optimism of taking the best of many configurations as the reference.
+Every verdict states its numbers and the likely cause.
 """
 
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
@@ -19,15 +28,15 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from fitsweep.analysis._common import AnalysisError, FloatArray, as_float, require_columns, trial_keys
+from fitsweep.analysis._common import AnalysisError, as_float, require_columns, trial_keys
+from fitsweep.analysis._fit_evidence import EVIDENCE, execution_evidence
+from fitsweep.analysis._noise import best_of_z, binomial_se, finite_population, mean_se, one_sided_z
 
 __all__ = ["Fit", "diagnose", "chance_level_loss"]
 
 _EPOCH_COLUMNS = ("trial_id", "execution", "epoch", "loss", "val_loss")
-_EVIDENCE = [
-    "epochs_run", "best_epoch", "min_val_loss", "final_loss", "final_val_loss",
-    "loss_gap", "accuracy_gap", "val_rise", "train_trend",
-]
+# Row counts the trials table carries per execution; without them the noise of a split is unknown.
+_ROW_COUNTS = ("train_rows", "train_measured_rows", "val_rows")
 
 
 class Fit(str, Enum):
@@ -61,11 +70,12 @@ class Fit(str, Enum):
 
 
 @dataclass(frozen=True)
-class _Thresholds:
-    overfit_val_rise: float
-    overfit_accuracy_gap: float
+class _Settings:
+    confidence: float
+    margin: float
+    accuracy_margin: float
     underfit_chance_share: float
-    underfit_best_ratio: float
+    chance_loss: float | None
 
 
 def chance_level_loss(class_priors: Sequence[float] | npt.ArrayLike, binary: bool = False) -> float:
@@ -115,104 +125,107 @@ def diagnose(
     *,
     chance_loss: float | None = None,
     penalty_free: bool = True,
-    overfit_val_rise: float = 0.10,
-    overfit_accuracy_gap: float = 0.10,
+    confidence: float = 0.95,
+    margin: float = 0.05,
+    accuracy_margin: float = 0.02,
     underfit_chance_share: float = 0.5,
-    underfit_best_ratio: float = 2.0,
     trend_epochs: int = 5,
 ) -> pd.DataFrame:
     """Give each execution of each trial a verdict: overfit, underfit, good or diverged.
 
-    The rules, applied in this order to each execution's curves:
+    Each execution is read at its selected epoch (the one whose weights were kept, `best_epoch`
+    of the trials table; the lowest val_loss without it) and against the sweep's **reachable**
+    level: the lowest mean validation error, and the lowest mean validation cross-entropy, of any
+    trial (configuration) of the same run.
 
-    1. **diverged**: a loss or val_loss became NaN or infinite (the remaining evidence is read
-       from the epochs before that).
-    2. **overfit**: val_loss ended more than `overfit_val_rise` above its minimum while the
-       training loss kept falling after that minimum, or the final accuracy gap (train minus
-       validation accuracy) exceeds `overfit_accuracy_gap`. The shape of the curves is the
-       stronger evidence, so it is checked before the levels.
-    3. **underfit**: both losses are high, near chance and far above the sweep's best: the
-       final loss and the lowest val_loss are at or above `underfit_chance_share` x
-       `chance_loss` (the loss of predicting the class priors), and at or above
-       `underfit_best_ratio` x the sweep's lowest final training loss and lowest val_loss
-       respectively (some trial shows the task can be learned further). Without `chance_loss`
-       only the sweep comparison applies; with a single trial, or when even the sweep's best
-       sits near chance, only the chance comparison applies; with neither, underfitting is not
-       judged (the reason says so).
-    4. **good**: none of the above.
+    1. **diverged**: a loss became NaN or infinite.
+    2. **high bias**: the training error (or cross-entropy) stays above the reachable level by
+       more than its noise: z standard errors of an estimate on the validation rows at the
+       execution's own level, z from `confidence` corrected for taking the best of the sweep's
+       trials (Bonferroni), plus the spread between the best trial's repeats; or the training
+       cross-entropy is at least `underfit_chance_share` of `chance_loss` (it learned little).
+    3. **high variance**: validation error (or cross-entropy) above training by more than the
+       noise of both, while also clearly above the reachable level; or the validation loss rose
+       after its minimum by more than its standard error while the training loss kept falling.
+    4. The verdict: **underfit** for high bias, **overfit** for high variance, the larger of the
+       two (in cross-entropy) when both are high (both flags stay in `high_bias` and
+       `high_variance`), **good** for neither. A difference must also exceed a practical size:
+       `accuracy_margin` in accuracy, `margin` times the level in cross-entropy, so that very large
+       splits do not turn trivial differences into verdicts.
 
-    Defaults and why: a 10% rise of val_loss is well above the epoch-to-epoch noise of a
-    validation split of a few thousand examples; a 0.10 accuracy gap is ten points, more than
-    dropout's effect on training accuracy; half the chance loss means training has removed less
-    than half of what predicting the priors costs; twice the sweep's best loss separates a
-    configuration that cannot learn from ordinary spread between seeds.
+    With one configuration, bias cannot be measured against the sweep: an execution is underfit
+    only by the chance level or when its training loss still falls steeply at the last epoch, and
+    the reason says what could not be judged. Without row counts (`train_rows`,
+    `train_measured_rows`, `val_rows` in the trials table) the noise is unknown and only `margin`
+    applies. Tables whose training metrics are Keras' running averages (no `running_loss`
+    column: runs made before fitsweep measured training rows in inference mode) overstate the
+    training error under dropout; there the better of training and validation stands for the fit.
 
-    Note that Keras' training loss includes the l1/l2 penalty and is measured with dropout
-    active (and averaged over the epoch), so a regularized trial can show a training loss above
-    its validation loss.
+    Defaults and why: 95% confidence, the usual level; two points of accuracy and 5% of a
+    cross-entropy are the smallest differences a reader would act on (the cross-entropy, which
+    also measures confidence, is the more sensitive of the two); half the chance-level loss means
+    training removed less than half of what predicting the priors costs.
 
     Args:
-        epochs: The epochs table (trial_id, execution, epoch, loss, val_loss, and accuracy,
-            val_accuracy when recorded). A `run` column, from concatenating several runs,
-            keeps the runs apart: each is compared with its own best trial.
-        trials: The trials table, optional. When given, the output gains its `status`; every
-            execution of a trial whose status is "diverged" is diverged unless another of its
-            executions shows the non-finite loss itself; its executions without epochs get a
-            row too. Failed trials without epochs are skipped.
+        epochs: The epochs table (trial_id, execution, epoch, loss, val_loss; accuracy,
+            val_accuracy, crossentropy, val_crossentropy and their `_sd` when recorded). A `run`
+            column, from concatenating several runs, keeps the runs apart.
+        trials: The trials table, optional: gives `status`, the selected epoch, row counts and
+            hyperparameters (for the likely causes); every execution of a trial whose status is
+            "diverged" is diverged unless another of its executions shows the non-finite loss.
         chance_loss: The task's chance-level loss (see `chance_level_loss`).
-        penalty_free: Judge the cross-entropy without the L1/L2 penalty (`crossentropy`,
-            `val_crossentropy`) where the epochs table has it, and say so in the reasons; Keras'
-            `loss` includes the penalty, which is no measure of fit. False: always `loss`.
-        overfit_val_rise: Relative rise of final val_loss over its minimum that means overfit.
-        overfit_accuracy_gap: Final train minus validation accuracy that means overfit.
-        underfit_chance_share: Share of `chance_loss` at or above which a loss is high.
-        underfit_best_ratio: Multiple of the sweep's best training loss that is far above it.
+        penalty_free: Judge the cross-entropy without the L1/L2 penalty where the epochs table has
+            it; Keras' `loss` includes the penalty, which is no measure of fit. False: `loss`.
+        confidence: Confidence that a difference called clear is not noise, in (0.5, 1).
+        margin: Smallest difference of cross-entropy that counts, relative to its level, at least 0.
+        accuracy_margin: Smallest difference of accuracy that counts, at least 0.
+        underfit_chance_share: Share of `chance_loss` at or above which a training loss is high.
         trend_epochs: How many final epochs `train_trend` is fitted over.
 
     Returns:
         One row per (trial_id, execution), `run` first when present: `status` (with `trials`),
-        `fit` (a `Fit` value), `fit_reason`, and the evidence: `epochs_run`, `best_epoch`
-        (1-based epoch of the lowest val_loss), `min_val_loss`, `final_loss`,
+        `fit`, `fit_reason`, `high_bias`, `high_variance`, and the evidence: `epochs_run`,
+        `best_epoch` (the selected epoch), `train_error`, `val_error` and `reachable_error`
+        (1 - accuracy at the selected epoch, and the sweep's lowest mean validation error),
+        `train_crossentropy`, `val_crossentropy`, `reachable_crossentropy` (likewise),
+        `bias` (training minus reachable cross-entropy) and `variance` (validation minus training
+        cross-entropy, or the rise after the minimum when larger), `min_val_loss`, `final_loss`,
         `final_val_loss`, `loss_gap` (final val_loss - final loss), `accuracy_gap` (final
         accuracy - final val_accuracy), `val_rise` (final val_loss / min_val_loss - 1) and
         `train_trend` (slope of the training loss per epoch over the last `trend_epochs`
-        epochs, relative to their mean loss: -0.05 is falling 5% per epoch).
+        epochs, relative to their mean: -0.05 is falling 5% per epoch).
 
     Raises:
-        AnalysisError: No epochs to diagnose, or a table without the columns named above.
+        AnalysisError: No epochs to diagnose, a table without the columns named above, or a
+            setting out of range.
 
     Example:
         >>> run = fitsweep.load("results/moons")  # doctest: +SKIP
-        >>> table = diagnose(run.epochs, run.trials, chance_loss=chance_level_loss([0.5, 0.5]))  # doctest: +SKIP
-        >>> table[table.fit == Fit.OVERFIT][["trial_id", "fit_reason"]]  # doctest: +SKIP
+        >>> table = diagnose(run.epochs, run.trials, chance_loss=run.info["chance_loss"])  # doctest: +SKIP
+        >>> table[table.fit == Fit.UNDERFIT][["trial_id", "fit_reason"]]  # doctest: +SKIP
     """
     require_columns(epochs, _EPOCH_COLUMNS, "epochs")
+    _check_settings(chance_loss, confidence, (margin, accuracy_margin, underfit_chance_share), trend_epochs)
+    settings = _Settings(confidence, margin, accuracy_margin, underfit_chance_share, chance_loss)
+    measured = "running_loss" in epochs.columns
     epochs, renamed = _without_penalty(epochs) if penalty_free else (epochs, False)
-    thresholds = _Thresholds(overfit_val_rise, overfit_accuracy_gap, underfit_chance_share, underfit_best_ratio)
-    _check_settings(chance_loss, list(vars(thresholds).values()), trend_epochs)
     keys = [*trial_keys(epochs), "execution"]
+    selected = _selected_epochs(trials, keys)
     rows = [
-        {**dict(zip(keys, _key_tuple(key))), **_evidence(curve, trend_epochs)}
+        {**dict(zip(keys, _key_tuple(key), strict=True)),
+         **execution_evidence(curve, selected.get(_key_tuple(key), math.nan), trend_epochs)}
         for key, curve in epochs.groupby(keys, sort=True, dropna=False)
     ]
-    table = pd.DataFrame(rows, columns=[*keys, *_EVIDENCE, "diverged_at", "loss_at_best"])
-    table = _normalise_keys(table)
+    table = _normalise_keys(pd.DataFrame(rows, columns=[*keys, "epochs_run", "diverged_at"] if not rows else None))
     if trials is not None:
-        table = _apply_trial_status(table, trials, keys)
+        table = _with_trial_columns(_apply_trial_status(table, trials, keys), trials, keys)
     if table.empty:
         raise AnalysisError("diagnose found no epochs: the sweep has not finished an epoch yet (or the table is empty)")
-    verdicts = _judge(table, keys, chance_loss, thresholds)
-    if renamed:
-        verdicts["fit_reason"] = verdicts["fit_reason"].str.replace(_LOSS_WORD, _crossentropy_word, regex=True)
-    return verdicts
+    return _judge(table, keys, settings, measured, "crossentropy" if renamed else "loss")
 
 
 _PENALTY_FREE = {"loss": "crossentropy", "val_loss": "val_crossentropy"}
-_LOSS_WORD = r"\b(val_)?loss\b"
-
-
-def _crossentropy_word(match: re.Match[str]) -> str:
-    return f"{match.group(1) or ''}crossentropy"
+_CAUSE_COLUMNS = ("params", "l1", "l2", "dropout", *_ROW_COUNTS)
 
 
 def _without_penalty(epochs: pd.DataFrame) -> tuple[pd.DataFrame, bool]:
@@ -220,8 +233,7 @@ def _without_penalty(epochs: pd.DataFrame) -> tuple[pd.DataFrame, bool]:
 
     Keras adds the L1/L2 penalty to `loss` and `val_loss`, which can dwarf the data term (an L1
     penalty on a large network adds more than the chance-level loss), so a well-fitting penalised
-    network would read as underfit. fitsweep's epochs table records the same losses without the
-    penalty as `crossentropy` and `val_crossentropy`.
+    network would read as underfit.
     """
     if not set(_PENALTY_FREE.values()) <= set(epochs.columns):
         return epochs, False
@@ -231,11 +243,16 @@ def _without_penalty(epochs: pd.DataFrame) -> tuple[pd.DataFrame, bool]:
     return replaced, True
 
 
-def _check_settings(chance_loss: float | None, thresholds: Sequence[float], trend_epochs: int) -> None:
+def _check_settings(
+    chance_loss: float | None, confidence: float, limits: tuple[float, float, float], trend_epochs: int
+) -> None:
     if chance_loss is not None and not (math.isfinite(chance_loss) and chance_loss > 0):
         raise AnalysisError(f"chance_loss must be a positive number, got {chance_loss!r}; see chance_level_loss")
-    if any(not (math.isfinite(value) and value >= 0) for value in thresholds):
-        raise AnalysisError(f"diagnose thresholds must be non-negative numbers, got {list(thresholds)}")
+    if not (math.isfinite(confidence) and 0.5 < confidence < 1):
+        raise AnalysisError(f"confidence must be between 0.5 and 1 (exclusive), got {confidence!r}")
+    for name, value in zip(("margin", "accuracy_margin", "underfit_chance_share"), limits, strict=True):
+        if not (math.isfinite(value) and value >= 0):
+            raise AnalysisError(f"{name} must be a number of at least 0, got {value!r}")
     if trend_epochs < 2:
         raise AnalysisError(f"trend_epochs must be at least 2 (a slope needs two points), got {trend_epochs}")
 
@@ -249,61 +266,16 @@ def _normalise_keys(table: pd.DataFrame) -> pd.DataFrame:
     return table.astype({"trial_id": "string", "execution": "int64"})
 
 
-# --- evidence ------------------------------------------------------------------------------
+def _selected_epochs(trials: pd.DataFrame | None, keys: list[str]) -> dict[tuple[Any, ...], float]:
+    """(run, trial_id, execution) -> the epoch whose weights the sweep kept, from the trials table."""
+    if trials is None or "best_epoch" not in trials.columns or not set(keys) <= set(trials.columns):
+        return {}
+    rows = _normalise_keys(trials[[*keys, "best_epoch"]].drop_duplicates(keys))
+    return {tuple(row[:-1]): float(row[-1]) if pd.notna(row[-1]) else math.nan
+            for row in rows.itertuples(index=False, name=None)}
 
 
-def _evidence(curve: pd.DataFrame, trend_epochs: int) -> dict[str, Any]:
-    """The numbers a verdict rests on, read from one execution's epochs."""
-    curve = curve.sort_values("epoch")
-    epoch = curve["epoch"].to_numpy(dtype="int64")
-    loss, val = as_float(curve["loss"]), as_float(curve["val_loss"])
-    accuracy = as_float(curve["accuracy"]) if "accuracy" in curve else np.full(len(curve), np.nan)
-    val_accuracy = as_float(curve["val_accuracy"]) if "val_accuracy" in curve else np.full(len(curve), np.nan)
-    broken = np.flatnonzero(~(np.isfinite(loss) & np.isfinite(val)))
-    diverged_at = _divergence(epoch, loss, val, broken[0]) if broken.size else None
-    end = broken[0] if broken.size else len(curve)  # evidence from the epochs before a blow-up
-    evidence = _curve_evidence(epoch[:end], loss[:end], val[:end], accuracy[:end], val_accuracy[:end], trend_epochs)
-    return {**evidence, "epochs_run": len(curve), "diverged_at": diverged_at}
-
-
-def _divergence(epoch: npt.NDArray[np.int64], loss: FloatArray, val: FloatArray, index: int) -> str:
-    name, value = ("loss", loss[index]) if not np.isfinite(loss[index]) else ("val_loss", val[index])
-    return f"{name} became {value} at epoch {epoch[index]}"
-
-
-def _curve_evidence(
-    epoch: npt.NDArray[np.int64], loss: FloatArray, val: FloatArray, accuracy: FloatArray, val_accuracy: FloatArray,
-    trend_epochs: int,
-) -> dict[str, Any]:
-    if len(epoch) == 0:
-        return {name: np.nan for name in [*_EVIDENCE, "loss_at_best"] if name != "epochs_run"}
-    best = int(np.argmin(val))
-    return {
-        "best_epoch": int(epoch[best]),
-        "min_val_loss": float(val[best]),
-        "final_loss": float(loss[-1]),
-        "final_val_loss": float(val[-1]),
-        "loss_gap": float(val[-1] - loss[-1]),
-        "accuracy_gap": float(accuracy[-1] - val_accuracy[-1]),
-        "val_rise": _relative_rise(val[-1], val[best]),
-        "train_trend": _relative_slope(epoch[-trend_epochs:], loss[-trend_epochs:]),
-        "loss_at_best": float(loss[best]),
-    }
-
-
-def _relative_rise(final: float, minimum: float) -> float:
-    # Cross-entropy is positive; the floor only guards a loss of exactly 0.
-    return float((final - minimum) / max(abs(minimum), 1e-12))
-
-
-def _relative_slope(epoch: npt.NDArray[np.int64], loss: FloatArray) -> float:
-    if len(epoch) < 2:
-        return math.nan
-    slope = np.polyfit(epoch.astype(float), loss, 1)[0]
-    return float(slope / max(abs(float(np.mean(loss))), 1e-12))
-
-
-# --- trial status --------------------------------------------------------------------------
+# --- trial status and columns --------------------------------------------------------------
 
 
 def _apply_trial_status(table: pd.DataFrame, trials: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
@@ -311,7 +283,7 @@ def _apply_trial_status(table: pd.DataFrame, trials: pd.DataFrame, keys: list[st
     require_columns(trials, [*keys, "status"], "trials")
     status = _normalise_keys(trials.drop_duplicates(keys))
     status = status.assign(status=status["status"].astype("string").str.lower(),
-                           error=status["error"] if "error" in status else None)[[*keys, "status", "error"]]
+                           error=status.get("error"))[[*keys, "status", "error"]]
     merged = table.merge(status, on=keys, how="outer", indicator=True)
     diverged = merged["status"].eq("diverged").fillna(False).to_numpy()
     # Failed (or running) trials that never finished an epoch have no curves to judge.
@@ -324,107 +296,345 @@ def _apply_trial_status(table: pd.DataFrame, trials: pd.DataFrame, keys: list[st
     return merged.drop(columns=["_merge", "error"]).reset_index(drop=True)
 
 
+def _with_trial_columns(table: pd.DataFrame, trials: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """Add the row counts and the hyperparameters the likely causes are read from."""
+    present = [column for column in _CAUSE_COLUMNS if column in trials.columns and column not in table.columns]
+    if not present:
+        return table
+    extra = _normalise_keys(trials[[*keys, *present]].drop_duplicates(keys))
+    return table.merge(extra, on=keys, how="left")
+
+
 def _status_reason(error: object) -> str:
     text = "" if error is None or error is pd.NA else str(error).strip()
     return f"the trial's status is diverged ({text})" if text else "the trial's status is diverged"
 
 
-# --- verdicts ------------------------------------------------------------------------------
-
-
-def _judge(table: pd.DataFrame, keys: list[str], chance_loss: float | None, t: _Thresholds) -> pd.DataFrame:
-    best = _sweep_best(table, keys, chance_loss, t)
-    verdicts = [
-        _verdict(row, best.get(row["run"]) if "run" in keys else best.get(None), chance_loss, t)
-        for row in table.to_dict("records")
-    ]
-    table = table.assign(fit=[fit.value for fit, _ in verdicts], fit_reason=[reason for _, reason in verdicts])
-    table = table.astype({"fit": "string", "fit_reason": "string", "epochs_run": "Int64", "best_epoch": "Int64"})
-    front = [*keys, *(["status"] if "status" in table else []), "fit", "fit_reason"]
-    return table[[*front, *_EVIDENCE]].sort_values(keys, ignore_index=True)
+# --- the sweep's reachable level -----------------------------------------------------------
 
 
 @dataclass(frozen=True)
-class _Best:
-    """The sweep's lowest final training loss and lowest validation loss."""
+class _Reachable:
+    """The lowest mean validation error and cross-entropy any trial of a run reaches, and their spread."""
 
-    loss: float
-    val_loss: float
+    error: float
+    error_var: float  # variance of that mean between the best trial's repeats
+    error_trial: str
+    crossentropy: float
+    crossentropy_var: float
+    crossentropy_trial: str
+    trials: int
+    params: float
 
 
-def _sweep_best(table: pd.DataFrame, keys: list[str], chance_loss: float | None, t: _Thresholds) -> dict[Any, _Best]:
-    """Per run (key None: the only run), the sweep's best losses, where they are an informative reference."""
-    peers = table[table["diverged_at"].isna() & table["final_loss"].notna()]
-    runs = peers.groupby("run", dropna=False) if "run" in keys else [(None, peers)]
-    best = {}
+def _reachable(table: pd.DataFrame, keys: list[str]) -> dict[Any, _Reachable]:
+    """Per run (key None: the only run), the sweep's reachable levels; absent with fewer than two trials."""
+    if "final_loss" not in table:
+        return {}
+    finite = table[table["diverged_at"].isna() & table["final_loss"].notna()]
+    runs = finite.groupby("run", dropna=False) if "run" in keys else [(None, finite)]
+    reachable = {}
     for run, rows in runs:
-        lowest = _Best(float(rows["final_loss"].min()), float(rows["min_val_loss"].min()))
-        # A trial cannot be far above a sweep made of itself; and when every trial sits near
-        # chance, the sweep shows nothing better to reach.
-        if rows["trial_id"].nunique() >= 2 and not (
-            chance_loss is not None and lowest.loss >= t.underfit_chance_share * chance_loss
-        ):
-            best[run] = lowest
-    return best
+        per_trial = rows.groupby("trial_id")
+        if per_trial.ngroups < 2:
+            continue
+        error_trial, error, error_var = _best_mean(per_trial["val_error"])
+        ce_trial, crossentropy, ce_var = _best_mean(per_trial["val_crossentropy"])
+        params = as_float(rows.loc[rows["trial_id"] == ce_trial, "params"]).max() if "params" in rows else math.nan
+        reachable[run] = _Reachable(error, error_var, error_trial, crossentropy, ce_var, ce_trial,
+                                    per_trial.ngroups, float(params))
+    return reachable
 
 
-def _verdict(row: dict[str, Any], best: _Best | None, chance_loss: float | None, t: _Thresholds) -> tuple[Fit, str]:
+def _best_mean(values: Any) -> tuple[str, float, float]:
+    means = values.mean()
+    if means.isna().all():
+        return "", math.nan, 0.0
+    best = str(means.idxmin())
+    repeats = as_float(values.get_group(best))
+    spread = float(np.var(repeats, ddof=1) / len(repeats)) if len(repeats) > 1 else 0.0
+    return best, float(means[best]), spread
+
+
+# --- verdicts ------------------------------------------------------------------------------
+
+
+def _judge(table: pd.DataFrame, keys: list[str], settings: _Settings, measured: bool, loss_name: str) -> pd.DataFrame:
+    reachable = _reachable(table, keys)
+    judged = [
+        _verdict(row, reachable.get(row["run"] if "run" in keys else None), settings, measured, loss_name)
+        for row in table.to_dict("records")
+    ]
+    table = table.assign(
+        fit=[j.fit.value for j in judged], fit_reason=[j.reason for j in judged],
+        high_bias=[j.high_bias for j in judged], high_variance=[j.high_variance for j in judged],
+        reachable_error=[j.reachable_error for j in judged],
+        reachable_crossentropy=[j.reachable_crossentropy for j in judged],
+        bias=[j.bias for j in judged], variance=[j.variance for j in judged],
+    )
+    for column in EVIDENCE:
+        if column not in table:
+            table[column] = np.nan
+    table = table.astype({"fit": "string", "fit_reason": "string", "epochs_run": "Int64", "best_epoch": "Int64",
+                          "high_bias": "boolean", "high_variance": "boolean"})
+    front = [*keys, *(["status"] if "status" in table else []), "fit", "fit_reason", "high_bias", "high_variance"]
+    return table[[*front, *EVIDENCE]].sort_values(keys, ignore_index=True)
+
+
+@dataclass(frozen=True)
+class _Judgement:
+    fit: Fit
+    reason: str
+    high_bias: bool | None = None
+    high_variance: bool | None = None
+    bias: float = math.nan
+    variance: float = math.nan
+    reachable_error: float = math.nan
+    reachable_crossentropy: float = math.nan
+
+
+@dataclass(frozen=True)
+class _Finding:
+    """One side of the verdict: whether it is clear, how large (cross-entropy), and why."""
+
+    clear: bool
+    size: float
+    text: str
+
+
+def _verdict(row: dict[str, Any], reachable: _Reachable | None, settings: _Settings, measured: bool,
+             loss_name: str) -> _Judgement:
     if isinstance(row["diverged_at"], str):
-        return Fit.DIVERGED, row["diverged_at"]
-    if pd.isna(row["final_loss"]):
-        return Fit.DIVERGED, "the trial diverged and this execution recorded no epoch"
-    overfit = _overfit_reason(row, t)
-    if overfit:
-        return Fit.OVERFIT, overfit
-    underfit = _underfit_reason(row, best, chance_loss, t)
-    if underfit:
-        return Fit.UNDERFIT, underfit
-    return Fit.GOOD, _good_reason(row, t, judged=best is not None or chance_loss is not None)
+        return _Judgement(Fit.DIVERGED, row["diverged_at"])
+    if _missing(row.get("final_loss")):
+        return _Judgement(Fit.DIVERGED, "the trial diverged and this execution recorded no epoch")
+    bias = _bias(row, reachable, settings, measured, loss_name)
+    variance = _variance(row, reachable, settings, loss_name)
+    levels = {"reachable_error": reachable.error if reachable else math.nan,
+              "reachable_crossentropy": reachable.crossentropy if reachable else math.nan}
+    numbers = {"bias": bias.size, "variance": variance.size, **levels}
+    if bias.clear and variance.clear:
+        fit = Fit.UNDERFIT if bias.size >= variance.size else Fit.OVERFIT
+        first, second = (bias, variance) if fit is Fit.UNDERFIT else (variance, bias)
+        other = "overfits" if fit is Fit.UNDERFIT else "underfits"
+        reason = f"{first.text}. It also {other}, the smaller problem: {second.text}"
+        return _Judgement(fit, reason, True, True, **numbers)
+    if bias.clear:
+        return _Judgement(Fit.UNDERFIT, bias.text, True, False, **numbers)
+    if variance.clear:
+        return _Judgement(Fit.OVERFIT, variance.text, False, True, **numbers)
+    return _Judgement(Fit.GOOD, _good_reason(row, reachable, bias, variance, loss_name), False, False, **numbers)
 
 
-def _underfit_reason(row: dict[str, Any], best: _Best | None, chance_loss: float | None, t: _Thresholds) -> str | None:
-    # The lowest val_loss: even at its best epoch the trial generalises poorly.
-    loss, val = row["final_loss"], row["min_val_loss"]
-    if best is None and chance_loss is None:
+def _missing(value: Any) -> bool:
+    return value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value))
+
+
+def _number(row: dict[str, Any], name: str) -> float:
+    value = row.get(name)
+    return math.nan if _missing(value) else float(value)
+
+
+# --- bias ----------------------------------------------------------------------------------
+
+# A training loss still falling faster than this share per epoch at its end has not converged
+# (a few epochs of SGD fall by 10% or more; a converged net by well under 1%).
+_STEEP_TREND = -0.03
+
+
+def _bias(row: dict[str, Any], reachable: _Reachable | None, settings: _Settings, measured: bool,
+          loss_name: str) -> _Finding:
+    train_error, val_error = _number(row, "train_error"), _number(row, "val_error")
+    train_ce, val_ce = _number(row, "train_crossentropy"), _number(row, "val_crossentropy")
+    if not measured:  # running averages under dropout overstate the training error
+        train_error, train_ce = _better(train_error, val_error), _better(train_ce, val_ce)
+    chance = _chance_finding(train_ce, settings, loss_name)
+    if reachable is None:
+        return chance if chance.clear else _alone_bias(row, chance, loss_name)
+    checks = [
+        _above_reachable(row, train_error, reachable.error, reachable.error_var, reachable, settings, "error"),
+        _above_reachable(row, train_ce, reachable.crossentropy, reachable.crossentropy_var, reachable, settings,
+                         loss_name),
+    ]
+    clear = [check for check in checks if check is not None]
+    if not clear:
+        return chance if chance.clear else _Finding(False, train_ce - reachable.crossentropy, "")
+    text = "; ".join(clear) + _underfit_causes(row, reachable)
+    return _Finding(True, train_ce - reachable.crossentropy, text)
+
+
+def _better(train: float, val: float) -> float:
+    return float(np.nanmin([train, val])) if math.isfinite(train) or math.isfinite(val) else math.nan
+
+
+def _above_reachable(row: dict[str, Any], level: float, reference: float, spread: float, reachable: _Reachable,
+                     settings: _Settings, measure: str) -> str | None:
+    """Words for a training level clearly above the sweep's reachable level, or None."""
+    if not (math.isfinite(level) and math.isfinite(reference)):
         return None
-    evidence = []
-    if chance_loss is not None:
-        if min(loss, val) < t.underfit_chance_share * chance_loss:
-            return None
-        evidence.append(f"loss {loss:.3g} and best val_loss {val:.3g} stay at {loss / chance_loss:.0%} and "
-                        f"{val / chance_loss:.0%} of the chance level {chance_loss:.3g}")
-    if best is not None:
-        # Both errors must be far above the sweep's: a low training loss elsewhere alone may be overfitting.
-        if loss < t.underfit_best_ratio * best.loss or val < t.underfit_best_ratio * best.val_loss:
-            return None
-        evidence.append(f"{loss / max(best.loss, 1e-12):.1f}x the sweep's best training loss {best.loss:.3g} "
-                        f"and {val / max(best.val_loss, 1e-12):.1f}x its best val_loss {best.val_loss:.3g}")
-    return "; ".join(evidence)
-
-
-def _overfit_reason(row: dict[str, Any], t: _Thresholds) -> str | None:
-    rose = row["val_rise"] > t.overfit_val_rise and row["final_loss"] < row["loss_at_best"]
-    gap = row["accuracy_gap"]
-    wide = bool(np.isfinite(gap) and gap > t.overfit_accuracy_gap)
-    if not (rose or wide):
+    val_rows = _number(row, "val_rows")
+    if measure == "error":
+        noise = binomial_se(level, val_rows) ** 2 + _train_se(row, binomial_se(level, _measured_rows(row))) ** 2
+    else:
+        sd = _number(row, "train_crossentropy_sd")
+        noise = mean_se(sd, val_rows) ** 2 + _train_se(row, mean_se(sd, _measured_rows(row))) ** 2
+    bound = best_of_z(settings.confidence, reachable.trials) * math.sqrt(noise + spread)
+    difference = level - reference
+    if difference <= max(bound, _practical(settings, measure, level)) or difference <= 0:
         return None
-    parts = []
-    if rose:
-        parts.append(f"val_loss rose {row['val_rise']:.0%} above its minimum {row['min_val_loss']:.3g} at epoch "
-                     f"{int(row['best_epoch'])} while loss kept falling ({row['loss_at_best']:.3g} to {row['final_loss']:.3g})")
-    if np.isfinite(gap):
-        parts.append(f"final accuracy gap {gap:.2f}" + (f" (above {t.overfit_accuracy_gap:.2f})" if wide else ""))
-    return "; ".join(parts)
+    trial = reachable.error_trial if measure == "error" else reachable.crossentropy_trial
+    if measure == "error":
+        shown = (f"training accuracy {1 - level:.3f} against {1 - reference:.3f} reachable "
+                 f"(trial {trial}'s validation accuracy)")
+    else:
+        shown = f"training {measure} {level:.3g} against {reference:.3g} reachable (trial {trial}'s validation)"
+    return shown + _beyond(bound, reachable.trials, val_rows)
 
 
-def _good_reason(row: dict[str, Any], t: _Thresholds, judged: bool) -> str:
-    side = "above" if row["loss_gap"] >= 0 else "below"
-    reason = (f"val_loss {row['final_val_loss']:.3g} ends {row['val_rise']:.0%} above its minimum (epoch "
-              f"{int(row['best_epoch'])}) and {abs(row['loss_gap']):.3g} {side} training loss {row['final_loss']:.3g}")
-    if np.isfinite(row["accuracy_gap"]):
-        reason += f"; final accuracy gap {row['accuracy_gap']:.2f}"
-    if row["val_rise"] > t.overfit_val_rise and row["final_loss"] >= row["loss_at_best"]:
-        reason += "; training loss rose too, which points to unstable training rather than overfitting"
-    if not judged:
-        reason += "; underfitting not judged (pass chance_loss, or diagnose more than one trial)"
-    return reason
+def _practical(settings: _Settings, measure: str, level: float) -> float:
+    """The smallest difference that counts: absolute for error rates, relative for cross-entropies."""
+    return settings.accuracy_margin if measure == "error" else settings.margin * level
+
+
+def _beyond(bound: float, trials: int, val_rows: float) -> str:
+    if not math.isfinite(val_rows):
+        return " (noise of the splits unknown: the trials table has no row counts)"
+    return f", beyond the noise bound {bound:.2g} for the best of {trials} trials"
+
+
+def _measured_rows(row: dict[str, Any]) -> float:
+    return _number(row, "train_measured_rows")
+
+
+def _train_se(row: dict[str, Any], sample_se: float) -> float:
+    """A training estimate's standard error: 0 when every training row was measured."""
+    return sample_se * finite_population(_measured_rows(row), _number(row, "train_rows"))
+
+
+def _chance_finding(train_ce: float, settings: _Settings, loss_name: str) -> _Finding:
+    chance = settings.chance_loss
+    if chance is None or not math.isfinite(train_ce) or train_ce < settings.underfit_chance_share * chance:
+        return _Finding(False, math.nan, "")
+    return _Finding(True, train_ce, f"it learned little: training {loss_name} {train_ce:.3g} is "
+                                    f"{train_ce / chance:.0%} of the chance level {chance:.3g}")
+
+
+def _alone_bias(row: dict[str, Any], chance: _Finding, loss_name: str) -> _Finding:
+    """With one configuration: only a training loss still falling steeply shows bias."""
+    trend = _number(row, "train_trend")
+    if math.isfinite(trend) and trend < _STEEP_TREND:
+        return _Finding(True, math.nan, f"training {loss_name} still falls {-trend:.1%} per epoch at "
+                                        f"epoch {int(row['last_epoch'])}, so training stopped before it converged; "
+                                        "train longer or raise the learning rate")
+    return _Finding(False, math.nan, "")
+
+
+def _underfit_causes(row: dict[str, Any], reachable: _Reachable) -> str:
+    causes = []
+    trend = _number(row, "train_trend")
+    if int(row["best_epoch"]) >= int(row["last_epoch"]) - 1 and math.isfinite(trend) and trend < 0:
+        causes.append(f"still improving at its last epoch {int(row['last_epoch'])} (training loss falling "
+                      f"{-trend:.1%} per epoch): train longer or raise the learning rate")
+    penalties = [f"{name}={_number(row, name):g}" for name in ("l1", "l2", "dropout") if _number(row, name) > 0]
+    if penalties:
+        causes.append(f"regularization {', '.join(penalties)}: weaken it")
+    params = _number(row, "params")
+    if math.isfinite(params) and math.isfinite(reachable.params) and params < reachable.params / 2:
+        causes.append(f"a small network ({params:,.0f} parameters against {reachable.params:,.0f} in trial "
+                      f"{reachable.crossentropy_trial}): add capacity")
+    return ". Likely cause: " + "; ".join(causes) if causes else ""
+
+
+# --- variance ------------------------------------------------------------------------------
+
+
+def _variance(row: dict[str, Any], reachable: _Reachable | None, settings: _Settings, loss_name: str) -> _Finding:
+    gap = _gap(row, reachable, settings)
+    rise, rise_text = _rise(row, settings, loss_name)
+    found = [text for text in (gap, rise_text) if text]
+    gap_size = _number(row, "val_crossentropy") - _number(row, "train_crossentropy")
+    size = float(np.nanmax([rise, gap_size])) if math.isfinite(rise) or math.isfinite(gap_size) else math.nan
+    if not found:
+        return _Finding(False, size, "")
+    return _Finding(True, size, "; ".join(found) + _overfit_causes(row, rose=bool(rise_text)))
+
+
+def _gap(row: dict[str, Any], reachable: _Reachable | None, settings: _Settings) -> str:
+    """Validation accuracy clearly below training at the selected epoch, and clearly below what the sweep reaches.
+
+    Only accuracy is compared here: a healthy network's validation cross-entropy commonly exceeds
+    its training cross-entropy by tens of percent (it grows more confident on rows it was trained
+    on), so a cross-entropy gap alone is no sign of overfitting; its rise over the epochs is.
+    """
+    train, val = _number(row, "train_error"), _number(row, "val_error")
+    if not (math.isfinite(train) and math.isfinite(val)):
+        return ""
+    val_rows = _number(row, "val_rows")
+    val_se = binomial_se(val, val_rows)
+    train_se = _train_se(row, binomial_se(train, _measured_rows(row)))
+    bound = one_sided_z(settings.confidence) * math.hypot(val_se, train_se)
+    clear = val - train > max(bound, settings.accuracy_margin)
+    if not clear or not _worse_than_reachable(val, val_se, reachable, settings):
+        return ""
+    return (f"validation accuracy {1 - val:.3f} against training {1 - train:.3f} at epoch {int(row['best_epoch'])}"
+            + _beyond_gap(bound, val_rows))
+
+
+def _beyond_gap(bound: float, val_rows: float) -> str:
+    return " (noise unknown)" if not math.isfinite(val_rows) else f" (noise bound {bound:.2g})"
+
+
+def _worse_than_reachable(val: float, val_se: float, reachable: _Reachable | None, settings: _Settings) -> bool:
+    # The best configuration has a gap too: only a gap that costs generalisation is overfitting.
+    if reachable is None:
+        return True
+    bound = best_of_z(settings.confidence, reachable.trials) * math.sqrt(val_se**2 + reachable.error_var)
+    return bool(math.isfinite(reachable.error) and val - reachable.error > max(bound, settings.accuracy_margin))
+
+
+def _rise(row: dict[str, Any], settings: _Settings, loss_name: str) -> tuple[float, str]:
+    """The validation loss turned up after its minimum while the training loss kept falling."""
+    z = one_sided_z(settings.confidence)
+    lowest, final = _number(row, "min_val_loss"), _number(row, "final_val_loss")
+    rise = final - lowest
+    bound = z * mean_se(_number(row, "val_sd_at_min"), _number(row, "val_rows"))
+    fell = _number(row, "loss_at_min_val") - _number(row, "final_loss")
+    train_bound = z * _train_se(row, mean_se(_number(row, "final_loss_sd"), _measured_rows(row)))
+    if not (rise > max(bound, settings.margin * lowest) and fell > train_bound and fell > 0):
+        return math.nan, ""
+    text = (f"validation {loss_name} rose {rise / lowest:.0%} after its minimum {lowest:.3g} at epoch "
+            f"{int(row['min_val_epoch'])}, to {final:.3g} at epoch {int(row['last_epoch'])}"
+            f"{_beyond_gap(bound, _number(row, 'val_rows'))}, while training {loss_name} kept falling "
+            f"({_number(row, 'loss_at_min_val'):.3g} to {_number(row, 'final_loss'):.3g})")
+    return rise, text
+
+
+def _overfit_causes(row: dict[str, Any], rose: bool) -> str:
+    causes = []
+    params, rows = _number(row, "params"), _number(row, "train_rows")
+    if math.isfinite(params) and math.isfinite(rows) and params > rows:
+        causes.append(f"a small training set for the network ({rows:,.0f} rows, {params:,.0f} parameters): "
+                      "more data, or a smaller network")
+    if all(not (_number(row, name) > 0) for name in ("l1", "l2", "dropout")) and "params" in row:
+        causes.append("no regularization: add dropout or l2")
+    kept = f". The kept weights are epoch {int(row['best_epoch'])}'s, before the rise" if (
+        rose and int(row["best_epoch"]) < int(row["last_epoch"])) else ""
+    return kept + (". Likely cause: " + "; ".join(causes) if causes else "")
+
+
+# --- good ----------------------------------------------------------------------------------
+
+
+def _good_reason(row: dict[str, Any], reachable: _Reachable | None, bias: _Finding, variance: _Finding,
+                 loss_name: str) -> str:
+    train, val = _number(row, "train_error"), _number(row, "val_error")
+    accuracy = (f"training accuracy {1 - train:.3f}, validation {1 - val:.3f} at epoch {int(row['best_epoch'])}"
+                if math.isfinite(train) and math.isfinite(val) else
+                f"training {loss_name} {_number(row, 'train_crossentropy'):.3g}, validation "
+                f"{_number(row, 'val_crossentropy'):.3g} at epoch {int(row['best_epoch'])}")
+    if reachable is not None:
+        return (f"{accuracy}: within noise of the {1 - reachable.error:.3f} validation accuracy the sweep reaches, "
+                "and no clear rise of the validation loss")
+    note = bias.text or ("underfitting not judged: one configuration shows nothing better to reach "
+                         "(pass chance_loss, or sweep more than one configuration)")
+    return f"{accuracy}; no clear gap or rise of the validation loss; {note}"
