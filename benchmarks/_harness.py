@@ -80,7 +80,7 @@ def spread(values: Sequence[float]) -> str:
 
 def paired_ratios(numerators: Sequence[float], denominators: Sequence[float]) -> list[float]:
     """Round by round ratios (round i of one side over round i of the other)."""
-    return [n / d for n, d in zip(numerators, denominators)]
+    return [n / d for n, d in zip(numerators, denominators, strict=True)]
 
 
 def load_average() -> str:

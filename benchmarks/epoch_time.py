@@ -19,6 +19,7 @@ import argparse
 import statistics
 import tempfile
 import time
+from itertools import pairwise
 from typing import Any
 
 import _harness
@@ -35,7 +36,7 @@ SWEEP: dict[str, Any] = {
 
 
 def _intervals(stamps: list[float]) -> list[float]:
-    return [later - earlier for earlier, later in zip(stamps, stamps[1:])]
+    return [later - earlier for earlier, later in pairwise(stamps)]
 
 
 def _result(wall: list[float], cpu: list[float]) -> dict[str, Any]:

@@ -154,7 +154,8 @@ def main() -> None:
     parser.add_argument("--trials", type=int, default=200)
     parser.add_argument("--warmup", type=int, default=20, help="trials left out of the growth fit")
     parser.add_argument("--repeats", type=int, default=1, help="rounds of every side")
-    parser.add_argument("--trials-per-process", type=int, default=50, help="workers side: trials before a fresh process")
+    parser.add_argument("--trials-per-process", type=int, default=50,
+                        help="workers side: trials before a fresh process")
     parser.add_argument("--no-workers", action="store_true", help="leave the two-worker side out")
     parser.add_argument("--child", choices=["fitsweep", "baseline", "workers"], help=argparse.SUPPRESS)
     args = parser.parse_args()

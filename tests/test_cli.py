@@ -82,7 +82,8 @@ def test_bad_input_is_one_line_exit_2_and_writes_nothing(tmp_path: Path, args: l
     bad = write_sweep(sweeps, tiny_sweep(model={"dropuot": 0.1}), "bad.yaml")
     filled = [a.format(sweep_dir=sweeps, good=good, bad=bad) for a in args]
     results = tmp_path / "results"
-    result = invoke(*filled, *(["--results-dir", str(results)] if filled[0] == "run" and len(filled) > 1 and "--bogus" not in filled else []))
+    runs_somewhere = filled[0] == "run" and len(filled) > 1 and "--bogus" not in filled
+    result = invoke(*filled, *(["--results-dir", str(results)] if runs_somewhere else []))
     assert result.exit_code == 2, result.output
     lines = [line for line in result.output.splitlines() if line.strip()]
     assert len(lines) == 1 and lines[0].startswith("fitsweep: error: ") and message in lines[0], result.output

@@ -31,18 +31,21 @@ def test_each_algorithm_completes_trials(tmp_path: Path, algorithm: str) -> None
 
 def test_trials_table_schema(tiny_run) -> None:
     trials = tiny_run.trials
-    hyperparameters = ["depth", "width", "activation", "dropout", "l1", "l2", "optimizer", "learning_rate", "batch_size"]
+    hyperparameters = ["depth", "width", "activation", "dropout", "l1", "l2", "optimizer", "learning_rate",
+                       "batch_size"]
     assert list(trials.columns) == ["trial_id", "execution", "status", *hyperparameters, *TRIAL_METRIC_COLUMNS,
                                     "fit", "fit_reason"]
     assert len(trials) == 3 * 2  # 3 trials x 2 executions
     assert sorted(trials["execution"].unique()) == [0, 1]
     completed = trials[trials["status"] == "completed"]
-    for column in [f"{split}_{metric}" for split in ("train", "val", "test") for metric in ("loss", "accuracy", "crossentropy")]:
+    metrics = ("loss", "accuracy", "crossentropy")
+    for column in [f"{split}_{metric}" for split in ("train", "val", "test") for metric in metrics]:
         assert completed[column].notna().all(), column
         assert np.isfinite(completed[column].astype(float)).all(), column
     assert (completed["params"] > 0).all() and (completed["fit_seconds"] > 0).all()
     assert completed["best_epoch"].between(1, 3).all()
-    assert completed["fit"].isin(["overfit", "underfit", "good"]).all() and completed["fit_reason"].str.len().gt(10).all()
+    assert completed["fit"].isin(["overfit", "underfit", "good"]).all()
+    assert completed["fit_reason"].str.len().gt(10).all()
     assert completed["weight_l2"].gt(0).all() and completed["near_zero_share"].between(0, 1).all()
 
 

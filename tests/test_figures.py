@@ -14,8 +14,15 @@ from matplotlib.figure import Figure
 from fitsweep.analysis import diagnose
 from fitsweep.errors import FitsweepError
 from fitsweep.figures import (
-    FigureError, plot_confusion_matrix, plot_decision_boundaries, plot_gap_vs_capacity, plot_hyperparameters,
-    plot_importance, plot_learning_curves, plot_regularizer_comparison, plot_weight_sparsity,
+    FigureError,
+    plot_confusion_matrix,
+    plot_decision_boundaries,
+    plot_gap_vs_capacity,
+    plot_hyperparameters,
+    plot_importance,
+    plot_learning_curves,
+    plot_regularizer_comparison,
+    plot_weight_sparsity,
 )
 from synthetic_curves import CHANCE, sweep, synthetic_trials
 

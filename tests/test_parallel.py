@@ -53,8 +53,10 @@ def kill_workers_when_training(marker: Path, how_many: int) -> threading.Thread:
                 ongoing = json.loads(next(marker.glob("*/tuner/oracle.json")).read_text())["ongoing_trials"]
             except (StopIteration, OSError, ValueError, KeyError):
                 continue
-            pids = {tuner_id: pid for pid in worker_processes(marker) for tuner_id in ongoing
-                    if f"--tuner-id {tuner_id} " in Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()}
+            command_lines = {pid: Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+                             for pid in worker_processes(marker)}
+            pids = {tuner_id: pid for pid, command_line in command_lines.items() for tuner_id in ongoing
+                    if f"--tuner-id {tuner_id} " in command_line}
             if len(pids) >= how_many:
                 for pid in list(pids.values())[:how_many]:
                     os.kill(pid, signal.SIGKILL)
@@ -127,7 +129,7 @@ def test_a_killed_worker_fails_its_trial_and_the_other_finishes_the_sweep(tmp_pa
 def test_a_run_whose_workers_all_die_fails_and_leaves_no_process(tmp_path: Path) -> None:
     killer = kill_workers_when_training(tmp_path, how_many=2)
     # Killed in their first trials: no trial completed, which is the failure the run reports.
-    with pytest.raises(RunFailedError, match="worker tuner[01] stopped \\(killed by SIGKILL\\)"):
+    with pytest.raises(RunFailedError, match=r"worker tuner[01] stopped \(killed by SIGKILL\)"):
         run_parallel(parse_spec(SWEEP), workers=2, results_dir=tmp_path)
     killer.join()
     assert worker_processes(tmp_path) == []
@@ -252,7 +254,7 @@ def test_a_worker_refuses_a_sweep_other_than_the_chiefs(tmp_path: Path) -> None:
         run_worker(spec, "127.0.0.1:1", results_dir=tmp_path)
     with pytest.raises(FitsweepError, match="not HOST:PORT"):
         run_worker(spec, "127.0.0.1", results_dir=tmp_path)
-    with pytest.raises(FitsweepError, match="contains 'chief'|containing 'chief'"):
+    with pytest.raises(FitsweepError, match=r"contains 'chief'|containing 'chief'"):
         run_worker(spec, "127.0.0.1:1", results_dir=tmp_path / "other", tuner_id="chief2")
 
 

@@ -230,7 +230,8 @@ def test_report_opens_offline_in_a_headless_browser(tiny_copy: Path, tmp_path: P
     report_of(tiny_copy)
     url = (tiny_copy / "report.html").resolve().as_uri()
     flags = [browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-             "--disable-component-update", "--disable-sync", "--no-first-run", f"--user-data-dir={tmp_path / 'profile'}"]
+             "--disable-component-update", "--disable-sync", "--no-first-run",
+             f"--user-data-dir={tmp_path / 'profile'}"]
     shot = tmp_path / "report.png"
     subprocess.run([*flags, f"--screenshot={shot}", "--window-size=1280,2000", url], capture_output=True, timeout=120,
                    check=False)

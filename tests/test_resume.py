@@ -24,10 +24,8 @@ TIMINGS = ["fit_seconds"]
 
 def test_a_second_writer_is_refused_and_a_stale_lock_taken_over(tmp_path: Path) -> None:
     paths = RunPaths(tmp_path)
-    with run_lock(paths):
-        with pytest.raises(ResultsError, match="another fitsweep process"):
-            with run_lock(paths):
-                pass
+    with run_lock(paths), pytest.raises(ResultsError, match="another fitsweep process"), run_lock(paths):
+        pass
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
     import socket
 
@@ -40,9 +38,8 @@ def test_a_second_writer_is_refused_and_a_stale_lock_taken_over(tmp_path: Path) 
 def test_overwrite_refuses_a_run_being_written(tmp_path: Path) -> None:
     spec = parse_spec(tiny_sweep(tuner={"max_trials": 1}, train={"epochs": 1}))
     run_sweep(spec, results_dir=tmp_path)
-    with run_lock(RunPaths(tmp_path / "tiny")):
-        with pytest.raises(ResultsError, match="another fitsweep process"):
-            run_sweep(spec, results_dir=tmp_path, overwrite=True)
+    with run_lock(RunPaths(tmp_path / "tiny")), pytest.raises(ResultsError, match="another fitsweep process"):
+        run_sweep(spec, results_dir=tmp_path, overwrite=True)
 
 
 def test_resuming_a_finished_run_changes_nothing(tmp_path: Path) -> None:
@@ -126,4 +123,5 @@ def test_ctrl_c_marks_the_run_interrupted_and_resume_finishes_it(tmp_path: Path,
     assert not list(run_dir.rglob("*.tmp")), "a half-written file was left"
     resumed = resume_sweep(run_dir)
     assert resumed.info["status"] == "complete"
-    assert resumed.trials["trial_id"].nunique() == 4 and len(resumed.trials) == 4 and (resumed.trials["status"] == "completed").all()
+    assert resumed.trials["trial_id"].nunique() == 4 and len(resumed.trials) == 4
+    assert (resumed.trials["status"] == "completed").all()

@@ -6,7 +6,7 @@ import keras_tuner
 
 from conftest import tiny_sweep
 from fitsweep import parse_spec
-from fitsweep.space import decode_layers, declare_space, encode_layers, hyperparameter_names, trial_values
+from fitsweep.space import declare_space, decode_layers, encode_layers, hyperparameter_names, trial_values
 
 
 def test_each_form_maps_to_its_kerastuner_type() -> None:

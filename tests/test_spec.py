@@ -22,7 +22,8 @@ def test_defaults_fill_every_section() -> None:
     assert spec.train.optimizer == "adam" and spec.train.epochs == 20 and spec.train.early_stopping is None
     assert spec.tuner.algorithm == "random" and spec.tuner.objective == "val_crossentropy"
     assert spec.tuner.direction == "min"
-    assert parse_spec({"name": "m", "data": {"source": "moons"}, "tuner": {"objective": "val_accuracy"}}).tuner.direction == "max"
+    accuracy_spec = parse_spec({"name": "m", "data": {"source": "moons"}, "tuner": {"objective": "val_accuracy"}})
+    assert accuracy_spec.tuner.direction == "max"
 
 
 def test_three_forms_of_a_hyperparameter() -> None:
@@ -64,15 +65,18 @@ def test_yaml_12_style_floats(tmp_path: Path) -> None:
 BAD_SPECS = {
     "unknown key with hint": ({"model": {"dropuot": 0.1}}, "model.dropuot: unknown key; did you mean 'dropout'?"),
     "unknown section": ({"tunner": {}}, "tunner: unknown key; did you mean 'tuner'?"),
-    "unknown range key": ({"model": {"depth": {"min": 1, "max": 3, "stp": 1}}}, "model.depth.stp: unknown key; did you mean 'step'?"),
+    "unknown range key": ({"model": {"depth": {"min": 1, "max": 3, "stp": 1}}},
+                          "model.depth.stp: unknown key; did you mean 'step'?"),
     "dropout of 1": ({"model": {"dropout": 1.0}}, "model.dropout: 1.0 is outside the allowed [0, 1)"),
     "dropout choice out of range": ({"model": {"dropout": {"values": [0.1, -0.2]}}}, "model.dropout: -0.2 is outside"),
     "negative penalty": ({"model": {"l1": -0.001}}, "model.l1: -0.001 is outside"),
     "min above max": ({"model": {"width": {"min": 64, "max": 8}}}, "model.width: min (64) must not exceed max (8)"),
-    "log range touching 0": ({"model": {"l2": {"min": 0.0, "max": 0.1, "sampling": "log"}}}, "model.l2: a log range must stay above 0"),
+    "log range touching 0": ({"model": {"l2": {"min": 0.0, "max": 0.1, "sampling": "log"}}},
+                             "model.l2: a log range must stay above 0"),
     "empty choice": ({"model": {"dropout": {"values": []}}}, "model.dropout.values"),
     "fractional depth": ({"model": {"depth": 2.5}}, "model.depth"),
-    "fractional range for an integer": ({"model": {"depth": {"min": 1, "max": 2.5}}}, "model.depth: range bounds and step must be integers"),
+    "fractional range for an integer": ({"model": {"depth": {"min": 1, "max": 2.5}}},
+                                        "model.depth: range bounds and step must be integers"),
     "string for a number": ({"train": {"batch_size": "32"}}, "train.batch_size"),
     "unknown activation": ({"model": {"activation": "relux"}}, "model.activation: 'relux' is not one of"),
     "unknown optimizer": ({"train": {"optimizer": "adamm"}}, "train.optimizer: 'adamm' is not one of"),
@@ -106,6 +110,15 @@ def test_missing_name(tmp_path: Path) -> None:
         load_spec(write_sweep(tmp_path, sweep))
 
 
+def _alias_bomb(levels: int = 20) -> bytes:
+    """Levels of lists of nine aliases to the level below: 9^21 strings once expanded (for 20 levels)."""
+    lines = [b"a: &a [x, x, x, x, x, x, x, x, x]\n"]
+    for level in range(levels):
+        below = b"a" if level == 0 else b"b%d" % (level - 1)
+        lines.append(b"b%d: &b%d [%s]\n" % (level, level, b", ".join([b"*" + below] * 9)))
+    return b"".join(lines)
+
+
 @pytest.mark.parametrize(
     "content, message",
     [
@@ -114,7 +127,7 @@ def test_missing_name(tmp_path: Path) -> None:
         (b"- just\n- a list\n", "must be a mapping"),
         (b"", "must be a mapping"),
         (b"name: !!python/object/apply:os.system ['echo hi']\n", "invalid YAML"),
-        (b"a: &a [x, x, x, x, x, x, x, x, x]\n" + b"".join(b"b%d: &b%d [*%s, *%s, *%s, *%s, *%s, *%s, *%s, *%s, *%s]\n" % ((i, i) + (b"a" if i == 0 else b"b%d" % (i - 1),) * 9) for i in range(20)), "aliases"),
+        (_alias_bomb(), "aliases"),
     ],
     ids=["syntax", "non-utf8", "list", "empty", "python-tag", "alias-bomb"],
 )

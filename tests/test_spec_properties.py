@@ -258,7 +258,8 @@ regularization = st.one_of(
         min_size=1, max_size=4).map(lambda v: {"values": v})}),
 )
 activations = st.fixed_dictionaries({}, optional={"activation": _param(st.sampled_from(ACTIVATIONS))})
-models = st.tuples(shape_keys, regularization, activations).map(lambda parts: {k: v for p in parts for k, v in p.items()})
+models = st.tuples(shape_keys, regularization, activations).map(
+    lambda parts: {k: v for p in parts for k, v in p.items()})
 trains = st.fixed_dictionaries({}, optional={
     "optimizer": _param(st.sampled_from(OPTIMIZERS)),
     "learning_rate": _param(_floats(1e-12, 10.0), low=1e-12, high=10.0),

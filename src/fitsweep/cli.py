@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Any
 
 import click
 from rich.console import Console
@@ -281,7 +282,8 @@ def report_command(run_dir: Path, retrain: bool, data_dir: Path | None) -> None:
               help="Rise of val_loss above its minimum that counts as overfitting.")
 @click.option("--overfit-accuracy-gap", type=click.FloatRange(min=0), default=0.10, show_default=True,
               help="Final train - validation accuracy gap that counts as overfitting.")
-def diagnose_command(run_dir: Path, csv_path: Path | None, overfit_val_rise: float, overfit_accuracy_gap: float) -> None:
+def diagnose_command(run_dir: Path, csv_path: Path | None, overfit_val_rise: float,
+                     overfit_accuracy_gap: float) -> None:
     """Give every trial and execution a verdict (overfit, underfit, good, diverged) and its reason.
 
     \b
@@ -324,7 +326,7 @@ def compare_command(run_dirs: tuple[Path, ...], by: tuple[str, ...], csv_path: P
 
     runs = [load(path) for path in run_dirs]
     trials = runs[0].trials if len(runs) == 1 else pd.concat(
-        [run.trials.assign(run=path.name) for run, path in zip(runs, run_dirs)], ignore_index=True)
+        [run.trials.assign(run=path.name) for run, path in zip(runs, run_dirs, strict=True)], ignore_index=True)
     table = compare(trials, by=list(by) if len(by) > 1 else by[0])
     shown = [c for c in table.columns if c in by or c in _COMPARE_SHOWN]
     stdout.print(frame_table(table[shown], title=f"Test accuracy by {', '.join(by)} (completed executions)"))

@@ -44,7 +44,8 @@ def frame_table(frame: pd.DataFrame, title: str | None = None) -> Table:
 def trials_summary(run: Any, top: int = 10) -> Group:
     """A run's status line and its best trials (mean over executions), best first."""
     trials, info, spec = run.trials, run.info, run.spec
-    counts = ", ".join(f"{n} {state}" for state, n in trials.drop_duplicates("trial_id")["status"].value_counts().items())
+    statuses = trials.drop_duplicates("trial_id")["status"].value_counts()
+    counts = ", ".join(f"{n} {state}" for state, n in statuses.items())
     header = Text(f"{spec.name}: {info.get('status', 'unknown')} - {counts or 'no trials'}; "
                   f"objective {spec.tuner.objective} ({spec.tuner.algorithm} search)")
     completed = trials[trials["status"] == "completed"]

@@ -170,15 +170,17 @@ def with_verdicts(trials: pd.DataFrame, epochs: pd.DataFrame, chance_loss: float
     return merged.astype({"fit": "string", "fit_reason": "string"})
 
 
-def _finish(paths: RunPaths, spec: SweepSpec, oracle: Any, chance_loss: float, info: dict[str, Any], status: str) -> None:
+def _finish(paths: RunPaths, spec: SweepSpec, oracle: Any, chance_loss: float, info: dict[str, Any],
+            status: str) -> None:
     trials, best = _save_results(paths, spec, oracle, chance_loss)
     completed = [t for t in trials if trial_status(t) == "completed"]
     if not completed and status == "complete":
         status = "failed"
+    states = [trial_status(t) for t in trials]
     info.update(
         status=status,
         finished=_now(),
-        trials={state: sum(trial_status(t) == state for t in trials) for state in sorted({trial_status(t) for t in trials})},
+        trials={state: states.count(state) for state in sorted(set(states))},
         best_trial=best[0].trial_id if best else None,
         best_score=best[0].score if best else None,
     )

@@ -20,8 +20,6 @@ from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal, Union, get_args
 
 import yaml
-from yaml.composer import ComposerError
-from yaml.constructor import ConstructorError
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -33,6 +31,8 @@ from pydantic import (
     ValidationInfo,
     model_validator,
 )
+from yaml.composer import ComposerError
+from yaml.constructor import ConstructorError
 
 from fitsweep.errors import SpecError
 
@@ -134,11 +134,7 @@ def _form(value: Any) -> str:
 def _param(scalar: Any) -> Any:
     """The three accepted forms of one hyperparameter whose constant form is `scalar`."""
     return Annotated[
-        Union[
-            Annotated[scalar, Tag("constant")],
-            Annotated[Choice, Tag("choice")],
-            Annotated[Range, Tag("range")],
-        ],
+        Annotated[scalar, Tag("constant")] | Annotated[Choice, Tag("choice")] | Annotated[Range, Tag("range")],
         Discriminator(_form),
     ]
 
@@ -159,9 +155,9 @@ def _numbers(*, integer: bool, low: float, high: float = math.inf, high_open: bo
     allowed = f"{'an integer' if integer else 'a number'} in {interval}"
 
     def check(param: Any) -> Any:
-        if isinstance(param, Range) and integer:
-            if not all(_is_integral(v) for v in (param.min, param.max, param.step or 1)):
-                raise ValueError(f"range bounds and step must be integers, allowed: {allowed}")
+        bounds = (param.min, param.max, param.step or 1) if isinstance(param, Range) else ()
+        if integer and not all(_is_integral(v) for v in bounds):
+            raise ValueError(f"range bounds and step must be integers, allowed: {allowed}")
         for value in _values_of(param):
             is_number = isinstance(value, (int, float)) and not isinstance(value, bool)
             if not is_number or (integer and not _is_integral(value)):
@@ -216,7 +212,7 @@ Optimizer = Annotated[_param(str), _names(OPTIMIZERS)]
 # Seeds go to scikit-learn, NumPy and TensorFlow, which all take this range.
 Seed = Annotated[int, Field(ge=0, le=2**31 - 1)]
 Layers = Annotated[
-    Union[Annotated[list[Any], Tag("constant")], Annotated[Choice, Tag("choice")], Annotated[Range, Tag("range")]],
+    Annotated[list[Any], Tag("constant")] | Annotated[Choice, Tag("choice")] | Annotated[Range, Tag("range")],
     Discriminator(_form),
     AfterValidator(_layer_lists),
 ]
@@ -342,7 +338,8 @@ def _source_tag(value: Any) -> str | None:
 
 
 DataSpec = Annotated[
-    Union[tuple(Annotated[cls, Tag(cls.kind)] for cls in DATA_SOURCES)],  # type: ignore[valid-type]
+    # A Union built from a tuple at run time: `X | Y` syntax cannot take a generated list.
+    Union[tuple(Annotated[cls, Tag(cls.kind)] for cls in DATA_SOURCES)],  # type: ignore[valid-type]  # noqa: UP007
     Discriminator(_source_tag, custom_error_type="data_source", custom_error_message=(
         "unknown or missing source; allowed: " + ", ".join(cls.kind for cls in DATA_SOURCES)
     )),

@@ -449,6 +449,8 @@ def _bias(row: dict[str, Any], reachable: _Reachable | None, settings: _Settings
     if not measured:  # running averages under dropout overstate the training error
         train_error, train_ce = _better(train_error, val_error), _better(train_ce, val_ce)
     chance = _chance_finding(train_ce, settings, loss_name)
+    if chance.clear and _improving(row):
+        chance = _Finding(True, chance.size, f"{chance.text}. Likely cause: {_improving(row)}")
     if reachable is None:
         return chance if chance.clear else _alone_bias(row, chance, loss_name)
     checks = [
@@ -529,12 +531,17 @@ def _alone_bias(row: dict[str, Any], chance: _Finding, loss_name: str) -> _Findi
     return _Finding(False, math.nan, "")
 
 
-def _underfit_causes(row: dict[str, Any], reachable: _Reachable) -> str:
-    causes = []
+def _improving(row: dict[str, Any]) -> str:
+    """Words for a training loss still falling when training stopped, or ""."""
     trend = _number(row, "train_trend")
-    if int(row["best_epoch"]) >= int(row["last_epoch"]) - 1 and math.isfinite(trend) and trend < 0:
-        causes.append(f"still improving at its last epoch {int(row['last_epoch'])} (training loss falling "
-                      f"{-trend:.1%} per epoch): train longer or raise the learning rate")
+    if int(row["best_epoch"]) < int(row["last_epoch"]) - 1 or not (math.isfinite(trend) and trend < 0):
+        return ""
+    return (f"still improving at its last epoch {int(row['last_epoch'])} (training loss falling "
+            f"{-trend:.1%} per epoch): train longer or raise the learning rate")
+
+
+def _underfit_causes(row: dict[str, Any], reachable: _Reachable) -> str:
+    causes = [_improving(row)] if _improving(row) else []
     penalties = [f"{name}={_number(row, name):g}" for name in ("l1", "l2", "dropout") if _number(row, name) > 0]
     if penalties:
         causes.append(f"regularization {', '.join(penalties)}: weaken it")

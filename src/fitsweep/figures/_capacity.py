@@ -79,7 +79,7 @@ def _draw(info: _CapacityInfo) -> Figure:
     figure = new_figure(10, 3.8)
     axes = figure.subplots(1, len(_GAPS))
     order = [fit for fit in (*VERDICT_ORDER, "unknown") if fit in set(info.points["fit"])]
-    for ax, (gap, label) in zip(axes, _GAPS.items()):
+    for ax, (gap, label) in zip(axes, _GAPS.items(), strict=True):
         sns.scatterplot(data=info.points, x="params", y=gap, hue="fit", hue_order=order, ax=ax, s=45, alpha=0.8,
                         palette={**VERDICT_COLORS, "unknown": "black"}, legend=ax is axes[0], edgecolor="white")
         ax.axhline(0, color="#999999", linewidth=0.8, zorder=0)

@@ -17,7 +17,16 @@ from matplotlib.lines import Line2D
 from matplotlib.ticker import MaxNLocator, NullLocator
 
 from fitsweep.figures._common import (
-    VERDICT_COLORS, VERDICT_ORDER, FigureError, RunTables, as_run, finite, new_figure, objective_of, style, verdicts,
+    VERDICT_COLORS,
+    VERDICT_ORDER,
+    FigureError,
+    RunTables,
+    as_run,
+    finite,
+    new_figure,
+    objective_of,
+    style,
+    verdicts,
 )
 
 __all__ = ["plot_learning_curves"]
@@ -101,8 +110,8 @@ def _learning_curves_info(run: Any, diagnosis: pd.DataFrame, max_trials: int) ->
     panels = [_panel(epochs, trial_id, ranks.get(trial_id), fits, loss) for trial_id in shown]
     healthy = [c for p in panels for c in p.curves if c.fit != "diverged"] or [c for p in panels for c in p.curves]
     last = float(epochs["epoch"].max())
-    return _CurvesInfo(panels, loss, accuracy, _loss_range(healthy), (1 - 0.02 * last, last * 1.02), _accuracy_floor(healthy),
-                       _note(run, len(trial_ids), len(shown)))
+    return _CurvesInfo(panels, loss, accuracy, _loss_range(healthy), (1 - 0.02 * last, last * 1.02),
+                       _accuracy_floor(healthy), _note(run, len(trial_ids), len(shown)))
 
 
 def _recorded(epochs: pd.DataFrame, column: str) -> bool:
@@ -133,7 +142,8 @@ def _note(run: Any, n_trials: int, n_shown: int) -> str | None:
     return f"{n_shown} of {n_trials} trials, spread evenly from the best to the worst {objective_of(run)[0]}"
 
 
-def _panel(epochs: pd.DataFrame, trial_id: str, rank: int | None, fits: dict[tuple[str, int], str], loss: str) -> _Panel:
+def _panel(epochs: pd.DataFrame, trial_id: str, rank: int | None, fits: dict[tuple[str, int], str],
+           loss: str) -> _Panel:
     rows = epochs[epochs["trial_id"].astype(str) == trial_id]
     curves = []
     for execution, curve in rows.sort_values("epoch").groupby("execution", sort=True):
@@ -156,7 +166,8 @@ def _loss_range(curves: list[_Curve]) -> tuple[float, float, bool]:
 
 
 def _accuracy_floor(curves: list[_Curve]) -> float:
-    values = np.concatenate([finite(c.values.get(k, [])) for c in curves for k in ("accuracy", "val_accuracy")] or [[0.0]])
+    accuracies = [finite(c.values.get(k, [])) for c in curves for k in ("accuracy", "val_accuracy")]
+    values = np.concatenate(accuracies or [[0.0]])
     if not len(values):
         return 0.0
     return max(0.0, math.floor((float(np.quantile(values, 0.01)) - 0.02) * 20) / 20)
@@ -194,7 +205,7 @@ def _draw(info: _CurvesInfo) -> Figure:
 
 def _draw_panel(block: np.ndarray, panel: _Panel, info: _CurvesInfo, first_column: bool) -> None:
     loss_ax = block[0]
-    low, high, log = info.loss_range
+    low, high, _ = info.loss_range
     for curve in panel.curves:
         _draw_curve(loss_ax, curve, "loss", (low, high))
         if info.accuracy:
@@ -204,8 +215,8 @@ def _draw_panel(block: np.ndarray, panel: _Panel, info: _CurvesInfo, first_colum
         loss_ax.text(0.5, 0.5, f"non-finite loss\nat epoch {blown}", transform=loss_ax.transAxes, ha="center",
                      va="center", fontsize=7.5, color=VERDICT_COLORS["diverged"])
     rank = "" if panel.rank is None else (" · best" if panel.rank == 1 else f" · #{panel.rank}")
-    loss_ax.set_title(f"trial {panel.trial_id}{rank}\n{_fits_text(panel)}", color=VERDICT_COLORS.get(panel.fit, "black"),
-                      fontsize=8.5, loc="left")
+    loss_ax.set_title(f"trial {panel.trial_id}{rank}\n{_fits_text(panel)}",
+                      color=VERDICT_COLORS.get(panel.fit, "black"), fontsize=8.5, loc="left")
     _set_axes(block, info, first_column)
 
 

@@ -67,7 +67,7 @@ def _draw(info: _ImportanceInfo) -> Figure:
     names = list(next(iter(info.tables.values()))["hyperparameter"])
     figure = new_figure(10, 1.3 + 0.38 * len(names))
     axes = figure.subplots(1, len(info.tables), sharey=True)
-    for ax, (target, table) in zip(np.atleast_1d(axes), info.tables.items()):
+    for ax, (target, table) in zip(np.atleast_1d(axes), info.tables.items(), strict=True):
         table = table.set_index("hyperparameter").reindex(names)
         ax.barh(range(len(names)), table["importance"].clip(lower=0), xerr=table["std"], color="#4C72B0",
                 height=0.6, error_kw={"elinewidth": 1, "ecolor": "#333333", "capsize": 2})

@@ -21,7 +21,13 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from fitsweep.figures._common import (
-    VERDICT_COLORS, FigureError, as_run, hyperparameter_columns, new_figure, style, verdicts,
+    VERDICT_COLORS,
+    FigureError,
+    as_run,
+    hyperparameter_columns,
+    new_figure,
+    style,
+    verdicts,
 )
 
 __all__ = ["load_splits", "plot_confusion_matrix", "plot_decision_boundaries", "retrain_execution"]
@@ -113,7 +119,8 @@ def _best_model(run: Any, model: Any) -> Any:
     return model
 
 
-def _decision_boundaries_info(run: Any, splits: Any, diagnosis: pd.DataFrame, model: Any, retrain: bool) -> _BoundariesInfo:
+def _decision_boundaries_info(run: Any, splits: Any, diagnosis: pd.DataFrame, model: Any,
+                              retrain: bool) -> _BoundariesInfo:
     grid = _grid(np.concatenate([splits.x_train, splits.x_val, splits.x_test]))
     points = np.column_stack([grid[0].ravel(), grid[1].ravel()]).astype("float32")
     best_id = str(run.info.get("best_trial") or "")
@@ -126,7 +133,8 @@ def _decision_boundaries_info(run: Any, splits: Any, diagnosis: pd.DataFrame, mo
             retrained, note = _retrained(run, splits, diagnosis, trial_id, execution)
             panels.append(_Boundary(f"most {kind}: trial {trial_id}, run {execution}, last epoch\n{note}", kind,
                                     _predict(retrained, points, grid[0].shape, splits.n_classes)))
-    return _BoundariesInfo(panels, grid, splits.x_train, splits.y_train, splits.n_classes, _boundaries_note(others, retrain))
+    note = _boundaries_note(others, retrain)
+    return _BoundariesInfo(panels, grid, splits.x_train, splits.y_train, splits.n_classes, note)
 
 
 def _boundaries_note(others: dict[str, tuple[str, int]], retrain: bool) -> str | None:
@@ -153,7 +161,8 @@ def _predict(model: Any, points: np.ndarray, shape: tuple[int, ...], n_classes: 
 def _outputs(model: Any, x: np.ndarray, batch: int = 8192) -> np.ndarray:
     """The model's outputs, called directly: `predict` would trace a new function for every loaded model."""
     x = np.asarray(x, dtype="float32")
-    return np.concatenate([np.asarray(model(x[start:start + batch], training=False)) for start in range(0, len(x), batch)])
+    batches = (x[start:start + batch] for start in range(0, len(x), batch))
+    return np.concatenate([np.asarray(model(rows, training=False)) for rows in batches])
 
 
 def _majority_fit(diagnosis: pd.DataFrame, trial_id: str) -> str:
@@ -183,7 +192,8 @@ def _retrained(run: Any, splits: Any, diagnosis: pd.DataFrame, trial_id: str, ex
     return model, f"retrained: val_loss {val_loss:.4g} ({check})"
 
 
-def retrain_execution(run: Any, splits: Any, trial_id: str, execution: int, epochs: int | None = None) -> tuple[Any, float]:
+def retrain_execution(run: Any, splits: Any, trial_id: str, execution: int,
+                      epochs: int | None = None) -> tuple[Any, float]:
     """Train one execution of a trial again, as the sweep did: same hyperparameters, same seed.
 
     With TensorFlow's op determinism (enabled here, as `run_sweep` does) a CPU run reproduces the
@@ -237,7 +247,7 @@ def _trial_row(trials: pd.DataFrame, trial_id: str, execution: int) -> pd.Series
 def _draw_boundaries(info: _BoundariesInfo) -> Figure:
     figure = new_figure(max(3.6 * len(info.panels) + 0.9, 6.0), 4.3 if info.note else 3.9)
     axes = figure.subplots(1, len(info.panels), squeeze=False)[0]
-    for ax, panel in zip(axes, info.panels):
+    for ax, panel in zip(axes, info.panels, strict=True):
         shading = _draw_boundary(ax, panel, info)
     if info.n_classes == 2:
         figure.colorbar(shading, ax=list(axes), shrink=0.7, label="P(class 1)", ticks=[0, 0.5, 1])
@@ -314,7 +324,8 @@ def _draw_confusion(info: _ConfusionInfo) -> Figure:
     ax = figure.subplots()
     shares = info.counts / np.maximum(info.counts.sum(axis=1, keepdims=True), 1)
     sns.heatmap(shares, annot=info.counts, fmt="d", cmap="Blues", vmin=0, vmax=1, square=True, ax=ax,
-                xticklabels=info.labels, yticklabels=info.labels, annot_kws={"fontsize": 8 if len(info.labels) > 6 else 10},
+                xticklabels=info.labels, yticklabels=info.labels,
+                annot_kws={"fontsize": 8 if len(info.labels) > 6 else 10},
                 cbar_kws={"label": "share of the true class", "shrink": 0.8}, linewidths=0.5, linecolor="white")
     ax.set(xlabel="predicted class", ylabel="true class")
     ax.set_title(info.title, fontsize=9, loc="left")
