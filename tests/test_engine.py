@@ -22,7 +22,7 @@ def test_each_algorithm_completes_trials(tmp_path: Path, algorithm: str) -> None
     if algorithm == "grid":
         sweep["model"] = {"depth": {"values": [1, 2]}, "width": {"values": [4, 8]}}
     run = run_sweep(parse_spec(sweep), results_dir=tmp_path)
-    assert run.info["status"] == "complete"
+    assert run.info["status"] == "completed"
     assert (run.trials["status"] == "completed").all()
     assert len(run.trials) == 3
     epochs_per_trial = run.epochs.groupby("trial_id").size()
@@ -78,7 +78,7 @@ def test_results_folder_layout(tiny_run) -> None:
     assert (root / "tuner" / "oracle.json").is_file()
     assert len(list((root / "tuner").glob("trial_*/model.keras"))) == 1  # only the best trial's model is kept
     info = json.loads((root / "run.json").read_text())
-    assert info["status"] == "complete" and info["seed"] == 1 and info["versions"]["keras-tuner"]
+    assert info["status"] == "completed" and info["seed"] == 1 and info["versions"]["keras-tuner"]
     assert info["best_trial"] == tiny_run.trials.sort_values("score")["trial_id"].iloc[0]
     pd.testing.assert_frame_equal(load(root).trials, tiny_run.trials)
 

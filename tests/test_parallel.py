@@ -79,7 +79,7 @@ def both_runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, Any, Path]
 @pytest.mark.slow
 def test_two_workers_give_the_trials_table_of_one_process(both_runs) -> None:
     parallel, single, _ = both_runs
-    assert parallel.info["status"] == "complete"
+    assert parallel.info["status"] == "completed"
     assert list(parallel.trials.columns) == list(single.trials.columns)
     assert parallel.trials.dtypes.equals(single.trials.dtypes)
     assert (parallel.trials["status"] == "completed").all() and len(parallel.trials) == 4 * 2
@@ -122,7 +122,7 @@ def test_a_killed_worker_fails_its_trial_and_the_other_finishes_the_sweep(tmp_pa
     assert len(statuses) == 4 and (statuses == "failed").sum() == 1 and (statuses == "completed").sum() == 3
     failed = run.trials[run.trials["status"] == "failed"]
     assert failed["error"].str.contains("worker tuner[01] stopped \\(killed by SIGKILL\\)").all()
-    assert run.info["status"] == "complete"
+    assert run.info["status"] == "completed"
 
 
 @pytest.mark.slow
@@ -195,7 +195,7 @@ def test_workers_are_replaced_after_their_share_of_trials(tmp_path: Path) -> Non
 
     run = run_parallel(parse_spec(tiny_sweep(tuner={"max_trials": 6})), workers=2, results_dir=tmp_path,
                        trials_per_process=2, observer=WorkerCensus())
-    assert run.info["status"] == "complete"
+    assert run.info["status"] == "completed"
     assert (run.trials["status"] == "completed").all() and len(run.trials) == 6 and len(run.epochs) == 6 * 3
     assert len(seen) >= 3  # 6 trials at most 2 per process
     assert worker_processes(tmp_path) == []

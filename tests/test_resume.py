@@ -47,7 +47,7 @@ def test_resuming_a_finished_run_changes_nothing(tmp_path: Path) -> None:
     finished = run_sweep(spec, results_dir=tmp_path)
     resumed = resume_sweep(tmp_path / "tiny")
     pd.testing.assert_frame_equal(finished.trials, resumed.trials)
-    assert resumed.info["status"] == "complete"
+    assert resumed.info["status"] == "completed"
 
 
 def _start_run(sweep: Path, results: Path) -> subprocess.Popen:
@@ -87,7 +87,7 @@ def test_resume_after_sigkill_at_random_moments_keeps_every_trial_once(tmp_path:
     assert kills == 10
     resumed = pd.read_parquet(results / "tiny" / "trials.parquet")
     epochs = pd.read_parquet(results / "tiny" / "epochs.parquet")
-    assert json.loads((results / "tiny" / "run.json").read_text())["status"] == "complete"
+    assert json.loads((results / "tiny" / "run.json").read_text())["status"] == "completed"
     assert sorted(resumed["trial_id"].unique()) == sorted(reference.trials["trial_id"].unique())
     assert not epochs.duplicated(["trial_id", "execution", "epoch"]).any()
     pd.testing.assert_frame_equal(resumed.drop(columns=TIMINGS), reference.trials.drop(columns=TIMINGS))
@@ -122,6 +122,6 @@ def test_ctrl_c_marks_the_run_interrupted_and_resume_finishes_it(tmp_path: Path,
         assert json.loads((run_dir / "run.json").read_text())["status"] == "interrupted"
     assert not list(run_dir.rglob("*.tmp")), "a half-written file was left"
     resumed = resume_sweep(run_dir)
-    assert resumed.info["status"] == "complete"
+    assert resumed.info["status"] == "completed"
     assert resumed.trials["trial_id"].nunique() == 4 and len(resumed.trials) == 4
     assert (resumed.trials["status"] == "completed").all()

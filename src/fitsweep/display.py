@@ -10,6 +10,8 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
+from fitsweep.columns import HYPERPARAMETER_COLUMNS, present
+
 __all__ = ["trials_summary", "frame_table", "report_summary"]
 
 _METRICS = ["val_loss", "val_accuracy", "test_accuracy", "best_epoch"]
@@ -51,7 +53,7 @@ def trials_summary(run: Any, top: int = 10) -> Group:
     completed = trials[trials["status"] == "completed"]
     if completed.empty:
         return Group(header, Text("No completed trial."))
-    hyperparameters = _hyperparameter_columns(trials)
+    hyperparameters = present(trials.columns, HYPERPARAMETER_COLUMNS)
     varied = [c for c in hyperparameters if completed[c].nunique(dropna=False) > 1]
     fixed = ", ".join(f"{c}={_cell(completed[c].iloc[0])}" for c in hyperparameters if c not in varied)
     per_trial = completed.groupby("trial_id", sort=False).agg(
@@ -61,12 +63,6 @@ def trials_summary(run: Any, top: int = 10) -> Group:
     best = per_trial.sort_values(spec.tuner.objective, ascending=ascending).head(top).reset_index()
     title = f"Best {len(best)} of {len(per_trial)} completed trials (mean over runs)"
     return Group(header, Text(f"Same in every trial: {fixed}" if fixed else ""), frame_table(best, title=title))
-
-
-def _hyperparameter_columns(trials: pd.DataFrame) -> list[str]:
-    start = list(trials.columns).index("status") + 1
-    end = list(trials.columns).index("epochs_run")
-    return list(trials.columns[start:end])
 
 
 def report_summary(run: Any, diagnosis: pd.DataFrame | None = None) -> Group:

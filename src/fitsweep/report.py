@@ -547,9 +547,9 @@ def _render(report: Report, template: str) -> str:
 
 
 def _hyperparameters(run: SweepRun) -> list[str]:
-    from fitsweep.space import hyperparameter_names
+    from fitsweep.columns import HYPERPARAMETER_COLUMNS, present
 
-    return [name for name in hyperparameter_names(run.spec) if name in run.trials.columns]
+    return present(run.trials.columns, HYPERPARAMETER_COLUMNS)
 
 
 def _status(run: SweepRun) -> str:
@@ -590,13 +590,13 @@ def _swept_text(run: SweepRun, varied: bool) -> str:
 
 
 def _value_text(value: Any) -> str:
-    from fitsweep.space import encode_regularization
+    from fitsweep.columns import encode_layers, encode_regularizers
     from fitsweep.spec import Regularization
 
     if isinstance(value, Regularization):
-        return encode_regularization(value.model_dump())
+        return encode_regularizers(value.model_dump())
     if isinstance(value, list):
-        return "-".join(str(v) for v in value) or "none"
+        return encode_layers(value)
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 

@@ -38,6 +38,7 @@ __all__ = [
 ]
 
 TUNER_PROJECT = "tuner"
+_OLD_COMPLETED = "complete"  # run.json's status for a finished run before fitsweep spelled it "completed"
 _UMASK = os.umask(0)
 os.umask(_UMASK)
 
@@ -194,13 +195,16 @@ class SweepRun:
 
 
 def read_run_info(paths: RunPaths) -> dict[str, Any]:
-    """run.json as a dict (empty when the file is missing)."""
+    """run.json as a dict (empty when the file is missing); an older "complete" status reads "completed"."""
     if not paths.run_info.exists():
         return {}
     try:
-        return json.loads(paths.run_info.read_text(encoding="utf-8"))
+        info = json.loads(paths.run_info.read_text(encoding="utf-8"))
     except (OSError, ValueError) as error:
         raise ResultsError(f"{paths.run_info}: cannot be read ({error})") from None
+    if isinstance(info, dict) and info.get("status") == _OLD_COMPLETED:
+        info["status"] = "completed"
+    return info
 
 
 def load(path: str | Path) -> SweepRun:

@@ -135,7 +135,7 @@ def _search(
     status = "failed"
     try:
         (search or SweepTuner.search)(tuner)
-        status = "complete"
+        status = "completed"
     except KeyboardInterrupt:
         status = "interrupted"
         raise
@@ -174,7 +174,7 @@ def _finish(paths: RunPaths, spec: SweepSpec, oracle: Any, chance_loss: float, i
             status: str) -> None:
     trials, best = _save_results(paths, spec, oracle, chance_loss)
     completed = [t for t in trials if trial_status(t) == "completed"]
-    if not completed and status == "complete":
+    if not completed and status == "completed":
         status = "failed"
     states = [trial_status(t) for t in trials]
     info.update(

@@ -2,63 +2,35 @@
 
 Constants become `Fixed` so every trial records every value; choices become `Choice`; ranges
 become `Int` or `Float`. A `layers` list is searched as a string such as "600-400-200" because
-KerasTuner choices hold scalars only.
+KerasTuner choices hold scalars only; `fitsweep.columns` knows the encodings.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 import keras_tuner
 
+from fitsweep.columns import (
+    HYPERPARAMETER_COLUMNS,
+    REGULARIZERS,
+    REGULARIZERS_COLUMN,
+    decode_layers,
+    encode_layers,
+    encode_regularizers,
+    trial_values,
+)
 from fitsweep.spec import Choice, Range, SweepSpec
 
-__all__ = [
-    "declare_space", "hyperparameter_names", "trial_values",
-    "encode_layers", "decode_layers", "encode_regularization", "decode_regularization", "NO_HIDDEN_LAYERS",
-]
+# decode_layers, encode_layers and trial_values are fitsweep.columns', importable from here as before.
+__all__ = ["declare_space", "decode_layers", "encode_layers", "hyperparameter_names", "searched_parameters",
+           "trial_values"]
 
-NO_HIDDEN_LAYERS = "none"
-NO_REGULARIZATION = "none"
-REGULARIZERS = ("dropout", "l1", "l2")
 _INTEGER = {"depth", "width", "batch_size"}
 
 
-def encode_layers(widths: list[int]) -> str:
-    """`[600, 400, 200]` as the choice value "600-400-200" (no hidden layer: "none")."""
-    return "-".join(str(w) for w in widths) or NO_HIDDEN_LAYERS
-
-
-def decode_layers(value: str) -> list[int]:
-    """The inverse of `encode_layers`."""
-    return [] if value == NO_HIDDEN_LAYERS else [int(w) for w in value.split("-")]
-
-
-def encode_regularization(regularization: Mapping[str, float]) -> str:
-    """`{l2: 0.001, dropout: 0.2}` as the choice value "dropout=0.2+l2=0.001" (nothing: "none")."""
-    parts = [f"{name}={float(regularization.get(name, 0.0)):g}" for name in REGULARIZERS if regularization.get(name)]
-    return "+".join(parts) or NO_REGULARIZATION
-
-
-def decode_regularization(value: str) -> dict[str, float]:
-    """The inverse of `encode_regularization`, with every regularizer present (0 when off)."""
-    decoded = dict.fromkeys(REGULARIZERS, 0.0)
-    if value != NO_REGULARIZATION:
-        decoded.update({name: float(number) for name, number in (part.split("=") for part in value.split("+"))})
-    return decoded
-
-
-def trial_values(values: Mapping[str, Any]) -> dict[str, Any]:
-    """A trial's hyperparameter values with a `regularizers` choice spelled out as dropout, l1, l2."""
-    expanded = dict(values)
-    if "regularizers" in expanded:
-        expanded.update(decode_regularization(expanded["regularizers"]))
-    return expanded
-
-
 def searched_parameters(spec: SweepSpec) -> dict[str, Any]:
-    """Hyperparameter name -> its sweep-file form, in table column order."""
+    """Hyperparameter name -> its sweep-file form, in table column order (`fitsweep.columns`)."""
     model = spec.model
     shape = {"layers": model.layers} if model.layers is not None else {"depth": model.depth, "width": model.width}
     if model.regularizers is not None:
@@ -77,11 +49,10 @@ def searched_parameters(spec: SweepSpec) -> dict[str, Any]:
 
 def hyperparameter_names(spec: SweepSpec) -> list[str]:
     """The hyperparameter columns of the trials table, named as in the sweep file."""
-    names = list(searched_parameters(spec))
-    if "regularizers" in names:
-        at = names.index("regularizers") + 1
-        names[at:at] = list(REGULARIZERS)
-    return names
+    searched = searched_parameters(spec)
+    # A `regularizers` combination is recorded both as itself and spelled out as its parts.
+    spelled_out = set(REGULARIZERS) if REGULARIZERS_COLUMN in searched else set()
+    return [name for name in HYPERPARAMETER_COLUMNS if name in searched or name in spelled_out]
 
 
 def declare_space(spec: SweepSpec) -> keras_tuner.HyperParameters:
@@ -103,7 +74,7 @@ def declare_space(spec: SweepSpec) -> keras_tuner.HyperParameters:
 def _declare(hp: keras_tuner.HyperParameters, name: str, form: Any) -> None:
     if name in ("layers", "regularizers"):
         options = form.values if name == "regularizers" or isinstance(form, Choice) else [form]
-        encode = encode_layers if name == "layers" else lambda option: encode_regularization(option.model_dump())
+        encode = encode_layers if name == "layers" else lambda option: encode_regularizers(option.model_dump())
         encoded = [encode(option) for option in options]
         if len(encoded) == 1:
             hp.Fixed(name, encoded[0])

@@ -13,8 +13,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from fitsweep.columns import trial_values
 from fitsweep.records import execution_epochs, execution_summaries
-from fitsweep.space import trial_values
 
 __all__ = ["trials_table", "epochs_table", "EPOCH_COLUMNS", "TRIAL_METRIC_COLUMNS", "trial_status"]
 

@@ -8,6 +8,18 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from fitsweep.columns import (
+    HYPERPARAMETERS,
+    REGULARIZER_KIND_COLUMN,
+    REGULARIZERS,
+    REGULARIZERS_COLUMN,
+    canonical_column,
+    decode_layers,
+    depth_of,
+    encode_regularizers,
+    regularizer_kind,
+    width_of,
+)
 from fitsweep.errors import FitsweepError
 
 __all__ = [
@@ -17,18 +29,11 @@ __all__ = [
     "as_float",
     "completed",
     "group_columns",
-    "regularizer_labels",
     "require_columns",
     "require_rows",
     "trial_keys",
     "with_derived_columns",
 ]
-
-# The hyperparameter columns a trials table can hold, in table order (see fitsweep.space).
-HYPERPARAMETERS = (
-    "depth", "width", "layers", "activation", "dropout", "l1", "l2", "optimizer", "learning_rate", "batch_size",
-)
-_NO_HIDDEN_LAYERS = "none"
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -72,13 +77,22 @@ def trial_keys(frame: pd.DataFrame) -> list[str]:
 
 
 def with_derived_columns(trials: pd.DataFrame) -> pd.DataFrame:
-    """A copy with `regularizer`, and `depth`/`width` read from `layers` where the sweep used it."""
+    """A copy with the columns derived from the hyperparameters (see `fitsweep.columns`).
+
+    Every row gets `regularizers` (its combination, "dropout=0.2+l2=0.001", whether the sweep
+    used a `regularizers` key or separate dropout/l1/l2 keys) and `regularizer_kind` ("l2+dropout");
+    `depth` and `width` are read from `layers` where the sweep used it.
+    """
     frame = trials.copy()
-    frame["regularizer"] = regularizer_labels(frame)
+    strengths = _regularizer_strengths(frame)
+    frame[REGULARIZERS_COLUMN] = pd.Series([encode_regularizers(row) for row in strengths], index=frame.index,
+                                           dtype="string")
+    frame[REGULARIZER_KIND_COLUMN] = pd.Series([regularizer_kind(row) for row in strengths], index=frame.index,
+                                               dtype="string")
     if "layers" in frame.columns:
         widths = [_widths(value) for value in frame["layers"]]
-        depth = pd.Series([np.nan if w is None else len(w) for w in widths], index=frame.index)
-        width = pd.Series([np.nan if w is None else max(w, default=0) for w in widths], index=frame.index)
+        depth = pd.Series([np.nan if w is None else depth_of(w) for w in widths], index=frame.index)
+        width = pd.Series([np.nan if w is None else width_of(w) for w in widths], index=frame.index)
         # A table may mix both forms (concatenated runs): keep depth/width where a row has them.
         frame["depth"] = as_float(frame["depth"]) if "depth" in frame.columns else np.nan
         frame["width"] = as_float(frame["width"]) if "width" in frame.columns else np.nan
@@ -90,31 +104,26 @@ def with_derived_columns(trials: pd.DataFrame) -> pd.DataFrame:
 def _widths(value: object) -> list[int] | None:
     if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
         return None
-    text = str(value).strip()
-    return [] if text == _NO_HIDDEN_LAYERS else [int(part) for part in text.split("-")]
+    return decode_layers(str(value))
 
 
-def regularizer_labels(trials: pd.DataFrame) -> pd.Series:
-    """Each row's regularization: "none", "l1", "l2", "dropout" or a combination such as "l2+dropout"."""
-    active = {name: _positive(trials, name) for name in ("l1", "l2", "dropout")}
-    labels = ["+".join(name for name in active if active[name][row]) or "none" for row in range(len(trials))]
-    return pd.Series(labels, index=trials.index, dtype="string")
-
-
-def _positive(trials: pd.DataFrame, column: str) -> npt.NDArray[np.bool_]:
+def _regularizer_strengths(trials: pd.DataFrame) -> list[dict[str, float]]:
     # A missing column or value means the regularizer was not used (its default is 0).
-    if column not in trials.columns:
-        return np.zeros(len(trials), dtype=bool)
-    return np.asarray(np.nan_to_num(as_float(trials[column]), nan=0.0) > 0, dtype=bool)
+    columns = {
+        name: np.nan_to_num(as_float(trials[name]), nan=0.0) if name in trials.columns else np.zeros(len(trials))
+        for name in REGULARIZERS
+    }
+    return [{name: float(values[row]) for name, values in columns.items()} for row in range(len(trials))]
 
 
 def group_columns(frame: pd.DataFrame, by: str | Sequence[str]) -> list[str]:
-    """`by` as a list of columns of `frame`, checked."""
-    columns = [by] if isinstance(by, str) else list(by)
+    """`by` as a list of columns of `frame`, checked; an older name ("regularizer") as its column now."""
+    columns = [canonical_column(name) for name in ([by] if isinstance(by, str) else list(by))]
     if not columns:
-        raise AnalysisError("`by` names no column; pass a column such as 'regularizer' or ['depth', 'width']")
+        raise AnalysisError("`by` names no column; pass a column such as 'regularizer_kind' or ['depth', 'width']")
     unknown = [column for column in columns if column not in frame.columns]
     if unknown:
-        choices = ", ".join(c for c in ("regularizer", "run", *HYPERPARAMETERS) if c in frame.columns)
+        labels = (REGULARIZER_KIND_COLUMN, REGULARIZERS_COLUMN, "run", *HYPERPARAMETERS)
+        choices = ", ".join(c for c in labels if c in frame.columns)
         raise AnalysisError(f"cannot group by {', '.join(unknown)}: not a column of the trials table (try {choices})")
     return columns

@@ -11,8 +11,16 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from fitsweep.figures._common import (
-    VERDICT_COLORS, VERDICT_ORDER, FigureError, RunTables, as_run, completed_rows, new_figure, style, verdicts,
-    with_verdicts,
+    VERDICT_COLORS,
+    VERDICT_ORDER,
+    FigureError,
+    RunTables,
+    as_run,
+    completed_rows,
+    join_diagnosis,
+    new_figure,
+    style,
+    verdicts,
 )
 
 __all__ = ["plot_gap_vs_capacity"]
@@ -59,7 +67,7 @@ def plot_gap_vs_capacity(run: RunTables | str | Path, *, diagnosis: pd.DataFrame
 def _gap_vs_capacity_info(trials: pd.DataFrame, diagnosis: pd.DataFrame) -> _CapacityInfo:
     from fitsweep.analysis import capacity
 
-    rows = with_verdicts(completed_rows(trials), diagnosis, ("fit", *_GAPS))
+    rows = join_diagnosis(completed_rows(trials), diagnosis, ("fit", *_GAPS))
     rows = rows.assign(params=pd.to_numeric(rows["params"], errors="coerce").astype(float))
     rows = rows[np.isfinite(rows["params"]) & rows[list(_GAPS)].notna().any(axis=1)]
     if rows.empty:

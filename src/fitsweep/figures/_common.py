@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -14,20 +13,18 @@ import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from fitsweep.columns import HYPERPARAMETERS, decode_layers, present
 from fitsweep.errors import FitsweepError
 
 __all__ = [
     "FigureError", "RunTables", "VERDICT_COLORS", "VERDICT_ORDER", "as_run", "completed_rows", "finite",
     "hyperparameter_columns",
-    "natural_key", "new_figure", "objective_of", "style", "verdicts", "with_verdicts",
+    "join_diagnosis", "natural_key", "new_figure", "objective_of", "style", "verdicts",
 ]
 
 # Okabe-Ito colours: told apart with any colour vision, and in grey print by lightness.
 VERDICT_COLORS = {"good": "#009E73", "overfit": "#D55E00", "underfit": "#0072B2", "diverged": "#666666"}
 VERDICT_ORDER = ("good", "overfit", "underfit", "diverged")
-_HYPERPARAMETERS = (
-    "depth", "width", "layers", "activation", "dropout", "l1", "l2", "optimizer", "learning_rate", "batch_size",
-)
 
 
 class FigureError(FitsweepError):
@@ -78,7 +75,7 @@ def verdicts(run: Any, diagnosis: pd.DataFrame | None) -> pd.DataFrame:
         raise FigureError(str(error)) from None
 
 
-def with_verdicts(trials: pd.DataFrame, diagnosis: pd.DataFrame, columns: tuple[str, ...] = ("fit",)) -> pd.DataFrame:
+def join_diagnosis(trials: pd.DataFrame, diagnosis: pd.DataFrame, columns: tuple[str, ...] = ("fit",)) -> pd.DataFrame:
     """`trials` with the diagnosis' `columns` joined on trial_id and execution."""
     keys = ["trial_id", "execution"]
     right = diagnosis[[*keys, *columns]].astype({"trial_id": "string", "execution": "int64"})
@@ -91,10 +88,10 @@ def with_verdicts(trials: pd.DataFrame, diagnosis: pd.DataFrame, columns: tuple[
 
 def hyperparameter_columns(trials: pd.DataFrame, varied_only: bool = False) -> list[str]:
     """The trials table's hyperparameter columns, in table order (only those that vary, if asked)."""
-    present = [name for name in _HYPERPARAMETERS if name in trials.columns]
+    names = present(trials.columns, HYPERPARAMETERS)
     if not varied_only:
-        return present
-    return [name for name in present if trials[name].astype("string").nunique(dropna=False) > 1]
+        return names
+    return [name for name in names if trials[name].astype("string").nunique(dropna=False) > 1]
 
 
 def natural_key(value: Any) -> tuple[Any, ...]:
@@ -104,10 +101,11 @@ def natural_key(value: Any) -> tuple[Any, ...]:
         return (0, float(text))
     except ValueError:
         pass
-    if re.fullmatch(r"\d+(-\d+)*", text):
-        widths = [int(part) for part in text.split("-")]
-        return (1, len(widths), *widths)
-    return (2, text)
+    try:
+        widths = decode_layers(text)
+    except ValueError:
+        return (2, text)
+    return (1, len(widths), *widths)
 
 
 def new_figure(width: float, height: float, layout: str | None = "constrained") -> Figure:

@@ -13,7 +13,7 @@ from matplotlib.figure import Figure
 from scipy import stats
 
 from fitsweep.figures._common import (
-    VERDICT_COLORS, FigureError, RunTables, as_run, completed_rows, new_figure, style, verdicts, with_verdicts,
+    VERDICT_COLORS, FigureError, RunTables, as_run, completed_rows, join_diagnosis, new_figure, style, verdicts,
 )
 
 __all__ = ["plot_regularizer_comparison"]
@@ -35,7 +35,7 @@ class _Group:
 @dataclass(frozen=True)
 class _ComparisonInfo:
     groups: list[_Group]  # best mean test accuracy first
-    points: pd.DataFrame  # regularizer, test_accuracy, accuracy_gap (one row per execution)
+    points: pd.DataFrame  # regularizer_kind, test_accuracy, accuracy_gap (one row per execution)
     confidence: float
 
 
@@ -44,7 +44,7 @@ def plot_regularizer_comparison(
 ) -> Figure:
     """Test accuracy, accuracy gap and share overfit for each regularization the sweep tried.
 
-    Groups are those of `fitsweep.analysis.compare(by="regularizer")`: "none", "l1", "l2",
+    Groups are those of `fitsweep.analysis.compare(by="regularizer_kind")`: "none", "l1", "l2",
     "dropout" or a combination. Each execution is a grey dot; the black bar is the group mean
     with its t-based `confidence` interval. The label gives the number of executions and the
     Welch p-value against the best group (marked "best"); * marks p < 1 - confidence.
@@ -71,15 +71,15 @@ def plot_regularizer_comparison(
 
 def _regularizer_comparison_info(trials: pd.DataFrame, diagnosis: pd.DataFrame, confidence: float) -> _ComparisonInfo:
     from fitsweep.analysis import compare
-    from fitsweep.analysis._common import regularizer_labels  # the labels compare groups by
+    from fitsweep.analysis._common import with_derived_columns  # the labels compare groups by
 
-    rows = with_verdicts(completed_rows(trials), diagnosis)
-    table = compare(rows, by="regularizer", confidence=confidence)
+    rows = with_derived_columns(join_diagnosis(completed_rows(trials), diagnosis))
+    table = compare(rows, by="regularizer_kind", confidence=confidence)
     if len(table) < 2:
-        label = table["regularizer"].iloc[0]
+        label = table["regularizer_kind"].iloc[0]
         raise FigureError(f"every completed trial used the same regularization ({label}): nothing to compare")
     points = pd.DataFrame({
-        "regularizer": regularizer_labels(rows).astype(str).to_numpy(),
+        "regularizer_kind": rows["regularizer_kind"].astype(str).to_numpy(),
         "test_accuracy": pd.to_numeric(rows["test_accuracy"], errors="coerce").to_numpy(dtype=float),
         "accuracy_gap": (pd.to_numeric(rows["train_accuracy"], errors="coerce")
                          - pd.to_numeric(rows["val_accuracy"], errors="coerce")).to_numpy(dtype=float),
@@ -93,7 +93,7 @@ def _group(row: dict[str, object], confidence: float) -> _Group:
             float(row["test_accuracy_ci_high"]))  # type: ignore[arg-type]
     gap = _interval(float(row["accuracy_gap_mean"]), float(row["accuracy_gap_std"]), n, confidence)  # type: ignore[arg-type]
     share = float(row.get("overfit_share", math.nan))  # type: ignore[arg-type]
-    return _Group(str(row["regularizer"]), n, test, gap, share, bool(row["baseline"]), float(row["p_value"]))  # type: ignore[arg-type]
+    return _Group(str(row["regularizer_kind"]), n, test, gap, share, bool(row["baseline"]), float(row["p_value"]))  # type: ignore[arg-type]
 
 
 def _interval(mean: float, std: float, n: int, confidence: float) -> tuple[float, float, float]:
@@ -122,7 +122,7 @@ def _draw(info: _ComparisonInfo) -> Figure:
 def _draw_metric(ax: Axes, info: _ComparisonInfo, column: str, pick, title: str) -> None:  # type: ignore[no-untyped-def]
     rng = np.random.default_rng(0)
     for position, group in enumerate(info.groups):
-        values = info.points.loc[info.points["regularizer"] == group.label, column].to_numpy()
+        values = info.points.loc[info.points["regularizer_kind"] == group.label, column].to_numpy()
         jitter = rng.uniform(-0.18, 0.18, len(values))
         ax.scatter(values, position + jitter, s=16, color=_POINT, alpha=0.5, linewidths=0)
         mean, low, high = pick(group)

@@ -12,8 +12,19 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from fitsweep.figures._common import (
-    VERDICT_COLORS, VERDICT_ORDER, FigureError, RunTables, as_run, completed_rows, hyperparameter_columns,
-    natural_key, new_figure, objective_of, style, verdicts, with_verdicts,
+    VERDICT_COLORS,
+    VERDICT_ORDER,
+    FigureError,
+    RunTables,
+    as_run,
+    completed_rows,
+    hyperparameter_columns,
+    join_diagnosis,
+    natural_key,
+    new_figure,
+    objective_of,
+    style,
+    verdicts,
 )
 
 __all__ = ["plot_hyperparameters"]
@@ -65,7 +76,7 @@ def plot_hyperparameters(run: RunTables | str | Path, *, diagnosis: pd.DataFrame
 
 def _hyperparameters_info(run: RunTables, diagnosis: pd.DataFrame) -> _HyperparametersInfo:
     objective, direction = objective_of(run)
-    rows = with_verdicts(completed_rows(run.trials), diagnosis)
+    rows = join_diagnosis(completed_rows(run.trials), diagnosis)
     rows = rows[np.isfinite(pd.to_numeric(rows[objective], errors="coerce").astype(float))]
     varied = hyperparameter_columns(rows, varied_only=True)
     if rows.empty or not varied:

@@ -9,8 +9,16 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from fitsweep.figures._common import (
-    VERDICT_COLORS, VERDICT_ORDER, FigureError, RunTables, as_run, completed_rows, new_figure, style, verdicts,
-    with_verdicts,
+    VERDICT_COLORS,
+    VERDICT_ORDER,
+    FigureError,
+    RunTables,
+    as_run,
+    completed_rows,
+    join_diagnosis,
+    new_figure,
+    style,
+    verdicts,
 )
 
 __all__ = ["WEIGHT_COLUMNS", "plot_weight_sparsity"]
@@ -24,7 +32,7 @@ WEIGHT_COLUMNS = {
 
 @dataclass(frozen=True)
 class _WeightsInfo:
-    points: pd.DataFrame  # regularizer, fit, and the weight columns, one row per completed execution
+    points: pd.DataFrame  # regularizer_kind, fit, and the weight columns, one row per completed execution
     order: list[str]  # regularizers, most near-zero weights first
 
 
@@ -54,20 +62,21 @@ def plot_weight_sparsity(run: RunTables | str | Path, *, diagnosis: pd.DataFrame
 
 
 def _weight_sparsity_info(trials: pd.DataFrame, diagnosis: pd.DataFrame) -> _WeightsInfo:
-    from fitsweep.analysis._common import regularizer_labels  # the labels compare groups by
+    from fitsweep.analysis._common import with_derived_columns  # the labels compare groups by
 
     missing = [column for column in WEIGHT_COLUMNS if column not in trials.columns]
     if missing:
-        raise FigureError(f"the trials table has no weight statistics ({', '.join(missing)}): this sweep did not record them")
-    rows = with_verdicts(completed_rows(trials), diagnosis)
-    rows = rows.assign(regularizer=regularizer_labels(rows).astype(str).to_numpy())
+        raise FigureError(f"the trials table has no weight statistics ({', '.join(missing)}): "
+                          "this sweep did not record them")
+    rows = with_derived_columns(join_diagnosis(completed_rows(trials), diagnosis))
+    rows["regularizer_kind"] = rows["regularizer_kind"].astype(str)
     rows = rows[rows[list(WEIGHT_COLUMNS)].notna().any(axis=1)]
     if rows.empty:
         raise FigureError("no completed trial recorded its weight statistics")
     for column in WEIGHT_COLUMNS:
         rows[column] = pd.to_numeric(rows[column], errors="coerce").astype(float)
-    order = list(rows.groupby("regularizer")["near_zero_share"].mean().sort_values(ascending=False).index)
-    return _WeightsInfo(rows[["regularizer", "fit", *WEIGHT_COLUMNS]].reset_index(drop=True), order)
+    order = list(rows.groupby("regularizer_kind")["near_zero_share"].mean().sort_values(ascending=False).index)
+    return _WeightsInfo(rows[["regularizer_kind", "fit", *WEIGHT_COLUMNS]].reset_index(drop=True), order)
 
 
 def _draw(info: _WeightsInfo) -> Figure:
@@ -76,11 +85,11 @@ def _draw(info: _WeightsInfo) -> Figure:
     figure = new_figure(10.5, 1.3 + 0.45 * len(info.order))
     axes = figure.subplots(1, len(WEIGHT_COLUMNS), sharey=True)
     hue_order = [fit for fit in (*VERDICT_ORDER, "unknown") if fit in set(info.points["fit"])]
-    for ax, (column, title) in zip(axes, WEIGHT_COLUMNS.items()):
-        sns.stripplot(data=info.points, x=column, y="regularizer", order=info.order, hue="fit", hue_order=hue_order,
-                      palette={**VERDICT_COLORS, "unknown": "black"}, jitter=0.2, size=4.5, alpha=0.8, ax=ax,
-                      legend=ax is axes[-1])
-        sns.pointplot(data=info.points, x=column, y="regularizer", order=info.order, color="black", errorbar=None,
+    for ax, (column, title) in zip(axes, WEIGHT_COLUMNS.items(), strict=True):
+        sns.stripplot(data=info.points, x=column, y="regularizer_kind", order=info.order, hue="fit",
+                      hue_order=hue_order, palette={**VERDICT_COLORS, "unknown": "black"}, jitter=0.2, size=4.5,
+                      alpha=0.8, ax=ax, legend=ax is axes[-1])
+        sns.pointplot(data=info.points, x=column, y="regularizer_kind", order=info.order, color="black", errorbar=None,
                       markers="D", markersize=4, linestyle="none", ax=ax)
         ax.set(title=title, xlabel="", ylabel="")
         ax.title.set(fontsize=9, horizontalalignment="left", position=(0, 1))
