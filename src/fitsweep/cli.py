@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 from rich.console import Console
@@ -33,11 +33,14 @@ def app() -> None:
     """Hyperparameter sweeps for Keras that say whether each trial over- or underfits."""
 
 
-def _sweep_argument(function):  # type: ignore[no-untyped-def]
+_Command = TypeVar("_Command", bound=Callable[..., Any])
+
+
+def _sweep_argument(function: _Command) -> _Command:
     return click.argument("sweep", type=click.Path(path_type=Path))(function)
 
 
-def _run_dir_argument(function):  # type: ignore[no-untyped-def]
+def _run_dir_argument(function: _Command) -> _Command:
     return click.argument("run_dir", type=click.Path(path_type=Path))(function)
 
 

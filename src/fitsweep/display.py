@@ -94,6 +94,7 @@ def _verdicts_table(counts: pd.DataFrame) -> Table:
                             ("what usually helps", "left")):
         table.add_column(column, justify=justify)  # type: ignore[arg-type]
     for row in counts.itertuples(index=False):
-        style = _VERDICT_STYLES.get(row.verdict, "")
-        table.add_row(Text(row.verdict, style=style), str(row.executions), f"{row.share:.0%}", row.example, row.remedy)
+        verdict = str(row.verdict)
+        table.add_row(Text(verdict, style=_VERDICT_STYLES.get(verdict, "")), str(row.executions), f"{row.share:.0%}",
+                      str(row.example), str(row.remedy))
     return table

@@ -126,7 +126,7 @@ def prepare_run_dir(root: Path, overwrite: bool) -> RunPaths:
     return paths
 
 
-def write_atomic(path: Path, write: Callable[[Path], None]) -> None:
+def write_atomic(path: Path, write: Callable[[Path], object]) -> None:
     """Write a file through `write(temporary_path)`, then rename it into place.
 
     A reader sees the old file or the new one, never half of one; on error the old file stays.
@@ -202,7 +202,9 @@ def read_run_info(paths: RunPaths) -> dict[str, Any]:
         info = json.loads(paths.run_info.read_text(encoding="utf-8"))
     except (OSError, ValueError) as error:
         raise ResultsError(f"{paths.run_info}: cannot be read ({error})") from None
-    if isinstance(info, dict) and info.get("status") == _OLD_COMPLETED:
+    if not isinstance(info, dict):
+        raise ResultsError(f"{paths.run_info}: is not a JSON object")
+    if info.get("status") == _OLD_COMPLETED:
         info["status"] = "completed"
     return info
 

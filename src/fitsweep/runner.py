@@ -167,7 +167,8 @@ def with_verdicts(trials: pd.DataFrame, epochs: pd.DataFrame, chance_loss: float
         verdicts = diagnose(epochs, trials, chance_loss=chance_loss)[["trial_id", "execution", "fit", "fit_reason"]]
         verdicts = verdicts.astype({"fit": "string", "fit_reason": "string"})
     merged = trials.merge(verdicts, on=["trial_id", "execution"], how="left")
-    return merged.astype({"fit": "string", "fit_reason": "string"})
+    typed: pd.DataFrame = merged.astype({"fit": "string", "fit_reason": "string"})
+    return typed
 
 
 def _finish(paths: RunPaths, spec: SweepSpec, oracle: Any, chance_loss: float, info: dict[str, Any],

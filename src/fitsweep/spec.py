@@ -17,7 +17,7 @@ import math
 import re
 import reprlib
 from pathlib import Path
-from typing import Annotated, Any, ClassVar, Literal, Union, get_args
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, TypeVar, Union, get_args
 
 import yaml
 from pydantic import (
@@ -131,12 +131,12 @@ def _form(value: Any) -> str:
     return "constant"
 
 
-def _param(scalar: Any) -> Any:
-    """The three accepted forms of one hyperparameter whose constant form is `scalar`."""
-    return Annotated[
-        Annotated[scalar, Tag("constant")] | Annotated[Choice, Tag("choice")] | Annotated[Range, Tag("range")],
-        Discriminator(_form),
-    ]
+_Scalar = TypeVar("_Scalar")
+# The three accepted forms of one hyperparameter whose constant form is a `_Scalar`.
+Param = Annotated[
+    Annotated[_Scalar, Tag("constant")] | Annotated[Choice, Tag("choice")] | Annotated[Range, Tag("range")],
+    Discriminator(_form),
+]
 
 
 def _values_of(param: Any) -> list[Any]:
@@ -148,7 +148,7 @@ def _values_of(param: Any) -> list[Any]:
     return [param]
 
 
-def _numbers(*, integer: bool, low: float, high: float = math.inf, high_open: bool = False):
+def _numbers(*, integer: bool, low: float, high: float = math.inf, high_open: bool = False) -> AfterValidator:
     """A validator that every value of a numeric parameter is a number within bounds."""
     upper = ")" if high_open else "]"
     interval = f"[{low:g}, {high:g}{upper}"
@@ -170,7 +170,7 @@ def _numbers(*, integer: bool, low: float, high: float = math.inf, high_open: bo
     return AfterValidator(check)
 
 
-def _names(allowed: tuple[str, ...]):
+def _names(allowed: tuple[str, ...]) -> AfterValidator:
     """A validator that a string parameter (constant or choice) is one of `allowed`."""
 
     def check(param: Any) -> Any:
@@ -201,14 +201,14 @@ def _layer_lists(param: Any) -> Any:
     return param
 
 
-Depth = Annotated[_param(int), _numbers(integer=True, low=0, high=64)]
-Width = Annotated[_param(int), _numbers(integer=True, low=1, high=1_000_000)]
-Rate = Annotated[_param(float), _numbers(integer=False, low=0.0, high=1.0, high_open=True)]
-Penalty = Annotated[_param(float), _numbers(integer=False, low=0.0, high=1e3)]
-LearningRate = Annotated[_param(float), _numbers(integer=False, low=1e-12, high=10.0)]
-BatchSize = Annotated[_param(int), _numbers(integer=True, low=1, high=1_000_000)]
-Activation = Annotated[_param(str), _names(ACTIVATIONS)]
-Optimizer = Annotated[_param(str), _names(OPTIMIZERS)]
+Depth = Annotated[Param[int], _numbers(integer=True, low=0, high=64)]
+Width = Annotated[Param[int], _numbers(integer=True, low=1, high=1_000_000)]
+Rate = Annotated[Param[float], _numbers(integer=False, low=0.0, high=1.0, high_open=True)]
+Penalty = Annotated[Param[float], _numbers(integer=False, low=0.0, high=1e3)]
+LearningRate = Annotated[Param[float], _numbers(integer=False, low=1e-12, high=10.0)]
+BatchSize = Annotated[Param[int], _numbers(integer=True, low=1, high=1_000_000)]
+Activation = Annotated[Param[str], _names(ACTIVATIONS)]
+Optimizer = Annotated[Param[str], _names(OPTIMIZERS)]
 # Seeds go to scikit-learn, NumPy and TensorFlow, which all take this range.
 Seed = Annotated[int, Field(ge=0, le=2**31 - 1)]
 Layers = Annotated[
@@ -337,13 +337,16 @@ def _source_tag(value: Any) -> str | None:
     return value.get("source") if isinstance(value, dict) else getattr(value, "source", None)
 
 
-DataSpec = Annotated[
-    # A Union built from a tuple at run time: `X | Y` syntax cannot take a generated list.
-    Union[tuple(Annotated[cls, Tag(cls.kind)] for cls in DATA_SOURCES)],  # type: ignore[valid-type]  # noqa: UP007
-    Discriminator(_source_tag, custom_error_type="data_source", custom_error_message=(
-        "unknown or missing source; allowed: " + ", ".join(cls.kind for cls in DATA_SOURCES)
-    )),
-]
+if TYPE_CHECKING:  # the same union, written out: mypy cannot read one built at run time
+    DataSpec = MoonsData | CirclesData | DigitsData | HDF5Data | CSVData | NpzData | NotMNISTData
+else:
+    DataSpec = Annotated[
+        # A Union built from a tuple at run time: `X | Y` syntax cannot take a generated list.
+        Union[tuple(Annotated[cls, Tag(cls.kind)] for cls in DATA_SOURCES)],  # noqa: UP007
+        Discriminator(_source_tag, custom_error_type="data_source", custom_error_message=(
+            "unknown or missing source; allowed: " + ", ".join(cls.kind for cls in DATA_SOURCES)
+        )),
+    ]
 
 
 # --- model, training, tuner ----------------------------------------------------------------
@@ -463,7 +466,7 @@ class SweepSpec(_Section):
 
     def resolved(self) -> dict[str, Any]:
         """Every key with its value, defaults included, as plain data that validates again."""
-        raw = _plain(self.model_dump(mode="json"))
+        raw: dict[str, Any] = _plain(self.model_dump(mode="json"))
         model = raw["model"]
         if self.model.layers is not None:  # depth and width are unused then, and may not be given
             del model["depth"], model["width"]
@@ -514,17 +517,21 @@ class _SweepLoader(yaml.SafeLoader):
         self._aliases = 0
         self._depth = 0
 
+    def _next_mark(self) -> Any:
+        """Where the next event starts, for an error's line."""
+        return self.peek_event().start_mark  # type: ignore[no-untyped-call]  # unannotated in types-PyYAML
+
     def compose_node(self, parent: Any, index: Any) -> Any:
         if self.check_event(yaml.AliasEvent):
             self._aliases += 1
             if self._aliases > MAX_YAML_ALIASES:
                 raise ComposerError(None, None, f"more than {MAX_YAML_ALIASES} aliases (&/*) in one file",
-                                    self.peek_event().start_mark)
+                                    self._next_mark())
         self._depth += 1
         try:
             if self._depth > MAX_YAML_DEPTH:
                 raise ComposerError(None, None, f"nested more than {MAX_YAML_DEPTH} levels deep",
-                                    self.peek_event().start_mark)
+                                    self._next_mark())
             return super().compose_node(parent, index)
         finally:
             self._depth -= 1
@@ -672,7 +679,7 @@ def _walk(loc: tuple[Any, ...]) -> tuple[list[str], type[BaseModel] | None]:
         if isinstance(step, int):  # a list index: the list's items have the same model
             keys.append(str(step))
             continue
-        tagged = [c for c in candidates if c.kind and c.kind == step]
+        tagged = [c for c in candidates if getattr(c, "kind", "") == step]
         if tagged:
             candidates, model = tagged, tagged[0]
             continue

@@ -44,7 +44,8 @@ class Splits:
     def class_priors(self) -> np.ndarray:
         """Share of each class in the training split (for the chance-level loss)."""
         counts = np.bincount(self.y_train, minlength=self.n_classes)
-        return counts / counts.sum()
+        priors: np.ndarray = counts / counts.sum()
+        return priors
 
 
 def prepare_data(spec: Any, base_dir: Path | str = ".") -> Splits:

@@ -92,8 +92,8 @@ def plot_learning_curves(
     """
     run = as_run(run)
     info = _learning_curves_info(run, verdicts(run, diagnosis), max_trials)
-    small_ticks = {"xtick.labelsize": 7, "ytick.labelsize": 7, "xtick.major.pad": 1, "ytick.major.pad": 1}
-    with style(), mpl.rc_context(small_ticks):
+    with style(), mpl.rc_context({"xtick.labelsize": 7, "ytick.labelsize": 7, "xtick.major.pad": 1,
+                                  "ytick.major.pad": 1}):
         return _draw(info)
 
 
@@ -115,7 +115,7 @@ def _learning_curves_info(run: Any, diagnosis: pd.DataFrame, max_trials: int) ->
 
 
 def _recorded(epochs: pd.DataFrame, column: str) -> bool:
-    return column in epochs.columns and epochs[column].notna().any()
+    return column in epochs.columns and bool(epochs[column].notna().any())
 
 
 def _ranks(run: Any) -> dict[str, int]:
@@ -157,7 +157,8 @@ def _panel(epochs: pd.DataFrame, trial_id: str, rank: int | None, fits: dict[tup
 
 def _loss_range(curves: list[_Curve]) -> tuple[float, float, bool]:
     """Shared loss limits, on a log axis when losses span more than a factor of 30."""
-    values = np.concatenate([finite(c.values.get(k, [])) for c in curves for k in ("loss", "val_loss")] or [[1.0]])
+    losses = [finite(c.values.get(k, [])) for c in curves for k in ("loss", "val_loss")]
+    values = np.concatenate(losses or [np.array([1.0])])
     values = values[values > 0] if (values > 0).any() else np.array([1.0])
     low, high = float(np.quantile(values, 0.005)), float(np.quantile(values, 0.995))
     if high / low > 30:
@@ -167,7 +168,7 @@ def _loss_range(curves: list[_Curve]) -> tuple[float, float, bool]:
 
 def _accuracy_floor(curves: list[_Curve]) -> float:
     accuracies = [finite(c.values.get(k, [])) for c in curves for k in ("accuracy", "val_accuracy")]
-    values = np.concatenate(accuracies or [[0.0]])
+    values = np.concatenate(accuracies or [np.array([0.0])])
     if not len(values):
         return 0.0
     return max(0.0, math.floor((float(np.quantile(values, 0.01)) - 0.02) * 20) / 20)
@@ -192,7 +193,7 @@ def _draw(info: _CurvesInfo) -> Figure:
         cell = outer[index // columns, index % columns]
         inner = cell.subgridspec(2, 1, height_ratios=[3, 2], hspace=0.1) if info.accuracy else cell.subgridspec(1, 1)
         # Equal limits are set on every block; sharing axes would only make each limit change ripple through all.
-        block = [figure.add_subplot(spec) for spec in inner]
+        block = [figure.add_subplot(inner[cell]) for cell in range(inner.nrows * inner.ncols)]
         _draw_panel(block, panel, info, first_column=index % columns == 0)
     figure.legend(handles=_legend(info), loc="upper center", ncols=7, frameon=False, fontsize=9,
                   bbox_to_anchor=(0.5, 1 - 0.04 / height))
@@ -203,7 +204,7 @@ def _draw(info: _CurvesInfo) -> Figure:
     return figure
 
 
-def _draw_panel(block: np.ndarray, panel: _Panel, info: _CurvesInfo, first_column: bool) -> None:
+def _draw_panel(block: list[Axes], panel: _Panel, info: _CurvesInfo, first_column: bool) -> None:
     loss_ax = block[0]
     low, high, _ = info.loss_range
     for curve in panel.curves:

@@ -133,8 +133,8 @@ def _decision_boundaries_info(run: Any, splits: Any, diagnosis: pd.DataFrame, mo
             retrained, note = _retrained(run, splits, diagnosis, trial_id, execution)
             panels.append(_Boundary(f"most {kind}: trial {trial_id}, run {execution}, last epoch\n{note}", kind,
                                     _predict(retrained, points, grid[0].shape, splits.n_classes)))
-    note = _boundaries_note(others, retrain)
-    return _BoundariesInfo(panels, grid, splits.x_train, splits.y_train, splits.n_classes, note)
+    caption = _boundaries_note(others, retrain)
+    return _BoundariesInfo(panels, grid, splits.x_train, splits.y_train, splits.n_classes, caption)
 
 
 def _boundaries_note(others: dict[str, tuple[str, int]], retrain: bool) -> str | None:
@@ -241,7 +241,8 @@ def _trial_row(trials: pd.DataFrame, trial_id: str, execution: int) -> pd.Series
     rows = trials[(trials["trial_id"].astype(str) == trial_id) & (trials["execution"] == execution)]
     if rows.empty:
         raise FigureError(f"trial {trial_id} has no execution {execution} in the trials table")
-    return rows.iloc[0]
+    row: pd.Series = rows.iloc[0]
+    return row
 
 
 def _draw_boundaries(info: _BoundariesInfo) -> Figure:
