@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 import matplotlib as mpl
 import numpy as np
 import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.rcsetup import cycler
 
 from fitsweep.columns import HYPERPARAMETERS, decode_layers, present
 from fitsweep.errors import FitsweepError
@@ -38,7 +39,7 @@ class RunTables(Protocol):
     epochs: pd.DataFrame
 
 
-def as_run(run: RunTables | str | Path) -> Any:
+def as_run(run: RunTables | str | Path) -> RunTables:
     """A run as tables: a results folder's path is loaded, anything else is used as it is."""
     if isinstance(run, (str, Path)):
         from fitsweep.results import load
@@ -60,7 +61,8 @@ def completed_rows(trials: pd.DataFrame) -> pd.DataFrame:
     rows = trials[trials["status"].astype("string").eq("completed").fillna(False).to_numpy()]
     if rows.empty:
         raise FigureError("no completed trial yet: nothing to plot")
-    return rows
+    completed: pd.DataFrame = rows
+    return completed
 
 
 def verdicts(run: Any, diagnosis: pd.DataFrame | None) -> pd.DataFrame:
@@ -83,7 +85,8 @@ def join_diagnosis(trials: pd.DataFrame, diagnosis: pd.DataFrame, columns: tuple
     merged = left.astype({"trial_id": "string", "execution": "int64"}).merge(right, on=keys, how="left")
     if "fit" in merged:
         merged["fit"] = merged["fit"].astype("string").fillna("unknown")
-    return merged
+    joined: pd.DataFrame = merged
+    return joined
 
 
 def hyperparameter_columns(trials: pd.DataFrame, varied_only: bool = False) -> list[str]:
@@ -108,7 +111,8 @@ def natural_key(value: Any) -> tuple[Any, ...]:
     return (1, len(widths), *widths)
 
 
-def new_figure(width: float, height: float, layout: str | None = "constrained") -> Figure:
+def new_figure(width: float, height: float,
+               layout: Literal["constrained", "compressed", "tight"] | None = "constrained") -> Figure:
     """A blank figure on an Agg canvas: no window, no pyplot state, nothing to close."""
     figure = Figure(figsize=(width, height), layout=layout)
     FigureCanvasAgg(figure)
@@ -123,12 +127,13 @@ def style() -> Iterator[None]:
     rc = {**sns.axes_style("whitegrid"), **sns.plotting_context("paper", font_scale=1.1)}
     # A fixed title height skips matplotlib's search for overlapping tick labels, the slowest step.
     rc.update({"axes.titlesize": 10, "axes.titleweight": "bold", "axes.titley": 1.0, "axes.titlepad": 4,
-               "axes.prop_cycle": mpl.cycler(color=["#4C72B0"])})  # seaborn's 10-colour cycle costs time per axes
+               "axes.prop_cycle": cycler(color=["#4C72B0"])})  # seaborn's 10-colour cycle costs time per axes
     with mpl.rc_context(rc):
         yield
 
 
 def finite(values: Any) -> np.ndarray:
     """A column as floats, non-finite values dropped."""
-    array = pd.to_numeric(pd.Series(values), errors="coerce").astype("float64").to_numpy()
-    return array[np.isfinite(array)]
+    array: np.ndarray = pd.to_numeric(pd.Series(values), errors="coerce").astype("float64").to_numpy()
+    kept: np.ndarray = array[np.isfinite(array)]
+    return kept
