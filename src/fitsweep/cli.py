@@ -309,35 +309,44 @@ def diagnose_command(run_dir: Path, csv_path: Path | None, overfit_val_rise: flo
 
 @app.command("compare")
 @click.argument("run_dirs", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--by", multiple=True, default=["regularizer"], show_default=True,
-              help="'regularizer' or a hyperparameter column (depth, width, layers, dropout, ...); repeat for several.")
+@click.option("--by", multiple=True,
+              help="Group by this column instead of exact configuration: a hyperparameter (layers, dropout, l1, "
+                   "depth, ...), 'regularizers' (the exact combination), 'regularizer_kind' (none, l2+dropout, "
+                   "...; also accepted under its older name 'regularizer') or 'run'; repeat for several.")
 @click.option("--csv", "csv_path", type=click.Path(dir_okay=False, path_type=Path), help="Also write the table as CSV.")
 def compare_command(run_dirs: tuple[Path, ...], by: tuple[str, ...], csv_path: Path | None) -> None:
-    """Compare groups of trials (regularizers by default) with 95% intervals and Welch tests.
+    """Compare configurations by test accuracy: 95% intervals, Welch tests against the best, Holm-corrected.
 
-    Several runs are compared together, each labelled by its folder name in a `run` column.
+    Each exact configuration is a group unless --by says otherwise. Several runs are compared
+    together, each labelled by its folder name in a `run` column.
 
     \b
     Example:
-      fitsweep compare results/notmnist-regularizers --by regularizers
+      fitsweep compare results/notmnist-regularizers
+      fitsweep compare results/moons --by layers --by dropout --csv by-layers.csv
     """
     import pandas as pd
 
-    from fitsweep.analysis import compare
+    from fitsweep.analysis import compare, groupable_columns
+    from fitsweep.columns import canonical_column
     from fitsweep.display import frame_table
     from fitsweep.results import load
 
     runs = [load(path) for path in run_dirs]
     trials = runs[0].trials if len(runs) == 1 else pd.concat(
         [run.trials.assign(run=path.name) for run, path in zip(runs, run_dirs, strict=True)], ignore_index=True)
-    table = compare(trials, by=list(by) if len(by) > 1 else by[0])
-    shown = [c for c in table.columns if c in by or c in _COMPARE_SHOWN]
-    stdout.print(frame_table(table[shown], title=f"Test accuracy by {', '.join(by)} (completed executions)"))
+    allowed = groupable_columns(trials)
+    unknown = [column for column in by if canonical_column(column) not in allowed]
+    if unknown:
+        raise FitsweepError(f"--by {unknown[0]}: not a column of these trials; choose from {', '.join(allowed)}")
+    table = compare(trials, by=list(by) or None)
+    title = f"Test accuracy by {', '.join(by) or 'configuration'} (completed executions)"
+    stdout.print(frame_table(table[[c for c in _COMPARE_SHOWN if c in table.columns]], title=title))
     _write_csv(table, csv_path)
 
 
-_COMPARE_SHOWN = ("run", "n_executions", "test_accuracy_mean", "test_accuracy_ci_low", "test_accuracy_ci_high",
-                  "accuracy_gap_mean", "overfit_share", "p_value", "significant")
+_COMPARE_SHOWN = ("group", "n_executions", "test_accuracy_mean", "test_accuracy_ci_low", "test_accuracy_ci_high",
+                  "accuracy_gap_mean", "overfit_share", "p_holm", "note")
 
 
 def _write_csv(frame: Any, path: Path | None) -> None:

@@ -1,10 +1,13 @@
 """Analysis of a sweep's tables: pure functions over DataFrames, no files read or written.
 
 - `diagnose`: per execution, overfit / underfit / good / diverged, with a reason and evidence.
-- `compare`: regularizers (or any hyperparameter) by accuracy, gap, confidence interval and
-  Welch's t-test against the best group.
+- `compare`: exact configurations (or any grouping) by accuracy, gap and 95% interval, Welch's
+  t-test against the best with Holm's correction, and the repeats a difference needs;
+  `comparison_findings` says it in a few sentences.
 - `capacity`: rank correlation of the generalisation gap with params, depth and width.
-- `importance`: permutation importance of the hyperparameters for val_loss or the gap.
+- `importance`: each hyperparameter's marginal means of the objective or the gap, with
+  intervals and their share of the variance; withheld (with a reason) on too few
+  configurations. `importance_findings` says it in a sentence or two.
 - `weight_stats`: norms and sparsity of a network's kernels.
 
 Every threshold is a keyword argument with a documented default. Tables that cannot be analysed
@@ -21,9 +24,9 @@ from __future__ import annotations
 
 from fitsweep.analysis._capacity import capacity
 from fitsweep.analysis._common import AnalysisError
-from fitsweep.analysis._comparison import compare
+from fitsweep.analysis._comparison import compare, comparison_findings, configuration_columns, groupable_columns
 from fitsweep.analysis._diagnosis import Fit, chance_level_loss, diagnose
-from fitsweep.analysis._importance import importance
+from fitsweep.analysis._importance import importance, importance_findings
 from fitsweep.analysis._weights import weight_stats
 
 __all__ = [
@@ -32,7 +35,11 @@ __all__ = [
     "capacity",
     "chance_level_loss",
     "compare",
+    "comparison_findings",
+    "configuration_columns",
     "diagnose",
+    "groupable_columns",
     "importance",
+    "importance_findings",
     "weight_stats",
 ]

@@ -1,9 +1,9 @@
-"""Comparison: which regularizer (or any hyperparameter value) generalises best, and is it significant?"""
+"""Comparison: which configuration (or any grouping of trials) generalises best, and by how much?"""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Hashable, Sequence
 from typing import Any
 
 import numpy as np
@@ -11,91 +11,203 @@ import pandas as pd
 from scipy import stats
 
 from fitsweep.analysis._common import (
-    AnalysisError, FloatArray, as_float, completed, group_columns, require_columns, trial_keys, with_derived_columns,
+    AnalysisError,
+    FloatArray,
+    as_float,
+    completed,
+    group_columns,
+    require_columns,
+    trial_keys,
+    with_derived_columns,
+)
+from fitsweep.columns import (
+    HYPERPARAMETERS,
+    NO_REGULARIZATION,
+    REGULARIZER_KIND_COLUMN,
+    REGULARIZERS,
+    REGULARIZERS_COLUMN,
+    encode_regularizers,
 )
 
-__all__ = ["compare", "t_interval", "welch_p_value"]
+__all__ = [
+    "compare", "comparison_findings", "configuration_columns", "groupable_columns", "repeats_to_resolve", "t_interval",
+    "welch_p_value",
+]
 
-_METRICS = ("val_accuracy", "test_accuracy")
+_LABEL_COLUMNS = ("run", REGULARIZER_KIND_COLUMN, REGULARIZERS_COLUMN)  # groupable besides hyperparameters
+_NO_REGULARIZATION = "no regularization"  # a configuration's label reads better than "none"
+_ONE_CONFIGURATION = "one configuration"
+_MOST_NAMED = 4  # groups named in one finding before "and N more"
 
 
 def compare(
     trials: pd.DataFrame,
-    by: str | Sequence[str] = "regularizer",
+    by: str | Sequence[str] | None = None,
     *,
     confidence: float = 0.95,
+    power: float = 0.8,
+    max_repeats: int = 100,
     baseline: Any = None,
 ) -> pd.DataFrame:
-    """Compare groups of trials by accuracy, generalisation gap and overfitting.
+    """Compare groups of executions by test accuracy, with Holm-corrected tests against the best.
 
-    Each completed execution is one observation (repeats of a trial count separately); failed,
-    diverged and running rows are left out. Every group's test accuracy is compared with the
-    reference group's by Welch's t-test (unequal variances), which does not assume the groups
-    spread alike.
+    By default each exact configuration is a group: every hyperparameter that varies in the
+    table takes part, so l1 = 1e-5 and l1 = 1e-3 are different groups (and so are two runs,
+    which may train on different data). Each completed execution is one observation; failed,
+    diverged and running rows are left out. Every group's test accuracy is tested against the
+    reference group's by Welch's t-test (unequal variances), and the p-values are adjusted by
+    Holm's step-down method across those tests, so that "clearly worse" holds for the whole
+    table at the 1 - confidence level, not for each group by chance.
+
+    Where a difference is within noise, a power analysis (two-sample t-test, effect size the
+    difference over the pooled standard deviation of the two groups) says how many executions
+    per group would detect a difference of that size with probability `power`, at the level
+    (1 - confidence) / number of tests, the strictest step of Holm's method (so the estimate
+    is on the safe side).
 
     Args:
         trials: The trials table. To compare several runs, concatenate their trials tables with
-            a `run` column naming each (`pd.concat([a.assign(run="a"), b.assign(run="b")])`);
-            trials are then told apart by (run, trial_id), and `by=["run", "regularizer"]`
-            keeps runs apart. For `overfit_share`, first merge `diagnose`'s verdicts:
+            a `run` column naming each (`pd.concat([a.assign(run="a"), b.assign(run="b")])`).
+            For `overfit_share`, first merge `diagnose`'s verdicts:
             `trials.merge(diagnose(epochs)[["trial_id", "execution", "fit"]], on=["trial_id", "execution"])`.
-        by: "regularizer" (the default) labels each row from its l1, l2 and dropout columns:
-            "none", "l1", "l2", "dropout", or a combination such as "l1+l2" or "l2+dropout". Any
-            hyperparameter column (`depth` and `width` are read from `layers` where used), or a
-            list of columns, groups by those values instead.
-        confidence: Level of the t-based confidence interval of the mean test accuracy; a
-            p-value below 1 - confidence is `significant` (0.05 at the default 0.95).
-        baseline: The group every other is tested against (its label, a tuple for several
-            `by` columns). By default the group with the highest mean test accuracy.
+        by: None (the default) groups by exact configuration (`configuration_columns`). A column
+            name or a list of them groups by those values instead: any hyperparameter column
+            (`depth` and `width` are read from `layers` where used), `run`, "regularizers" (the
+            combination, strengths included) or "regularizer_kind" ("none", "l1", "l2+dropout";
+            "regularizer" is accepted for it).
+        confidence: Level of the t-intervals; a Holm-adjusted p-value below 1 - confidence is
+            `significant` (0.05 at the default 0.95, the usual level).
+        power: The chance of detecting a difference that the repeats estimate aims for; 0.8 is
+            the conventional target in experiment planning (Cohen).
+        max_repeats: Above this many executions per group a difference is called hopeless to
+            resolve by repeating (`repeats_needed` is inf); 100 repeats of one configuration is
+            more than any sweep budget spends on one question.
+        baseline: The group every other is tested against: its `group` label ("l1=1e-05"), or its
+            value (a tuple for several `by` columns). By default the best mean test accuracy.
 
     Returns:
-        One row per group, best mean test accuracy first: the `by` columns, `n_trials`,
-        `n_executions`, `val_accuracy_mean`/`_std`, `test_accuracy_mean`/`_std`,
-        `test_accuracy_ci_low`/`_high`, `accuracy_gap_mean`/`_std` (train_accuracy -
-        val_accuracy, both at the best epoch), `overfit_share` (share of executions diagnosed
-        overfit, only when a `fit` column is present), `baseline` (whether this is the reference
-        group), `p_value` (Welch, two-sided, NaN for the reference) and `significant`. Standard
-        deviations, intervals and p-values need two executions per group and are NaN otherwise.
+        One row per group, best mean test accuracy first: the grouping columns, `group` (a
+        readable label such as "layers=600-400-200, dropout=0.2"), `n_trials`, `n_executions`;
+        for `test_accuracy`, `val_accuracy` and `accuracy_gap` (train_accuracy - val_accuracy,
+        both at the best epoch) the `_mean`, `_std`, `_ci_low` and `_ci_high`; `overfit_share`
+        (share of executions diagnosed overfit, only with a `fit` column); `baseline`;
+        `difference` (mean test accuracy minus the baseline's); `p_value` (Welch, two-sided)
+        and `p_holm` (Holm-adjusted), NaN for the baseline; `significant` (p_holm below
+        1 - confidence); `repeats_needed` (executions per group to resolve `difference` at
+        `power`; inf beyond `max_repeats`, NaN where it cannot be estimated); and `note`, the
+        verdict in plain words. Intervals are t-intervals of the mean clipped to the possible
+        range (accuracies to [0, 1], the gap to [-1, 1]): with few executions near 1 the raw
+        interval would claim accuracies above 1. Spreads, intervals and tests need two
+        executions per group and are NaN otherwise.
 
     Raises:
-        AnalysisError: No completed trial, a `by` column the table lacks, or an unknown
-            `baseline`.
+        AnalysisError: No completed trial, a `by` column the table lacks, a `confidence` or
+            `power` outside (0, 1), or an unknown `baseline`.
 
     Example:
-        >>> run = fitsweep.load("results/notmnist")  # doctest: +SKIP
-        >>> compare(run.trials)[["regularizer", "test_accuracy_mean", "p_value"]]  # doctest: +SKIP
+        >>> run = fitsweep.load("results/notmnist-regularizers")  # doctest: +SKIP
+        >>> compare(run.trials)[["group", "test_accuracy_mean", "p_holm", "note"]]  # doctest: +SKIP
     """
-    if not 0 < confidence < 1:
-        raise AnalysisError(f"confidence must lie between 0 and 1, got {confidence!r}")
-    require_columns(trials, ["trial_id", *_METRICS, "train_accuracy"], "trials")
-    rows = with_derived_columns(completed(trials))
+    for name, value in (("confidence", confidence), ("power", power)):
+        if not 0 < value < 1:
+            raise AnalysisError(f"{name} must lie strictly between 0 and 1, got {value!r}")
+    require_columns(trials, ["trial_id", "val_accuracy", "test_accuracy", "train_accuracy"], "trials")
+    rows = completed(trials)
     if rows.empty:
         raise AnalysisError("compare found no completed trial; wait for the sweep to finish a trial")
-    columns = group_columns(rows, by)
-    groups = {_label(key): group for key, group in rows.groupby(columns, dropna=False, sort=False)}
+    columns = configuration_columns(rows) if by is None else group_columns(with_derived_columns(rows), by)
+    groups = _groups(with_derived_columns(rows), columns, exact=by is None)
     table = pd.DataFrame([_summary(group, confidence) for group in groups.values()])
-    table.insert(0, "_label", list(groups))
+    keys = list(groups)
     for position, column in enumerate(columns):
-        table.insert(position, column, [label[position] for label in groups])
-    return _test_against_baseline(table, groups, baseline, columns, confidence)
+        table.insert(position, column, [key[position] for key in keys])
+    table.insert(len(columns), "group", [_readable(key, columns, exact=by is None) for key in keys])
+    reference = _reference(table, keys, baseline, columns)
+    table = _test_against(table, groups, keys, reference, confidence)
+    table = _with_repeats(table, groups, keys, reference, confidence, power, max_repeats)
+    reference_executions = int(table["n_executions"].iloc[reference])
+    table["note"] = [_note(row, reference_executions, baseline is None, power, max_repeats)
+                     for row in table.to_dict("records")]
+    table = table.sort_values("test_accuracy_mean", ascending=False, na_position="last", kind="stable")
+    table = table.reset_index(drop=True)
+    table.attrs.update(confidence=confidence, power=power, max_repeats=max_repeats)  # for comparison_findings
+    return table
 
 
-def _label(key: Any) -> tuple[Any, ...]:
-    return key if isinstance(key, tuple) else (key,)
+def configuration_columns(trials: pd.DataFrame) -> list[str]:
+    """The columns that tell configurations apart: every hyperparameter that varies, and `run`.
+
+    `run` takes part when several runs were concatenated, since two runs may train the same
+    hyperparameters on different data.
+
+    Example:
+        >>> configuration_columns(fitsweep.load("results/notmnist-regularizers").trials)  # doctest: +SKIP
+        ['dropout', 'l1', 'l2']
+    """
+    candidates = ["run", *HYPERPARAMETERS]
+    return [name for name in candidates if name in trials.columns and _varies(_settings(trials[name]))]
+
+
+def _settings(values: pd.Series) -> pd.Series:
+    # A missing regularizer is one not used: l1 = NaN and l1 = 0 are the same configuration.
+    return values.fillna(0.0) if values.name in REGULARIZERS else values
+
+
+def groupable_columns(trials: pd.DataFrame) -> list[str]:
+    """The columns `compare(trials, by=...)` can group by: hyperparameters, regularization labels, `run`.
+
+    Example:
+        >>> groupable_columns(fitsweep.load("results/notmnist-capacity").trials)  # doctest: +SKIP
+        ['regularizer_kind', 'regularizers', 'depth', 'width', 'layers', 'activation', 'dropout', ...]
+    """
+    frame = with_derived_columns(trials.iloc[:0])
+    return [name for name in (*_LABEL_COLUMNS, *HYPERPARAMETERS) if name in frame.columns]
+
+
+def _varies(values: pd.Series) -> bool:
+    return values.astype("string").nunique(dropna=False) > 1
+
+
+def _groups(rows: pd.DataFrame, columns: list[str], *, exact: bool) -> dict[tuple[Any, ...], pd.DataFrame]:
+    if not columns:  # nothing varies: the whole table is one configuration
+        return {(): rows}
+    if exact:
+        rows = rows.assign(**{name: _settings(rows[name]) for name in columns})
+    grouped = rows.groupby(columns, dropna=False, sort=True)
+    return {key if isinstance(key, tuple) else (key,): group for key, group in grouped}
+
+
+def _readable(key: tuple[Any, ...], columns: list[str], *, exact: bool) -> str:
+    """"l1=1e-05" or "layers=600-400-200, dropout=0.2"; a configuration's regularizers as one combination."""
+    if not columns:
+        return _ONE_CONFIGURATION
+    settings = dict(zip(columns, key, strict=True))
+    if not exact:
+        return ", ".join(f"{name}={_value_text(value)}" for name, value in settings.items())
+    parts = [f"{name}={_value_text(value)}" for name, value in settings.items() if name not in REGULARIZERS]
+    strengths = {name: float(settings[name]) for name in REGULARIZERS if name in settings}
+    if strengths:
+        combination = encode_regularizers(strengths)
+        parts.append(_NO_REGULARIZATION if combination == NO_REGULARIZATION else combination)
+    return ", ".join(parts)
+
+
+def _value_text(value: Any) -> str:
+    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+        return "n/a"
+    if isinstance(value, (float, np.floating)):
+        return f"{float(value):g}"
+    return str(value)
 
 
 def _summary(group: pd.DataFrame, confidence: float) -> dict[str, Any]:
-    test = _finite(as_float(group["test_accuracy"]))
     gap = as_float(group["train_accuracy"]) - as_float(group["val_accuracy"])
-    low, high = t_interval(test, confidence)
     summary: dict[str, Any] = {
         "n_trials": len(group.drop_duplicates(trial_keys(group))),
         "n_executions": len(group),
-        **_mean_std("val_accuracy", as_float(group["val_accuracy"])),
-        **_mean_std("test_accuracy", test),
-        "test_accuracy_ci_low": low,
-        "test_accuracy_ci_high": high,
-        **_mean_std("accuracy_gap", gap),
+        **_described("test_accuracy", as_float(group["test_accuracy"]), confidence, (0.0, 1.0)),
+        **_described("val_accuracy", as_float(group["val_accuracy"]), confidence, (0.0, 1.0)),
+        **_described("accuracy_gap", gap, confidence, (-1.0, 1.0)),
     }
     if "fit" in group.columns:
         fits = group["fit"].dropna().astype(str)
@@ -103,52 +215,208 @@ def _summary(group: pd.DataFrame, confidence: float) -> dict[str, Any]:
     return summary
 
 
+def _described(name: str, values: FloatArray, confidence: float, bounds: tuple[float, float]) -> dict[str, float]:
+    values = _finite(values)
+    mean = float(values.mean()) if len(values) else math.nan
+    std = float(values.std(ddof=1)) if len(values) >= 2 else math.nan  # sample std: one value has none
+    low, high = t_interval(values, confidence)
+    return {f"{name}_mean": mean, f"{name}_std": std,
+            f"{name}_ci_low": _clip(low, bounds), f"{name}_ci_high": _clip(high, bounds)}
+
+
+def _clip(value: float, bounds: tuple[float, float]) -> float:
+    return value if math.isnan(value) else min(max(value, bounds[0]), bounds[1])
+
+
 def _finite(values: FloatArray) -> FloatArray:
     return np.asarray(values[np.isfinite(values)], dtype=np.float64)
 
 
-def _mean_std(name: str, values: FloatArray) -> dict[str, float]:
-    values = _finite(values)
-    mean = float(values.mean()) if len(values) else math.nan
-    std = float(values.std(ddof=1)) if len(values) >= 2 else math.nan  # sample std: one value has none
-    return {f"{name}_mean": mean, f"{name}_std": std}
+def _test_values(group: pd.DataFrame) -> FloatArray:
+    return _finite(as_float(group["test_accuracy"]))
 
 
-def _test_against_baseline(
-    table: pd.DataFrame, groups: dict[tuple[Any, ...], pd.DataFrame], baseline: Any, columns: list[str],
-    confidence: float,
-) -> pd.DataFrame:
-    reference = _reference(table, baseline, columns)
-    reference_values = _finite(as_float(groups[reference]["test_accuracy"]))
-    table["baseline"] = [label == reference for label in table["_label"]]
-    table["p_value"] = [
-        math.nan if label == reference else welch_p_value(_finite(as_float(groups[label]["test_accuracy"])),
-                                                          reference_values)
-        for label in table["_label"]
-    ]
-    table["significant"] = (table["p_value"] < 1 - confidence).fillna(False).astype(bool)
-    table = table.sort_values("test_accuracy_mean", ascending=False, na_position="last", kind="stable")
-    return table.drop(columns="_label").reset_index(drop=True)
-
-
-def _reference(table: pd.DataFrame, baseline: Any, columns: list[str]) -> tuple[Any, ...]:
-    labels: list[tuple[Any, ...]] = list(table["_label"])
+def _reference(table: pd.DataFrame, keys: list[tuple[Any, ...]], baseline: Any, columns: list[str]) -> int:
+    """The position of the baseline group in `keys`."""
     if baseline is None:
         means = as_float(table["test_accuracy_mean"])
-        return labels[0] if np.isnan(means).all() else labels[int(np.nanargmax(means))]
-    wanted = _label(baseline)
-    # Compare as text: a label read from parquet may be 0.5 where the caller wrote "0.5", or the reverse.
-    matches = [label for label in labels if tuple(map(str, label)) == tuple(map(str, wanted))]
-    if not matches:
-        known = ", ".join(repr(label[0] if len(label) == 1 else label) for label in labels)
-        raise AnalysisError(f"baseline {baseline!r} is not a group of {', '.join(columns)}; the groups are {known}")
-    return matches[0]
+        return 0 if np.isnan(means).all() else int(np.nanargmax(means))
+    wanted = tuple(map(str, baseline if isinstance(baseline, tuple) else (baseline,)))
+    # Compare as text: a value read from parquet may be 0.5 where the caller wrote "0.5", or the reverse.
+    for position, (key, label) in enumerate(zip(keys, table["group"], strict=True)):
+        if tuple(map(str, key)) == wanted or (label,) == wanted:
+            return position
+    known = ", ".join(repr(label) for label in table["group"])
+    grouping = ", ".join(columns) or "configuration"
+    raise AnalysisError(f"baseline {baseline!r} is not a group of {grouping}; the groups are {known}")
+
+
+def _test_against(table: pd.DataFrame, groups: dict[tuple[Any, ...], pd.DataFrame], keys: list[tuple[Any, ...]],
+                  reference: int, confidence: float) -> pd.DataFrame:
+    from statsmodels.stats.multitest import multipletests  # statsmodels takes a while to import
+
+    reference_values = _test_values(groups[keys[reference]])
+    raw = np.array([math.nan if position == reference else welch_p_value(_test_values(groups[key]), reference_values)
+                    for position, key in enumerate(keys)])
+    adjusted = np.full(len(keys), math.nan)
+    tested = np.isfinite(raw)
+    if tested.any():
+        adjusted[tested] = multipletests(raw[tested], alpha=1 - confidence, method="holm")[1]
+    means = as_float(table["test_accuracy_mean"])
+    table["baseline"] = [position == reference for position in range(len(keys))]
+    table["difference"] = means - means[reference]
+    table["p_value"] = raw
+    table["p_holm"] = adjusted
+    table["significant"] = np.nan_to_num(adjusted, nan=1.0) < 1 - confidence
+    return table
+
+
+def _with_repeats(table: pd.DataFrame, groups: dict[tuple[Any, ...], pd.DataFrame], keys: list[tuple[Any, ...]],
+                  reference: int, confidence: float, power: float, max_repeats: int) -> pd.DataFrame:
+    level = (1 - confidence) / max(int(np.isfinite(as_float(table["p_value"])).sum()), 1)
+    reference_values = _test_values(groups[keys[reference]])
+    table["repeats_needed"] = [
+        math.nan if position == reference
+        else repeats_to_resolve(_test_values(groups[key]), reference_values, alpha=level, power=power,
+                                max_repeats=max_repeats)
+        for position, key in enumerate(keys)
+    ]
+    return table
+
+
+def repeats_to_resolve(a: FloatArray, b: FloatArray, *, alpha: float, power: float, max_repeats: int) -> float:
+    """Executions per group that detect the difference of `a`'s and `b`'s means with `power`.
+
+    Cohen's d = |mean_a - mean_b| / pooled standard deviation; the answer is the smallest whole
+    number of executions per group at which the two-sample t-test at level `alpha` reaches
+    `power` (statsmodels' `TTestIndPower`), at least 2. inf when more than `max_repeats`
+    would be needed (or the means are equal); NaN with fewer than two values in either group
+    or no spread in both.
+    """
+    if len(a) < 2 or len(b) < 2:
+        return math.nan
+    pooled = math.sqrt(((len(a) - 1) * a.var(ddof=1) + (len(b) - 1) * b.var(ddof=1)) / (len(a) + len(b) - 2))
+    if pooled == 0:
+        return math.nan
+    effect = abs(float(a.mean() - b.mean())) / pooled
+    if effect == 0 or _power(effect, max_repeats, alpha) < power:
+        return math.inf
+    # Power grows with n: bisect over whole executions (statsmodels' root finder fails on large effects).
+    low, high = 2, max_repeats
+    while low < high:
+        middle = (low + high) // 2
+        if _power(effect, middle, alpha) >= power:
+            high = middle
+        else:
+            low = middle + 1
+    return float(low)
+
+
+def _power(effect: float, n: int, alpha: float) -> float:
+    """Power of the two-sided two-sample t-test with `n` per group."""
+    from statsmodels.stats.power import TTestIndPower
+
+    exact = float(TTestIndPower().power(effect_size=effect, nobs1=n, alpha=alpha))
+    if math.isfinite(exact):
+        return exact
+    # The noncentral t gives NaN far in its tail, where the normal approximation is exact enough.
+    return float(stats.norm.cdf(effect * math.sqrt(n / 2) - stats.norm.ppf(1 - alpha / 2)))
+
+
+def _note(row: dict[Hashable, Any], reference_executions: int, against_best: bool, power: float,
+          max_repeats: int) -> str:
+    reference = "the best" if against_best else "the baseline"
+    if row["baseline"]:
+        return f"{reference} group"
+    if row["n_executions"] < 2:
+        return f"one execution: repeats are needed to judge it against {reference} at all"
+    if reference_executions < 2:
+        return f"{reference} has one execution: repeats are needed to judge any group against it at all"
+    if math.isnan(row["p_value"]):
+        return f"no spread in either group: the test is undefined (difference {row['difference']:+.3f})"
+    evidence = f"(difference {row['difference']:+.3f}, p_holm {row['p_holm']:.2g})"
+    if row["significant"]:
+        direction = "worse" if row["difference"] < 0 else "better"
+        return f"clearly {direction} than {reference} {evidence}"
+    return f"within noise of {reference} {evidence}; {_resolve_clause(row['repeats_needed'], power, max_repeats)}"
+
+
+def _resolve_clause(repeats: float, power: float, max_repeats: int) -> str:
+    if math.isinf(repeats):
+        return (f"more than {max_repeats} repeats per group would be needed to resolve a difference this size "
+                f"at {power:.0%} power")
+    if math.isnan(repeats):
+        return "no spread to estimate the repeats a difference this size needs"
+    return f"about {int(repeats)} repeats per group would resolve a difference this size at {power:.0%} power"
+
+
+def comparison_findings(table: pd.DataFrame) -> list[str]:
+    """One to three sentences on a `compare` table: the best group, the clearly worse, the undecided.
+
+    Args:
+        table: `compare`'s table; its `attrs` carry the confidence, power and max_repeats
+            `compare` used (the defaults where they are missing).
+
+    Returns:
+        The sentences; an empty list when the table has fewer than two groups (nothing was compared).
+
+    Example:
+        >>> comparison_findings(compare(fitsweep.load("results/notmnist-regularizers").trials))  # doctest: +SKIP
+        ['Highest mean test accuracy: dropout=0.5 (0.922, 95% interval 0.914-0.930, 3 executions).', ...]
+    """
+    if len(table) < 2:
+        return []
+    confidence = float(table.attrs.get("confidence", 0.95))
+    power, max_repeats = float(table.attrs.get("power", 0.8)), int(table.attrs.get("max_repeats", 100))
+    reference = table[table["baseline"]].iloc[0]
+    others = table[~table["baseline"]]
+    findings = [_reference_sentence(reference, confidence, is_best=bool(table["baseline"].iloc[0]))]
+    different = others[others["significant"]]
+    if len(different):
+        findings.append("Clearly different from it after Holm's correction: "
+                        + _named(different, lambda row: f"{row['group']} ({row['difference']:+.3f})") + ".")
+    undecided = others[~others["significant"]]
+    judged = undecided[np.isfinite(as_float(undecided["p_value"]))]
+    if len(judged):
+        findings.append(_noise_sentence(judged, power, max_repeats))
+    elif len(undecided):
+        findings.append(f"{_count(len(undecided), 'group')} could not be judged against it: a group needs at least "
+                        "two executions (tuner.executions_per_trial) before it can be compared at all.")
+    return findings
+
+
+def _reference_sentence(reference: pd.Series, confidence: float, *, is_best: bool) -> str:
+    low, high = reference["test_accuracy_ci_low"], reference["test_accuracy_ci_high"]
+    interval = f", {confidence:.0%} interval {low:.3f}-{high:.3f}" if math.isfinite(low) else ""
+    evidence = (f"{reference['test_accuracy_mean']:.3f}{interval}, "
+                f"{_count(int(reference['n_executions']), 'execution')}")
+    if is_best:
+        return f"Highest mean test accuracy: {reference['group']} ({evidence})."
+    return f"Compared against the baseline {reference['group']} (mean test accuracy {evidence})."
+
+
+def _noise_sentence(judged: pd.DataFrame, power: float, max_repeats: int) -> str:
+    closest = judged.iloc[int(np.argmin(np.abs(as_float(judged["difference"]))))]
+    resolve = _resolve_clause(float(closest["repeats_needed"]), power, max_repeats)
+    return (f"Within noise of it: {_named(judged, lambda row: str(row['group']))}; for the closest, "
+            f"{closest['group']} (difference {closest['difference']:+.3f}), {resolve}.")
+
+
+def _named(rows: pd.DataFrame, describe: Callable[[pd.Series], str]) -> str:
+    names = [describe(row) for _, row in rows.head(_MOST_NAMED).iterrows()]
+    left = len(rows) - len(names)
+    return ", ".join(names) + (f" and {left} more" if left else "")
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 def t_interval(values: FloatArray, confidence: float = 0.95) -> tuple[float, float]:
     """The t-based confidence interval of the mean: mean +- t(confidence, n - 1) * s / sqrt(n).
 
-    NaN for fewer than two values, where the spread is unknown.
+    NaN for fewer than two values, where the spread is unknown. Not clipped: `compare` clips
+    its intervals to the range its metrics can take.
 
     Example:
         >>> [round(v, 4) for v in t_interval(np.array([0.8, 0.9, 1.0]))]

@@ -10,7 +10,6 @@ import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
-from scipy import stats
 
 from fitsweep.figures._common import (
     VERDICT_COLORS, FigureError, RunTables, as_run, completed_rows, join_diagnosis, new_figure, style, verdicts,
@@ -29,7 +28,7 @@ class _Group:
     gap: tuple[float, float, float]
     overfit_share: float
     baseline: bool
-    p_value: float
+    p_value: float  # Holm-adjusted
 
 
 @dataclass(frozen=True)
@@ -47,7 +46,7 @@ def plot_regularizer_comparison(
     Groups are those of `fitsweep.analysis.compare(by="regularizer_kind")`: "none", "l1", "l2",
     "dropout" or a combination. Each execution is a grey dot; the black bar is the group mean
     with its t-based `confidence` interval. The label gives the number of executions and the
-    Welch p-value against the best group (marked "best"); * marks p < 1 - confidence.
+    Holm-adjusted Welch p-value against the best group (marked "best"); * marks p_holm < 1 - confidence.
 
     Args:
         run: A `SweepRun`, its folder, or anything with `trials` and `epochs` tables.
@@ -84,23 +83,17 @@ def _regularizer_comparison_info(trials: pd.DataFrame, diagnosis: pd.DataFrame, 
         "accuracy_gap": (pd.to_numeric(rows["train_accuracy"], errors="coerce")
                          - pd.to_numeric(rows["val_accuracy"], errors="coerce")).to_numpy(dtype=float),
     })
-    return _ComparisonInfo([_group(row, confidence) for row in table.to_dict("records")], points, confidence)
+    return _ComparisonInfo([_group(row) for row in table.to_dict("records")], points, confidence)
 
 
-def _group(row: dict[str, object], confidence: float) -> _Group:
+def _group(row: dict[str, object]) -> _Group:
     n = int(row["n_executions"])  # type: ignore[call-overload]
     test = (float(row["test_accuracy_mean"]), float(row["test_accuracy_ci_low"]),  # type: ignore[arg-type]
             float(row["test_accuracy_ci_high"]))  # type: ignore[arg-type]
-    gap = _interval(float(row["accuracy_gap_mean"]), float(row["accuracy_gap_std"]), n, confidence)  # type: ignore[arg-type]
+    gap = (float(row["accuracy_gap_mean"]), float(row["accuracy_gap_ci_low"]),  # type: ignore[arg-type]
+           float(row["accuracy_gap_ci_high"]))  # type: ignore[arg-type]
     share = float(row.get("overfit_share", math.nan))  # type: ignore[arg-type]
-    return _Group(str(row["regularizer_kind"]), n, test, gap, share, bool(row["baseline"]), float(row["p_value"]))  # type: ignore[arg-type]
-
-
-def _interval(mean: float, std: float, n: int, confidence: float) -> tuple[float, float, float]:
-    if n < 2 or not math.isfinite(std):
-        return mean, math.nan, math.nan
-    half = float(stats.t.ppf((1 + confidence) / 2, n - 1)) * std / math.sqrt(n)
-    return mean, mean - half, mean + half
+    return _Group(str(row["regularizer_kind"]), n, test, gap, share, bool(row["baseline"]), float(row["p_holm"]))  # type: ignore[arg-type]
 
 
 # --- drawing -------------------------------------------------------------------------------
@@ -147,5 +140,5 @@ def _label(group: _Group, confidence: float) -> str:
     elif math.isnan(group.p_value):
         versus = "p: n/a"
     else:
-        versus = f"p = {group.p_value:.2g}" + (" *" if group.p_value < 1 - confidence else "")
+        versus = f"p_holm = {group.p_value:.2g}" + (" *" if group.p_value < 1 - confidence else "")
     return f"{group.label}\n(n = {group.n_executions}, {versus})"

@@ -16,51 +16,51 @@ __all__ = ["plot_importance"]
 
 @dataclass(frozen=True)
 class _ImportanceInfo:
-    tables: dict[str, pd.DataFrame]  # target -> hyperparameter, importance, std (most important first)
+    tables: dict[str, pd.DataFrame]  # target -> hyperparameter, variance_share, noise_share (most important first)
     titles: dict[str, str]
 
 
-def plot_importance(
-    run: RunTables | str | Path, *, seed: int = 0, n_estimators: int = 100, n_repeats: int = 5
-) -> Figure:
-    """Permutation importance of each varied hyperparameter for the objective and the accuracy gap.
+def plot_importance(run: RunTables | str | Path, *, confidence: float = 0.95) -> Figure:
+    """How much of the objective's and the accuracy gap's variance each varied hyperparameter explains.
 
-    From `fitsweep.analysis.importance`: a random forest learns the target from the
-    hyperparameters, and a bar is how much its R^2 drops when that column is shuffled (the
-    whisker is the spread over shuffles). It describes this sweep, measured on its own trials.
+    From `fitsweep.analysis.importance`: a bar is the share of the variance across
+    configurations that the hyperparameter's marginal means explain; the tick is the share
+    noise alone would give it. It describes this sweep, measured on its own trials.
 
     Args:
         run: A `SweepRun`, its folder, or anything with `trials` and `epochs` tables.
-        seed: Seeds the forest and the shuffles.
-        n_estimators: Trees in the forest (fewer than `importance`'s default, to stay quick).
-        n_repeats: Shuffles per hyperparameter.
+        confidence: Level of `importance`'s intervals.
 
     Returns:
         A matplotlib Figure with one panel per target.
 
     Raises:
-        FigureError: Fewer than 4 completed executions, or no hyperparameter varied.
+        FigureError: Too few configurations to trust importance (the error says how many are
+            needed), or no hyperparameter varied.
 
     Example:
         >>> plot_importance("results/moons").savefig("importance.png")  # doctest: +SKIP
     """
-    run = as_run(run)
-    info = _importance_info(run, seed=seed, n_estimators=n_estimators, n_repeats=n_repeats)
+    info = _importance_info(as_run(run), confidence)
     with style():
         return _draw(info)
 
 
-def _importance_info(run: RunTables, **settings: int) -> _ImportanceInfo:
+def _importance_info(run: RunTables, confidence: float) -> _ImportanceInfo:
     from fitsweep.analysis import AnalysisError, importance
 
     objective, direction = objective_of(run)
     targets = {objective: f"{objective} ({'lower' if direction == 'min' else 'higher'} is better)",
                "accuracy_gap": "accuracy gap (training - validation)"}
     try:
-        tables = {target: importance(run.trials, target, **settings) for target in targets}
+        tables = {target: importance(run.trials, target, confidence=confidence) for target in targets}
     except AnalysisError as error:
         raise FigureError(str(error)) from None
-    return _ImportanceInfo(tables, targets)
+    reason = tables[objective].attrs.get("reason")
+    if reason:
+        raise FigureError(reason)
+    ranked = {target: table.drop_duplicates("hyperparameter") for target, table in tables.items()}
+    return _ImportanceInfo(ranked, targets)
 
 
 def _draw(info: _ImportanceInfo) -> Figure:
@@ -69,12 +69,15 @@ def _draw(info: _ImportanceInfo) -> Figure:
     axes = figure.subplots(1, len(info.tables), sharey=True)
     for ax, (target, table) in zip(np.atleast_1d(axes), info.tables.items(), strict=True):
         table = table.set_index("hyperparameter").reindex(names)
-        ax.barh(range(len(names)), table["importance"].clip(lower=0), xerr=table["std"], color="#4C72B0",
-                height=0.6, error_kw={"elinewidth": 1, "ecolor": "#333333", "capsize": 2})
+        ax.barh(range(len(names)), table["variance_share"].fillna(0), color="#4C72B0", height=0.6)
+        ax.scatter(table["noise_share"], range(len(names)), marker="|", s=220, color="#333333", zorder=3,
+                   label="noise alone")
+        ax.set_xlim(0, 1)
         ax.set_title(f"importance for {info.titles[target]}", fontsize=9, loc="left")
-        ax.set_xlabel("drop in R^2 when shuffled")
+        ax.set_xlabel("share of variance across configurations")
         ax.grid(axis="y", visible=False)
     first = np.atleast_1d(axes)[0]
     first.set_yticks(range(len(names)), names)
     first.invert_yaxis()
+    first.legend(loc="lower right", fontsize=8, frameon=False)
     return figure
