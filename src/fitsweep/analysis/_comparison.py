@@ -128,10 +128,10 @@ def compare(
     reference_executions = int(table["n_executions"].iloc[reference])
     table["note"] = [_note(row, reference_executions, baseline is None, power, max_repeats)
                      for row in table.to_dict("records")]
-    table = table.sort_values("test_accuracy_mean", ascending=False, na_position="last", kind="stable")
-    table = table.reset_index(drop=True)
-    table.attrs.update(confidence=confidence, power=power, max_repeats=max_repeats)  # for comparison_findings
-    return table
+    ranked: pd.DataFrame = table.sort_values("test_accuracy_mean", ascending=False, na_position="last",
+                                             kind="stable").reset_index(drop=True)
+    ranked.attrs.update(confidence=confidence, power=power, max_repeats=max_repeats)  # for comparison_findings
+    return ranked
 
 
 def configuration_columns(trials: pd.DataFrame) -> list[str]:

@@ -162,7 +162,8 @@ def _configurations(rows: pd.DataFrame, varied: list[str]) -> pd.DataFrame:
     """One row per distinct configuration: its settings, executions and mean target."""
     settings = rows.assign(**{name: _settings(rows[name]) for name in varied})
     grouped = settings.groupby(varied, dropna=False, sort=False)["_target"]
-    return pd.concat([grouped.mean(), grouped.size().rename("_executions")], axis=1).reset_index()
+    table: pd.DataFrame = pd.concat([grouped.mean(), grouped.size().rename("_executions")], axis=1).reset_index()
+    return table
 
 
 def _reason_not_shown(n_configurations: int, n_rows: int, varied: list[str], target: str,
@@ -186,9 +187,11 @@ def _levels(values: pd.Series, max_levels: int) -> pd.Series:
     if numeric:
         order = [f"{value:g}" for value in sorted(values.dropna().unique())]
         text = values.map(lambda value: f"{value:g}" if pd.notna(value) else "n/a")
-        return pd.Series(pd.Categorical(text, categories=[*order, "n/a"]), index=values.index)
+        levels: pd.Series = pd.Series(pd.Categorical(text, categories=[*order, "n/a"]), index=values.index)
+        return levels
     text = values.astype("string").fillna("n/a")
-    return pd.Series(pd.Categorical(text, categories=list(text.unique())), index=values.index)  # sweep order
+    in_sweep_order: pd.Series = pd.Series(pd.Categorical(text, categories=list(text.unique())), index=values.index)
+    return in_sweep_order
 
 
 def _quantile_bins(values: FloatArray, bins: int, index: pd.Index) -> pd.Series:
@@ -196,7 +199,8 @@ def _quantile_bins(values: FloatArray, bins: int, index: pd.Index) -> pd.Series:
     # Label a bin by the values it holds: qcut's own edges reach past the smallest value.
     labels = [f"{values[codes == code].min():.3g} to {values[codes == code].max():.3g}"
               for code in sorted(set(codes.tolist()))]
-    return pd.Series(pd.Categorical.from_codes(codes, categories=pd.Index(labels)), index=index)
+    binned: pd.Series = pd.Series(pd.Categorical.from_codes(codes, categories=pd.Index(labels)), index=index)
+    return binned
 
 
 def _marginals(configurations: pd.DataFrame, name: str, levels: pd.Series, confidence: float) -> pd.DataFrame:
@@ -209,11 +213,12 @@ def _marginals(configurations: pd.DataFrame, name: str, levels: pd.Series, confi
             for level, (values, executions) in by_level.items()]
     table = pd.DataFrame(rows)
     low, high = _effect_interval([values for values, _ in by_level.values()], confidence)
-    return table.assign(
+    marginals: pd.DataFrame = table.assign(
         variance_share=_variance_share(y, [values for values, _ in by_level.values()]),
         noise_share=(len(by_level) - 1) / (len(y) - 1),
         effect=float(table["mean"].max() - table["mean"].min()), effect_ci_low=low, effect_ci_high=high,
     )
+    return marginals
 
 
 def _variance_share(y: FloatArray, groups: list[FloatArray]) -> float:
