@@ -128,3 +128,25 @@ def test_diagnose_and_compare_print_tables_and_write_csv(tiny_run, tmp_path: Pat
 def test_compare_names_an_unknown_column(tiny_run) -> None:
     result = invoke("compare", str(tiny_run.path), "--by", "colour")
     assert result.exit_code == 2 and "colour" in result.output and len(result.output.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize(("option", "value"), [("--margin", "-0.1"), ("--accuracy-margin", "2"),
+                                               ("--confidence", "1"), ("--confidence", "0.2")])
+def test_diagnose_rejects_thresholds_out_of_range_in_one_line(tmp_path: Path, option: str, value: str) -> None:
+    csv = tmp_path / "fit.csv"
+    result = invoke("diagnose", "results/moons", option, value, "--csv", str(csv))
+    assert result.exit_code == 2
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and option in lines[0] and "Traceback" not in result.output
+    assert not csv.exists()
+
+
+def test_diagnose_prints_every_verdict_with_its_reason(tmp_path: Path) -> None:
+    csv = tmp_path / "fit.csv"
+    result = invoke("diagnose", "results/moons", "--confidence", "0.99", "--csv", str(csv))
+    assert result.exit_code == 0, result.output
+    import pandas as pd
+
+    table = pd.read_csv(csv)
+    assert set(table["fit"]) <= {"overfit", "underfit", "good", "diverged"} and table["fit_reason"].notna().all()
+    assert {"high_bias", "high_variance", "reachable_error", "train_error"} <= set(table.columns)

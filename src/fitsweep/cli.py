@@ -281,12 +281,14 @@ def report_command(run_dir: Path, retrain: bool, data_dir: Path | None) -> None:
 @app.command("diagnose")
 @_run_dir_argument
 @click.option("--csv", "csv_path", type=click.Path(dir_okay=False, path_type=Path), help="Also write the table as CSV.")
-@click.option("--overfit-val-rise", type=click.FloatRange(min=0), default=0.10, show_default=True,
-              help="Rise of val_loss above its minimum that counts as overfitting.")
-@click.option("--overfit-accuracy-gap", type=click.FloatRange(min=0), default=0.10, show_default=True,
-              help="Final train - validation accuracy gap that counts as overfitting.")
-def diagnose_command(run_dir: Path, csv_path: Path | None, overfit_val_rise: float,
-                     overfit_accuracy_gap: float) -> None:
+@click.option("--confidence", type=click.FloatRange(min=0.5, max=1, min_open=True, max_open=True), default=0.95,
+              show_default=True, help="Confidence that a difference called clear is not noise.")
+@click.option("--margin", type=click.FloatRange(min=0), default=0.05, show_default=True,
+              help="Smallest cross-entropy difference that counts, relative to its level.")
+@click.option("--accuracy-margin", type=click.FloatRange(min=0, max=1), default=0.02, show_default=True,
+              help="Smallest accuracy difference that counts.")
+def diagnose_command(run_dir: Path, csv_path: Path | None, confidence: float, margin: float,
+                     accuracy_margin: float) -> None:
     """Give every trial and execution a verdict (overfit, underfit, good, diverged) and its reason.
 
     \b
@@ -299,10 +301,10 @@ def diagnose_command(run_dir: Path, csv_path: Path | None, overfit_val_rise: flo
 
     run = load(run_dir)
     verdicts = diagnose(run.epochs, run.trials, chance_loss=run.info.get("chance_loss"),
-                        overfit_val_rise=overfit_val_rise, overfit_accuracy_gap=overfit_accuracy_gap)
+                        confidence=confidence, margin=margin, accuracy_margin=accuracy_margin)
     counts = ", ".join(f"{n} {fit}" for fit, n in verdicts["fit"].value_counts().items())
     stdout.print(f"{run.spec.name}: {counts}")
-    shown = verdicts[["trial_id", "execution", "fit", "best_epoch", "val_rise", "accuracy_gap", "fit_reason"]]
+    shown = verdicts[["trial_id", "execution", "fit", "best_epoch", "train_error", "val_error", "fit_reason"]]
     stdout.print(frame_table(shown))
     _write_csv(verdicts, csv_path)
 

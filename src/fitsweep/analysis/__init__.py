@@ -27,6 +27,7 @@ from fitsweep.analysis._common import AnalysisError
 from fitsweep.analysis._comparison import compare, comparison_findings, configuration_columns, groupable_columns
 from fitsweep.analysis._diagnosis import Fit, chance_level_loss, diagnose
 from fitsweep.analysis._importance import importance, importance_findings
+from fitsweep.analysis._verdict_groups import fit_findings, fit_groups
 from fitsweep.analysis._weights import weight_stats
 
 __all__ = [
@@ -38,6 +39,8 @@ __all__ = [
     "comparison_findings",
     "configuration_columns",
     "diagnose",
+    "fit_findings",
+    "fit_groups",
     "groupable_columns",
     "importance",
     "importance_findings",

@@ -12,7 +12,15 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from fitsweep.figures._common import (
-    VERDICT_COLORS, FigureError, RunTables, as_run, completed_rows, join_diagnosis, new_figure, style, verdicts,
+    VERDICT_COLORS,
+    FigureError,
+    RunTables,
+    as_run,
+    completed_rows,
+    join_diagnosis,
+    new_figure,
+    style,
+    verdicts,
 )
 
 __all__ = ["plot_regularizer_comparison"]

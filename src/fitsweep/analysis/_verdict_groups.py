@@ -1,0 +1,134 @@
+"""Verdicts read by configuration: which hyperparameter values the over- and underfit trials share.
+
+A person reading a sweep wants "the [8] networks underfit: training accuracy 0.87 against 0.99
+reachable, still improving at epoch 200" before any table. `fit_groups` finds, for each verdict,
+the hyperparameter values whose executions all received it, and summarises their evidence.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from fitsweep.analysis._common import as_float, require_columns, trial_keys
+from fitsweep.columns import HYPERPARAMETER_COLUMNS, present
+
+__all__ = ["fit_groups", "fit_findings"]
+
+_ORDER = ("underfit", "overfit", "diverged")
+_MAX_GROUPS = 3  # per verdict; executions left over are named one by one
+
+
+def fit_groups(diagnosis: pd.DataFrame, trials: pd.DataFrame) -> pd.DataFrame:
+    """Groups of executions sharing a verdict and a hyperparameter value that only they have.
+
+    Args:
+        diagnosis: `diagnose`'s output.
+        trials: The trials table (for the hyperparameter columns).
+
+    Returns:
+        One row per group: `fit`, `column` and `value` (None for executions no single value
+        explains), `executions`, `trials` (their trial ids, comma-separated) and `summary` (their
+        evidence in words). Good verdicts are not grouped.
+
+    Example:
+        >>> fit_groups(diagnose(run.epochs, run.trials), run.trials)  # doctest: +SKIP
+    """
+    keys = [*trial_keys(diagnosis), "execution"]
+    require_columns(diagnosis, [*keys, "fit"], "diagnosis")
+    hyperparameters = [c for c in present(trials.columns, HYPERPARAMETER_COLUMNS) if trials[c].nunique() > 1]
+    joined = diagnosis.merge(trials[[*keys, *hyperparameters]].drop_duplicates(keys), on=keys, how="left")
+    rows: list[dict[str, Any]] = []
+    for fit in _ORDER:
+        rows.extend(_groups_of(joined, fit, hyperparameters))
+    return pd.DataFrame(rows, columns=["fit", "column", "value", "executions", "trials", "summary"])
+
+
+def _groups_of(joined: pd.DataFrame, fit: str, hyperparameters: Sequence[str]) -> list[dict[str, Any]]:
+    left = joined[joined["fit"].eq(fit).fillna(False).to_numpy()]
+    groups = []
+    while len(left) and len(groups) < _MAX_GROUPS:
+        found = _widest_value(joined, left, fit, hyperparameters)
+        if found is None:
+            break
+        column, value = found
+        members = left[left[column].astype(str) == value]
+        groups.append(_group(fit, column, value, members))
+        left = left.drop(members.index)
+    if len(left):
+        groups.append(_group(fit, None, None, left))
+    return groups
+
+
+def _widest_value(joined: pd.DataFrame, left: pd.DataFrame, fit: str,
+                  hyperparameters: Sequence[str]) -> tuple[str, str] | None:
+    """The hyperparameter value all of whose executions got `fit`, covering most of `left` (at least 2)."""
+    best: tuple[int, str, str] | None = None
+    for column in hyperparameters:
+        for value, members in left.groupby(left[column].astype(str)):
+            everyone = joined[joined[column].astype(str) == value]
+            if len(members) >= 2 and everyone["fit"].eq(fit).all() and (best is None or len(members) > best[0]):
+                best = (len(members), column, str(value))
+    return None if best is None else (best[1], best[2])
+
+
+def _group(fit: str, column: str | None, value: str | None, members: pd.DataFrame) -> dict[str, Any]:
+    trial_ids = ", ".join(dict.fromkeys(members["trial_id"].astype(str)))
+    return {"fit": fit, "column": column, "value": value, "executions": len(members), "trials": trial_ids,
+            "summary": _summary(fit, members)}
+
+
+def _span(values: pd.Series | np.ndarray, digits: int = 3) -> str:
+    numbers = np.asarray(values, dtype=float) if isinstance(values, np.ndarray) else as_float(values)
+    numbers = numbers[np.isfinite(numbers)]
+    if not numbers.size:
+        return "n/a"
+    low, high = float(numbers.min()), float(numbers.max())
+    return f"{low:.{digits}f}" if round(low, digits) == round(high, digits) else f"{low:.{digits}f}-{high:.{digits}f}"
+
+
+def _summary(fit: str, members: pd.DataFrame) -> str:
+    if fit == "diverged":
+        return "a loss became NaN or infinite"
+    if fit == "underfit":
+        text = (f"training accuracy {_span(1 - as_float(members['train_error']))} against "
+                f"{_span(1 - as_float(members['reachable_error']))} reachable, training cross-entropy "
+                f"{_span(members['train_crossentropy'])} against {_span(members['reachable_crossentropy'])}")
+        improving = members["fit_reason"].astype(str).str.contains("still improving|still falls").sum()
+        if improving:
+            epochs = _span(members["epochs_run"], 0)
+            text += f"; {improving} of {len(members)} still improving at their last epoch ({epochs})"
+        return text
+    rose = as_float(members["val_rise"])
+    accuracies = _span(1 - as_float(members["val_error"])), _span(1 - as_float(members["train_error"]))
+    return (f"validation accuracy {accuracies[0]} against training {accuracies[1]}; "
+            f"validation loss up {_percent_span(rose)} after its minimum")
+
+
+def _percent_span(values: np.ndarray) -> str:
+    values = values[np.isfinite(values)]
+    if not values.size:
+        return "n/a"
+    low, high = round(100 * float(values.min())), round(100 * float(values.max()))
+    return f"{low}%" if low == high else f"{low}-{high}%"
+
+
+def fit_findings(diagnosis: pd.DataFrame, trials: pd.DataFrame) -> list[str]:
+    """The verdicts in a few sentences, by configuration: counts first, then who over- or underfits and why.
+
+    Example:
+        >>> fit_findings(diagnose(run.epochs, run.trials), run.trials)[1]  # doctest: +SKIP
+        'Underfit: layers 8 (8 executions): training accuracy 0.850-0.876 against 0.989 reachable; ...'
+    """
+    counts = diagnosis["fit"].astype(str).value_counts()
+    ordered = [fit for fit in ("good", *_ORDER) if fit in counts]
+    lines = [f"Verdicts over {len(diagnosis)} executions: " + ", ".join(f"{counts[f]} {f}" for f in ordered) + "."]
+    for row in fit_groups(diagnosis, trials).itertuples():
+        named = isinstance(row.column, str)
+        who = f"{row.column} {row.value}" if named else f"trial{'s' if ',' in row.trials else ''} {row.trials}"
+        extent = f"all {row.executions} executions" if named else f"{row.executions} execution(s)"
+        lines.append(f"{row.fit.capitalize()}: {who} ({extent}): {row.summary}.")
+    return lines
