@@ -1,0 +1,72 @@
+"""What a report holds, as the templates read it: its sections, their tables and figures."""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from fitsweep.report.text import cell
+
+__all__ = ["Report", "ReportFiles", "Section", "Table"]
+
+
+@dataclass(frozen=True)
+class ReportFiles:
+    """What `write_report` wrote."""
+
+    html: Path
+    markdown: Path
+    figures: list[Path]
+
+
+@dataclass
+class Table:
+    """A small table of formatted cells, rendered by both templates."""
+
+    columns: list[str]
+    rows: list[list[str]]
+    numeric: list[bool]
+
+    @classmethod
+    def of(cls, frame: pd.DataFrame) -> Table:
+        numeric = [pd.api.types.is_numeric_dtype(frame[c]) and not pd.api.types.is_bool_dtype(frame[c])
+                   for c in frame.columns]
+        rows = [[cell(value) for value in row] for row in frame.itertuples(index=False)]
+        return cls([str(c) for c in frame.columns], rows, numeric)
+
+
+@dataclass
+class Section:
+    """One part of the report. `note` replaces what a section cannot show, and says why."""
+
+    key: str
+    title: str
+    lead: str = ""
+    items: list[str] = field(default_factory=list)
+    facts: list[tuple[str, str]] = field(default_factory=list)
+    table: Table | None = None
+    details: Table | None = None  # a long table, folded away in HTML
+    png: bytes | None = None
+    note: str | None = None
+
+    @property
+    def figure_name(self) -> str:
+        return f"{self.key}.png"
+
+    @property
+    def png_base64(self) -> str:
+        return base64.b64encode(self.png or b"").decode("ascii")
+
+
+@dataclass
+class Report:
+    """Everything the templates show."""
+
+    title: str
+    status: str
+    headline: list[str]
+    sections: list[Section]
+    generated: str

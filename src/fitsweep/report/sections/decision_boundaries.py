@@ -1,0 +1,27 @@
+"""Decision boundaries: the best model's decision boundaries over a two-feature plane."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from fitsweep.report.context import Context
+from fitsweep.report.sections.base import figure_section
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+__all__ = ["SECTION"]
+
+_LEAD = (
+    "The model's probability over the plane of the two features, training points on top."
+)
+
+
+def _draw(context: Context) -> Figure:
+    from fitsweep import figures
+
+    return figures.plot_decision_boundaries(context.run, splits=context.splits, diagnosis=context.diagnosis,
+                                            model=context.model, retrain=context.retrain)
+
+
+SECTION = figure_section("decision_boundaries", "Decision boundaries", _LEAD, _draw)

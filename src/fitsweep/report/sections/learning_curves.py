@@ -1,0 +1,29 @@
+"""Learning curves: each trial's learning curves, coloured by its verdict."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from fitsweep.report.context import Context
+from fitsweep.report.sections.base import figure_section
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+__all__ = ["SECTION"]
+
+_LEAD = (
+    "Each trial's loss (top; cross-entropy without the L1/L2 penalty where recorded) and accuracy "
+    "(bottom): validation solid, training dashed, colour the verdict. Overfitting shows as a "
+    "validation loss that turns up while the training loss keeps falling; underfitting as both "
+    "staying high."
+)
+
+
+def _draw(context: Context) -> Figure:
+    from fitsweep import figures
+
+    return figures.plot_learning_curves(context.run, diagnosis=context.diagnosis)
+
+
+SECTION = figure_section("learning_curves", "Learning curves", _LEAD, _draw)

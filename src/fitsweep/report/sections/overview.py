@@ -1,0 +1,96 @@
+"""What was swept: the data, the searched and fixed hyperparameters, the search, time and versions."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from fitsweep.report.content import Section
+from fitsweep.report.context import Context
+from fitsweep.report.sections.base import SectionSpec
+from fitsweep.results import SweepRun
+
+__all__ = ["SECTION"]
+
+
+def _overview(context: Context) -> Section:
+    run, info = context.run, context.run.info
+    facts = [("Data", _data_text(run)), ("Swept", _swept_text(run, varied=True)),
+             ("Fixed", _swept_text(run, varied=False)), ("Search", _search_text(run)), ("Time", _time_text(info))]
+    versions = info.get("versions") or {}
+    if versions:
+        facts.append(("Versions", ", ".join(f"{name} {version}" for name, version in versions.items() if version)))
+    return Section("overview", "What was swept", facts=[(k, v) for k, v in facts if v])
+
+
+def _data_text(run: SweepRun) -> str:
+    data = run.spec.data.model_dump(mode="json")
+    keys = ", ".join(f"{key} {value}" for key, value in data.items() if key != "source" and value is not None)
+    sizes = run.info.get("data") or {}
+    split = (f"; {sizes['train']} training, {sizes['validation']} validation and {sizes['test']} test samples, "
+             f"{sizes['features']} features, {sizes['classes']} classes") if "train" in sizes else ""
+    return f"{data['source']} ({keys}){split}"
+
+
+def _swept_text(run: SweepRun, varied: bool) -> str:
+    from fitsweep.space import searched_parameters
+    from fitsweep.spec import Choice, Range, RegularizationChoice
+
+    choices = (Choice, RegularizationChoice)
+    parts = []
+    for name, form in searched_parameters(run.spec).items():
+        if isinstance(form, Range) and varied:
+            step = f", step {form.step:g}" if form.step is not None else ""
+            parts.append(f"{name} from {form.min:g} to {form.max:g} ({form.sampling}{step})")
+        elif isinstance(form, choices) and varied == (len(form.values) > 1):
+            values = [_value_text(value) for value in form.values]
+            parts.append(f"{name} in {{{', '.join(values)}}}" if varied else f"{name} {values[0]}")
+        elif not isinstance(form, (Range, *choices)) and not varied:
+            parts.append(f"{name} {_value_text(form)}")
+    if not varied:
+        train = run.spec.train
+        parts += [f"epochs {train.epochs}", f"early stopping {train.early_stopping or 'off'}"]
+    return "; ".join(parts) or ("nothing (a single configuration)" if varied else "")
+
+
+def _value_text(value: Any) -> str:
+    from fitsweep.columns import encode_layers, encode_regularizers
+    from fitsweep.spec import Regularization
+
+    if isinstance(value, Regularization):
+        return encode_regularizers(value.model_dump())
+    if isinstance(value, list):
+        return encode_layers(value)
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def _search_text(run: SweepRun) -> str:
+    tuner = run.spec.tuner
+    better = "lower" if tuner.direction == "min" else "higher"
+    return (f"{tuner.algorithm}, up to {tuner.max_trials} trials of {tuner.executions_per_trial} execution(s) each, "
+            f"seed {tuner.seed}; objective {tuner.objective} ({better} is better)")
+
+
+def _time_text(info: dict[str, Any]) -> str:
+    started, finished = _parse_time(info.get("started")), _parse_time(info.get("finished"))
+    if started is None:
+        return ""
+    if finished is None:
+        return f"started {started:%Y-%m-%d %H:%M} UTC, still running"
+    return f"{started:%Y-%m-%d %H:%M} to {finished:%H:%M} UTC ({_duration(finished - started)})"
+
+
+def _parse_time(text: Any) -> datetime | None:
+    try:
+        return datetime.fromisoformat(str(text)) if text else None
+    except ValueError:
+        return None
+
+
+def _duration(delta: Any) -> str:
+    seconds = int(delta.total_seconds())
+    hours, rest = divmod(seconds, 3600)
+    return f"{hours} h {rest // 60} min" if hours else f"{rest // 60} min {rest % 60} s"
+
+
+SECTION = SectionSpec("overview", "What was swept", _overview)

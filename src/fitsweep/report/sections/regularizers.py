@@ -1,0 +1,27 @@
+"""Regularizers compared: test accuracy and gap for each kind of regularization, with intervals."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from fitsweep.report.context import Context
+from fitsweep.report.sections.base import figure_section
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+__all__ = ["SECTION"]
+
+_LEAD = (
+    "Dots are executions; the black bar is the mean with its 95% t-interval. p is Welch's t-test "
+    "of test accuracy against the best group; * marks p < 0.05."
+)
+
+
+def _draw(context: Context) -> Figure:
+    from fitsweep import figures
+
+    return figures.plot_regularizer_comparison(context.run, diagnosis=context.diagnosis)
+
+
+SECTION = figure_section("regularizers", "Regularizers compared", _LEAD, _draw)
