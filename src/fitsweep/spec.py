@@ -679,7 +679,7 @@ def _walk(loc: tuple[Any, ...]) -> tuple[list[str], type[BaseModel] | None]:
         if isinstance(step, int):  # a list index: the list's items have the same model
             keys.append(str(step))
             continue
-        tagged = [c for c in candidates if getattr(c, "kind", "") == step]
+        tagged = [c for c in candidates if step and getattr(c, "kind", "") == step]
         if tagged:
             candidates, model = tagged, tagged[0]
             continue
