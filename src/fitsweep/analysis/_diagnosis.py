@@ -22,7 +22,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -361,13 +361,15 @@ def _best_mean(values: Any) -> tuple[str, float, float]:
 
 def _judge(table: pd.DataFrame, keys: list[str], settings: _Settings, measured: bool, loss_name: str) -> pd.DataFrame:
     reachable = _reachable(table, keys)
+    records = cast(list[dict[str, Any]], table.to_dict("records"))
     judged = [
         _verdict(row, reachable.get(row["run"] if "run" in keys else None), settings, measured, loss_name)
-        for row in table.to_dict("records")
+        for row in records
     ]
     table = table.assign(
         fit=[j.fit.value for j in judged], fit_reason=[j.reason for j in judged],
-        high_bias=[j.high_bias for j in judged], high_variance=[j.high_variance for j in judged],
+        high_bias=pd.array([j.high_bias for j in judged], dtype="boolean"),
+        high_variance=pd.array([j.high_variance for j in judged], dtype="boolean"),
         reachable_error=[j.reachable_error for j in judged],
         reachable_crossentropy=[j.reachable_crossentropy for j in judged],
         bias=[j.bias for j in judged], variance=[j.variance for j in judged],
@@ -432,7 +434,9 @@ def _missing(value: Any) -> bool:
 
 def _number(row: dict[str, Any], name: str) -> float:
     value = row.get(name)
-    return math.nan if _missing(value) else float(value)
+    if value is None or _missing(value):
+        return math.nan
+    return float(value)
 
 
 # --- bias ----------------------------------------------------------------------------------

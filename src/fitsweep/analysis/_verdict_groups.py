@@ -37,6 +37,11 @@ def fit_groups(diagnosis: pd.DataFrame, trials: pd.DataFrame) -> pd.DataFrame:
     Example:
         >>> fit_groups(diagnose(run.epochs, run.trials), run.trials)  # doctest: +SKIP
     """
+    return pd.DataFrame(_group_rows(diagnosis, trials), columns=["fit", "column", "value", "executions", "trials",
+                                                                  "summary"])
+
+
+def _group_rows(diagnosis: pd.DataFrame, trials: pd.DataFrame) -> list[dict[str, Any]]:
     keys = [*trial_keys(diagnosis), "execution"]
     require_columns(diagnosis, [*keys, "fit"], "diagnosis")
     hyperparameters = [c for c in present(trials.columns, HYPERPARAMETER_COLUMNS) if trials[c].nunique() > 1]
@@ -44,12 +49,12 @@ def fit_groups(diagnosis: pd.DataFrame, trials: pd.DataFrame) -> pd.DataFrame:
     rows: list[dict[str, Any]] = []
     for fit in _ORDER:
         rows.extend(_groups_of(joined, fit, hyperparameters))
-    return pd.DataFrame(rows, columns=["fit", "column", "value", "executions", "trials", "summary"])
+    return rows
 
 
 def _groups_of(joined: pd.DataFrame, fit: str, hyperparameters: Sequence[str]) -> list[dict[str, Any]]:
     left = joined[joined["fit"].eq(fit).fillna(False).to_numpy()]
-    groups = []
+    groups: list[dict[str, Any]] = []
     while len(left) and len(groups) < _MAX_GROUPS:
         found = _widest_value(joined, left, fit, hyperparameters)
         if found is None:
@@ -126,9 +131,10 @@ def fit_findings(diagnosis: pd.DataFrame, trials: pd.DataFrame) -> list[str]:
     counts = diagnosis["fit"].astype(str).value_counts()
     ordered = [fit for fit in ("good", *_ORDER) if fit in counts]
     lines = [f"Verdicts over {len(diagnosis)} executions: " + ", ".join(f"{counts[f]} {f}" for f in ordered) + "."]
-    for row in fit_groups(diagnosis, trials).itertuples():
-        named = isinstance(row.column, str)
-        who = f"{row.column} {row.value}" if named else f"trial{'s' if ',' in row.trials else ''} {row.trials}"
-        extent = f"all {row.executions} executions" if named else f"{row.executions} execution(s)"
-        lines.append(f"{row.fit.capitalize()}: {who} ({extent}): {row.summary}.")
+    for group in _group_rows(diagnosis, trials):
+        named = group["column"] is not None
+        trial_ids = str(group["trials"])
+        who = f"{group['column']} {group['value']}" if named else f"trial{'s' if ',' in trial_ids else ''} {trial_ids}"
+        extent = f"all {group['executions']} executions" if named else f"{group['executions']} execution(s)"
+        lines.append(f"{str(group['fit']).capitalize()}: {who} ({extent}): {group['summary']}.")
     return lines
