@@ -236,3 +236,20 @@ def test_penalised_losses_are_judged_without_their_penalty() -> None:
     assert verdicts.loc["01", "fit"] == "good" and verdicts.loc["01", "train_crossentropy"] < 0.2
     penalised = diagnose(epochs, chance_loss=0.693, penalty_free=False).set_index("trial_id")
     assert penalised.loc["01", "fit"] == "underfit"
+
+
+def test_verdicts_are_summarised_by_the_configuration_they_share() -> None:
+    from fitsweep.analysis import fit_findings, fit_groups
+
+    kinds = {"a": "underfit", "b": "underfit", "c": "good", "d": "overfit"}
+    epochs = sweep(kinds)
+    trials = pd.DataFrame({"trial_id": list(kinds), "execution": 0, "status": "completed",
+                           "layers": ["8", "8", "64-64", "256-256"], "dropout": [0.0, 0.2, 0.0, 0.0]})
+    diagnosis = diagnose(epochs, trials)
+    groups = fit_groups(diagnosis, trials)
+    underfit = groups[groups.fit == "underfit"].iloc[0]
+    assert (underfit.column, underfit.value, underfit.executions) == ("layers", "8", 2)
+    lines = fit_findings(diagnosis, trials)
+    assert lines[0] == "Verdicts over 4 executions: 1 good, 2 underfit, 1 overfit."
+    assert lines[1].startswith("Underfit: layers 8 (all 2 executions): training accuracy")
+    assert any(line.startswith("Overfit: trial d (1 execution(s))") for line in lines)
