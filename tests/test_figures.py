@@ -191,3 +191,10 @@ def test_figure_tables_are_not_modified(synthetic_run) -> None:
     plot_weight_sparsity(synthetic_run)
     pd.testing.assert_frame_equal(synthetic_run.trials, before[0])
     pd.testing.assert_frame_equal(synthetic_run.epochs, before[1])
+
+
+def test_gap_against_capacity_is_not_drawn_for_a_single_network_size() -> None:
+    from fitsweep.figures import FigureError
+
+    with pytest.raises(FigureError, match="793,610 parameters"):
+        plot_gap_vs_capacity("results/notmnist-regularizers")

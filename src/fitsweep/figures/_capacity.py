@@ -53,7 +53,7 @@ def plot_gap_vs_capacity(run: RunTables | str | Path, *, diagnosis: pd.DataFrame
         A matplotlib Figure with one panel per gap.
 
     Raises:
-        FigureError: No completed execution with a parameter count.
+        FigureError: No completed execution with a parameter count, or a single network size.
 
     Example:
         >>> plot_gap_vs_capacity("results/moons").savefig("gap.png")  # doctest: +SKIP
@@ -72,6 +72,9 @@ def _gap_vs_capacity_info(trials: pd.DataFrame, diagnosis: pd.DataFrame) -> _Cap
     rows = rows[np.isfinite(rows["params"]) & rows[list(_GAPS)].notna().any(axis=1)]
     if rows.empty:
         raise FigureError("no completed execution has both a parameter count and a gap")
+    if rows["params"].nunique() < 2:
+        raise FigureError(f"every network in this sweep has {int(rows['params'].iloc[0]):,} parameters: "
+                          "the gap cannot be read against capacity")
     table = capacity(trials, diagnosis)
     table = table[table["capacity"] == "params"].set_index("gap")
     rho = {gap: (float(table.loc[gap, "spearman_rho"]), float(table.loc[gap, "p_value"]), int(table.loc[gap, "n"]))
