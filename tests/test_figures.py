@@ -65,9 +65,10 @@ def test_a_run_folder_path_works_as_well_as_a_run(tiny_run) -> None:
     _drawn(plot_learning_curves(str(tiny_run.path)))
 
 
-def test_importance_of_a_real_run(tiny_run) -> None:
-    # 3 trials x 2 executions: enough rows, as long as some hyperparameter varied (it does: depth, width, l2).
-    _drawn(plot_importance(tiny_run, n_estimators=10, n_repeats=2))
+def test_importance_of_a_small_run_says_why_it_is_withheld(tiny_run) -> None:
+    # 3 configurations cannot separate the hyperparameters' effects from noise: the figure says so.
+    with pytest.raises(FigureError, match="3 configurations are too few"):
+        plot_importance(tiny_run)
 
 
 def test_regularizer_comparison_of_a_real_run_or_a_reason(tiny_run) -> None:
@@ -128,8 +129,9 @@ def test_figures_from_tables_alone(synthetic_run, plot) -> None:
     _drawn(plot(synthetic_run, diagnosis=diagnosis))
 
 
-def test_importance_from_tables_alone(synthetic_run) -> None:
-    figure = _drawn(plot_importance(synthetic_run, n_estimators=20, n_repeats=2))
+def test_importance_from_tables_alone() -> None:
+    tables = SimpleNamespace(trials=synthetic_trials(n_trials=40), epochs=sweep(KINDS))  # 40 configurations
+    figure = _drawn(plot_importance(tables))
     labels = [label.get_text() for label in figure.axes[0].get_yticklabels()]
     assert labels[0] == "learning_rate"  # the synthetic val_loss is driven by the learning rate
 

@@ -13,8 +13,9 @@ if TYPE_CHECKING:
 __all__ = ["SECTION"]
 
 _LEAD = (
-    "Permutation importance of a random forest fitted to this sweep's trials: how much worse it "
-    "predicts when a hyperparameter is shuffled. It describes this sweep, not other ranges."
+    "Each bar is the share of the variance across this sweep's configurations that a hyperparameter's "
+    "marginal means explain; the tick is the share noise alone would give it. It describes this sweep, "
+    "not other ranges."
 )
 
 
