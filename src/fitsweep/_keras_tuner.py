@@ -155,7 +155,7 @@ class GridSearchOracle(_QuickReports, keras_tuner.oracles.GridSearchOracle):
     """
 
     def populate_space(self, trial_id: str) -> dict[str, Any]:
-        response = super().populate_space(trial_id)
+        response: dict[str, Any] = super().populate_space(trial_id)
         if response["status"] == TrialStatus.RUNNING:
             self._populate_next.append(trial_id)
         return response

@@ -33,6 +33,7 @@ def searched_parameters(spec: SweepSpec) -> dict[str, Any]:
     """Hyperparameter name -> its sweep-file form, in table column order (`fitsweep.columns`)."""
     model = spec.model
     shape = {"layers": model.layers} if model.layers is not None else {"depth": model.depth, "width": model.width}
+    regularization: dict[str, Any]
     if model.regularizers is not None:
         regularization = {"regularizers": model.regularizers}
     else:

@@ -10,7 +10,14 @@ import pandas as pd
 from scipy import stats
 
 from fitsweep.analysis._common import (
-    AnalysisError, FloatArray, as_float, completed, require_columns, require_rows, trial_keys, with_derived_columns,
+    AnalysisError,
+    FloatArray,
+    as_float,
+    completed,
+    require_columns,
+    require_rows,
+    trial_keys,
+    with_derived_columns,
 )
 
 __all__ = ["capacity"]
@@ -70,8 +77,9 @@ def _gaps(rows: pd.DataFrame, diagnosis: pd.DataFrame | None) -> tuple[pd.DataFr
     gaps = ["accuracy_gap", "loss_gap", "val_rise"]
     keys = [*trial_keys(rows), "execution"]
     require_columns(diagnosis, [*keys, *gaps], "diagnosis")
-    left = rows.drop(columns=[c for c in gaps if c in rows.columns]).astype({"trial_id": "string", "execution": "int64"})
-    right = diagnosis[[*keys, *gaps]].astype({"trial_id": "string", "execution": "int64"})
+    key_types = {"trial_id": "string", "execution": "int64"}
+    left = rows.drop(columns=[c for c in gaps if c in rows.columns]).astype(key_types)
+    right = diagnosis[[*keys, *gaps]].astype(key_types)
     merged = left.merge(right, on=keys, how="inner")
     if merged.empty:
         raise AnalysisError("the diagnosis matches none of the completed trials; pass diagnose() of the same run")

@@ -45,7 +45,8 @@ def weight_stats(weights: Sequence[npt.ArrayLike], *, near_zero: float = 1e-3) -
     if flat.size == 0:
         raise AnalysisError("weight_stats got no weights; pass the model's kernel matrices")
     if not np.all(np.isfinite(flat)):
-        raise AnalysisError(f"weight_stats got {int((~np.isfinite(flat)).sum())} non-finite weight(s): the model diverged")
+        n_bad = int((~np.isfinite(flat)).sum())
+        raise AnalysisError(f"weight_stats got {n_bad} non-finite weight(s): the model diverged")
     magnitude = np.abs(flat)
     return {
         "n_weights": float(flat.size),

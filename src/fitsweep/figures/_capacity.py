@@ -16,6 +16,8 @@ from fitsweep.figures._common import (
     FigureError,
     RunTables,
     as_run,
+    cell_float,
+    cell_int,
     completed_rows,
     join_diagnosis,
     new_figure,
@@ -77,7 +79,8 @@ def _gap_vs_capacity_info(trials: pd.DataFrame, diagnosis: pd.DataFrame) -> _Cap
                           "the gap cannot be read against capacity")
     table = capacity(trials, diagnosis)
     table = table[table["capacity"] == "params"].set_index("gap")
-    rho = {gap: (float(table.loc[gap, "spearman_rho"]), float(table.loc[gap, "p_value"]), int(table.loc[gap, "n"]))
+    rho = {gap: (cell_float(table.loc[gap, "spearman_rho"]), cell_float(table.loc[gap, "p_value"]),
+                 cell_int(table.loc[gap, "n"]))
            for gap in _GAPS if gap in table.index}
     params = rows["params"].to_numpy()
     log_x = bool(params.min() > 0 and params.max() / params.min() >= 10)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, SupportsFloat, SupportsInt, cast
 
 import matplotlib as mpl
 import numpy as np
@@ -18,8 +18,8 @@ from fitsweep.columns import HYPERPARAMETERS, decode_layers, present
 from fitsweep.errors import FitsweepError
 
 __all__ = [
-    "FigureError", "RunTables", "VERDICT_COLORS", "VERDICT_ORDER", "as_run", "completed_rows", "finite",
-    "hyperparameter_columns",
+    "FigureError", "RunTables", "VERDICT_COLORS", "VERDICT_ORDER", "as_run", "cell_float", "cell_int", "completed_rows",
+    "finite", "hyperparameter_columns",
     "join_diagnosis", "natural_key", "new_figure", "objective_of", "style", "verdicts",
 ]
 
@@ -130,6 +130,16 @@ def style() -> Iterator[None]:
                "axes.prop_cycle": cycler(color=["#4C72B0"])})  # seaborn's 10-colour cycle costs time per axes
     with mpl.rc_context(rc):
         yield
+
+
+def cell_float(value: object) -> float:
+    """A table cell known to hold a number, as a float (pandas-stubs types a cell as any scalar)."""
+    return float(cast(SupportsFloat, value))
+
+
+def cell_int(value: object) -> int:
+    """A table cell known to hold a number, as an int (pandas-stubs types a cell as any scalar)."""
+    return int(cast(SupportsInt, value))
 
 
 def finite(values: Any) -> np.ndarray:

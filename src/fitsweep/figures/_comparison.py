@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +17,8 @@ from fitsweep.figures._common import (
     FigureError,
     RunTables,
     as_run,
+    cell_float,
+    cell_int,
     completed_rows,
     join_diagnosis,
     new_figure,
@@ -94,14 +97,14 @@ def _regularizer_comparison_info(trials: pd.DataFrame, diagnosis: pd.DataFrame, 
     return _ComparisonInfo([_group(row) for row in table.to_dict("records")], points, confidence)
 
 
-def _group(row: dict[str, object]) -> _Group:
-    n = int(row["n_executions"])  # type: ignore[call-overload]
-    test = (float(row["test_accuracy_mean"]), float(row["test_accuracy_ci_low"]),  # type: ignore[arg-type]
-            float(row["test_accuracy_ci_high"]))  # type: ignore[arg-type]
-    gap = (float(row["accuracy_gap_mean"]), float(row["accuracy_gap_ci_low"]),  # type: ignore[arg-type]
-           float(row["accuracy_gap_ci_high"]))  # type: ignore[arg-type]
-    share = float(row.get("overfit_share", math.nan))  # type: ignore[arg-type]
-    return _Group(str(row["regularizer_kind"]), n, test, gap, share, bool(row["baseline"]), float(row["p_holm"]))  # type: ignore[arg-type]
+def _group(row: Mapping[Hashable, object]) -> _Group:
+    n = cell_int(row["n_executions"])
+    test = (cell_float(row["test_accuracy_mean"]), cell_float(row["test_accuracy_ci_low"]),
+            cell_float(row["test_accuracy_ci_high"]))
+    gap = (cell_float(row["accuracy_gap_mean"]), cell_float(row["accuracy_gap_ci_low"]),
+           cell_float(row["accuracy_gap_ci_high"]))
+    share = cell_float(row.get("overfit_share", math.nan))
+    return _Group(str(row["regularizer_kind"]), n, test, gap, share, bool(row["baseline"]), cell_float(row["p_holm"]))
 
 
 # --- drawing -------------------------------------------------------------------------------
@@ -120,7 +123,8 @@ def _draw(info: _ComparisonInfo) -> Figure:
     return figure
 
 
-def _draw_metric(ax: Axes, info: _ComparisonInfo, column: str, pick, title: str) -> None:  # type: ignore[no-untyped-def]
+def _draw_metric(ax: Axes, info: _ComparisonInfo, column: str,
+                 pick: Callable[[_Group], tuple[float, float, float]], title: str) -> None:
     rng = np.random.default_rng(0)
     for position, group in enumerate(info.groups):
         values = info.points.loc[info.points["regularizer_kind"] == group.label, column].to_numpy()

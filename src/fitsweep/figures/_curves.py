@@ -22,6 +22,7 @@ from fitsweep.figures._common import (
     FigureError,
     RunTables,
     as_run,
+    cell_int,
     finite,
     new_figure,
     objective_of,
@@ -150,8 +151,8 @@ def _panel(epochs: pd.DataFrame, trial_id: str, rank: int | None, fits: dict[tup
         names = {"loss": loss, "val_loss": f"val_{loss}", "accuracy": "accuracy", "val_accuracy": "val_accuracy"}
         values = {key: pd.to_numeric(curve[column], errors="coerce").to_numpy(dtype=float)
                   for key, column in names.items() if column in curve}
-        fit = fits.get((trial_id, int(execution)), "unknown")
-        curves.append(_Curve(int(execution), fit, curve["epoch"].to_numpy(dtype=float), values))
+        fit = fits.get((trial_id, cell_int(execution)), "unknown")
+        curves.append(_Curve(cell_int(execution), fit, curve["epoch"].to_numpy(dtype=float), values))
     return _Panel(trial_id, rank, curves)
 
 

@@ -8,7 +8,6 @@ import math
 import pandas as pd
 
 from fitsweep.report.sections.best import best_trials
-from fitsweep.report.sections.fit import fit_counts
 from fitsweep.report.text import cell, hyperparameters
 from fitsweep.results import SweepRun
 
@@ -77,7 +76,8 @@ def _capacity_lines(run: SweepRun, diagnosis: pd.DataFrame | None) -> list[str]:
     for gap, words in gaps.items():
         if ("params", gap) not in table.index:
             continue
-        rho, p_value = table.loc[("params", gap), ["spearman_rho", "p_value"]]
+        values = table.loc[("params", gap), ["spearman_rho", "p_value"]].to_numpy(dtype=float)
+        rho, p_value = float(values[0]), float(values[1])
         if math.isfinite(rho):
             strength = "significant" if p_value < 0.05 else "not significant"
             parts.append(f"{words} rho {rho:+.2f} ({strength}, p = {p_value:.2g})")
