@@ -1,7 +1,8 @@
 """The input path of every trial: tf.data pipelines over in-memory arrays.
 
 Keras' per-step overhead dominates small models, so batches come from a prefetched `tf.data`
-pipeline and the model runs several steps per call (`steps_per_execution`).
+pipeline and the model runs several steps per call (`steps_per_execution`). Validation and test
+rows are measured by `fitsweep.measurement`, not through a pipeline.
 """
 
 from __future__ import annotations
@@ -11,9 +12,8 @@ import math
 import numpy as np
 import tensorflow as tf
 
-__all__ = ["training_dataset", "evaluation_dataset", "model_labels", "steps_per_execution", "EVALUATION_BATCH"]
+__all__ = ["training_dataset", "model_labels", "steps_per_execution"]
 
-EVALUATION_BATCH = 4096
 MAX_STEPS_PER_EXECUTION = 32
 
 
@@ -27,12 +27,6 @@ def training_dataset(x: np.ndarray, y: np.ndarray, n_classes: int, batch_size: i
     dataset = tf.data.Dataset.from_tensor_slices((x, model_labels(y, n_classes)))
     dataset = dataset.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
     return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
-
-
-def evaluation_dataset(x: np.ndarray, y: np.ndarray, n_classes: int) -> tf.data.Dataset:
-    """Validation or test data in large batches, cached after the first pass."""
-    dataset = tf.data.Dataset.from_tensor_slices((x, model_labels(y, n_classes)))
-    return dataset.batch(EVALUATION_BATCH).cache().prefetch(tf.data.AUTOTUNE)
 
 
 def steps_per_execution(n_samples: int, batch_size: int) -> int:

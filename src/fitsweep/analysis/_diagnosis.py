@@ -456,7 +456,7 @@ def _bias(row: dict[str, Any], reachable: _Reachable | None, settings: _Settings
     if chance.clear and _improving(row):
         chance = _Finding(True, chance.size, f"{chance.text}. Likely cause: {_improving(row)}")
     if reachable is None:
-        return chance if chance.clear else _alone_bias(row, chance, loss_name)
+        return chance if chance.clear else _alone_bias(row, loss_name)
     checks = [
         _above_reachable(row, train_error, reachable.error, reachable.error_var, reachable, settings, "error"),
         _above_reachable(row, train_ce, reachable.crossentropy, reachable.crossentropy_var, reachable, settings,
@@ -525,7 +525,7 @@ def _chance_finding(train_ce: float, settings: _Settings, loss_name: str) -> _Fi
                                     f"{train_ce / chance:.0%} of the chance level {chance:.3g}")
 
 
-def _alone_bias(row: dict[str, Any], chance: _Finding, loss_name: str) -> _Finding:
+def _alone_bias(row: dict[str, Any], loss_name: str) -> _Finding:
     """With one configuration: only a training loss still falling steeply shows bias."""
     trend = _number(row, "train_trend")
     if math.isfinite(trend) and trend < _STEEP_TREND:
