@@ -36,7 +36,7 @@ lint: $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/fitsweep run sweeps/moons.yaml --results-dir runs --overwrite
-	$(BIN)/fitsweep show runs/moons
+	$(BIN)/fitsweep report runs/moons
 
 test: lint
 	$(BIN)/python -m pytest
