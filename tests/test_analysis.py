@@ -17,7 +17,7 @@ from fitsweep.analysis import (
     weight_stats,
 )
 from fitsweep.errors import FitsweepError
-from synthetic_curves import BORDERLINE, CHANCE, EXPECTED, sweep
+from synthetic_curves import BORDERLINE, CHANCE, EXPECTED, sweep, trials_of
 
 
 def _verdicts(table: pd.DataFrame) -> dict[str, str]:
@@ -163,16 +163,6 @@ def test_chance_level_loss_is_the_entropy_of_the_priors() -> None:
 # --- capacity ------------------------------------------------------------------------------
 
 
-def _trials(test_accuracy: list[float], **columns: list[object]) -> pd.DataFrame:
-    n = len(test_accuracy)
-    frame = pd.DataFrame({
-        "trial_id": [str(i) for i in range(n)], "execution": 0, "status": "completed",
-        "train_accuracy": [a + 0.05 for a in test_accuracy], "val_accuracy": test_accuracy,
-        "test_accuracy": test_accuracy,
-    })
-    return frame.assign(**columns)
-
-
 def test_capacity_reads_depth_and_width_from_layers() -> None:
     trials = pd.DataFrame({
         "trial_id": ["0", "1", "2", "3"], "execution": 0, "status": "completed",
@@ -199,8 +189,8 @@ def test_capacity_with_a_fixed_depth_and_a_diagnosis() -> None:
 
 def test_capacity_of_nothing_raises() -> None:
     with pytest.raises(AnalysisError, match="capacity"):
-        capacity(_trials([0.9]).assign(status="failed"))
-    one = capacity(_trials([0.9]).assign(params=[10], train_loss=0.1, val_loss=0.2))
+        capacity(trials_of([0.9]).assign(status="failed"))
+    one = capacity(trials_of([0.9]).assign(params=[10], train_loss=0.1, val_loss=0.2))
     assert one["spearman_rho"].isna().all()
 
 

@@ -12,7 +12,7 @@ from scipy import stats
 
 import fitsweep
 from fitsweep.analysis import AnalysisError, compare, comparison_findings, configuration_columns
-from synthetic_curves import synthetic_trials
+from synthetic_curves import synthetic_trials, trials_of
 
 RESULTS = Path(__file__).resolve().parents[1] / "results"
 
@@ -24,16 +24,6 @@ def regularizers() -> pd.DataFrame:
 
 def _by_group(table: pd.DataFrame) -> pd.DataFrame:
     return table.set_index("group")
-
-
-def _trials(test_accuracy: list[float], **columns: list[object]) -> pd.DataFrame:
-    n = len(test_accuracy)
-    frame = pd.DataFrame({
-        "trial_id": [str(i) for i in range(n)], "execution": 0, "status": "completed",
-        "train_accuracy": [a + 0.05 for a in test_accuracy], "val_accuracy": test_accuracy,
-        "test_accuracy": test_accuracy,
-    })
-    return frame.assign(**columns)
 
 
 # --- the committed notMNIST regularizer study ----------------------------------------------
@@ -116,7 +106,7 @@ def test_interval_and_welch_p_value_match_hand_formulas() -> None:
 
 
 def test_intervals_never_leave_the_possible_range() -> None:
-    trials = _trials([1.0, 0.98, 0.99, 0.2, 0.0, 0.05], dropout=[0.5] * 3 + [0.0] * 3)
+    trials = trials_of([1.0, 0.98, 0.99, 0.2, 0.0, 0.05], dropout=[0.5] * 3 + [0.0] * 3)
     trials["train_accuracy"] = [0.0, 0.02, 0.01, 1.0, 1.0, 1.0]
     table = compare(trials)
     for name in ("test_accuracy", "val_accuracy"):
@@ -134,7 +124,7 @@ def test_a_group_of_one_execution_needs_repeats(regularizers: pd.DataFrame) -> N
 
 
 def test_a_sweep_of_single_executions_is_not_judged() -> None:
-    table = compare(_trials([0.9, 0.8, 0.7], l2=[0.0, 1e-4, 1e-3]))
+    table = compare(trials_of([0.9, 0.8, 0.7], l2=[0.0, 1e-4, 1e-3]))
     assert table["p_holm"].isna().all() and not table["significant"].any()
     findings = comparison_findings(table)
     assert len(findings) == 2 and "2 groups could not be judged" in findings[1]
@@ -143,7 +133,7 @@ def test_a_sweep_of_single_executions_is_not_judged() -> None:
 def test_repeats_needed_grow_as_the_difference_shrinks() -> None:
     noise = np.array([0.0, 0.02, -0.02, 0.01, -0.01])  # the same spread in every group
     accuracies = [*(0.90 + noise), *(0.89 + noise), *(0.85 + noise)]
-    trials = _trials(accuracies, l2=[0.0] * 5 + [1e-4] * 5 + [1e-2] * 5)
+    trials = trials_of(accuracies, l2=[0.0] * 5 + [1e-4] * 5 + [1e-2] * 5)
     table = _by_group(compare(trials))
     assert table.loc["l2=0.01", "repeats_needed"] < table.loc["l2=0.0001", "repeats_needed"]
     hopeless = _by_group(compare(trials, max_repeats=3))
@@ -152,28 +142,28 @@ def test_repeats_needed_grow_as_the_difference_shrinks() -> None:
 
 
 def test_exact_configurations_combine_every_varied_column() -> None:
-    trials = _trials([0.9, 0.91, 0.8, 0.81], layers=["64-64", "64-64", "8", "8"], dropout=[0.2, 0.0, 0.2, 0.0],
+    trials = trials_of([0.9, 0.91, 0.8, 0.81], layers=["64-64", "64-64", "8", "8"], dropout=[0.2, 0.0, 0.2, 0.0],
                      l1=[0.0, np.nan, 0.0, 0.0], optimizer="adam")
     assert configuration_columns(trials) == ["layers", "dropout"]  # l1 is 0 or missing: never used
     assert set(compare(trials)["group"]) == {
         "layers=64-64, dropout=0.2", "layers=64-64, no regularization",
         "layers=8, dropout=0.2", "layers=8, no regularization"}
-    combined = _trials([0.9, 0.8], layers=["8", "8"], dropout=[0.3, 0.0], l2=[1e-3, 0.0])
+    combined = trials_of([0.9, 0.8], layers=["8", "8"], dropout=[0.3, 0.0], l2=[1e-3, 0.0])
     assert set(compare(combined)["group"]) == {"dropout=0.3+l2=0.001", "no regularization"}
-    one = compare(_trials([0.9, 0.8], l2=[0.0, 0.0]))
+    one = compare(trials_of([0.9, 0.8], l2=[0.0, 0.0]))
     assert one["group"].tolist() == ["one configuration"] and comparison_findings(one) == []
 
 
 def test_runs_are_separate_configurations() -> None:
-    first = _trials([0.9, 0.8], l2=[1e-3, 0]).assign(run="a")
-    second = _trials([0.85, 0.75], l2=[1e-3, 0]).assign(run="b")  # same trial ids, other run
+    first = trials_of([0.9, 0.8], l2=[1e-3, 0]).assign(run="a")
+    second = trials_of([0.85, 0.75], l2=[1e-3, 0]).assign(run="b")  # same trial ids, other run
     both = pd.concat([first, second], ignore_index=True)
     assert len(compare(both)) == 4 and "run=a, l2=0.001" in set(compare(both)["group"])
     assert compare(both, by="l2").set_index("l2")["n_trials"].to_dict() == {0.001: 2, 0.0: 2}
 
 
 def test_baseline_bad_grouping_and_bad_settings() -> None:
-    trials = _trials([0.9, 0.92, 0.8, 0.82], dropout=[0.0, 0.0, 0.5, 0.5], optimizer=["adam", "sgd", "adam", "sgd"],
+    trials = trials_of([0.9, 0.92, 0.8, 0.82], dropout=[0.0, 0.0, 0.5, 0.5], optimizer=["adam", "sgd", "adam", "sgd"],
                      fit=["good", "overfit", "overfit", "overfit"])
     by_dropout = compare(trials, by="dropout")
     assert by_dropout["overfit_share"].tolist() == [0.5, 1.0]
@@ -190,7 +180,7 @@ def test_baseline_bad_grouping_and_bad_settings() -> None:
 
 
 def test_only_completed_rows_count() -> None:
-    trials = _trials([0.9, 0.1, 0.5]).assign(status=["completed", "failed", "diverged"])
+    trials = trials_of([0.9, 0.1, 0.5]).assign(status=["completed", "failed", "diverged"])
     assert compare(trials)["n_executions"].tolist() == [1]
     with pytest.raises(AnalysisError, match="no completed trial"):
         compare(trials.iloc[1:])
