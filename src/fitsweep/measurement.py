@@ -40,8 +40,9 @@ def _compile_penalty(model: Any) -> Callable[[], float]:
         return lambda: 0.0
     import tensorflow as tf
 
-    total = tf.function(lambda: tf.add_n(model.losses))
-    return lambda: float(total())
+    # Each layer's penalty comes back on its own and is summed in Python, as Keras' eager values are.
+    losses = tf.function(lambda: list(model.losses))
+    return lambda: sum(float(value) for value in losses())
 
 
 _PENALTIES: weakref.WeakKeyDictionary[Any, Callable[[], float]] = weakref.WeakKeyDictionary()
