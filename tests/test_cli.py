@@ -68,6 +68,7 @@ def test_validate_prints_the_resolved_file(tmp_path: Path) -> None:
         (["run", "{good}", "--epochs", "0"], "Invalid value for '--epochs'"),
         (["run", "{good}", "--max-trials", "many"], "Invalid value for '--max-trials'"),
         (["run", "{good}", "--bogus"], "No such option '--bogus'"),
+        (["run", "{good}", "--fused-trials", "0"], "Invalid value for '--fused-trials'"),
         (["run"], "Missing argument 'SWEEP'"),
         (["validate", "{sweep_dir}"], "not a file"),
         (["show", "{sweep_dir}/nothing"], "no such results folder"),
@@ -97,7 +98,7 @@ def test_a_run_that_completes_no_trial_exits_1(tmp_path: Path, monkeypatch) -> N
     def broken(*args, **kwargs):
         raise RuntimeError("no trial can run")
 
-    monkeypatch.setattr(fitsweep.engine, "build_model", broken)
+    monkeypatch.setattr(fitsweep.engine, "train", broken)
     sweep = write_sweep(tmp_path, tiny_sweep())
     result = invoke("run", str(sweep), "--results-dir", str(tmp_path / "r"), "--quiet")
     assert result.exit_code == 1

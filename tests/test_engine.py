@@ -126,7 +126,7 @@ def test_a_run_where_every_trial_fails_raises_with_the_first_error(tmp_path: Pat
     def broken(*args, **kwargs):
         raise ImportError("tensorboard is not installed")
 
-    monkeypatch.setattr(fitsweep.engine, "build_model", broken)
+    monkeypatch.setattr(fitsweep.engine, "train", broken)
     with pytest.raises(RunFailedError, match="ImportError: tensorboard is not installed"):
         run_sweep(parse_spec(tiny_sweep()), results_dir=tmp_path)
     info = json.loads((tmp_path / "tiny" / "run.json").read_text())
@@ -136,13 +136,14 @@ def test_a_run_where_every_trial_fails_raises_with_the_first_error(tmp_path: Pat
 
 
 def test_diverging_trial_is_recorded_and_the_sweep_goes_on(tmp_path: Path) -> None:
-    sweep = tiny_sweep(model={"depth": 3, "width": 64, "dropout": 0.0, "l2": 0.0},
-                       train={"optimizer": "sgd", "learning_rate": {"values": [10.0, 0.01]}, "epochs": 5},
+    # An L2 penalty of 1000 at learning rate 0.5 multiplies every weight by -999 a step: certain to overflow.
+    sweep = tiny_sweep(model={"depth": 3, "width": 64, "dropout": 0.0, "l2": {"values": [1000.0, 0.0]}},
+                       train={"optimizer": "sgd", "learning_rate": 0.5, "epochs": 5},
                        tuner={"algorithm": "grid", "max_trials": 2})
     run = run_sweep(parse_spec(sweep), results_dir=tmp_path)
-    by_rate = run.trials.set_index("learning_rate")["status"]
-    assert by_rate[10.0] == "diverged" and by_rate[0.01] == "completed"
-    assert "Diverged" in run.trials.set_index("learning_rate").loc[10.0, "error"]
+    by_penalty = run.trials.set_index("l2")["status"]
+    assert by_penalty[1000.0] == "diverged" and by_penalty[0.0] == "completed"
+    assert "Diverged" in run.trials.set_index("l2").loc[1000.0, "error"]
 
 
 def test_result_files_are_readable_by_others(tiny_run) -> None:

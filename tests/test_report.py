@@ -137,7 +137,7 @@ def test_report_of_a_run_that_completed_no_trial(tmp_path: Path, monkeypatch) ->
     def broken(*args: Any, **kwargs: Any) -> None:
         raise RuntimeError("no trial can run")
 
-    monkeypatch.setattr(fitsweep.engine, "build_model", broken)
+    monkeypatch.setattr(fitsweep.engine, "train", broken)
     with pytest.raises(RunFailedError):
         run_sweep(parse_spec(tiny_sweep()), results_dir=tmp_path)
     html, markdown = report_of(tmp_path / "tiny")

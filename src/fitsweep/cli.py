@@ -70,18 +70,24 @@ def _quiet_native_logs() -> Iterator[None]:
 @click.option("--workers", type=click.IntRange(min=1),
               help="Train trials in N worker processes (KerasTuner's distributed mode on this machine), each "
                    "replaced after 200 trials so memory stays flat. Default: trials run in this process.")
+@click.option("--fuse/--no-fuse", default=None,
+              help="Override train.fused: train a trial's executions, and alike trials, as one model (default), "
+                   "or one network at a time.")
+@click.option("--fused-trials", type=click.IntRange(min=1), help="Override train.fused_trials: at most N trials "
+              "in one fused model.")
 def run(sweep: Path, results_dir: Path, max_trials: int | None, epochs: int | None, overwrite: bool,
-        quiet: bool, workers: int | None) -> None:
+        quiet: bool, workers: int | None, fuse: bool | None, fused_trials: int | None) -> None:
     """Run a sweep and write its results folder.
 
     \b
     Example:
       fitsweep run sweeps/moons.yaml --max-trials 3 --epochs 5
       fitsweep run sweeps/moons.yaml --workers 2
+      fitsweep run sweeps/moons.yaml --no-fuse
     """
     from fitsweep.spec import load_spec
 
-    spec = load_spec(sweep).with_overrides(max_trials=max_trials, epochs=epochs)
+    spec = load_spec(sweep).with_overrides(max_trials=max_trials, epochs=epochs, fused=fuse, fused_trials=fused_trials)
     _import_tensorflow()
     from fitsweep.runner import run_dir_for, run_sweep
 

@@ -1,39 +1,43 @@
-"""The engine: a KerasTuner `Tuner` that trains one trial's Dense networks and reports every epoch.
+"""The engine: a KerasTuner `Tuner` that trains trials' Dense networks, fused, and reports every epoch.
 
 KerasTuner does the searching (its oracles: random, grid, Bayesian, Hyperband), the trial
-bookkeeping and the distribution over processes. `SweepTuner.run_trial` adds what fitsweep
-needs: a seeded model per execution, per-epoch records sent through the oracle, the best
-epoch's weights restored, and the test split evaluated once after training.
+bookkeeping and the distribution over processes. `SweepTuner` asks its oracle for several
+trials at once (one tuner id per slot, as separate workers would), trains those that share a
+batch size, optimizer, learning rate and epochs as one model (`fitsweep.training`), sends each
+execution's epochs to the oracle as they come, and saves each trial's best execution's model.
 """
 
 from __future__ import annotations
 
 import gc
-import math
 import time
+import traceback
 import warnings
 import zlib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any, Protocol
 
-import keras
 import keras_tuner
+from keras_tuner.engine.trial import TrialStatus
 
-from fitsweep import inputs, records
+from fitsweep import records
 from fitsweep._keras_tuner import ORACLE_CLASSES, oracle_snapshot, recover_interrupted_trials
-from fitsweep.analysis import weight_stats
 from fitsweep.data import Splits
-from fitsweep.measurement import measure, penalty
-from fitsweep.model import build_model
+from fitsweep.model import parameter_count
 from fitsweep.space import declare_space, trial_values
 from fitsweep.spec import SweepSpec
+from fitsweep.training import Member, Outcome, fusion_key, train
 
 __all__ = [
     "MODEL_FILE", "NullObserver", "SweepObserver", "SweepTuner", "build_oracle", "execution_seed", "oracle_snapshot",
-    "recover_interrupted_trials",
+    "recover_interrupted_trials", "slot_tuner_id", "slots_of", "trials_per_group",
 ]
 
 MODEL_FILE = "model.keras"
+# Fused groups: at most this many executions, and this much arithmetic per step (parameters x
+# batch size, summed): beyond it a step is bound by arithmetic and fusing saves nothing.
+MAX_FUSED_MEMBERS = 32
+MAX_FUSED_WORK = 2**25
 # How long a worker waits before asking again an oracle that had no trial for it.
 IDLE_WAIT_SECONDS = 0.1
 
@@ -46,7 +50,7 @@ class SweepObserver(Protocol):
 
     def trial_started(self, trial_id: str, values: Mapping[str, Any], epochs: int, executions: int) -> None: ...
 
-    def epoch_ended(self, execution: int, epoch: int, logs: Mapping[str, float]) -> None: ...
+    def epoch_ended(self, trial_id: str, execution: int, epoch: int, logs: Mapping[str, float]) -> None: ...
 
     def trial_ended(self, trial_id: str, status: str, score: float | None) -> None: ...
 
@@ -81,50 +85,30 @@ def build_oracle(spec: SweepSpec) -> keras_tuner.Oracle:
     return oracle_class(max_trials=tuner.max_trials, **common)
 
 
-class _EpochReporter(keras.callbacks.Callback):
-    """Sends each epoch to the oracle, keeps the best epoch's weights, stops on NaN or patience."""
+class _ExecutionReports:
+    """Sends each member's epochs to the oracle, the last one with the execution's summary.
 
-    def __init__(self, tuner: SweepTuner, trial_id: str, execution: int) -> None:
-        super().__init__()
-        self.tuner, self.trial_id, self.execution = tuner, trial_id, execution
-        self.objective = tuner.spec.tuner.objective
-        self.sign = 1.0 if tuner.spec.tuner.direction == "min" else -1.0
-        self.patience = tuner.spec.train.early_stopping
-        self.best_value, self.best_epoch, self.best_weights = math.inf, -1, None
-        self.pending: dict[str, float] | None = None
-        self.diverged_at: int | None = None
-        self._started = 0.0
+    Each epoch's report is held back until the next, so that the last one can carry the summary:
+    one oracle update per epoch, as KerasTuner's own reports.
+    """
 
-    def on_epoch_begin(self, epoch: int, logs: Mapping[str, float] | None = None) -> None:
-        self._started = time.perf_counter()
+    def __init__(self, oracle: keras_tuner.Oracle, objective: str) -> None:
+        self.oracle, self.objective = oracle, objective
+        self.pending: dict[tuple[str, int], tuple[int, dict[str, float]]] = {}
 
-    def on_epoch_end(self, epoch: int, logs: Mapping[str, float] | None = None) -> None:
-        logs = self.tuner.epoch_logs(self.model, logs or {})
-        self.flush()
-        self.pending = records.epoch_metrics(self.execution, logs, time.perf_counter() - self._started, self.objective)
-        self.pending["step"] = epoch
-        self.tuner.observer.epoch_ended(self.execution, epoch, logs)
-        if not all(math.isfinite(v) for v in logs.values()):
-            self.diverged_at = epoch
-            self.model.stop_training = True
+    def epoch(self, member: Member, epoch: int, record: Mapping[str, float], seconds: float) -> None:
+        self.flush(member)
+        self.pending[(member.trial_id, member.execution)] = (
+            epoch, records.epoch_metrics(member.execution, record, seconds, self.objective))
+
+    def flush(self, member: Member, summary: Mapping[str, float] | None = None) -> None:
+        held = self.pending.pop((member.trial_id, member.execution), None)
+        if held is None:
             return
-        value = self.sign * logs[self.objective]
-        if value < self.best_value:
-            self.best_value, self.best_epoch = value, epoch
-            self.best_weights = self.model.get_weights()
-        elif self.patience is not None and epoch - self.best_epoch >= self.patience:
-            self.model.stop_training = True
-
-    def flush(self, summary: Mapping[str, float] | None = None) -> None:
-        """Report the held-back epoch, with the execution's summary if given."""
-        if self.pending is None:
-            return
-        report = dict(self.pending)
-        step = int(report.pop("step"))
+        epoch, report = held
         if summary:
-            report.update(records.summary_metrics(self.execution, summary))
-        self.tuner.oracle.update_trial(self.trial_id, report, step=step)
-        self.pending = None
+            report.update(records.summary_metrics(member.execution, summary))
+        self.oracle.update_trial(member.trial_id, report, step=epoch)
 
 
 class NullObserver:
@@ -133,7 +117,7 @@ class NullObserver:
     def trial_started(self, trial_id: str, values: Mapping[str, Any], epochs: int, executions: int) -> None:
         pass
 
-    def epoch_ended(self, execution: int, epoch: int, logs: Mapping[str, float]) -> None:
+    def epoch_ended(self, trial_id: str, execution: int, epoch: int, logs: Mapping[str, float]) -> None:
         pass
 
     def trial_ended(self, trial_id: str, status: str, score: float | None) -> None:
@@ -166,11 +150,11 @@ class SweepTuner(keras_tuner.Tuner):
         self._asked_in_vain = False
 
     def search(self, *fit_args: Any, **fit_kwargs: Any) -> None:
-        """KerasTuner's search, with the objects of TensorFlow's and Keras' imports frozen (`gc.freeze`).
+        """KerasTuner's search loop, handing out several trials at once to train them fused.
 
-        Keras' `clear_session`, before every model, runs a full garbage collection, which walks the
-        400,000-odd objects TensorFlow and Keras create at import: a quarter of a second per
-        model. Frozen, they are skipped, and the collection walks only the search's own objects.
+        The objects of TensorFlow's and Keras' imports are frozen (`gc.freeze`) meanwhile: Keras'
+        `clear_session`, before every model, runs a full garbage collection, which would walk the
+        400,000-odd objects TensorFlow and Keras create at import, a quarter of a second per model.
         They are unfrozen when the search ends (unless the caller had frozen objects already).
         """
         freeze = gc.get_freeze_count() == 0
@@ -178,17 +162,56 @@ class SweepTuner(keras_tuner.Tuner):
             gc.collect()
             gc.freeze()
         try:
-            super().search(*fit_args, **fit_kwargs)
+            self.on_search_begin()
+            while True:
+                self.pre_create_trial()
+                trials = self._next_trials()
+                if trials is None:
+                    break
+                for group in _fusable_groups(trials, self.spec.train.epochs):
+                    self._run_group(group)
+            self.on_search_end()
         finally:
             if freeze:
                 gc.unfreeze()
+
+    def _next_trials(self) -> list[keras_tuner.engine.trial.Trial] | None:
+        """The trials to train next, up to the group size; [] when the oracle is busy, None when it is done.
+
+        Each slot asks the oracle under its own tuner id, as separate workers would.
+        """
+        trials: list[keras_tuner.engine.trial.Trial] = []
+        work = 0
+        for slot in range(self.trials_per_group):
+            trial = self.oracle.create_trial(slot_tuner_id(self.tuner_id, slot))
+            if trial.status == TrialStatus.STOPPED:
+                if slot == 0:
+                    self._release_slots()
+                    return None
+                break
+            if trial.status == TrialStatus.IDLE:
+                break
+            trials.append(trial)
+            work += fusion_work(trial_values(trial.hyperparameters.values), self.splits, self.executions_per_trial)
+            if work >= MAX_FUSED_WORK or len(trials) * self.executions_per_trial >= MAX_FUSED_MEMBERS:
+                break
+        return trials
+
+    def _release_slots(self) -> None:
+        """Tell every extra slot the search is over, so a chief oracle does not wait for them."""
+        for slot in range(1, self.trials_per_group):
+            self.oracle.create_trial(slot_tuner_id(self.tuner_id, slot))
+
+    @property
+    def trials_per_group(self) -> int:
+        """How many trials one fused model may hold (1: each trial alone, its repeats fused)."""
+        return trials_per_group(self.spec)
 
     def pre_create_trial(self) -> None:
         """Wait a moment before asking the oracle again when it had no trial to give (IDLE).
 
         A worker's oracle answers IDLE while it waits for other workers' results (Hyperband
-        between rounds); KerasTuner's search loop would ask again at once, keeping a core and the
-        chief busy.
+        between rounds); the search loop would ask again at once, keeping a core and the chief busy.
         """
         if self._asked_in_vain:
             time.sleep(IDLE_WAIT_SECONDS)
@@ -205,86 +228,105 @@ class SweepTuner(keras_tuner.Tuner):
         ended = self.oracle.get_trial(trial.trial_id)
         self.observer.trial_ended(trial.trial_id, str(ended.status), ended.score)
 
-    def epoch_logs(self, model: keras.Model, running: Mapping[str, float]) -> dict[str, float]:
-        """One epoch's record: training rows and validation split measured alike, Keras' averages renamed.
-
-        Training metrics are those of `fitsweep.measurement.measure` on the split's measured training
-        rows, in inference mode; Keras' own logs (running averages over the epoch, dropout active)
-        are kept as `running_loss`, `running_accuracy` and `running_crossentropy`.
-        """
-        splits = self.splits
-        model_penalty = penalty(model)
-        train = measure(model, splits.x_train_measured, splits.y_train_measured, splits.n_classes, model_penalty)
-        val = measure(model, splits.x_val, splits.y_val, splits.n_classes, model_penalty)
-        return {
-            **train,
-            **{f"val_{name}": value for name, value in val.items()},
-            **{f"running_{name}": float(value) for name, value in running.items()},
-        }
-
     def run_trial(self, trial: keras_tuner.engine.trial.Trial, *args: Any, **kwargs: Any) -> None:
-        """Train every execution of one trial; metrics go to the oracle as they come."""
-        values = trial_values(trial.hyperparameters.values)
-        epochs = int(values.get("tuner/epochs", self.spec.train.epochs))
-        best_model, best_value = None, math.inf
-        for execution in range(self.executions_per_trial):
-            model, value = self._run_execution(trial.trial_id, values, execution, epochs)
-            if value < best_value:
-                best_model, best_value = model, value
-        if best_model is not None:
-            best_model.save(f"{self.get_trial_dir(trial.trial_id)}/{MODEL_FILE}")
+        """Train one trial's executions (fused); metrics go to the oracle as they come."""
+        [(trial.status, trial.message)] = self._train([trial])
         return None
 
-    def _run_execution(
-        self, trial_id: str, values: Mapping[str, Any], execution: int, epochs: int
-    ) -> tuple[keras.Model, float]:
-        splits = self.splits
-        seed = execution_seed(self.spec.tuner.seed, trial_id, execution)
-        keras.backend.clear_session()
-        keras.utils.set_random_seed(seed)
-        batch_size = int(values["batch_size"])
-        model = build_model(
-            values, splits.n_features, splits.n_classes,
-            steps_per_execution=inputs.steps_per_execution(len(splits.x_train), batch_size),
+    def _run_group(self, trials: list[keras_tuner.engine.trial.Trial]) -> None:
+        """Train trials as one model and end each, as KerasTuner's `_try_run_and_update_trial` would.
+
+        A trial's status is set only as it ends: a trial marked completed must already have a score.
+        """
+        for trial in trials:
+            self.on_trial_begin(trial)
+        try:
+            endings = self._train(trials)
+        except keras_tuner.errors.FatalError:
+            raise
+        except Exception:  # noqa: BLE001 - as KerasTuner: the trials are invalid, the traceback their message
+            endings = [(TrialStatus.INVALID, traceback.format_exc())] * len(trials)
+        for trial, (status, message) in zip(trials, endings, strict=True):
+            trial.status, trial.message = status, message
+            self.on_trial_end(trial)
+
+    def _train(self, trials: list[keras_tuner.engine.trial.Trial]) -> list[tuple[str, str | None]]:
+        """Train every execution of `trials` in one model, report them, save each trial's best model.
+
+        Returns each trial's status and message.
+        """
+        members = [
+            Member(trial.trial_id, execution, trial_values(trial.hyperparameters.values),
+                   execution_seed(self.spec.tuner.seed, trial.trial_id, execution))
+            for trial in trials for execution in range(self.executions_per_trial)
+        ]
+        reports = _ExecutionReports(self.oracle, self.spec.tuner.objective)
+
+        def on_epoch(member: Member, epoch: int, record: dict[str, float], seconds: float) -> None:
+            reports.epoch(member, epoch, record, seconds)
+            self.observer.epoch_ended(member.trial_id, member.execution, epoch, record)
+
+        outcomes = train(
+            members, self.splits, epochs=_epochs(trials[0], self.spec), objective=self.spec.tuner.objective,
+            direction=self.spec.tuner.direction, patience=self.spec.train.early_stopping, on_epoch=on_epoch,
         )
-        _build_metrics(model, splits)
-        reporter = _EpochReporter(self, trial_id, execution)
-        # No validation_data: `epoch_logs` measures validation and training rows alike, after each epoch.
-        model.fit(
-            inputs.training_dataset(splits.x_train, splits.y_train, splits.n_classes, batch_size, seed),
-            epochs=epochs, shuffle=False, verbose=0, callbacks=[reporter],
-        )
-        sizes = {"train_rows": len(splits.y_train), "train_measured_rows": len(splits.y_train_measured),
-                 "val_rows": len(splits.y_val), "test_rows": len(splits.y_test), "params": model.count_params()}
-        if reporter.diverged_at is not None:
-            reporter.flush({"diverged": 1.0, **sizes})
-            raise keras_tuner.errors.FailedTrialError(
-                f"Diverged: a loss became NaN or infinite at epoch {reporter.diverged_at + 1} "
-                f"(execution {execution})"
-            )
-        model.set_weights(reporter.best_weights)
-        test = measure(model, splits.x_test, splits.y_test, splits.n_classes)
-        weights = weight_stats([layer.kernel.numpy() for layer in model.layers if hasattr(layer, "kernel")])
-        reporter.flush({
-            "weight_l1": weights["l1_norm"],
-            "weight_l2": weights["l2_norm"],
-            "near_zero_share": weights["near_zero_share"],
-            "test_loss": test["loss"],
-            "test_accuracy": test["accuracy"],
-            "test_crossentropy": test["crossentropy"],
-            "best_epoch": reporter.best_epoch,
-            **sizes,
-        })
-        return model, reporter.best_value
+        endings = []
+        for trial in trials:
+            mine = [outcome for outcome in outcomes if outcome.member.trial_id == trial.trial_id]
+            for outcome in mine:
+                reports.flush(outcome.member, outcome.summary)
+            endings.append(self._settle(trial, mine))
+        return endings
+
+    def _settle(self, trial: keras_tuner.engine.trial.Trial, outcomes: list[Outcome]) -> tuple[str, str | None]:
+        """A trial is completed with its best execution's model saved, or failed if one diverged."""
+        diverged = [outcome for outcome in outcomes if outcome.diverged_at is not None]
+        if diverged:
+            first = diverged[0]
+            return TrialStatus.FAILED, (f"Diverged: a loss became NaN or infinite at epoch "
+                                        f"{(first.diverged_at or 0) + 1} (execution {first.member.execution})")
+        best = min(outcomes, key=lambda outcome: outcome.best_value)
+        best.network().save(f"{self.get_trial_dir(trial.trial_id)}/{MODEL_FILE}")
+        return TrialStatus.COMPLETED, None
 
 
-def _build_metrics(model: keras.Model, splits: Splits) -> None:
-    """Create the compiled metrics' variables now, on one training sample, and reset them.
+def slot_tuner_id(tuner_id: str, slot: int) -> str:
+    """The tuner id under which one slot of a fused group asks the oracle for a trial."""
+    return tuner_id if slot == 0 else f"{tuner_id}.{slot}"
 
-    Keras creates them while tracing the first training step, which makes TensorFlow trace that
-    step twice (once creating variables, once using them): about 0.1 s per model, and each of those
-    extra traces stays in memory for the rest of the process.
+
+def slots_of(tuner_ids: Iterable[str], tuner_id: str) -> list[str]:
+    """The ids among `tuner_ids` that are slots of the tuner `tuner_id` (itself included)."""
+    return [name for name in tuner_ids if name == tuner_id or name.startswith(f"{tuner_id}.")]
+
+
+def trials_per_group(spec: SweepSpec) -> int:
+    """The most trials a fused model holds: `train.fused_trials`, or 32 when "auto"; 1 unfused or Bayesian.
+
+    Bayesian optimisation picks each trial from the results of the trials before it, so it hands
+    out one at a time (its repeats still train fused).
     """
-    x = splits.x_train[:1]
-    model.compute_metrics(x, inputs.model_labels(splits.y_train[:1], splits.n_classes), model(x, training=False))
-    model.reset_metrics()
+    train_spec = spec.train
+    if not train_spec.fused or spec.tuner.algorithm == "bayesian":
+        return 1
+    return MAX_FUSED_MEMBERS if train_spec.fused_trials == "auto" else int(train_spec.fused_trials)
+
+
+def fusion_work(values: Mapping[str, Any], splits: Splits, executions: int) -> int:
+    """A trial's share of a fused step's arithmetic: parameters x batch size x executions."""
+    return parameter_count(values, splits.n_features, splits.n_classes) * int(values["batch_size"]) * executions
+
+
+def _fusable_groups(trials: list[keras_tuner.engine.trial.Trial], default_epochs: int
+                    ) -> list[list[keras_tuner.engine.trial.Trial]]:
+    """The trials split into groups that can train in one model (same `fusion_key`), in order."""
+    groups: dict[tuple[Any, ...], list[keras_tuner.engine.trial.Trial]] = {}
+    for trial in trials:
+        values = trial_values(trial.hyperparameters.values)
+        epochs = int(trial.hyperparameters.values.get("tuner/epochs", default_epochs))
+        groups.setdefault(fusion_key(values, epochs), []).append(trial)
+    return list(groups.values())
+
+
+def _epochs(trial: keras_tuner.engine.trial.Trial, spec: SweepSpec) -> int:
+    return int(trial.hyperparameters.values.get("tuner/epochs", spec.train.epochs))

@@ -12,7 +12,7 @@ import math
 import numpy as np
 import tensorflow as tf
 
-__all__ = ["training_dataset", "model_labels", "steps_per_execution"]
+__all__ = ["member_orders", "training_dataset", "model_labels", "steps_per_execution"]
 
 MAX_STEPS_PER_EXECUTION = 32
 
@@ -27,6 +27,27 @@ def training_dataset(x: np.ndarray, y: np.ndarray, n_classes: int, batch_size: i
     dataset = tf.data.Dataset.from_tensor_slices((x, model_labels(y, n_classes)))
     dataset = dataset.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
     return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+
+
+def member_orders(n_rows: int, batch_size: int, seeds: list[int], epoch: tf.Variable) -> tf.data.Dataset:
+    """One epoch of row indices per member, batched: elements `(batch, members)`.
+
+    Member i's order is a permutation of the rows drawn from `seeds[i]` and the epoch (read from
+    `epoch` when each epoch's iteration starts), so it is the same whichever members it is trained
+    beside. The model gathers its rows by these indices, so the data is held once for all members.
+    """
+
+    def orders(_: tf.Tensor) -> tf.data.Dataset:
+        rows = tf.range(n_rows, dtype=tf.int64)
+        permutations = [tf.random.experimental.stateless_shuffle(rows, seed=tf.stack([tf.constant(seed, tf.int64),
+                                                                                        epoch.read_value()]))
+                        for seed in seeds]
+        return tf.data.Dataset.from_tensor_slices(tf.stack(permutations, axis=1)).batch(batch_size)
+
+    batches = tf.data.Dataset.from_tensors(0).flat_map(orders)
+    # Known length: Keras then starts each epoch on a fresh iteration, which draws that epoch's orders.
+    batches = batches.apply(tf.data.experimental.assert_cardinality(math.ceil(n_rows / batch_size)))
+    return batches.prefetch(tf.data.AUTOTUNE)
 
 
 def steps_per_execution(n_samples: int, batch_size: int) -> int:

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["measure", "penalty", "MEASURES", "PROBABILITY_EPSILON"]
+__all__ = ["measure", "penalty", "scores", "MEASURES", "PROBABILITY_EPSILON"]
 
 # Keras clips predicted probabilities to this before taking logarithms; so does fitsweep.
 PROBABILITY_EPSILON = 1e-7
@@ -70,12 +70,21 @@ def measure(
         >>> sorted(scores)
         ['accuracy', 'crossentropy', 'crossentropy_sd', 'loss']
     """
-    probabilities = _predict(model, x)
-    losses, correct = _per_sample(probabilities, np.asarray(y).astype("int64"), n_classes)
-    crossentropy = float(losses.mean())
     extra = penalty(model) if model_penalty is None else model_penalty
+    return scores(_predict(model, x), y, n_classes, extra)
+
+
+def scores(probabilities: np.ndarray, y: np.ndarray, n_classes: int, model_penalty: float = 0.0) -> dict[str, float]:
+    """`measure`'s scores from a model's predicted probabilities of the rows `y` labels.
+
+    Example:
+        >>> scores(np.array([[0.9], [0.2]]), np.array([1, 0]), n_classes=2)["accuracy"]
+        1.0
+    """
+    losses, correct = _per_sample(np.asarray(probabilities, dtype="float64"), np.asarray(y).astype("int64"), n_classes)
+    crossentropy = float(losses.mean())
     return {
-        "loss": crossentropy + extra,
+        "loss": crossentropy + model_penalty,
         "accuracy": float(correct.mean()),
         "crossentropy": crossentropy,
         "crossentropy_sd": float(losses.std(ddof=1)) if len(losses) > 1 else 0.0,

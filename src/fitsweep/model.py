@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+import zlib
 from collections.abc import Mapping
 from typing import Any
 
@@ -9,7 +11,10 @@ import keras
 
 from fitsweep.space import decode_layers
 
-__all__ = ["build_model", "hidden_widths"]
+__all__ = [
+    "build_model", "build_network", "compile_network", "hidden_widths", "layer_seed", "optimizer_for",
+    "parameter_count",
+]
 
 
 def hidden_widths(values: Mapping[str, Any]) -> list[int]:
@@ -19,14 +24,63 @@ def hidden_widths(values: Mapping[str, Any]) -> list[int]:
     return [int(values["width"])] * int(values["depth"])
 
 
-def build_model(
-    values: Mapping[str, Any], n_features: int, n_classes: int, steps_per_execution: int = 1
-) -> keras.Model:
-    """Build and compile the Dense network a trial's hyperparameters describe.
+def parameter_count(values: Mapping[str, Any], n_features: int, n_classes: int) -> int:
+    """The weights and biases of the network `values` describe, without building it."""
+    widths = [n_features, *hidden_widths(values), 1 if n_classes == 2 else n_classes]
+    return sum(fan_in * fan_out + fan_out for fan_in, fan_out in itertools.pairwise(widths))
+
+
+def build_network(values: Mapping[str, Any], n_features: int, n_classes: int, seed: int | None = None) -> keras.Model:
+    """The uncompiled Dense network a trial's hyperparameters describe.
 
     Each hidden layer is Dense(width, activation) followed by Dropout when `dropout` > 0. L1/L2
     penalties apply to the kernels of every Dense layer, output included. Two classes get one
-    sigmoid unit and binary cross-entropy; more get softmax and sparse categorical cross-entropy.
+    sigmoid unit; more get softmax.
+
+    With a `seed`, every kernel initializer and dropout layer gets its own seed derived from it,
+    so the network's initial weights and dropout masks depend on nothing else: not on Keras'
+    global seed, nor on which other networks are built in the same process or the same model.
+    """
+    regularizer = _regularizer(float(values["l1"]), float(values["l2"]))
+    seeds = _layer_seeds(seed)
+    inputs = keras.Input(shape=(n_features,))
+    hidden = inputs
+    for width in hidden_widths(values):
+        hidden = keras.layers.Dense(width, activation=values["activation"], kernel_regularizer=regularizer,
+                                    kernel_initializer=_initializer(next(seeds)))(hidden)
+        if float(values["dropout"]) > 0:
+            hidden = keras.layers.Dropout(float(values["dropout"]), seed=next(seeds))(hidden)
+    binary = n_classes == 2
+    outputs = keras.layers.Dense(
+        1 if binary else n_classes,
+        activation="sigmoid" if binary else "softmax",
+        kernel_regularizer=regularizer,
+        kernel_initializer=_initializer(next(seeds)),
+    )(hidden)
+    return keras.Model(inputs, outputs)
+
+
+def compile_network(model: keras.Model, values: Mapping[str, Any], n_classes: int,
+                    steps_per_execution: int = 1) -> keras.Model:
+    """Compile a network with the trial's optimizer, the cross-entropy loss and fitsweep's metrics."""
+    binary = n_classes == 2
+    model.compile(
+        optimizer=optimizer_for(values),
+        loss=loss_name(n_classes),
+        # Keras adds L1/L2 penalties to `loss`; the crossentropy metric is the same loss without them.
+        metrics=["accuracy", _crossentropy(binary)],
+        steps_per_execution=steps_per_execution,
+    )
+    return model
+
+
+def build_model(
+    values: Mapping[str, Any], n_features: int, n_classes: int, steps_per_execution: int = 1,
+    seed: int | None = None,
+) -> keras.Model:
+    """Build and compile the Dense network a trial's hyperparameters describe (`build_network`).
+
+    Two classes are trained with binary cross-entropy, more with sparse categorical cross-entropy.
 
     Example:
         >>> model = build_model({"layers": "25-50-50-25", "activation": "relu", "dropout": 0.0,
@@ -35,28 +89,35 @@ def build_model(
         >>> model.count_params()
         5226
     """
-    regularizer = _regularizer(float(values["l1"]), float(values["l2"]))
-    inputs = keras.Input(shape=(n_features,))
-    hidden = inputs
-    for width in hidden_widths(values):
-        hidden = keras.layers.Dense(width, activation=values["activation"], kernel_regularizer=regularizer)(hidden)
-        if float(values["dropout"]) > 0:
-            hidden = keras.layers.Dropout(float(values["dropout"]))(hidden)
-    binary = n_classes == 2
-    outputs = keras.layers.Dense(
-        1 if binary else n_classes,
-        activation="sigmoid" if binary else "softmax",
-        kernel_regularizer=regularizer,
-    )(hidden)
-    model = keras.Model(inputs, outputs)
-    model.compile(
-        optimizer=_optimizer(values["optimizer"], float(values["learning_rate"])),
-        loss="binary_crossentropy" if binary else "sparse_categorical_crossentropy",
-        # Keras adds L1/L2 penalties to `loss`; the crossentropy metric is the same loss without them.
-        metrics=["accuracy", _crossentropy(binary)],
-        steps_per_execution=steps_per_execution,
-    )
-    return model
+    network = build_network(values, n_features, n_classes, seed)
+    return compile_network(network, values, n_classes, steps_per_execution)
+
+
+def loss_name(n_classes: int) -> str:
+    """The Keras loss of a network with this many classes."""
+    return "binary_crossentropy" if n_classes == 2 else "sparse_categorical_crossentropy"
+
+
+def optimizer_for(values: Mapping[str, Any]) -> keras.optimizers.Optimizer:
+    """A fresh optimizer of the trial's kind and learning rate."""
+    config = {"learning_rate": float(values["learning_rate"])}
+    return keras.optimizers.get({"class_name": values["optimizer"], "config": config})
+
+
+def layer_seed(seed: int, layer: int) -> int:
+    """The seed of one layer's draws (initial kernel, dropout) in a network seeded with `seed`."""
+    return zlib.crc32(f"{seed}:{layer}".encode()) & 0x7FFFFFFF
+
+
+def _layer_seeds(seed: int | None) -> Any:
+    layer = 0
+    while True:
+        yield None if seed is None else layer_seed(seed, layer)
+        layer += 1
+
+
+def _initializer(seed: int | None) -> keras.initializers.Initializer:
+    return keras.initializers.GlorotUniform(seed=seed)
 
 
 def _crossentropy(binary: bool) -> keras.metrics.Metric:
@@ -69,7 +130,3 @@ def _regularizer(l1: float, l2: float) -> keras.regularizers.Regularizer | None:
     if l1 == 0 and l2 == 0:
         return None
     return keras.regularizers.L1L2(l1=l1, l2=l2)
-
-
-def _optimizer(name: str, learning_rate: float) -> keras.optimizers.Optimizer:
-    return keras.optimizers.get({"class_name": name, "config": {"learning_rate": learning_rate}})

@@ -59,6 +59,7 @@ class LiveProgress(NoProgress):
         self.trials = self.bars.add_task("trials", total=total_trials, note="")
         self.epochs = self.bars.add_task("epochs", total=1, note="")
         self.best: float | None = None
+        self.running: list[str] = []
 
     def __enter__(self) -> LiveProgress:
         self.bars.start()
@@ -68,14 +69,22 @@ class LiveProgress(NoProgress):
         self.bars.stop()
 
     def trial_started(self, trial_id: str, values: Mapping[str, Any], epochs: int, executions: int) -> None:
-        self.bars.reset(self.epochs, total=epochs * executions, description=f"trial {trial_id}",
-                        note=_format_values(values))
+        # Trials trained fused start together: the epochs bar counts all of theirs.
+        if not self.running:
+            self.bars.reset(self.epochs, total=0)
+        self.running.append(trial_id)
+        task = self.bars.tasks[self.epochs]
+        alone = len(self.running) == 1
+        self.bars.update(self.epochs, total=(task.total or 0) + epochs * executions,
+                         description=f"trial {trial_id}" if alone else f"trials {self.running[0]}-{trial_id}",
+                         note=_format_values(values) if alone else f"{len(self.running)} trained fused")
 
-    def epoch_ended(self, execution: int, epoch: int, logs: Mapping[str, float]) -> None:
-        value = logs.get(self.objective)
-        self.bars.update(self.epochs, advance=1, note=f"{self.objective}={value:.4f}" if value is not None else "")
+    def epoch_ended(self, trial_id: str, execution: int, epoch: int, logs: Mapping[str, float]) -> None:
+        self.bars.update(self.epochs, advance=1)
 
     def trial_ended(self, trial_id: str, status: str, score: float | None) -> None:
+        if trial_id in self.running:
+            self.running.remove(trial_id)
         if score is not None and (self.best is None or self.sign * score < self.sign * self.best):
             self.best = score
         best = f"best {self.objective}={self.best:.4f}" if self.best is not None else ""

@@ -205,8 +205,8 @@ class _TableRefresher:
     def trial_started(self, trial_id: str, values: Mapping[str, Any], epochs: int, executions: int) -> None:
         self.inner.trial_started(trial_id, values, epochs, executions)
 
-    def epoch_ended(self, execution: int, epoch: int, logs: Mapping[str, float]) -> None:
-        self.inner.epoch_ended(execution, epoch, logs)
+    def epoch_ended(self, trial_id: str, execution: int, epoch: int, logs: Mapping[str, float]) -> None:
+        self.inner.epoch_ended(trial_id, execution, epoch, logs)
 
     def trial_ended(self, trial_id: str, status: str, score: float | None) -> None:
         _save_results(self.paths, self.spec, self.oracle, self.chance_loss)

@@ -29,6 +29,7 @@ from pydantic import (
     Tag,
     ValidationError,
     ValidationInfo,
+    field_validator,
     model_validator,
 )
 from yaml.composer import ComposerError
@@ -402,6 +403,18 @@ class TrainSpec(_Section):
     batch_size: BatchSize = 32
     epochs: int = Field(20, ge=1, le=100_000)
     early_stopping: int | None = Field(None, ge=1, le=100_000)
+    # Train a trial's executions, and trials that share batch size, optimizer, learning rate and
+    # epochs, as one model (fitsweep.training); false trains one network at a time.
+    fused: bool = True
+    # The most trials one fused model holds; "auto" fills it up to a size where fusing still pays.
+    fused_trials: int | Literal["auto"] = "auto"
+
+    @field_validator("fused_trials")
+    @classmethod
+    def _positive_group(cls, value: int | str) -> int | str:
+        if value != "auto" and int(value) < 1:
+            raise ValueError(f"fused_trials {value} must be 'auto' or a whole number of trials from 1")
+        return value
 
 
 class TunerSpec(_Section):
@@ -444,6 +457,17 @@ class SweepSpec(_Section):
         return self
 
     @model_validator(mode="after")
+    def _fusable_algorithm(self) -> SweepSpec:
+        fused_trials = self.train.fused_trials
+        if self.tuner.algorithm == "bayesian" and fused_trials != "auto" and fused_trials > 1:
+            raise ValueError(
+                f"train.fused_trials: bayesian optimisation picks each trial from the results before it, so it "
+                f"hands out one trial at a time; use fused_trials 1 or auto (its repeats still train fused), not "
+                f"{fused_trials}"
+            )
+        return self
+
+    @model_validator(mode="after")
     def _check_name(self) -> SweepSpec:
         if not SWEEP_NAME.match(self.name):
             raise ValueError(
@@ -452,10 +476,17 @@ class SweepSpec(_Section):
             )
         return self
 
-    def with_overrides(self, *, max_trials: int | None = None, epochs: int | None = None) -> SweepSpec:
+    def with_overrides(self, *, max_trials: int | None = None, epochs: int | None = None,
+                       fused: bool | None = None, fused_trials: int | None = None) -> SweepSpec:
         """A copy with command-line overrides applied and validated again."""
         raw = self.resolved()
         given = []
+        if fused is not None:
+            raw["train"]["fused"] = fused
+            given.append("--fuse" if fused else "--no-fuse")
+        if fused_trials is not None:
+            raw["train"]["fused_trials"] = fused_trials
+            given.append(f"--fused-trials {fused_trials}")
         if max_trials is not None:
             raw["tuner"]["max_trials"] = max_trials
             given.append(f"--max-trials {max_trials}")

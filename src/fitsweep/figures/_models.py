@@ -194,10 +194,11 @@ def _retrained(run: Any, splits: Any, diagnosis: pd.DataFrame, trial_id: str, ex
 
 def retrain_execution(run: Any, splits: Any, trial_id: str, execution: int,
                       epochs: int | None = None) -> tuple[Any, float]:
-    """Train one execution of a trial again, as the sweep did: same hyperparameters, same seed.
+    """Train one execution of a trial again, as the sweep did: same hyperparameters, same seed, same path.
 
-    With TensorFlow's op determinism (enabled here, as `run_sweep` does) a CPU run reproduces the
-    sweep's weights; compare the returned validation loss with the epochs table to check.
+    It goes through `fitsweep.training.train`, as the sweep's executions do (alone or fused, a
+    member trains to the same weights up to float rounding). With TensorFlow's op determinism
+    (enabled here, as `run_sweep` does) compare the returned validation loss with the epochs table.
 
     Args:
         run: A `SweepRun`.
@@ -212,29 +213,20 @@ def retrain_execution(run: Any, splits: Any, trial_id: str, execution: int,
     Example:
         >>> model, val_loss = retrain_execution(run, load_splits(run), "07", 0)  # doctest: +SKIP
     """
-    import keras
     import tensorflow as tf
 
-    from fitsweep import inputs
     from fitsweep.engine import execution_seed
-    from fitsweep.measurement import measure
-    from fitsweep.model import build_model
+    from fitsweep.training import Member, train
 
     row = _trial_row(run.trials, trial_id, execution)
     values = {name: row[name] for name in hyperparameter_columns(run.trials)}
     epochs = int(epochs if epochs is not None else row["epochs_run"])
-    seed = execution_seed(run.spec.tuner.seed, trial_id, execution)
     tf.config.experimental.enable_op_determinism()
-    keras.backend.clear_session()
-    keras.utils.set_random_seed(seed)
-    batch_size = int(values["batch_size"])
-    model = build_model(values, splits.n_features, splits.n_classes,
-                        steps_per_execution=inputs.steps_per_execution(len(splits.x_train), batch_size))
-    model.fit(
-        inputs.training_dataset(splits.x_train, splits.y_train, splits.n_classes, batch_size, seed),
-        epochs=epochs, shuffle=False, verbose=0,
-    )
-    return model, measure(model, splits.x_val, splits.y_val, splits.n_classes)["loss"]
+    member = Member(trial_id, execution, values, execution_seed(run.spec.tuner.seed, trial_id, execution))
+    last: dict[str, float] = {}
+    [outcome] = train([member], splits, epochs=epochs, objective=None,  # keep the last epoch's weights
+                      on_epoch=lambda _member, _epoch, record, _seconds: last.update(record))
+    return outcome.network(), last["val_loss"]
 
 
 def _trial_row(trials: pd.DataFrame, trial_id: str, execution: int) -> pd.Series:

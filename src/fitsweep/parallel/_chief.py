@@ -19,7 +19,7 @@ from typing import IO, Any
 import keras_tuner
 
 from fitsweep._keras_tuner import ReportServicer, TrialStatus, serve_oracle
-from fitsweep.engine import SweepObserver, SweepTuner
+from fitsweep.engine import SweepObserver, SweepTuner, slots_of
 from fitsweep.errors import FitsweepError, RunFailedError
 from fitsweep.parallel._network import LOOPBACK, ExposedOracleWarning, address, exposure_warning
 from fitsweep.parallel._worker import RECYCLE_EXIT_CODE
@@ -269,16 +269,18 @@ def _forget_worker(oracle: keras_tuner.Oracle, tuner_id: str) -> bool:
 
     Returns whether every trial was handed out already.
     """
-    oracle.tuner_ids.discard(tuner_id)
+    for slot in slots_of(list(oracle.tuner_ids), tuner_id):
+        oracle.tuner_ids.discard(slot)
     return bool(oracle.max_trials) and len(oracle.trials) >= oracle.max_trials
 
 
 @keras_tuner.synchronized
 def _fail_trial_of(oracle: keras_tuner.Oracle, tuner_id: str, message: str) -> None:
-    """End the trial a dead worker was running as failed, and forget the worker."""
-    oracle.tuner_ids.discard(tuner_id)
-    trial = oracle.ongoing_trials.get(tuner_id)
-    if trial is not None:
+    """End the trials a dead worker was running (one per slot of its fused group) as failed, and forget it."""
+    for slot in slots_of(list(oracle.tuner_ids), tuner_id):
+        oracle.tuner_ids.discard(slot)
+    for slot in slots_of(list(oracle.ongoing_trials), tuner_id):
+        trial = oracle.ongoing_trials[slot]
         trial.status = TrialStatus.FAILED
         trial.message = message
         oracle.end_trial(trial)

@@ -1,0 +1,480 @@
+"""The one path that trains fitsweep's networks: one or several executions, fused into one Keras model.
+
+Small networks spend their time in per-step and per-model overhead, not arithmetic. `train` takes
+executions ("members") that share the data, batch size, optimizer, learning rate and epochs and
+trains them as one Keras model: members with the same layers form a stack whose weights carry a
+leading member axis, so a batched matmul runs all of them in the ops of one network; one trace and
+one optimizer step per batch serve every member. The members share nothing else. Each has its own
+seeded initial weights, its own dropout masks (drawn from its own seed and the step), its own
+shuffle order (`fused_training_dataset`), its own dropout rate and penalties, its own loss (the
+gradient of a sum of independent losses, for each member's weights, is that member's own; the
+optimizers fitsweep offers update each weight from its own gradient), its own early stopping and
+best-epoch weights. So a member trains to the same weights alone as beside others, and `train`
+with one member is the unfused path.
+
+After each epoch every member is measured in inference mode on the measured training rows and
+the validation split (`fitsweep.measurement.scores`); Keras-style running averages over the
+epoch's batches, with dropout active, are kept as `running_*`.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from fitsweep import inputs
+from fitsweep.analysis import weight_stats
+from fitsweep.data import Splits
+from fitsweep.measurement import MEASURE_BATCH, scores
+from fitsweep.model import build_network, compile_network, hidden_widths, layer_seed, optimizer_for, parameter_count
+
+__all__ = ["Member", "Outcome", "EpochListener", "fusion_key", "train"]
+
+# The hyperparameters every member of one fused model must share (with the number of epochs).
+FUSION_KEYS = ("batch_size", "optimizer", "learning_rate")
+RUNNING = ("loss", "accuracy", "crossentropy")
+
+
+@dataclass(frozen=True)
+class Member:
+    """One execution to train: a trial's hyperparameter values and the execution's seed."""
+
+    trial_id: str
+    execution: int
+    values: Mapping[str, Any]
+    seed: int
+
+
+@dataclass
+class Outcome:
+    """What training left of one member.
+
+    `weights` are its network's weights at the best epoch, in Keras' order (None when it
+    diverged); `summary` holds what is reported once per execution: test scores at the best
+    epoch, weight statistics, row counts, the parameter count, `best_epoch` (or `diverged`).
+    """
+
+    member: Member
+    weights: list[np.ndarray] | None
+    best_epoch: int
+    best_value: float
+    diverged_at: int | None
+    summary: dict[str, float]
+    n_features: int = 0
+    n_classes: int = 2
+
+    def network(self) -> keras.Model:
+        """The member as a compiled Keras model of its own, with its best epoch's weights."""
+        if self.weights is None:
+            raise ValueError(f"execution {self.member.execution} of trial {self.member.trial_id} diverged")
+        model = build_network(self.member.values, self.n_features, self.n_classes)
+        model.set_weights(self.weights)
+        compile_network(model, self.member.values, self.n_classes)
+        model.optimizer.build(model.trainable_variables)  # saved and loaded with all its (fresh) state
+        return model
+
+
+# Told after every epoch of every member still training: member, epoch, its record, its seconds.
+EpochListener = Callable[[Member, int, dict[str, float], float], None]
+
+
+def fusion_key(values: Mapping[str, Any], epochs: int) -> tuple[Any, ...]:
+    """Members with equal keys can train in one model."""
+    return (*(values[name] for name in FUSION_KEYS), int(epochs))
+
+
+def architecture(values: Mapping[str, Any]) -> tuple[Any, ...]:
+    """Members with equal architectures share one stack of batched weights."""
+    return (tuple(hidden_widths(values)), values["activation"])
+
+
+def train(
+    members: Sequence[Member],
+    splits: Splits,
+    *,
+    epochs: int,
+    objective: str | None = "val_crossentropy",
+    direction: str = "min",
+    patience: int | None = None,
+    on_epoch: EpochListener | None = None,
+) -> list[Outcome]:
+    """Train `members` together, each as if alone; one `Outcome` per member, in their order.
+
+    Args:
+        members: Executions sharing `fusion_key` (batch size, optimizer, learning rate).
+        splits: The data; training rows feed the steps, measured rows and validation the records.
+        epochs: Epochs to train (each member stops earlier on divergence or patience).
+        objective: The record a member's best epoch is chosen by; None keeps the last epoch.
+        direction: "min" or "max" for the objective.
+        patience: Stop a member this many epochs after its best; None trains every epoch.
+        on_epoch: Told each member's record after each epoch.
+
+    Example:
+        >>> [outcome] = train([Member("0", 0, values, seed=7)], splits, epochs=5)  # doctest: +SKIP
+        >>> outcome.summary["test_accuracy"]  # doctest: +SKIP
+    """
+    if not members or len({fusion_key(member.values, epochs) for member in members}) != 1:
+        raise ValueError(f"members to train together must share {', '.join(FUSION_KEYS)} and epochs")
+    keras.backend.clear_session()
+    keras.utils.set_random_seed(0)  # every draw is seeded per member; this fixes anything else Keras draws
+    order = sorted(range(len(members)), key=_stack_order(members))
+    ordered = [members[index] for index in order]
+    fused = _FusedNetworks(ordered, splits)
+    values = members[0].values
+    batch_size = int(values["batch_size"])
+    fused.compile(optimizer=optimizer_for(values),
+                  steps_per_execution=inputs.steps_per_execution(len(splits.x_train), batch_size))
+    fused.optimizer.build(fused.trainable_variables)  # now, not inside the first traced step
+    watcher = _Watcher(fused, ordered, splits, _Selection(objective, direction, patience), on_epoch)
+    fused.fit(
+        inputs.member_orders(len(splits.x_train), batch_size, [member.seed for member in ordered], fused.epoch),
+        epochs=epochs, shuffle=False, verbose=0, callbacks=[watcher],
+    )
+    outcomes = watcher.outcomes()
+    by_member = {id(member): outcome for member, outcome in zip(ordered, outcomes, strict=True)}
+    return [by_member[id(member)] for member in members]
+
+
+def _stack_order(members: Sequence[Member]) -> Callable[[int], tuple[Any, ...]]:
+    """Members by architecture, then trial and execution: the same set makes the same model in any order."""
+
+    def key(index: int) -> tuple[Any, ...]:
+        member = members[index]
+        trial = (int(member.trial_id), "") if member.trial_id.isdigit() else (-1, member.trial_id)
+        return (repr(architecture(member.values)), *trial, member.execution)
+
+    return key
+
+
+class _Stack(keras.layers.Layer):
+    """Members of one architecture: each layer's kernel is (members, inputs, units), its bias (members, units)."""
+
+    def __init__(self, members: Sequence[Member], n_features: int, n_classes: int, name: str) -> None:
+        super().__init__(name=name)
+        values = members[0].values
+        widths = [*hidden_widths(values), 1 if n_classes == 2 else n_classes]
+        sizes = list(zip([n_features, *widths[:-1]], widths, strict=True))
+        self.activation = keras.activations.get(values["activation"])
+        self.output_activation = keras.activations.get("sigmoid" if n_classes == 2 else "softmax")
+        self.kernels = [self._kernel(members, layer, size) for layer, size in enumerate(sizes)]
+        self.biases = [self.add_weight(shape=(len(members), 1, units), initializer="zeros", name=f"bias_{layer}")
+                       for layer, (_, units) in enumerate(sizes)]
+        self.rates = [float(member.values["dropout"]) for member in members]
+        self.seeds = [member.seed for member in members]
+        l1 = np.array([float(member.values["l1"]) for member in members], "float32")
+        l2 = np.array([float(member.values["l2"]) for member in members], "float32")
+        self.l1 = tf.constant(l1) if l1.any() else None
+        self.l2 = tf.constant(l2) if l2.any() else None
+
+    def _kernel(self, members: Sequence[Member], layer: int, size: tuple[int, int]) -> Any:
+        # Each member's kernel drawn as build_network draws it, from the member's own seed.
+        initial = np.stack([np.asarray(keras.initializers.GlorotUniform(seed=layer_seed(member.seed, layer))(size))
+                            for member in members])
+        return self.add_weight(shape=initial.shape, initializer=lambda shape, dtype=None: tf.constant(initial),
+                               name=f"kernel_{layer}")
+
+    def call(self, x: Any, training: bool = False, step: Any = None) -> Any:
+        """`x` is (members, rows, features), or (rows, features) shared by every member."""
+        hidden = x
+        last = len(self.kernels) - 1
+        for layer, (kernel, bias) in enumerate(zip(self.kernels, self.biases, strict=True)):
+            if len(hidden.shape) == 2:
+                hidden = tf.einsum("bi,kio->kbo", hidden, kernel) + bias
+            else:
+                hidden = tf.matmul(hidden, kernel) + bias
+            if layer == last:
+                return self.output_activation(hidden)
+            hidden = self.activation(hidden)
+            if training:
+                hidden = self._dropout(hidden, layer, step)
+        return hidden
+
+    def _dropout(self, hidden: Any, layer: int, step: Any) -> Any:
+        if not any(self.rates):
+            return hidden
+        keys = tf.constant([layer_seed(seed, 1000 + layer) for seed in self.seeds], tf.uint64)
+        uniform = _member_uniform(keys, step, tf.shape(hidden)[1:])
+        rates = tf.constant(self.rates, hidden.dtype)[:, None, None]
+        return tf.where(uniform >= tf.cast(rates, uniform.dtype), hidden / (1.0 - rates), tf.zeros_like(hidden))
+
+    def penalty_terms(self) -> Any:
+        """Each layer's L1/L2 penalty of each member: (layers, members), as Keras' L1L2 computes it."""
+        terms = []
+        for kernel in self.kernels:
+            term = tf.zeros(kernel.shape[:1])
+            if self.l1 is not None:
+                term += self.l1 * tf.reduce_sum(tf.abs(kernel), axis=[1, 2])
+            if self.l2 is not None:
+                term += self.l2 * tf.reduce_sum(tf.square(kernel), axis=[1, 2])
+            terms.append(term)
+        return tf.stack(terms)
+
+    @property
+    def penalised(self) -> bool:
+        return self.l1 is not None or self.l2 is not None
+
+    def member_weights(self, position: int) -> list[np.ndarray]:
+        """One member's weights in Keras' Dense order: kernel, bias, kernel, bias, ..."""
+        return [array for kernel, bias in zip(self.kernels, self.biases, strict=True)
+                for array in (kernel.numpy()[position], bias.numpy()[position, 0])]
+
+    def set_member_weights(self, position: int, weights: list[np.ndarray]) -> None:
+        variables = [variable for pair in zip(self.kernels, self.biases, strict=True) for variable in pair]
+        for variable, array in zip(variables, weights, strict=True):
+            current = variable.numpy()
+            current[position] = array.reshape(current.shape[1:])
+            variable.assign(current)
+
+
+def _member_uniform(keys: Any, step: Any, shape: Any) -> Any:
+    """Uniform [0, 1) draws of `shape` for each member: (members, *shape), float64.
+
+    Member i's draws depend only on `keys[i]`, the step and the position, so its dropout masks
+    are the same whichever members it is trained beside; all members' draws come from the same
+    few vectorised ops. The bits are SplitMix64's (Steele, Lea and Flood, 2014), a counter-based
+    generator: mix(mix(key + step) ^ position).
+    """
+    size = tf.reduce_prod(shape)
+    positions = tf.reshape(tf.cast(tf.range(size, dtype=tf.int64), tf.uint64), tf.concat([[1], shape], 0))
+    streams = _splitmix64(keys + tf.cast(step, tf.uint64))
+    streams = tf.reshape(streams, tf.concat([[-1], tf.ones_like(shape)], 0))
+    bits = _splitmix64(tf.bitwise.bitwise_xor(streams, positions))
+    return tf.cast(tf.bitwise.right_shift(bits, tf.constant(11, tf.uint64)), tf.float64) * 2.0**-53
+
+
+def _splitmix64(z: Any) -> Any:
+    def shift_xor(value: Any, bits: int) -> Any:
+        return tf.bitwise.bitwise_xor(value, tf.bitwise.right_shift(value, tf.constant(bits, tf.uint64)))
+
+    z = z + tf.constant(0x9E3779B97F4A7C15, tf.uint64)
+    z = shift_xor(z, 30) * tf.constant(0xBF58476D1CE4E5B9, tf.uint64)
+    z = shift_xor(z, 27) * tf.constant(0x94D049BB133111EB, tf.uint64)
+    return shift_xor(z, 31)
+
+
+class _FusedNetworks(keras.Model):
+    """Stacks of members trained by one optimizer step per batch on the sum of their losses."""
+
+    def __init__(self, members: Sequence[Member], splits: Splits) -> None:
+        super().__init__(name="fused_networks")
+        n_features, n_classes = splits.n_features, splits.n_classes
+        self.binary = n_classes == 2
+        # The training rows, held once for every member (a plain tuple: not the model's weights).
+        self.rows = (tf.Variable(splits.x_train, trainable=False),
+                     tf.Variable(inputs.model_labels(splits.y_train, n_classes), trainable=False))
+        self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False)
+        self.n_members = len(members)
+        groups: dict[tuple[Any, ...], list[Member]] = {}
+        for member in members:
+            groups.setdefault(architecture(member.values), []).append(member)
+        self.stacks = [_Stack(group, n_features, n_classes, name=f"stack_{index}")
+                       for index, group in enumerate(groups.values())]
+        self.step = self.add_weight(shape=(), initializer="zeros", dtype="int64", trainable=False, name="step")
+        # Running sums over the epoch's batches, per member: the penalised loss, cross-entropy, hits, rows.
+        self.running = {name: self.add_weight(shape=(len(members),), initializer="zeros", trainable=False, name=name)
+                        for name in ("loss", "crossentropy", "accuracy", "rows")}
+
+    def call(self, x: Any, training: bool = False) -> Any:
+        if len(x.shape) == 2:
+            return tf.concat([stack(x) for stack in self.stacks], axis=0)
+        outputs, start = [], 0
+        for stack in self.stacks:
+            size = stack.kernels[0].shape[0]
+            outputs.append(stack(x[start:start + size], training=training, step=self.step))
+            start += size
+        return tf.concat(outputs, axis=0)
+
+    def penalties(self) -> Any:
+        """(members,) of the current L1/L2 penalties."""
+        return tf.concat([tf.reduce_sum(stack.penalty_terms(), axis=0) for stack in self.stacks], axis=0)
+
+    def train_step(self, data: Any) -> dict[str, Any]:
+        indices = tf.transpose(data)  # (members, rows)
+        x, y = tf.gather(self.rows[0], indices), tf.gather(self.rows[1], indices)
+        with tf.GradientTape() as tape:
+            probabilities = self(x, training=True)
+            losses = self._sample_losses(y, probabilities)  # (members, rows)
+            penalised = tf.reduce_mean(losses, axis=1) + self.penalties()
+            total = tf.reduce_sum(penalised)
+        self.optimizer.apply(tape.gradient(total, self.trainable_variables), self.trainable_variables)
+        self.step.assign_add(1)
+        rows = tf.cast(tf.shape(losses)[1], "float32")
+        self.running["loss"].assign_add(penalised * rows)
+        self.running["crossentropy"].assign_add(tf.reduce_sum(losses, axis=1))
+        self.running["accuracy"].assign_add(tf.reduce_sum(self._hits(y, probabilities), axis=1))
+        self.running["rows"].assign_add(tf.fill([self.n_members], rows))
+        return {"loss": total}
+
+    def _sample_losses(self, y: Any, p: Any) -> Any:
+        if self.binary:
+            return keras.losses.binary_crossentropy(y, p)
+        return keras.losses.sparse_categorical_crossentropy(y, p)
+
+    def _hits(self, y: Any, p: Any) -> Any:
+        if self.binary:
+            return tf.cast(tf.equal(tf.cast(p[..., 0] > 0.5, "float32"), y[..., 0]), "float32")
+        return tf.cast(tf.equal(tf.argmax(p, axis=-1), tf.cast(y, "int64")), "float32")
+
+    def running_means(self) -> dict[str, np.ndarray]:
+        """Each member's running averages since the epoch began, and a fresh start for the next."""
+        rows = self.running["rows"].numpy()
+        means = {name: self.running[name].numpy() / rows for name in RUNNING}
+        for variable in self.running.values():
+            variable.assign(tf.zeros_like(variable))
+        return means
+
+    def positions(self) -> list[tuple[_Stack, int]]:
+        """Each member's stack and place in it, in member order."""
+        return [(stack, position) for stack in self.stacks for position in range(stack.kernels[0].shape[0])]
+
+
+@dataclass(frozen=True)
+class _Selection:
+    """How a member's best epoch is chosen, and when it stops."""
+
+    objective: str | None
+    direction: str
+    patience: int | None
+
+    def signed(self, record: Mapping[str, float]) -> float:
+        if self.objective is None:
+            return -math.inf  # every epoch is the best so far: the last is kept
+        return (1.0 if self.direction == "min" else -1.0) * record[self.objective]
+
+
+@dataclass
+class _Progress:
+    """One member's state during training."""
+
+    best_value: float = math.inf
+    best_epoch: int = -1
+    best_weights: list[np.ndarray] | None = None
+    diverged_at: int | None = None
+    stopped: bool = False
+    params: int = 0
+
+
+class _Watcher(keras.callbacks.Callback):
+    """After each epoch: measures every member still training, keeps its best weights, stops it."""
+
+    def __init__(self, fused: _FusedNetworks, members: Sequence[Member], splits: Splits, selection: _Selection,
+                 on_epoch: EpochListener | None) -> None:
+        super().__init__()
+        self.fused, self.members, self.splits = fused, members, splits
+        self.selection, self.on_epoch = selection, on_epoch
+        self.infer = _inference(fused, splits.n_features)
+        self.penalties = _penalties(fused)
+        features, classes = splits.n_features, splits.n_classes
+        self.progress = [_Progress(params=parameter_count(member.values, features, classes)) for member in members]
+        self.started = 0.0
+
+    def on_epoch_begin(self, epoch: int, logs: Mapping[str, Any] | None = None) -> None:
+        self.fused.epoch.assign(epoch)  # before the epoch's orders are drawn
+        self.started = time.perf_counter()
+
+    def on_epoch_end(self, epoch: int, logs: Mapping[str, Any] | None = None) -> None:
+        splits = self.splits
+        running = self.fused.running_means()
+        train, val = self.infer(splits.x_train_measured), self.infer(splits.x_val)
+        penalties = self.penalties()
+        active = [index for index, state in enumerate(self.progress) if not state.stopped]
+        seconds = (time.perf_counter() - self.started) / len(active)  # the epoch's time, shared
+        improved = []
+        for index in active:
+            record = {
+                **scores(train[index], splits.y_train_measured, splits.n_classes, penalties[index]),
+                **{f"val_{name}": value
+                   for name, value in scores(val[index], splits.y_val, splits.n_classes, penalties[index]).items()},
+                **{f"running_{name}": float(running[name][index]) for name in RUNNING},
+            }
+            if self.on_epoch is not None:
+                self.on_epoch(self.members[index], epoch, record, seconds)
+            if self._select(index, epoch, record):
+                improved.append(index)
+        self._keep_best(improved)
+        if all(state.stopped for state in self.progress):
+            self.fused.stop_training = True
+
+    def _select(self, index: int, epoch: int, record: Mapping[str, float]) -> bool:
+        """Whether this epoch is the member's best so far; stops it on divergence or patience."""
+        state = self.progress[index]
+        if not all(math.isfinite(value) for value in record.values()):
+            state.diverged_at, state.stopped = epoch, True
+            return False
+        value = self.selection.signed(record)
+        if value < state.best_value or self.selection.objective is None:
+            state.best_value, state.best_epoch = value, epoch
+            return True
+        if self.selection.patience is not None and epoch - state.best_epoch >= self.selection.patience:
+            state.stopped = True
+        return False
+
+    def _keep_best(self, improved: list[int]) -> None:
+        positions = self.fused.positions()
+        for index in improved:
+            stack, position = positions[index]
+            self.progress[index].best_weights = stack.member_weights(position)
+
+    def outcomes(self) -> list[Outcome]:
+        """Each member's best weights restored, its test split measured, its summary; in member order."""
+        splits = self.splits
+        for (stack, position), state in zip(self.fused.positions(), self.progress, strict=True):
+            if state.diverged_at is None and state.best_weights is not None:
+                stack.set_member_weights(position, state.best_weights)
+        test = self.infer(splits.x_test)
+        sizes = {"train_rows": len(splits.y_train), "train_measured_rows": len(splits.y_train_measured),
+                 "val_rows": len(splits.y_val), "test_rows": len(splits.y_test)}
+        return [self._outcome(index, test[index], sizes) for index in range(len(self.members))]
+
+    def _outcome(self, index: int, test_probabilities: np.ndarray, sizes: dict[str, int]) -> Outcome:
+        member, state = self.members[index], self.progress[index]
+        shape = {"n_features": self.splits.n_features, "n_classes": self.splits.n_classes}
+        summary: dict[str, float] = {**sizes, "params": state.params}
+        if state.diverged_at is not None or state.best_weights is None:
+            return Outcome(member, None, state.best_epoch, state.best_value, state.diverged_at,
+                           {**summary, "diverged": 1.0}, **shape)
+        test = scores(test_probabilities, self.splits.y_test, self.splits.n_classes)
+        weights = weight_stats(state.best_weights[0::2])
+        summary.update({
+            "weight_l1": weights["l1_norm"], "weight_l2": weights["l2_norm"],
+            "near_zero_share": weights["near_zero_share"],
+            "test_loss": test["loss"], "test_accuracy": test["accuracy"], "test_crossentropy": test["crossentropy"],
+            "best_epoch": state.best_epoch,
+        })
+        return Outcome(member, state.best_weights, state.best_epoch, state.best_value, None, summary, **shape)
+
+
+def _inference(fused: _FusedNetworks, n_features: int) -> Callable[[np.ndarray], np.ndarray]:
+    """Every member's probabilities on the same rows, (members, rows, outputs), from one traced function."""
+    predict = tf.function(lambda x: fused(x, training=False),
+                          input_signature=[tf.TensorSpec((None, n_features), tf.float32)])
+
+    def infer(x: np.ndarray) -> np.ndarray:
+        chunks = [predict(tf.constant(x[start:start + MEASURE_BATCH], tf.float32)).numpy()
+                  for start in range(0, len(x), MEASURE_BATCH)]
+        return np.concatenate(chunks, axis=1).astype("float64")
+
+    return infer
+
+
+def _penalties(fused: _FusedNetworks) -> Callable[[], list[float]]:
+    """Every member's L1/L2 penalty now, from one traced function.
+
+    Each layer's term comes back on its own and is summed in Python, as Keras' eager values are.
+    """
+    if not any(stack.penalised for stack in fused.stacks):
+        return lambda: [0.0] * fused.n_members
+    terms = tf.function(lambda: [stack.penalty_terms() for stack in fused.stacks])
+
+    def penalties() -> list[float]:
+        return [sum(float(term) for term in member_terms)
+                for stack_terms in terms() for member_terms in stack_terms.numpy().T]
+
+    return penalties
