@@ -224,3 +224,31 @@ def test_report_servicer_answers_a_report_with_the_trials_status_only(tmp_path: 
     assert not answered.metrics.metrics
     assert oracle.trials[trial.trial_id].metrics.get_last_value("val_loss") == 0.5
     assert servicer.stop_triggered is False
+
+
+def test_an_oracle_hands_one_trial_to_each_tuner_id_and_stops_each_id_it_has_seen(tmp_path: Path) -> None:
+    """fitsweep's fused groups ask `Oracle.create_trial` under one tuner id per slot (public API, relied on)."""
+    from fitsweep.engine import slot_tuner_id, slots_of
+
+    oracle = make_oracle(tmp_path)
+    slots = [slot_tuner_id("tuner0", slot) for slot in range(3)]
+    trials = [oracle.create_trial(slot) for slot in slots]
+    assert len({trial.trial_id for trial in trials}) == 3 and set(oracle.ongoing_trials) == set(slots), changed(
+        "Oracle.create_trial per tuner id")
+    assert sorted(slots_of(oracle.tuner_ids, "tuner0")) == sorted(slots) and not slots_of(oracle.tuner_ids, "tuner")
+    for trial in trials:
+        trial.status = TrialStatus.COMPLETED
+        oracle.update_trial(trial.trial_id, {"val_loss": 1.0})
+        oracle.end_trial(trial)
+    assert all(oracle.create_trial(slot).status == TrialStatus.STOPPED for slot in slots)
+    assert not oracle.tuner_ids, changed("Oracle.create_trial's STOPPED answer forgetting the tuner id")
+
+
+def test_a_worker_of_a_chief_is_told_by_kerastuners_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert not adapter.works_for_a_chief()
+    monkeypatch.setenv("KERASTUNER_ORACLE_IP", "127.0.0.1")
+    monkeypatch.setenv("KERASTUNER_ORACLE_PORT", "8470")
+    monkeypatch.setenv("KERASTUNER_TUNER_ID", "tuner0")
+    assert adapter.works_for_a_chief(), changed("keras_tuner.src.distribute.utils")
+    monkeypatch.setenv("KERASTUNER_TUNER_ID", "chief")
+    assert not adapter.works_for_a_chief()

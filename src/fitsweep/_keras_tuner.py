@@ -19,6 +19,8 @@ says which part. The private parts it touches, and why:
 - `keras_tuner.src.protos`: the gRPC service and its messages, to register and answer it.
 - `keras_tuner.src.engine.metrics_tracking.MetricsTracker`: a trial's metric history, emptied
   for a trial that runs again.
+- `keras_tuner.src.distribute.utils`: whether this process is a worker of a chief oracle, which
+  takes fewer trials at a time so that the trials spread over the workers.
 
 `TrialStatus` is public (`keras_tuner.engine.trial`) and is re-exported here so that fitsweep
 reads trial states from one place.
@@ -40,12 +42,13 @@ import keras_tuner
 from keras_tuner.engine.trial import Trial, TrialStatus
 from keras_tuner.src import protos
 from keras_tuner.src import utils as kt_utils
+from keras_tuner.src.distribute import utils as dist_utils
 from keras_tuner.src.distribute.oracle_chief import OracleServicer
 from keras_tuner.src.engine.metrics_tracking import MetricsTracker
 
 __all__ = [
     "ORACLE_CLASSES", "WRITTEN_AGAINST", "MetricsTracker", "ReportServicer", "TrialStatus", "install_atomic_saves",
-    "oracle_snapshot", "recover_interrupted_trials", "save_json_atomically", "serve_oracle",
+    "oracle_snapshot", "recover_interrupted_trials", "save_json_atomically", "serve_oracle", "works_for_a_chief",
 ]
 
 WRITTEN_AGAINST = "1.4.8"
@@ -83,6 +86,11 @@ def install_atomic_saves() -> None:
         >>> install_atomic_saves()  # idempotent
     """
     kt_utils.save_json = save_json_atomically
+
+
+def works_for_a_chief() -> bool:
+    """Whether this process is a worker of a chief's oracle (KerasTuner's distributed mode)."""
+    return bool(dist_utils.has_chief_oracle()) and not dist_utils.is_chief_oracle()
 
 
 def recover_interrupted_trials(oracle: keras_tuner.Oracle) -> None:

@@ -18,10 +18,15 @@ from collections.abc import Iterable, Mapping
 from typing import Any, Protocol
 
 import keras_tuner
-from keras_tuner.engine.trial import TrialStatus
 
 from fitsweep import records
-from fitsweep._keras_tuner import ORACLE_CLASSES, oracle_snapshot, recover_interrupted_trials
+from fitsweep._keras_tuner import (
+    ORACLE_CLASSES,
+    TrialStatus,
+    oracle_snapshot,
+    recover_interrupted_trials,
+    works_for_a_chief,
+)
 from fitsweep.data import Splits
 from fitsweep.model import parameter_count
 from fitsweep.space import declare_space, trial_values
@@ -38,6 +43,8 @@ MODEL_FILE = "model.keras"
 # batch size, summed): beyond it a step is bound by arithmetic and fusing saves nothing.
 MAX_FUSED_MEMBERS = 32
 MAX_FUSED_WORK = 2**25
+# A worker of a chief takes at most this many trials at a time ("auto"), so trials spread over workers.
+WORKER_FUSED_TRIALS = 4
 # How long a worker waits before asking again an oracle that had no trial for it.
 IDLE_WAIT_SECONDS = 0.1
 
@@ -205,7 +212,7 @@ class SweepTuner(keras_tuner.Tuner):
     @property
     def trials_per_group(self) -> int:
         """How many trials one fused model may hold (1: each trial alone, its repeats fused)."""
-        return trials_per_group(self.spec)
+        return trials_per_group(self.spec, worker=works_for_a_chief())
 
     def pre_create_trial(self) -> None:
         """Wait a moment before asking the oracle again when it had no trial to give (IDLE).
@@ -300,16 +307,19 @@ def slots_of(tuner_ids: Iterable[str], tuner_id: str) -> list[str]:
     return [name for name in tuner_ids if name == tuner_id or name.startswith(f"{tuner_id}.")]
 
 
-def trials_per_group(spec: SweepSpec) -> int:
-    """The most trials a fused model holds: `train.fused_trials`, or 32 when "auto"; 1 unfused or Bayesian.
+def trials_per_group(spec: SweepSpec, worker: bool = False) -> int:
+    """The most trials a fused model holds: `train.fused_trials`; 1 unfused or Bayesian.
 
-    Bayesian optimisation picks each trial from the results of the trials before it, so it hands
-    out one at a time (its repeats still train fused).
+    "auto" is 32 in one process and 4 in a worker of a chief, so that the trials spread over the
+    workers. Bayesian optimisation picks each trial from the results of the trials before it, so
+    it hands out one at a time (its repeats still train fused).
     """
     train_spec = spec.train
     if not train_spec.fused or spec.tuner.algorithm == "bayesian":
         return 1
-    return MAX_FUSED_MEMBERS if train_spec.fused_trials == "auto" else int(train_spec.fused_trials)
+    if train_spec.fused_trials == "auto":
+        return WORKER_FUSED_TRIALS if worker else MAX_FUSED_MEMBERS
+    return int(train_spec.fused_trials)
 
 
 def fusion_work(values: Mapping[str, Any], splits: Splits, executions: int) -> int:
