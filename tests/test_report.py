@@ -111,8 +111,9 @@ def test_report_is_rewritten_in_place_and_stale_figures_go(tiny_copy: Path) -> N
 
 @pytest.mark.slow
 def test_report_of_a_run_with_a_diverged_trial(tmp_path: Path) -> None:
-    sweep = tiny_sweep(model={"depth": 3, "width": 64, "dropout": 0.0, "l2": 0.0},
-                       train={"optimizer": "sgd", "learning_rate": {"values": [10.0, 0.01]}, "epochs": 5},
+    # An L2 penalty of 1000 at learning rate 0.5 multiplies every weight by -999 a step: certain to overflow.
+    sweep = tiny_sweep(model={"depth": 3, "width": 64, "dropout": 0.0, "l2": {"values": [1000.0, 0.0]}},
+                       train={"optimizer": "sgd", "learning_rate": 0.5, "epochs": 5},
                        tuner={"algorithm": "grid", "max_trials": 2})
     run = run_sweep(parse_spec(sweep), results_dir=tmp_path)
     assert set(run.trials["status"]) == {"diverged", "completed"}

@@ -43,8 +43,9 @@ MODEL_FILE = "model.keras"
 # batch size, summed): beyond it a step is bound by arithmetic and fusing saves nothing.
 MAX_FUSED_MEMBERS = 32
 MAX_FUSED_WORK = 2**25
-# A worker of a chief takes at most this many trials at a time ("auto"), so trials spread over workers.
-WORKER_FUSED_TRIALS = 4
+# A worker of a chief takes one trial at a time under "auto" (its repeats fused), so trials spread
+# over the workers as they would unfused: a worker cannot know how many others share the search.
+WORKER_FUSED_TRIALS = 1
 # How long a worker waits before asking again an oracle that had no trial for it.
 IDLE_WAIT_SECONDS = 0.1
 
@@ -310,7 +311,7 @@ def slots_of(tuner_ids: Iterable[str], tuner_id: str) -> list[str]:
 def trials_per_group(spec: SweepSpec, worker: bool = False) -> int:
     """The most trials a fused model holds: `train.fused_trials`; 1 unfused or Bayesian.
 
-    "auto" is 32 in one process and 4 in a worker of a chief, so that the trials spread over the
+    "auto" is 32 in one process and 1 in a worker of a chief, so that the trials spread over the
     workers. Bayesian optimisation picks each trial from the results of the trials before it, so
     it hands out one at a time (its repeats still train fused).
     """
