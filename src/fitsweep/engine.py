@@ -236,11 +236,6 @@ class SweepTuner(keras_tuner.Tuner):
         ended = self.oracle.get_trial(trial.trial_id)
         self.observer.trial_ended(trial.trial_id, str(ended.status), ended.score)
 
-    def run_trial(self, trial: keras_tuner.engine.trial.Trial, *args: Any, **kwargs: Any) -> None:
-        """Train one trial's executions (fused); metrics go to the oracle as they come."""
-        [(trial.status, trial.message)] = self._train([trial])
-        return None
-
     def _run_group(self, trials: list[keras_tuner.engine.trial.Trial]) -> None:
         """Train trials as one model and end each, as KerasTuner's `_try_run_and_update_trial` would.
 

@@ -1,8 +1,9 @@
-"""The input path of every trial: tf.data pipelines over in-memory arrays.
+"""The input path of every trial: per-member row orders from a prefetched `tf.data` pipeline.
 
-Keras' per-step overhead dominates small models, so batches come from a prefetched `tf.data`
-pipeline and the model runs several steps per call (`steps_per_execution`). Validation and test
-rows are measured by `fitsweep.measurement`, not through a pipeline.
+Keras' per-step overhead dominates small models, so the pipeline carries only each member's row
+indices (the fused model gathers the rows itself, from one copy) and the model runs several steps
+per call (`steps_per_execution`). Validation and test rows are measured after each epoch
+(`fitsweep.training`), not through a pipeline.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import math
 import numpy as np
 import tensorflow as tf
 
-__all__ = ["member_orders", "training_dataset", "model_labels", "steps_per_execution"]
+__all__ = ["member_orders", "model_labels", "steps_per_execution"]
 
 MAX_STEPS_PER_EXECUTION = 32
 
@@ -20,13 +21,6 @@ MAX_STEPS_PER_EXECUTION = 32
 def model_labels(y: np.ndarray, n_classes: int) -> np.ndarray:
     """Labels as the model's loss takes them: a single sigmoid unit wants float targets shaped like its output."""
     return y.astype("float32").reshape(-1, 1) if n_classes == 2 else y
-
-
-def training_dataset(x: np.ndarray, y: np.ndarray, n_classes: int, batch_size: int, seed: int) -> tf.data.Dataset:
-    """Shuffled (reshuffled every epoch, seeded) and batched training data."""
-    dataset = tf.data.Dataset.from_tensor_slices((x, model_labels(y, n_classes)))
-    dataset = dataset.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
-    return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
 
 
 def member_orders(n_rows: int, batch_size: int, seeds: list[int], epoch: tf.Variable) -> tf.data.Dataset:

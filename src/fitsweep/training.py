@@ -6,7 +6,7 @@ trains them as one Keras model: members with the same layers form a stack whose 
 leading member axis, so a batched matmul runs all of them in the ops of one network; one trace and
 one optimizer step per batch serve every member. The members share nothing else. Each has its own
 seeded initial weights, its own dropout masks (drawn from its own seed and the step), its own
-shuffle order (`fused_training_dataset`), its own dropout rate and penalties, its own loss (the
+shuffle order (`inputs.member_orders`), its own dropout rate and penalties, its own loss (the
 gradient of a sum of independent losses, for each member's weights, is that member's own; the
 optimizers fitsweep offers update each weight from its own gradient), its own early stopping and
 best-epoch weights. So a member trains to the same weights alone as beside others, and `train`
@@ -137,9 +137,8 @@ def train(
         inputs.member_orders(len(splits.x_train), batch_size, [member.seed for member in ordered], fused.epoch),
         epochs=epochs, shuffle=False, verbose=0, callbacks=[watcher],
     )
-    outcomes = watcher.outcomes()
-    by_member = {id(member): outcome for member, outcome in zip(ordered, outcomes, strict=True)}
-    return [by_member[id(member)] for member in members]
+    by_index = dict(zip(order, watcher.outcomes(), strict=True))
+    return [by_index[index] for index in range(len(members))]
 
 
 def _stack_order(members: Sequence[Member]) -> Callable[[int], tuple[Any, ...]]:
