@@ -13,7 +13,7 @@ from conftest import tiny_sweep
 from fitsweep import RunFailedError, load, parse_spec, run_sweep
 from fitsweep.tables import EPOCH_COLUMNS, TRIAL_METRIC_COLUMNS
 
-TIMINGS = ["fit_seconds"]
+TIMINGS = ["fit_seconds", "started", "ended"]
 
 
 @pytest.mark.parametrize("algorithm", ["random", "grid", "bayesian", "hyperband"])
@@ -43,6 +43,7 @@ def test_trials_table_schema(tiny_run) -> None:
         assert completed[column].notna().all(), column
         assert np.isfinite(completed[column].astype(float)).all(), column
     assert (completed["params"] > 0).all() and (completed["fit_seconds"] > 0).all()
+    assert (completed["started"] < completed["ended"]).all() and str(completed["started"].dt.tz) == "UTC"
     assert completed["best_epoch"].between(1, 3).all()
     assert completed["fit"].isin(["overfit", "underfit", "good"]).all()
     assert completed["fit_reason"].str.len().gt(10).all()

@@ -19,7 +19,7 @@ from fitsweep import ResultsError, parse_spec, run_sweep
 from fitsweep.results import RunPaths, run_lock
 from fitsweep.runner import resume_sweep
 
-TIMINGS = ["fit_seconds"]
+TIMINGS = ["fit_seconds", "started", "ended"]
 
 
 def test_a_second_writer_is_refused_and_a_stale_lock_taken_over(tmp_path: Path) -> None:

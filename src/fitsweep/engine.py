@@ -236,6 +236,10 @@ class SweepTuner(keras_tuner.Tuner):
         ended = self.oracle.get_trial(trial.trial_id)
         self.observer.trial_ended(trial.trial_id, str(ended.status), ended.score)
 
+    def run_trial(self, trial: keras_tuner.engine.trial.Trial, *args: Any, **kwargs: Any) -> None:
+        """One trial alone, its executions fused (KerasTuner requires a tuner without a hypermodel to define it)."""
+        [(trial.status, trial.message)] = self._train([trial])
+
     def _run_group(self, trials: list[keras_tuner.engine.trial.Trial]) -> None:
         """Train trials as one model and end each, as KerasTuner's `_try_run_and_update_trial` would.
 

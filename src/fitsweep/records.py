@@ -23,6 +23,7 @@ _NAME = re.compile(r"^execution_(\d+)/(.+)$")
 SUMMARY_KEYS = (
     "test_loss", "test_accuracy", "test_crossentropy", "best_epoch", "params", "diverged",
     "weight_l1", "weight_l2", "near_zero_share", "train_rows", "train_measured_rows", "val_rows", "test_rows",
+    "started_at", "ended_at",
 )
 
 

@@ -31,7 +31,7 @@ TRIAL_METRIC_COLUMNS = [
     "train_accuracy", "val_accuracy", "test_accuracy",
     "train_crossentropy", "val_crossentropy", "test_crossentropy",
     "params", "weight_l1", "weight_l2", "near_zero_share",
-    "train_rows", "train_measured_rows", "val_rows", "test_rows", "fit_seconds", "score", "error",
+    "train_rows", "train_measured_rows", "val_rows", "test_rows", "fit_seconds", "started", "ended", "score", "error",
 ]
 _ROW_COUNTS = ("train_rows", "train_measured_rows", "val_rows", "test_rows")
 _AT_BEST_EPOCH = {
@@ -89,6 +89,8 @@ def trials_table(trials: Iterable[Any], hyperparameters: Sequence[str]) -> pd.Da
     rows = [row for trial in trials for row in _trial_rows(trial, hyperparameters)]
     columns = ["trial_id", "execution", "status", *hyperparameters, *TRIAL_METRIC_COLUMNS]
     frame = pd.DataFrame(rows, columns=columns)
+    for column in ("started", "ended"):
+        frame[column] = pd.to_datetime(frame[column], unit="s", utc=True)
     return frame.astype({"trial_id": "string", "execution": "int64", "status": "string", "epochs_run": "Int64",
                          "best_epoch": "Int64", "params": "Int64", "error": "string",
                          **dict.fromkeys(_ROW_COUNTS, "Int64")})
@@ -121,6 +123,8 @@ def _execution_metrics(by_epoch: dict[int, dict[str, float]], summary: dict[str,
         "test_crossentropy": summary.get("test_crossentropy"),
         **{key: summary.get(key) for key in ("weight_l1", "weight_l2", "near_zero_share")},
         **{key: int(summary[key]) if key in summary else None for key in _ROW_COUNTS},
+        "started": summary.get("started_at"),
+        "ended": summary.get("ended_at"),
     }
     if "best_epoch" in summary:
         best = int(summary["best_epoch"])

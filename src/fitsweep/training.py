@@ -58,7 +58,8 @@ class Outcome:
 
     `weights` are its network's weights at the best epoch, in Keras' order (None when it
     diverged); `summary` holds what is reported once per execution: test scores at the best
-    epoch, weight statistics, row counts, the parameter count, `best_epoch` (or `diverged`).
+    epoch, weight statistics, row counts, the parameter count, `best_epoch` (or `diverged`), and
+    `started_at` / `ended_at`: Unix times of its training's start and of its last epoch's end.
     """
 
     member: Member
@@ -358,6 +359,7 @@ class _Progress:
     diverged_at: int | None = None
     stopped: bool = False
     params: int = 0
+    ended_at: float = 0.0  # Unix time of its last epoch's end
 
 
 class _Watcher(keras.callbacks.Callback):
@@ -373,6 +375,7 @@ class _Watcher(keras.callbacks.Callback):
         features, classes = splits.n_features, splits.n_classes
         self.progress = [_Progress(params=parameter_count(member.values, features, classes)) for member in members]
         self.started = 0.0
+        self.started_at = time.time()
 
     def on_epoch_begin(self, epoch: int, logs: Mapping[str, Any] | None = None) -> None:
         self.fused.epoch.assign(epoch)  # before the epoch's orders are drawn
@@ -397,6 +400,7 @@ class _Watcher(keras.callbacks.Callback):
                 self.on_epoch(self.members[index], epoch, record, seconds)
             if self._select(index, epoch, record):
                 improved.append(index)
+            self.progress[index].ended_at = time.time()
         self._keep_best(improved)
         if all(state.stopped for state in self.progress):
             self.fused.stop_training = True
@@ -435,7 +439,8 @@ class _Watcher(keras.callbacks.Callback):
     def _outcome(self, index: int, test_probabilities: np.ndarray, sizes: dict[str, int]) -> Outcome:
         member, state = self.members[index], self.progress[index]
         shape = {"n_features": self.splits.n_features, "n_classes": self.splits.n_classes}
-        summary: dict[str, float] = {**sizes, "params": state.params}
+        summary: dict[str, float] = {**sizes, "params": state.params, "started_at": self.started_at,
+                                     "ended_at": state.ended_at or time.time()}
         if state.diverged_at is not None or state.best_weights is None:
             return Outcome(member, None, state.best_epoch, state.best_value, state.diverged_at,
                            {**summary, "diverged": 1.0}, **shape)
