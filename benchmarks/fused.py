@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 import _harness
+import trials_per_hour
 
 SWEEP = _harness.REPO / "sweeps" / "moons.yaml"
 REPEATS = 3
@@ -54,44 +55,8 @@ SIDES = {
 
 def baseline_side(trials: int, epochs: int, executions: int) -> dict[str, float]:
     """trials_per_hour.py's plain KerasTuner script, with `executions_per_trial`."""
-    _harness.quiet_tensorflow()
-    import keras
-    import keras_tuner
-
-    from fitsweep import load_spec
-    from fitsweep.data import prepare_data
-
-    spec = load_spec(SWEEP)
-    layer_choices = ["-".join(str(w) for w in widths) for widths in spec.model.layers.values]
-    dropouts, l1s, l2s = spec.model.dropout.values, spec.model.l1.values, spec.model.l2.values
-
-    def build(hp: keras_tuner.HyperParameters) -> keras.Model:
-        layers = hp.Choice("layers", layer_choices, ordered=False)
-        dropout = hp.Choice("dropout", dropouts)
-        l1, l2 = hp.Choice("l1", l1s), hp.Choice("l2", l2s)
-        regularizer = keras.regularizers.L1L2(l1=l1, l2=l2) if (l1 or l2) else None
-        model = keras.Sequential([keras.Input(shape=(2,))])
-        for width in layers.split("-"):
-            model.add(keras.layers.Dense(int(width), activation="relu", kernel_regularizer=regularizer))
-            if dropout > 0:
-                model.add(keras.layers.Dropout(dropout))
-        model.add(keras.layers.Dense(1, activation="sigmoid", kernel_regularizer=regularizer))
-        model.compile(optimizer=keras.optimizers.SGD(learning_rate=0.01), loss="binary_crossentropy",
-                      metrics=["accuracy"])
-        return model
-
-    with tempfile.TemporaryDirectory() as directory:
-        started = time.perf_counter()
-        splits = prepare_data(spec.data, SWEEP.parent)
-        keras.utils.set_random_seed(spec.tuner.seed)
-        tuner = keras_tuner.GridSearch(build, objective="val_loss", max_trials=trials, seed=spec.tuner.seed,
-                                       executions_per_trial=executions, directory=directory,
-                                       project_name="baseline", overwrite=True)
-        tuner.search(splits.x_train, splits.y_train, epochs=epochs, batch_size=32,
-                     validation_data=(splits.x_val, splits.y_val), verbose=0)
-        seconds = time.perf_counter() - started
-        completed = sum(t.status == "COMPLETED" for t in tuner.oracle.trials.values())
-    return {"seconds_after_imports": seconds, "trials": completed}
+    result = trials_per_hour.baseline_side(trials, epochs, executions)
+    return {"seconds_after_imports": result["seconds"], "trials": result["trials"]}
 
 
 def write_sweep(folder: Path, executions: int) -> Path:

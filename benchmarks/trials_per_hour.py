@@ -44,7 +44,8 @@ def fitsweep_side(trials: int, epochs: int, workers: int = 1) -> dict[str, float
             "trials_per_hour": completed * 3600 / seconds}
 
 
-def baseline_side(trials: int, epochs: int) -> dict[str, float]:
+def baseline_side(trials: int, epochs: int, executions: int = 1) -> dict[str, float]:
+    """A plain KerasTuner GridSearch over the moons sweep's space, `executions` per trial."""
     _harness.quiet_tensorflow()
     import keras
     import keras_tuner
@@ -76,7 +77,8 @@ def baseline_side(trials: int, epochs: int) -> dict[str, float]:
         splits = prepare_data(spec.data, SWEEP.parent)
         keras.utils.set_random_seed(spec.tuner.seed)
         tuner = keras_tuner.GridSearch(build, objective="val_loss", max_trials=trials, seed=spec.tuner.seed,
-                                       directory=directory, project_name="baseline", overwrite=True)
+                                       executions_per_trial=executions, directory=directory,
+                                       project_name="baseline", overwrite=True)
         tuner.search(splits.x_train, splits.y_train, epochs=epochs, batch_size=32,
                      validation_data=(splits.x_val, splits.y_val), verbose=0)
         seconds, cpu_seconds = time.perf_counter() - started, time.process_time() - cpu_started
