@@ -30,32 +30,26 @@ def parameter_count(values: Mapping[str, Any], n_features: int, n_classes: int) 
     return sum(fan_in * fan_out + fan_out for fan_in, fan_out in itertools.pairwise(widths))
 
 
-def build_network(values: Mapping[str, Any], n_features: int, n_classes: int, seed: int | None = None) -> keras.Model:
+def build_network(values: Mapping[str, Any], n_features: int, n_classes: int) -> keras.Model:
     """The uncompiled Dense network a trial's hyperparameters describe.
 
     Each hidden layer is Dense(width, activation) followed by Dropout when `dropout` > 0. L1/L2
     penalties apply to the kernels of every Dense layer, output included. Two classes get one
-    sigmoid unit; more get softmax.
-
-    With a `seed`, every kernel initializer and dropout layer gets its own seed derived from it,
-    so the network's initial weights and dropout masks depend on nothing else: not on Keras'
-    global seed, nor on which other networks are built in the same process or the same model.
+    sigmoid unit; more get softmax. This is the network a trial's model is saved as; it is trained
+    by `fitsweep.training`, whose stacked layers compute the same function.
     """
     regularizer = _regularizer(float(values["l1"]), float(values["l2"]))
-    seeds = _layer_seeds(seed)
     inputs = keras.Input(shape=(n_features,))
     hidden = inputs
     for width in hidden_widths(values):
-        hidden = keras.layers.Dense(width, activation=values["activation"], kernel_regularizer=regularizer,
-                                    kernel_initializer=_initializer(next(seeds)))(hidden)
+        hidden = keras.layers.Dense(width, activation=values["activation"], kernel_regularizer=regularizer)(hidden)
         if float(values["dropout"]) > 0:
-            hidden = keras.layers.Dropout(float(values["dropout"]), seed=next(seeds))(hidden)
+            hidden = keras.layers.Dropout(float(values["dropout"]))(hidden)
     binary = n_classes == 2
     outputs = keras.layers.Dense(
         1 if binary else n_classes,
         activation="sigmoid" if binary else "softmax",
         kernel_regularizer=regularizer,
-        kernel_initializer=_initializer(next(seeds)),
     )(hidden)
     return keras.Model(inputs, outputs)
 
@@ -74,10 +68,8 @@ def compile_network(model: keras.Model, values: Mapping[str, Any], n_classes: in
     return model
 
 
-def build_model(
-    values: Mapping[str, Any], n_features: int, n_classes: int, steps_per_execution: int = 1,
-    seed: int | None = None,
-) -> keras.Model:
+def build_model(values: Mapping[str, Any], n_features: int, n_classes: int, steps_per_execution: int = 1
+                ) -> keras.Model:
     """Build and compile the Dense network a trial's hyperparameters describe (`build_network`).
 
     Two classes are trained with binary cross-entropy, more with sparse categorical cross-entropy.
@@ -89,7 +81,7 @@ def build_model(
         >>> model.count_params()
         5226
     """
-    network = build_network(values, n_features, n_classes, seed)
+    network = build_network(values, n_features, n_classes)
     return compile_network(network, values, n_classes, steps_per_execution)
 
 
@@ -105,19 +97,8 @@ def optimizer_for(values: Mapping[str, Any]) -> keras.optimizers.Optimizer:
 
 
 def layer_seed(seed: int, layer: int) -> int:
-    """The seed of one layer's draws (initial kernel, dropout) in a network seeded with `seed`."""
+    """The seed of one layer's draws (initial kernel, dropout masks) in an execution seeded with `seed`."""
     return zlib.crc32(f"{seed}:{layer}".encode()) & 0x7FFFFFFF
-
-
-def _layer_seeds(seed: int | None) -> Any:
-    layer = 0
-    while True:
-        yield None if seed is None else layer_seed(seed, layer)
-        layer += 1
-
-
-def _initializer(seed: int | None) -> keras.initializers.Initializer:
-    return keras.initializers.GlorotUniform(seed=seed)
 
 
 def _crossentropy(binary: bool) -> keras.metrics.Metric:

@@ -5,7 +5,8 @@ executions ("members") that share the data, batch size, optimizer, learning rate
 trains them as one Keras model: members with the same layers form a stack whose weights carry a
 leading member axis, so a batched matmul runs all of them in the ops of one network; one trace and
 one optimizer step per batch serve every member. The members share nothing else. Each has its own
-seeded initial weights, its own dropout masks (drawn from its own seed and the step), its own
+seeded initial weights (Keras' Glorot uniform, seeded per layer), its own dropout masks (drawn
+from its own seed, the layer and the step), its own
 shuffle order (`inputs.member_orders`), its own dropout rate and penalties, its own loss (the
 gradient of a sum of independent losses, for each member's weights, is that member's own; the
 optimizers fitsweep offers update each weight from its own gradient), its own early stopping and
@@ -174,7 +175,7 @@ class _Stack(keras.layers.Layer):
         self.l2 = tf.constant(l2) if l2.any() else None
 
     def _kernel(self, members: Sequence[Member], layer: int, size: tuple[int, int]) -> Any:
-        # Each member's kernel drawn as build_network draws it, from the member's own seed.
+        # Keras' default kernel initializer (Glorot uniform), seeded per member and layer.
         initial = np.stack([np.asarray(keras.initializers.GlorotUniform(seed=layer_seed(member.seed, layer))(size))
                             for member in members])
         return self.add_weight(shape=initial.shape, initializer=lambda shape, dtype=None: tf.constant(initial),
@@ -220,10 +221,14 @@ class _Stack(keras.layers.Layer):
     def penalised(self) -> bool:
         return self.l1 is not None or self.l2 is not None
 
-    def member_weights(self, position: int) -> list[np.ndarray]:
-        """One member's weights in Keras' Dense order: kernel, bias, kernel, bias, ..."""
-        return [array for kernel, bias in zip(self.kernels, self.biases, strict=True)
-                for array in (kernel.numpy()[position], bias.numpy()[position, 0])]
+    def stacked_weights(self) -> list[np.ndarray]:
+        """Every member's weights: kernel (members, inputs, units), bias (members, 1, units), ... per layer."""
+        return [variable.numpy() for pair in zip(self.kernels, self.biases, strict=True) for variable in pair]
+
+    @staticmethod
+    def member_weights(stacked: list[np.ndarray], position: int) -> list[np.ndarray]:
+        """One member's weights from `stacked_weights`, in Keras' Dense order: kernel, bias, kernel, ..."""
+        return [array[position, 0] if index % 2 else array[position] for index, array in enumerate(stacked)]
 
     def set_member_weights(self, position: int, weights: list[np.ndarray]) -> None:
         variables = [variable for pair in zip(self.kernels, self.biases, strict=True) for variable in pair]
@@ -421,9 +426,11 @@ class _Watcher(keras.callbacks.Callback):
 
     def _keep_best(self, improved: list[int]) -> None:
         positions = self.fused.positions()
+        arrays: dict[int, list[np.ndarray]] = {}  # each stack's weights, read once an epoch
         for index in improved:
             stack, position = positions[index]
-            self.progress[index].best_weights = stack.member_weights(position)
+            stacked = arrays.setdefault(id(stack), stack.stacked_weights())
+            self.progress[index].best_weights = _Stack.member_weights(stacked, position)
 
     def outcomes(self) -> list[Outcome]:
         """Each member's best weights restored, its test split measured, its summary; in member order."""
