@@ -7,6 +7,7 @@ from collections.abc import Callable, Hashable, Sequence
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 from scipy import stats
 
@@ -38,6 +39,8 @@ _LABEL_COLUMNS = ("run", REGULARIZER_KIND_COLUMN, REGULARIZERS_COLUMN)  # groupa
 _NO_REGULARIZATION = "no regularization"  # a configuration's label reads better than "none"
 _ONE_CONFIGURATION = "one configuration"
 _MOST_NAMED = 4  # groups named in one finding before "and N more"
+IntArray = npt.NDArray[np.int64]
+_PAIRWISE = 8  # numpy sums 8 values or more pairwise, fewer one after the other
 
 
 def compare(
@@ -117,8 +120,8 @@ def compare(
         raise AnalysisError("compare found no completed trial; wait for the sweep to finish a trial")
     columns = configuration_columns(rows) if by is None else group_columns(with_derived_columns(rows), by)
     groups = _groups(with_derived_columns(rows), columns, exact=by is None)
-    table = pd.DataFrame([_summary(group, confidence) for group in groups.values()])
-    keys = list(groups)
+    table = _summaries(groups, confidence)
+    keys = groups.keys
     for position, column in enumerate(columns):
         table.insert(position, column, [key[position] for key in keys])
     table.insert(len(columns), "group", [_readable(key, columns, exact=by is None) for key in keys])
@@ -168,13 +171,51 @@ def _varies(values: pd.Series) -> bool:
     return values.astype("string").nunique(dropna=False) > 1
 
 
-def _groups(rows: pd.DataFrame, columns: list[str], *, exact: bool) -> dict[tuple[Any, ...], pd.DataFrame]:
+class _Groups:
+    """The executions of each group as arrays: every statistic of `compare` is one pass over them.
+
+    A table of 10,000 configurations has 10,000 groups; one DataFrame per group, and one call of
+    scipy per group and statistic, took minutes where these array reductions take milliseconds.
+    """
+
+    def __init__(self, rows: pd.DataFrame, ids: IntArray, keys: list[tuple[Any, ...]]) -> None:
+        self.rows, self.ids, self.keys = rows, ids, keys
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def count(self, mask: npt.NDArray[np.bool_]) -> FloatArray:
+        return np.bincount(self.ids[mask], minlength=len(self)).astype(np.float64)
+
+    def moments(self, values: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
+        """Per group: the number of finite values, their mean and sample variance (NaN below 1 and 2 values)."""
+        finite = np.isfinite(values)
+        ids, kept = self.ids[finite], values[finite]
+        n = self.count(finite)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean = np.bincount(ids, kept, len(self)) / n
+            variance = np.bincount(ids, (kept - mean[ids]) ** 2, len(self)) / (n - 1)
+        # bincount adds in row order, as numpy's own sum does below 8 values; above, numpy sums pairwise, and
+        # those groups (few: a group of 8 executions or more) are summed as numpy does, so every figure is the
+        # one a per-group computation gives, to the last bit.
+        large = np.flatnonzero(n >= _PAIRWISE)
+        if large.size:
+            order = np.argsort(ids, kind="stable")
+            starts = np.searchsorted(ids[order], large)
+            for group, start in zip(large, starts, strict=True):
+                values = kept[order[start:start + int(n[group])]]
+                mean[group], variance[group] = values.mean(), values.var(ddof=1)
+        return n, np.where(n >= 1, mean, np.nan), np.where(n >= 2, variance, np.nan)
+
+
+def _groups(rows: pd.DataFrame, columns: list[str], *, exact: bool) -> _Groups:
     if not columns:  # nothing varies: the whole table is one configuration
-        return {(): rows}
+        return _Groups(rows, np.zeros(len(rows), dtype=np.int64), [()])
     if exact:
         rows = rows.assign(**{name: _settings(rows[name]) for name in columns})
     grouped = rows.groupby(columns, dropna=False, sort=True)
-    return {key if isinstance(key, tuple) else (key,): group for key, group in grouped}
+    keys = [key if isinstance(key, tuple) else (key,) for key in grouped.size().index]
+    return _Groups(rows, np.asarray(grouped.ngroup().to_numpy(), dtype=np.int64), keys)
 
 
 def _readable(key: tuple[Any, ...], columns: list[str], *, exact: bool) -> str:
@@ -200,40 +241,43 @@ def _value_text(value: Any) -> str:
     return str(value)
 
 
-def _summary(group: pd.DataFrame, confidence: float) -> dict[str, Any]:
-    gap = as_float(group["train_accuracy"]) - as_float(group["val_accuracy"])
+def _summaries(groups: _Groups, confidence: float) -> pd.DataFrame:
+    rows = groups.rows
+    gap = as_float(rows["train_accuracy"]) - as_float(rows["val_accuracy"])
+    trials = pd.DataFrame({"group": groups.ids, **{key: rows[key].to_numpy() for key in trial_keys(rows)}})
     summary: dict[str, Any] = {
-        "n_trials": len(group.drop_duplicates(trial_keys(group))),
-        "n_executions": len(group),
-        **_described("test_accuracy", as_float(group["test_accuracy"]), confidence, (0.0, 1.0)),
-        **_described("val_accuracy", as_float(group["val_accuracy"]), confidence, (0.0, 1.0)),
-        **_described("accuracy_gap", gap, confidence, (-1.0, 1.0)),
+        "n_trials": np.bincount(trials.drop_duplicates()["group"].to_numpy(), minlength=len(groups)),
+        "n_executions": np.bincount(groups.ids, minlength=len(groups)),
+        **_described("test_accuracy", groups, as_float(rows["test_accuracy"]), confidence, (0.0, 1.0)),
+        **_described("val_accuracy", groups, as_float(rows["val_accuracy"]), confidence, (0.0, 1.0)),
+        **_described("accuracy_gap", groups, gap, confidence, (-1.0, 1.0)),
     }
-    if "fit" in group.columns:
-        fits = group["fit"].dropna().astype(str)
-        summary["overfit_share"] = float((fits == "overfit").mean()) if len(fits) else math.nan
-    return summary
+    if "fit" in rows.columns:
+        known = rows["fit"].notna().to_numpy()
+        overfit = known & rows["fit"].astype(str).eq("overfit").to_numpy()
+        with np.errstate(invalid="ignore", divide="ignore"):
+            summary["overfit_share"] = groups.count(overfit) / groups.count(known)
+    return pd.DataFrame(summary)
 
 
-def _described(name: str, values: FloatArray, confidence: float, bounds: tuple[float, float]) -> dict[str, float]:
-    values = _finite(values)
-    mean = float(values.mean()) if len(values) else math.nan
-    std = float(values.std(ddof=1)) if len(values) >= 2 else math.nan  # sample std: one value has none
-    low, high = t_interval(values, confidence)
+def _described(name: str, groups: _Groups, values: FloatArray, confidence: float,
+               bounds: tuple[float, float]) -> dict[str, FloatArray]:
+    n, mean, variance = groups.moments(values)
+    std = np.sqrt(variance)  # sample std: one value has none
+    low, high = _t_intervals(n, mean, std, confidence)
     return {f"{name}_mean": mean, f"{name}_std": std,
-            f"{name}_ci_low": _clip(low, bounds), f"{name}_ci_high": _clip(high, bounds)}
+            f"{name}_ci_low": np.clip(low, *bounds), f"{name}_ci_high": np.clip(high, *bounds)}
 
 
-def _clip(value: float, bounds: tuple[float, float]) -> float:
-    return value if math.isnan(value) else min(max(value, bounds[0]), bounds[1])
+def _t_intervals(n: FloatArray, mean: FloatArray, std: FloatArray, confidence: float) -> tuple[FloatArray, FloatArray]:
+    """`t_interval` of every group at once: NaN below two values."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        half = stats.t.ppf((1 + confidence) / 2, np.where(n >= 2, n - 1, np.nan)) * (std / np.sqrt(n))
+    return mean - half, mean + half
 
 
 def _finite(values: FloatArray) -> FloatArray:
     return np.asarray(values[np.isfinite(values)], dtype=np.float64)
-
-
-def _test_values(group: pd.DataFrame) -> FloatArray:
-    return _finite(as_float(group["test_accuracy"]))
 
 
 def _reference(table: pd.DataFrame, keys: list[tuple[Any, ...]], baseline: Any, columns: list[str]) -> int:
@@ -251,13 +295,13 @@ def _reference(table: pd.DataFrame, keys: list[tuple[Any, ...]], baseline: Any, 
     raise AnalysisError(f"baseline {baseline!r} is not a group of {grouping}; the groups are {known}")
 
 
-def _test_against(table: pd.DataFrame, groups: dict[tuple[Any, ...], pd.DataFrame], keys: list[tuple[Any, ...]],
-                  reference: int, confidence: float) -> pd.DataFrame:
+def _test_against(table: pd.DataFrame, groups: _Groups, keys: list[tuple[Any, ...]], reference: int,
+                  confidence: float) -> pd.DataFrame:
     from statsmodels.stats.multitest import multipletests  # statsmodels takes a while to import
 
-    reference_values = _test_values(groups[keys[reference]])
-    raw = np.array([math.nan if position == reference else welch_p_value(_test_values(groups[key]), reference_values)
-                    for position, key in enumerate(keys)])
+    n, mean, variance = groups.moments(as_float(groups.rows["test_accuracy"]))
+    raw = _welch_p_values((n, mean, variance), (n[reference], mean[reference], variance[reference]))
+    raw[reference] = math.nan
     adjusted = np.full(len(keys), math.nan)
     tested = np.isfinite(raw)
     if tested.any():
@@ -271,16 +315,30 @@ def _test_against(table: pd.DataFrame, groups: dict[tuple[Any, ...], pd.DataFram
     return table
 
 
-def _with_repeats(table: pd.DataFrame, groups: dict[tuple[Any, ...], pd.DataFrame], keys: list[tuple[Any, ...]],
+_Moments = tuple[Any, Any, Any]  # number of values, mean, sample variance: arrays or one group's floats
+
+
+def _welch_p_values(a: _Moments, b: _Moments) -> FloatArray:
+    """`welch_p_value` of each group's moments against one group's (NaN where it is undefined)."""
+    (n_a, mean_a, var_a), (n_b, mean_b, var_b) = a, b
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share_a, share_b = var_a / n_a, var_b / n_b
+        t = (mean_a - mean_b) / np.sqrt(share_a + share_b)
+        df = (share_a + share_b) ** 2 / (share_a**2 / (n_a - 1) + share_b**2 / (n_b - 1))
+        p = 2 * stats.t.sf(np.abs(t), df)
+    # identical repeats leave the test statistic undefined
+    defined = (n_a >= 2) & (n_b >= 2) & (share_a + share_b != 0)
+    return np.asarray(np.where(defined, p, np.nan), dtype=np.float64)
+
+
+def _with_repeats(table: pd.DataFrame, groups: _Groups, keys: list[tuple[Any, ...]],
                   reference: int, confidence: float, power: float, max_repeats: int) -> pd.DataFrame:
     level = (1 - confidence) / max(int(np.isfinite(as_float(table["p_value"])).sum()), 1)
-    reference_values = _test_values(groups[keys[reference]])
-    table["repeats_needed"] = [
-        math.nan if position == reference
-        else repeats_to_resolve(_test_values(groups[key]), reference_values, alpha=level, power=power,
-                                max_repeats=max_repeats)
-        for position, key in enumerate(keys)
-    ]
+    n, mean, variance = groups.moments(as_float(groups.rows["test_accuracy"]))
+    needed = _repeats_needed((n, mean, variance), (n[reference], mean[reference], variance[reference]),
+                             alpha=level, power=power, max_repeats=max_repeats)
+    needed[reference] = math.nan
+    table["repeats_needed"] = needed
     return table
 
 
@@ -293,34 +351,48 @@ def repeats_to_resolve(a: FloatArray, b: FloatArray, *, alpha: float, power: flo
     would be needed (or the means are equal); NaN with fewer than two values in either group
     or no spread in both.
     """
-    if len(a) < 2 or len(b) < 2:
-        return math.nan
-    pooled = math.sqrt(((len(a) - 1) * a.var(ddof=1) + (len(b) - 1) * b.var(ddof=1)) / (len(a) + len(b) - 2))
-    if pooled == 0:
-        return math.nan
-    effect = abs(float(a.mean() - b.mean())) / pooled
-    if effect == 0 or _power(effect, max_repeats, alpha) < power:
-        return math.inf
+    def moments(values: FloatArray) -> _Moments:
+        return (np.array([len(values)], dtype=np.float64), np.array([values.mean() if len(values) else np.nan]),
+                np.array([values.var(ddof=1) if len(values) >= 2 else np.nan]))
+
+    return float(_repeats_needed(moments(a), moments(b), alpha=alpha, power=power, max_repeats=max_repeats)[0])
+
+
+def _repeats_needed(a: _Moments, b: _Moments, *, alpha: float, power: float, max_repeats: int) -> FloatArray:
+    """`repeats_to_resolve` of each group's moments against one group's, every group bisected at once."""
+    (n_a, mean_a, var_a), (n_b, mean_b, var_b) = a, b
+    with np.errstate(invalid="ignore", divide="ignore"):
+        pooled = np.sqrt(((n_a - 1) * var_a + (n_b - 1) * var_b) / (n_a + n_b - 2))
+        effect = np.abs(mean_a - mean_b) / pooled
+    needed = np.full(np.shape(n_a), np.nan)
+    defined = (n_a >= 2) & (n_b >= 2) & (pooled != 0)
+    if not defined.any():
+        return needed
+    reachable = defined & (effect != 0)
+    reachable[reachable] = _power(effect[reachable], np.full(int(reachable.sum()), max_repeats), alpha) >= power
+    needed[defined & ~reachable] = math.inf
     # Power grows with n: bisect over whole executions (statsmodels' root finder fails on large effects).
-    low, high = 2, max_repeats
-    while low < high:
+    effect = effect[reachable]
+    low, high = np.full(len(effect), 2), np.full(len(effect), max_repeats)
+    while (active := low < high).any():
         middle = (low + high) // 2
-        if _power(effect, middle, alpha) >= power:
-            high = middle
-        else:
-            low = middle + 1
-    return float(low)
+        enough = _power(effect, middle, alpha) >= power
+        high = np.where(active & enough, middle, high)
+        low = np.where(active & ~enough, middle + 1, low)
+    needed[reachable] = low
+    return needed
 
 
-def _power(effect: float, n: int, alpha: float) -> float:
-    """Power of the two-sided two-sample t-test with `n` per group."""
+def _power(effect: FloatArray, n: npt.NDArray[np.int64], alpha: float) -> FloatArray:
+    """Power of the two-sided two-sample t-test with `n` per group, for each effect size."""
     from statsmodels.stats.power import TTestIndPower
 
-    exact = float(TTestIndPower().power(effect_size=effect, nobs1=n, alpha=alpha))
-    if math.isfinite(exact):
-        return exact
+    if not len(effect):
+        return np.zeros(0)
+    exact = np.asarray(TTestIndPower().power(effect_size=effect, nobs1=n, alpha=alpha), dtype=np.float64)
     # The noncentral t gives NaN far in its tail, where the normal approximation is exact enough.
-    return float(stats.norm.cdf(effect * math.sqrt(n / 2) - stats.norm.ppf(1 - alpha / 2)))
+    normal = stats.norm.cdf(effect * np.sqrt(n / 2) - stats.norm.ppf(1 - alpha / 2))
+    return np.where(np.isfinite(exact), exact, normal)
 
 
 def _note(row: dict[Hashable, Any], reference_executions: int, against_best: bool, power: float,

@@ -29,7 +29,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from fitsweep.analysis._common import AnalysisError, as_float, require_columns, trial_keys
-from fitsweep.analysis._fit_evidence import EVIDENCE, execution_evidence
+from fitsweep.analysis._fit_evidence import EVIDENCE, evidence_table
 from fitsweep.analysis._noise import best_of_z, binomial_se, finite_population, mean_se, one_sided_z
 
 __all__ = ["Fit", "diagnose", "chance_level_loss"]
@@ -210,13 +210,7 @@ def diagnose(
     measured = "running_loss" in epochs.columns
     epochs, renamed = _without_penalty(epochs) if penalty_free else (epochs, False)
     keys = [*trial_keys(epochs), "execution"]
-    selected = _selected_epochs(trials, keys)
-    rows = [
-        {**dict(zip(keys, _key_tuple(key), strict=True)),
-         **execution_evidence(curve, selected.get(_key_tuple(key), math.nan), trend_epochs)}
-        for key, curve in epochs.groupby(keys, sort=True, dropna=False)
-    ]
-    table = _normalise_keys(pd.DataFrame(rows, columns=[*keys, "epochs_run", "diverged_at"] if not rows else None))
+    table = _normalise_keys(evidence_table(_normalise_keys(epochs), keys, _selected_epochs(trials, keys), trend_epochs))
     if trials is not None:
         table = _with_trial_columns(_apply_trial_status(table, trials, keys), trials, keys)
     if table.empty:
@@ -257,22 +251,16 @@ def _check_settings(
         raise AnalysisError(f"trend_epochs must be at least 2 (a slope needs two points), got {trend_epochs}")
 
 
-def _key_tuple(key: Any) -> tuple[Any, ...]:
-    return key if isinstance(key, tuple) else (key,)
-
-
 def _normalise_keys(table: pd.DataFrame) -> pd.DataFrame:
     # Parquet, CSV and hand-made tables type the keys differently; merges need one typing.
     return table.astype({"trial_id": "string", "execution": "int64"})
 
 
-def _selected_epochs(trials: pd.DataFrame | None, keys: list[str]) -> dict[tuple[Any, ...], float]:
-    """(run, trial_id, execution) -> the epoch whose weights the sweep kept, from the trials table."""
+def _selected_epochs(trials: pd.DataFrame | None, keys: list[str]) -> pd.DataFrame | None:
+    """(run,) trial_id, execution and the epoch whose weights the sweep kept, from the trials table."""
     if trials is None or "best_epoch" not in trials.columns or not set(keys) <= set(trials.columns):
-        return {}
-    rows = _normalise_keys(trials[[*keys, "best_epoch"]].drop_duplicates(keys))
-    return {tuple(row[:-1]): float(row[-1]) if pd.notna(row[-1]) else math.nan
-            for row in rows.itertuples(index=False, name=None)}
+        return None
+    return _normalise_keys(trials[[*keys, "best_epoch"]].drop_duplicates(keys))
 
 
 # --- trial status and columns --------------------------------------------------------------
@@ -289,7 +277,7 @@ def _apply_trial_status(table: pd.DataFrame, trials: pd.DataFrame, keys: list[st
     # Failed (or running) trials that never finished an epoch have no curves to judge.
     merged = merged[merged["_merge"].ne("right_only").to_numpy() | diverged]
     trial = keys[:-1]
-    shown = merged.groupby(trial, dropna=False)["diverged_at"].transform(lambda s: s.notna().any()).astype(bool)
+    shown = merged["diverged_at"].notna().groupby([merged[key] for key in trial], dropna=False).transform("any")
     # When the blow-up itself was not recorded, the trial's status is the only evidence left.
     hidden = merged["status"].eq("diverged").fillna(False) & ~shown
     merged.loc[hidden, "diverged_at"] = [_status_reason(error) for error in merged.loc[hidden, "error"]]
@@ -434,9 +422,9 @@ def _missing(value: Any) -> bool:
 
 def _number(row: dict[str, Any], name: str) -> float:
     value = row.get(name)
-    if value is None or _missing(value):
+    if value is None or value is pd.NA:
         return math.nan
-    return float(value)
+    return float(value)  # NaN stays NaN
 
 
 # --- bias ----------------------------------------------------------------------------------
@@ -470,7 +458,13 @@ def _bias(row: dict[str, Any], reachable: _Reachable | None, settings: _Settings
 
 
 def _better(train: float, val: float) -> float:
-    return float(np.nanmin([train, val])) if math.isfinite(train) or math.isfinite(val) else math.nan
+    return _nan_extreme(min, train, val) if math.isfinite(train) or math.isfinite(val) else math.nan
+
+
+def _nan_extreme(pick: Any, first: float, second: float) -> float:
+    """`pick` (min or max) of two numbers, NaN ignored, as np.nanmin/np.nanmax give it without their cost."""
+    values = [value for value in (first, second) if not math.isnan(value)]
+    return float(pick(values)) if values else math.nan
 
 
 def _above_reachable(row: dict[str, Any], level: float, reference: float, spread: float, reachable: _Reachable,
@@ -564,7 +558,7 @@ def _variance(row: dict[str, Any], reachable: _Reachable | None, settings: _Sett
     rise, rise_text = _rise(row, settings, loss_name)
     found = [text for text in (gap, rise_text) if text]
     gap_size = _number(row, "val_crossentropy") - _number(row, "train_crossentropy")
-    size = float(np.nanmax([rise, gap_size])) if math.isfinite(rise) or math.isfinite(gap_size) else math.nan
+    size = _nan_extreme(max, rise, gap_size) if math.isfinite(rise) or math.isfinite(gap_size) else math.nan
     if not found:
         return _Finding(False, size, "")
     return _Finding(True, size, "; ".join(found) + _overfit_causes(row, rose=bool(rise_text)))

@@ -9,6 +9,7 @@ exact (the finite-population correction makes their error 0); on a sample of the
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 
 from scipy import stats
 
@@ -41,11 +42,13 @@ def finite_population(sample: float, population: float) -> float:
     return math.sqrt(max(population - sample, 0.0) / (population - 1))
 
 
+@lru_cache(maxsize=64)  # diagnose asks for the same few quantiles once per execution
 def one_sided_z(confidence: float) -> float:
     """The normal quantile that a difference must exceed, in standard errors, at `confidence`."""
     return float(stats.norm.ppf(confidence))
 
 
+@lru_cache(maxsize=64)
 def best_of_z(confidence: float, candidates: int) -> float:
     """The same quantile when the reference is the best of `candidates` noisy estimates.
 
