@@ -21,7 +21,7 @@ import os
 import shutil
 import socket
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -162,13 +162,27 @@ def write_tables(paths: RunPaths, trials: pd.DataFrame, epochs: pd.DataFrame) ->
     write_atomic(paths.epochs, lambda p: epochs.to_parquet(p, index=False))
 
 
-def keep_best_model(paths: RunPaths, best_trial_id: str | None, file_name: str) -> None:
-    """Copy the best trial's model to best_model.keras and delete every other trial's model."""
-    if best_trial_id is not None:
+def keep_best_model(paths: RunPaths, best_trial_id: str | None, file_name: str,
+                    trial_ids: Iterable[str] | None = None, copy: bool = True) -> None:
+    """Copy the best trial's model to best_model.keras and delete every other trial's model.
+
+    Args:
+        paths: The run's files.
+        best_trial_id: The trial whose model is kept (None: none is).
+        file_name: The model's file name in a trial's folder.
+        trial_ids: Only these trials' models are deleted (those that ended since the last call);
+            None looks in every trial's folder.
+        copy: Copy the best model (False when best_model.keras already holds it).
+    """
+    if best_trial_id is not None and copy:
         source = paths.trial_model(best_trial_id, file_name)
         if source.exists():
             write_atomic(paths.best_model, lambda p: shutil.copyfile(source, p))
-    for model_file in paths.tuner_dir.glob(f"trial_*/{file_name}"):
+    if trial_ids is None:
+        model_files = list(paths.tuner_dir.glob(f"trial_*/{file_name}"))
+    else:
+        model_files = [paths.trial_model(trial_id, file_name) for trial_id in trial_ids]
+    for model_file in model_files:
         if best_trial_id is None or model_file.parent.name != f"trial_{best_trial_id}":
             model_file.unlink(missing_ok=True)
 

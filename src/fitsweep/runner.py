@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import platform
 import sys
+import time
 from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
 from importlib import metadata
@@ -12,6 +13,7 @@ from typing import Any
 
 import pandas as pd
 
+from fitsweep._keras_tuner import FINISHED
 from fitsweep.analysis import chance_level_loss, diagnose
 from fitsweep.data import Splits, prepare_data
 from fitsweep.engine import (
@@ -38,11 +40,18 @@ from fitsweep.results import (
 )
 from fitsweep.space import hyperparameter_names
 from fitsweep.spec import SweepSpec, load_spec
-from fitsweep.tables import epochs_table, trial_error, trial_status, trials_table
+from fitsweep.tables import epoch_rows, epochs_frame, trial_error, trial_rows, trial_status, trials_frame
 
 __all__ = ["run_sweep", "resume_sweep", "run_dir_for", "with_verdicts"]
 
 _VERSIONED = ("fitsweep", "tensorflow", "keras", "keras-tuner", "numpy", "pandas", "scikit-learn")
+# While trials end, the tables (with their verdicts, which weigh every trial against the others)
+# and then the report are rewritten at most every REFRESH_SECONDS, and the next rewrite waits
+# REFRESH_SPACING times the last one's duration (tables and report), so that together they take
+# at most a tenth of the run however many trials it has. The end of a run (completed, failed or
+# interrupted) and the start of a resumed one always rewrite the tables.
+REFRESH_SECONDS = 5.0
+REFRESH_SPACING = 9.0
 
 
 def run_dir_for(spec: SweepSpec, results_dir: str | Path = "results") -> Path:
@@ -68,7 +77,7 @@ def run_sweep(
         data_dir: Folder that relative data paths resolve against (the sweep file's folder).
         overwrite: Replace an earlier run in the same folder.
         observer: Told about each trial and epoch (for progress display).
-        report: Keep report.html and report.md current after each trial (see `fitsweep.report.LiveReport`).
+        report: Keep report.html and report.md current as trials end (at a bounded cost, with the tables).
         search: Runs the trials; by default `SweepTuner.search`, in this process (`fitsweep.parallel`
             passes one that serves them to worker processes).
 
@@ -121,17 +130,24 @@ def _search(
     resuming: bool, report: bool = False, search: Callable[[SweepTuner], None] | None = None,
 ) -> None:
     """The KerasTuner search itself, ending with tables, the best model and run.json's status."""
-    _make_deterministic()
-    oracle = build_oracle(spec)
-    chance_loss = chance_level_loss(splits.class_priors, binary=splits.n_classes == 2)
-    info["chance_loss"] = chance_loss
-    refresher = _TableRefresher(paths, spec, oracle, chance_loss, observer, report=_live_report(paths, splits, report))
-    tuner = SweepTuner(  # reloads KerasTuner's state from the folder when there is one
-        spec, splits, oracle, observer=refresher,
-        directory=str(paths.root), project_name=paths.tuner_dir.name, overwrite=False,
-    )
-    if resuming:
-        recover_interrupted_trials(oracle)
+    try:
+        _make_deterministic()
+        oracle = build_oracle(spec)
+        chance_loss = chance_level_loss(splits.class_priors, binary=splits.n_classes == 2)
+        info["chance_loss"] = chance_loss
+        refresher = _TableRefresher(paths, spec, oracle, chance_loss, observer,
+                                    report=_live_report(paths, splits, report))
+        tuner = SweepTuner(  # reloads KerasTuner's state from the folder when there is one
+            spec, splits, oracle, observer=refresher,
+            directory=str(paths.root), project_name=paths.tuner_dir.name, overwrite=False,
+        )
+        if resuming:
+            recover_interrupted_trials(oracle)
+            refresher.refresh()  # a killed run's tables end at its last rewrite: bring them up to its last trial
+    except KeyboardInterrupt:  # Ctrl-C or SIGTERM before any trial ran: the tables are as they were
+        info.update(status="interrupted", finished=_now())
+        write_run_info(paths, info)
+        raise
     status = "failed"
     try:
         (search or SweepTuner.search)(tuner)
@@ -143,21 +159,57 @@ def _search(
         info["stop_reason"] = str(error).splitlines()[0]
     finally:
         try:
-            _finish(paths, spec, oracle, chance_loss, info, status)
+            _finish(paths, refresher.tables, oracle, chance_loss, info, status)
         finally:
             if refresher.report is not None and status != "interrupted":  # Ctrl-C should not wait for a report
                 refresher.report.refresh(force=True)
 
 
-def _save_results(paths: RunPaths, spec: SweepSpec, oracle: Any, chance_loss: float) -> tuple[list[Any], Any]:
-    """Write both tables (trials with their fit verdicts) and keep only the best trial's model."""
-    oracle = oracle_snapshot(oracle)  # workers may be reporting to the oracle meanwhile (fitsweep.parallel)
-    trials = list(oracle.trials.values())
-    best = oracle.get_best_trials(1)
-    epochs = epochs_table(trials)
-    write_tables(paths, with_verdicts(trials_table(trials, hyperparameter_names(spec)), epochs, chance_loss), epochs)
-    keep_best_model(paths, best[0].trial_id if best else None, MODEL_FILE)
-    return trials, best
+class _Tables:
+    """A run's two tables, rebuilt from the oracle with each finished trial's rows made once.
+
+    A finished trial's record no longer changes, so its rows are kept from one rewrite to the
+    next; only running trials are read again. The best model is copied only when the best trial
+    changes, and each trial's own model file is deleted once, after the trial has ended.
+    """
+
+    def __init__(self, spec: SweepSpec) -> None:
+        self.hyperparameters = hyperparameter_names(spec)
+        self._rows: dict[str, tuple[Any, list[dict[str, Any]], list[dict[str, Any]]]] = {}
+        self._best: str | None = None
+        self._cleared: set[str] = set()
+
+    def save(self, paths: RunPaths, oracle: Any, chance_loss: float, final: bool = False) -> tuple[list[Any], Any]:
+        """Write both tables (trials with their fit verdicts) and keep only the best trial's model.
+
+        Returns the trials (copies no one changes) and the best ones, as KerasTuner ranks them.
+        """
+        oracle = oracle_snapshot(oracle)  # workers may be reporting to the oracle meanwhile (fitsweep.parallel)
+        trials = list(oracle.trials.values())
+        best = oracle.get_best_trials(1)
+        trial_table, epoch_table = [], []
+        for trial in trials:
+            kept = self._rows.get(trial.trial_id)
+            if kept is None or kept[0] is not trial:  # finished trials' copies are reused by oracle_snapshot
+                kept = (trial, trial_rows(trial, self.hyperparameters), epoch_rows(trial))
+                if trial.status in FINISHED:
+                    self._rows[trial.trial_id] = kept
+            trial_table += kept[1]
+            epoch_table += kept[2]
+        epochs = epochs_frame(epoch_table)
+        write_tables(paths, with_verdicts(trials_frame(trial_table, self.hyperparameters), epochs, chance_loss), epochs)
+        self._keep_best_model(paths, trials, best[0].trial_id if best else None, final)
+        return trials, best
+
+    def _keep_best_model(self, paths: RunPaths, trials: list[Any], best: str | None, final: bool) -> None:
+        if final:  # every trial folder: models a killed run or a worker left behind go too
+            keep_best_model(paths, best, MODEL_FILE)
+        else:  # the trials that ended since the last rewrite, and the best one while it is the best
+            ended = [t.trial_id for t in trials if t.trial_id not in self._cleared and t.status in FINISHED]
+            copy = best != self._best or not paths.best_model.exists()
+            keep_best_model(paths, best, MODEL_FILE, trial_ids=ended, copy=copy)
+            self._cleared.update(trial_id for trial_id in ended if trial_id != best)
+        self._best = best
 
 
 def with_verdicts(trials: pd.DataFrame, epochs: pd.DataFrame, chance_loss: float) -> pd.DataFrame:
@@ -171,9 +223,9 @@ def with_verdicts(trials: pd.DataFrame, epochs: pd.DataFrame, chance_loss: float
     return typed
 
 
-def _finish(paths: RunPaths, spec: SweepSpec, oracle: Any, chance_loss: float, info: dict[str, Any],
+def _finish(paths: RunPaths, tables: _Tables, oracle: Any, chance_loss: float, info: dict[str, Any],
             status: str) -> None:
-    trials, best = _save_results(paths, spec, oracle, chance_loss)
+    trials, best = tables.save(paths, oracle, chance_loss, final=True)
     completed = [t for t in trials if trial_status(t) == "completed"]
     if not completed and status == "completed":
         status = "failed"
@@ -192,7 +244,15 @@ def _finish(paths: RunPaths, spec: SweepSpec, oracle: Any, chance_loss: float, i
 
 
 class _TableRefresher:
-    """Passes progress on, and rewrites the tables after every trial so a reader can follow."""
+    """Passes progress on, and rewrites the tables and the report as trials end, at a bounded cost.
+
+    A rewrite reads every trial (the verdicts weigh each against the others, the report draws
+    them all), so it happens at most every REFRESH_SECONDS and takes at most a tenth of the
+    time (see REFRESH_SPACING), once the last of the trials that started together (a fused
+    group) has ended, or as the next trial starts. A reader of the folder sees each table
+    written whole, behind the run by the spacing at most; the run's end rewrites them with
+    every trial.
+    """
 
     def __init__(
         self, paths: RunPaths, spec: SweepSpec, oracle: Any, chance_loss: float, observer: SweepObserver | None,
@@ -201,18 +261,43 @@ class _TableRefresher:
         self.paths, self.spec, self.oracle, self.report = paths, spec, oracle, report
         self.inner: SweepObserver = observer or NullObserver()
         self.chance_loss = chance_loss
+        self.tables = _Tables(spec)
+        self.running: dict[str, int] = {}  # running trial -> its cohort: the trials that started together
+        self._cohort, self._cohort_open = 0, False
+        self.pending = False  # a trial ended since the last rewrite
+        self._due = 0.0  # monotonic time before which no rewrite starts
 
     def trial_started(self, trial_id: str, values: Mapping[str, Any], epochs: int, executions: int) -> None:
+        if not self._cohort_open:
+            self._cohort, self._cohort_open = self._cohort + 1, True
+        self.running[trial_id] = self._cohort
+        if self.pending:
+            self._refresh_when_due()
         self.inner.trial_started(trial_id, values, epochs, executions)
 
     def epoch_ended(self, trial_id: str, execution: int, epoch: int, logs: Mapping[str, float]) -> None:
         self.inner.epoch_ended(trial_id, execution, epoch, logs)
 
     def trial_ended(self, trial_id: str, status: str, score: float | None) -> None:
-        _save_results(self.paths, self.spec, self.oracle, self.chance_loss)
+        cohort = self.running.pop(trial_id, None)
+        self._cohort_open, self.pending = False, True
+        if cohort not in self.running.values():  # the last of the trials that started with it (a fused group)
+            self._refresh_when_due()
+        self.inner.trial_ended(trial_id, status, score)
+
+    def _refresh_when_due(self) -> None:
+        if time.monotonic() >= self._due:
+            self.refresh()
+
+    def refresh(self) -> None:
+        """Rewrite the tables now, then the report; the next rewrite waits as REFRESH_SPACING says."""
+        started = time.monotonic()
+        self.tables.save(self.paths, self.oracle, self.chance_loss)
+        self.pending = False
         if self.report is not None:
             self.report.refresh()  # never raises: a report failure is one warning line
-        self.inner.trial_ended(trial_id, status, score)
+        finished = time.monotonic()
+        self._due = max(started + REFRESH_SECONDS, finished + REFRESH_SPACING * (finished - started))
 
 
 def _live_report(paths: RunPaths, splits: Splits, wanted: bool) -> Any:

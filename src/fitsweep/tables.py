@@ -16,7 +16,10 @@ import pandas as pd
 from fitsweep.columns import trial_values
 from fitsweep.records import execution_epochs, execution_summaries
 
-__all__ = ["trials_table", "epochs_table", "EPOCH_COLUMNS", "TRIAL_METRIC_COLUMNS", "trial_status"]
+__all__ = [
+    "trials_table", "epochs_table", "EPOCH_COLUMNS", "TRIAL_METRIC_COLUMNS", "trial_status",
+    "trial_rows", "epoch_rows", "trials_frame", "epochs_frame",
+]
 
 # loss, accuracy and crossentropy (and their val_ twins) are measured in inference mode after
 # the epoch (fitsweep.measurement); running_* are Keras' averages over the epoch's batches.
@@ -61,12 +64,25 @@ def epochs_table(trials: Iterable[Any]) -> pd.DataFrame:
         >>> epochs_table([]).columns.tolist()[:3]
         ['trial_id', 'execution', 'epoch']
     """
-    rows = [
+    return epochs_frame([row for trial in trials for row in epoch_rows(trial)])
+
+
+def epoch_rows(trial: Any) -> list[dict[str, Any]]:
+    """One trial's rows of the epochs table, as dicts: built once per trial, framed by `epochs_frame`."""
+    return [
         {"trial_id": trial.trial_id, "execution": execution, "epoch": step + 1, **values}
-        for trial in trials
         for execution, by_epoch in execution_epochs(trial.metrics.metrics).items()
         for step, values in by_epoch.items()
     ]
+
+
+def epochs_frame(rows: Sequence[dict[str, Any]]) -> pd.DataFrame:
+    """The epochs table of rows from `epoch_rows`, in their order.
+
+    Example:
+        >>> epochs_frame([]).columns.tolist()[:3]
+        ['trial_id', 'execution', 'epoch']
+    """
     frame = pd.DataFrame(rows, columns=EPOCH_COLUMNS) if not rows else pd.DataFrame(rows)
     for column in EPOCH_COLUMNS:
         if column not in frame:
@@ -86,9 +102,23 @@ def trials_table(trials: Iterable[Any], hyperparameters: Sequence[str]) -> pd.Da
         >>> trials_table([], ["depth"]).columns.tolist()[:4]
         ['trial_id', 'execution', 'status', 'depth']
     """
-    rows = [row for trial in trials for row in _trial_rows(trial, hyperparameters)]
+    return trials_frame([row for trial in trials for row in trial_rows(trial, hyperparameters)], hyperparameters)
+
+
+def trial_rows(trial: Any, hyperparameters: Sequence[str]) -> list[dict[str, Any]]:
+    """One trial's rows of the trials table, as dicts: built once per trial, framed by `trials_frame`."""
+    return _trial_rows(trial, hyperparameters)
+
+
+def trials_frame(rows: Sequence[dict[str, Any]], hyperparameters: Sequence[str]) -> pd.DataFrame:
+    """The trials table of rows from `trial_rows`, in their order.
+
+    Example:
+        >>> trials_frame([], ["depth"]).columns.tolist()[:4]
+        ['trial_id', 'execution', 'status', 'depth']
+    """
     columns = ["trial_id", "execution", "status", *hyperparameters, *TRIAL_METRIC_COLUMNS]
-    frame = pd.DataFrame(rows, columns=columns)
+    frame = pd.DataFrame(list(rows), columns=columns)
     for column in ("started", "ended"):
         frame[column] = pd.to_datetime(frame[column], unit="s", utc=True)
     return frame.astype({"trial_id": "string", "execution": "int64", "status": "string", "epochs_run": "Int64",
