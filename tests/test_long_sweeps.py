@@ -1,16 +1,25 @@
-"""Long sweeps: the tables are rewritten at a bounded cost."""
+"""Long sweeps: the tables are rewritten at a bounded cost, and SIGTERM stops a run as Ctrl-C does."""
 
 from __future__ import annotations
 
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import pytest
 
-from conftest import tiny_sweep
+import fitsweep
+from conftest import tiny_sweep, write_sweep
 from fitsweep import parse_spec, run_sweep, runner
 from fitsweep.results import RunPaths
+from fitsweep.runner import resume_sweep
+from test_parallel import worker_processes
 
 
 class _Clock:
@@ -69,3 +78,77 @@ def test_a_sweep_of_quick_trials_is_written_after_its_first_trial_and_at_its_end
     assert len(run.trials) == 5 and len(run.epochs) == 5 and run.trials["fit"].notna().all()
     models = sorted(p.parent.name for p in (run.path / "tuner").glob("trial_*/model.keras"))
     assert models == [f"trial_{run.info['best_trial']}"] and (run.path / "best_model.keras").is_file()
+
+
+def _run(arguments: list[str]) -> subprocess.Popen[str]:
+    return subprocess.Popen([sys.executable, "-m", "fitsweep", *arguments, "--quiet"], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+
+
+def _wait_for(condition: Any, process: subprocess.Popen[str], timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert process.poll() is None and time.monotonic() < deadline, "the run never started a trial"
+        time.sleep(0.1)
+
+
+def _assert_interrupted_by_sigterm(process: subprocess.Popen[str], run_dir: Path) -> None:
+    _, message = process.communicate(timeout=120)
+    assert process.returncode == 143, message
+    assert "Traceback" not in message and f"interrupted (SIGTERM); continue with: fitsweep resume {run_dir}" in message
+    assert json.loads((run_dir / "run.json").read_text())["status"] == "interrupted"
+    assert not list(run_dir.rglob("*.tmp")), "a half-written file was left"
+    stopped = fitsweep.load(run_dir)  # the folder reads as it was left
+    assert set(stopped.epochs["trial_id"]) <= set(stopped.trials["trial_id"])
+    assert not (stopped.trials["status"] == "failed").any(), "a trial cut short should be rerun, not failed"
+
+
+def _assert_resumed_to_the_end(run_dir: Path, trials: int) -> None:
+    resumed = resume_sweep(run_dir)
+    assert resumed.info["status"] == "completed"
+    assert resumed.trials["trial_id"].nunique() == trials and len(resumed.trials) == trials
+    assert (resumed.trials["status"] == "completed").all()
+    assert not resumed.epochs.duplicated(["trial_id", "execution", "epoch"]).any()
+
+
+@pytest.mark.slow
+def test_sigterm_stops_a_run_as_ctrl_c_does_and_resume_finishes_it(tmp_path: Path) -> None:
+    sweep = write_sweep(tmp_path, tiny_sweep(tuner={"max_trials": 4}, train={"epochs": 300}))
+    run_dir = tmp_path / "results" / "tiny"
+    process = _run(["run", str(sweep), "--results-dir", str(tmp_path / "results")])
+    _wait_for(lambda: list((run_dir / "tuner").glob("trial_*/trial.json")), process)
+    process.send_signal(signal.SIGTERM)
+    _assert_interrupted_by_sigterm(process, run_dir)
+    _assert_resumed_to_the_end(run_dir, 4)
+
+
+@pytest.mark.slow
+def test_sigterm_stops_a_resumed_run_too(tmp_path: Path) -> None:
+    sweep = write_sweep(tmp_path, tiny_sweep(tuner={"max_trials": 3}, train={"epochs": 300, "fused": False}))
+    run_dir = tmp_path / "results" / "tiny"
+    process = _run(["run", str(sweep), "--results-dir", str(tmp_path / "results")])
+    _wait_for(lambda: list((run_dir / "tuner").glob("trial_*/trial.json")), process)
+    process.send_signal(signal.SIGTERM)
+    process.communicate(timeout=120)
+    process = _run(["resume", str(run_dir)])
+    _wait_for(lambda: json.loads((run_dir / "run.json").read_text()).get("resumed"), process)
+    time.sleep(1.0)
+    process.send_signal(signal.SIGTERM)
+    _assert_interrupted_by_sigterm(process, run_dir)
+    _assert_resumed_to_the_end(run_dir, 3)
+
+
+@pytest.mark.slow
+def test_sigterm_to_a_chief_and_its_workers_at_once_leaves_their_trials_to_rerun(tmp_path: Path) -> None:
+    """As Slurm or systemd stop a job: every process gets SIGTERM, the workers first here."""
+    sweep = write_sweep(tmp_path, tiny_sweep(tuner={"max_trials": 4}, train={"epochs": 300}))
+    run_dir = tmp_path / "results" / "tiny"
+    process = _run(["run", str(sweep), "--workers", "2", "--results-dir", str(tmp_path / "results")])
+    _wait_for(lambda: len(worker_processes(tmp_path)) == 2 and list((run_dir / "tuner").glob("trial_*/trial.json")),
+              process)
+    for worker in worker_processes(tmp_path):
+        os.kill(worker, signal.SIGTERM)
+    process.send_signal(signal.SIGTERM)
+    _assert_interrupted_by_sigterm(process, run_dir)
+    assert worker_processes(tmp_path) == []
+    _assert_resumed_to_the_end(run_dir, 4)

@@ -28,6 +28,7 @@ reads trial states from one place.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import math
@@ -69,9 +70,14 @@ def save_json_atomically(path: str, obj: Any) -> str:
     """
     text = json.dumps(obj)
     temporary = f"{path}.{os.getpid()}.tmp"
-    with open(temporary, "w", encoding="utf-8") as handle:
-        handle.write(text)
-    os.replace(temporary, path)
+    try:
+        with open(temporary, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(temporary, path)
+    except BaseException:  # Ctrl-C or SIGTERM mid-write included: no temporary file is left behind
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
     return text
 
 

@@ -1,12 +1,14 @@
 """The `fitsweep` command line: thin commands over the library.
 
 Exit codes: 0 success, 1 a run that completed no trial, 2 bad input (one line on stderr naming
-the file, key or argument, no traceback, nothing written), 130 interrupted.
+the file, key or argument, no traceback, nothing written), 130 interrupted (Ctrl-C), 143 stopped
+by SIGTERM (which `run`, `resume` and `chief` handle as Ctrl-C).
 """
 
 from __future__ import annotations
 
 import os
+import signal
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -211,18 +213,66 @@ def worker(sweep: Path, chief_address: str, results_dir: Path, epochs: int | Non
     stdout.print(f"Worker done: {chief_address} has no trials left")
 
 
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM (Slurm, Kubernetes, systemd), raised where Ctrl-C would be, so a run stops the same way."""
+
+
+class _Termination:
+    """Turns SIGTERM into `_Terminated`, and raises it again at the next progress event if it was swallowed.
+
+    Python drops an exception raised while a finaliser runs (TensorFlow has many), so a signal
+    landing there would be lost; the run's next trial or epoch event raises it again. A second
+    SIGTERM is ignored: the run is already writing its last files.
+    """
+
+    def __init__(self, observer: Any) -> None:
+        self.observer, self.requested = observer, False
+
+    def handle(self, signal_number: int, frame: Any) -> None:
+        if not self.requested:
+            self.requested = True
+            raise _Terminated
+
+    def _check(self) -> None:
+        if self.requested:
+            raise _Terminated
+
+    def trial_started(self, *args: Any) -> None:
+        self._check()
+        self.observer.trial_started(*args)
+
+    def epoch_ended(self, *args: Any) -> None:
+        self._check()
+        self.observer.epoch_ended(*args)
+
+    def trial_ended(self, *args: Any) -> None:
+        self.observer.trial_ended(*args)
+        self._check()
+
+
 @contextmanager
 def _progress(spec: SweepSpec, quiet: bool, run_dir: Path) -> Iterator[Any]:
-    """The progress display for a run; on Ctrl-C, say how to resume."""
+    """The progress display for a run; on Ctrl-C or SIGTERM, say how to resume.
+
+    SIGTERM is handled as Ctrl-C: the current trial is left to run again on resume, run.json
+    says `interrupted`, workers are stopped; the exit code is 143 (128 + SIGTERM) instead of 130.
+    """
     from fitsweep.progress import make_progress
 
     tuner = spec.tuner
     try:
         with make_progress(stdout, tuner.max_trials, tuner.objective, tuner.direction, quiet) as progress:
-            yield progress
-    except KeyboardInterrupt:
-        stderr.print(f"fitsweep: interrupted; continue with: fitsweep resume {run_dir}", markup=False)
-        raise SystemExit(130) from None
+            termination = _Termination(progress)
+            previous = signal.signal(signal.SIGTERM, termination.handle)
+            try:
+                yield termination
+            finally:
+                signal.signal(signal.SIGTERM, previous)
+    except KeyboardInterrupt as stop:
+        terminated = isinstance(stop, _Terminated)
+        how = "interrupted (SIGTERM)" if terminated else "interrupted"
+        stderr.print(f"fitsweep: {how}; continue with: fitsweep resume {run_dir}", markup=False)
+        raise SystemExit(143 if terminated else 130) from None
 
 
 def _import_tensorflow() -> None:
@@ -386,6 +436,9 @@ def main() -> None:
     except click.exceptions.Abort:
         stderr.print("fitsweep: interrupted", markup=False)
         code = 130
+    except _Terminated:
+        stderr.print("fitsweep: interrupted (SIGTERM)", markup=False)
+        code = 143
     except KeyboardInterrupt:
         stderr.print("fitsweep: interrupted", markup=False)
         code = 130

@@ -34,6 +34,8 @@ STOP_GRACE_SECONDS = 5.0
 # Trials a local worker process runs before the chief replaces it with a fresh one: TensorFlow keeps
 # about 1.5 MB of every model it traced until its process ends (see benchmarks/README.md).
 TRIALS_PER_WORKER_PROCESS = 200
+# How a worker ends on SIGTERM: its handler's exit code, or the signal itself.
+_TERMINATED = (143, -signal.SIGTERM)
 
 
 _NATIVE_LOG = re.compile(r"^([IWEF]\d{4} |WARNING: All log messages before absl)")
@@ -121,6 +123,7 @@ class _Worker:
     log_path: Path
     log: IO[bytes]
     reported: bool = False  # its failure has been handled
+    terminated: bool = False  # it ended on SIGTERM, seen once: the chief may be being stopped too
 
     def stopped(self) -> str:
         """How the worker stopped: its exit code or signal, and the last line it wrote (usually its error)."""
@@ -202,11 +205,21 @@ class _Chief:
         """Pass progress on, handle workers that died, and say whether the search is over."""
         self._announce(tuner)
         oracle = tuner.oracle
+        waiting = False
         for worker in workers:
             code = worker.process.poll()
-            if code not in (None, 0, RECYCLE_EXIT_CODE) and not worker.reported:
-                worker.reported = True
-                _fail_trial_of(oracle, worker.tuner_id, worker.stopped())
+            if code in (None, 0, RECYCLE_EXIT_CODE) or worker.reported:
+                continue
+            if code in _TERMINATED and not worker.terminated:
+                # Slurm and systemd send SIGTERM to every process of a job at once: give the chief's
+                # own handler a poll to stop the run, so that the worker's trial is rerun on resume
+                # rather than failed.
+                worker.terminated = waiting = True
+                continue
+            worker.reported = True
+            _fail_trial_of(oracle, worker.tuner_id, worker.stopped())
+        if waiting:
+            return False
         if _search_over(oracle, servicer):
             return True
         remote = self.workers == 0 or exposure_warning(self.host) is not None
