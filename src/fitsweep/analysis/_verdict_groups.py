@@ -20,6 +20,7 @@ __all__ = ["fit_groups", "fit_findings"]
 
 _ORDER = ("underfit", "overfit", "diverged")
 _MAX_GROUPS = 3  # per verdict; executions left over are named one by one
+_MAX_NAMED = 10  # trials named in one finding before "and N more"
 
 
 def fit_groups(diagnosis: pd.DataFrame, trials: pd.DataFrame) -> pd.DataFrame:
@@ -70,13 +71,20 @@ def _groups_of(joined: pd.DataFrame, fit: str, hyperparameters: Sequence[str]) -
 
 def _widest_value(joined: pd.DataFrame, left: pd.DataFrame, fit: str,
                   hyperparameters: Sequence[str]) -> tuple[str, str] | None:
-    """The hyperparameter value all of whose executions got `fit`, covering most of `left` (at least 2)."""
+    """The hyperparameter value all of whose executions got `fit`, covering most of `left` (at least 2).
+
+    Ties go to the first column, then the first value in sorted order. Each column is one
+    grouping of the whole table: a continuous hyperparameter of a large sweep has thousands of values.
+    """
     best: tuple[int, str, str] | None = None
+    is_fit = joined["fit"].eq(fit).fillna(False)
     for column in hyperparameters:
-        for value, members in left.groupby(left[column].astype(str)):
-            everyone = joined[joined[column].astype(str) == value]
-            if len(members) >= 2 and everyone["fit"].eq(fit).all() and (best is None or len(members) > best[0]):
-                best = (len(members), column, str(value))
+        everyone = is_fit.groupby(joined[column].astype(str)).all()
+        members = left.groupby(left[column].astype(str)).size()
+        candidates = members[(members >= 2) & everyone.reindex(members.index, fill_value=False).to_numpy(dtype=bool)]
+        if len(candidates) and (best is None or int(candidates.max()) > best[0]):
+            value = candidates.index[int(np.argmax(candidates.to_numpy()))]
+            best = (int(candidates.max()), column, str(value))
     return None if best is None else (best[1], best[2])
 
 
@@ -134,7 +142,14 @@ def fit_findings(diagnosis: pd.DataFrame, trials: pd.DataFrame) -> list[str]:
     for group in _group_rows(diagnosis, trials):
         named = group["column"] is not None
         trial_ids = str(group["trials"])
-        who = f"{group['column']} {group['value']}" if named else f"trial{'s' if ',' in trial_ids else ''} {trial_ids}"
+        who = f"{group['column']} {group['value']}" if named else f"trial{'s' if ',' in trial_ids else ''} " + (
+            _first_named(trial_ids.split(", ")))
         extent = f"all {group['executions']} executions" if named else f"{group['executions']} execution(s)"
         lines.append(f"{str(group['fit']).capitalize()}: {who} ({extent}): {group['summary']}.")
     return lines
+
+
+def _first_named(trial_ids: list[str]) -> str:
+    """The first `_MAX_NAMED` trial ids, and how many more (a sweep of thousands has thousands left over)."""
+    left = len(trial_ids) - _MAX_NAMED
+    return ", ".join(trial_ids[:_MAX_NAMED]) + (f" and {left:,} more" if left > 0 else "")
