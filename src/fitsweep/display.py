@@ -33,14 +33,29 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
-def frame_table(frame: pd.DataFrame, title: str | None = None) -> Table:
-    """Any DataFrame as a rich table (numbers to 4 significant digits)."""
+_MAX_ROWS = 200  # a terminal table beyond this is scrolled past, not read; and rich lays it out slowly
+
+
+def frame_table(frame: pd.DataFrame, title: str | None = None, max_rows: int | None = _MAX_ROWS) -> Table | Group:
+    """Any DataFrame as a rich table (numbers to 4 significant digits), its first `max_rows` rows.
+
+    A longer table shows its first `max_rows` rows, in the frame's order, and a caption saying
+    how many were left out below it (`fitsweep diagnose` and `compare` write every row with
+    `--csv`). `max_rows=None` shows every row.
+
+    Example:
+        >>> Console().print(frame_table(run.trials, max_rows=20))  # doctest: +SKIP
+    """
+    left_out = 0 if max_rows is None else max(len(frame) - max_rows, 0)
     table = Table(title=title, title_justify="left", header_style="bold")
     for column in frame.columns:
         table.add_column(str(column), justify="right" if pd.api.types.is_numeric_dtype(frame[column]) else "left")
-    for row in frame.itertuples(index=False):
+    for row in (frame.iloc[: len(frame) - left_out]).itertuples(index=False):
         table.add_row(*(_cell(v) for v in row))
-    return table
+    if not left_out:
+        return table
+    return Group(table, Text(f"{len(frame) - left_out:,} of {len(frame):,} rows shown, in table order; the other "
+                             f"{left_out:,} are left out (--csv writes every row).", style="italic"))
 
 
 def trials_summary(run: Any, top: int = 10) -> Group:

@@ -64,6 +64,7 @@ class _CurvesInfo:
     epoch_range: tuple[float, float]
     accuracy_floor: float
     note: str | None  # which trials are shown, when not all
+    distribution: list[_Band] | None = None  # every execution summarised, when not all trials are shown
 
 
 def plot_learning_curves(
@@ -107,12 +108,15 @@ def _learning_curves_info(run: Any, diagnosis: pd.DataFrame, max_trials: int) ->
     fits = {(str(t), int(e)): str(f) for t, e, f in diagnosis[["trial_id", "execution", "fit"]].itertuples(index=False)}
     ranks = _ranks(run)
     trial_ids = sorted(epochs["trial_id"].astype(str).unique(), key=lambda t: (ranks.get(t) is None, ranks.get(t), t))
-    shown = _spread(trial_ids, max_trials)
-    panels = [_panel(epochs, trial_id, ranks.get(trial_id), fits, loss) for trial_id in shown]
+    shown, picked = _chosen(trial_ids, diagnosis, max_trials)
+    ids = epochs["trial_id"].astype(str)
+    curves = {trial_id: rows for trial_id, rows in epochs[ids.isin(shown).to_numpy()].groupby(ids, sort=False)}
+    panels = [_panel(curves[trial_id], trial_id, ranks.get(trial_id), fits, loss) for trial_id in shown]
     healthy = [c for p in panels for c in p.curves if c.fit != "diverged"] or [c for p in panels for c in p.curves]
     last = float(epochs["epoch"].max())
+    distribution = _distribution(epochs, diagnosis, loss, accuracy) if len(shown) < len(trial_ids) else None
     return _CurvesInfo(panels, loss, accuracy, _loss_range(healthy), (1 - 0.02 * last, last * 1.02),
-                       _accuracy_floor(healthy), _note(run, len(trial_ids), len(shown)))
+                       _accuracy_floor(healthy), _note(run, len(trial_ids), picked), distribution)
 
 
 def _recorded(epochs: pd.DataFrame, column: str) -> bool:
@@ -130,22 +134,90 @@ def _ranks(run: Any) -> dict[str, int]:
     return {trial_id: rank for rank, trial_id in enumerate(ordered, start=1)}
 
 
-def _spread(trial_ids: list[str], limit: int) -> list[str]:
+def _chosen(trial_ids: list[str], diagnosis: pd.DataFrame, limit: int) -> tuple[list[str], dict[str, int]]:
+    """The trials drawn, best first, and how many were picked for what.
+
+    Up to `limit` trials, all of them. Beyond, a third each: the best by the objective, the most
+    overfit (largest mean `variance` of their overfit executions) and the most underfit (largest
+    mean `bias` of their underfit executions); places a verdict cannot fill go to trials spread
+    evenly over the rest, from the best to the worst.
+    """
     if len(trial_ids) <= limit:
-        return trial_ids
-    picks = np.unique(np.linspace(0, len(trial_ids) - 1, max(limit, 1)).round().astype(int))
-    return [trial_ids[i] for i in picks]
+        return trial_ids, {}
+    limit = max(limit, 1)
+    share = max(limit // 3, 1)
+    picked: dict[str, list[str]] = {"best": trial_ids[:share]}
+    frame = diagnosis.assign(trial_id=diagnosis["trial_id"].astype(str))
+    known = set(trial_ids)
+    for fit, column in (("overfit", "variance"), ("underfit", "bias")):
+        rows = frame[frame["fit"].astype(str).eq(fit).to_numpy()]
+        if column not in rows:
+            picked[fit] = []
+            continue
+        severity = rows.groupby("trial_id")[column].mean().sort_values(ascending=False, kind="stable")
+        taken = {t for ids in picked.values() for t in ids}
+        picked[fit] = [t for t in severity.index if t in known and t not in taken][:share]
+    taken = {t for ids in picked.values() for t in ids}
+    rest = [t for t in trial_ids if t not in taken]
+    spaces = limit - len(taken)
+    spread: list[int] = (np.unique(np.linspace(0, len(rest) - 1, spaces).round().astype(int)).tolist()
+                         if spaces > 0 and rest else [])
+    picked["spread"] = [rest[i] for i in spread]
+    order = {t: rank for rank, t in enumerate(trial_ids)}
+    shown = [t for ids in (picked["best"], picked["overfit"], picked["underfit"]) for t in ids]
+    shown += sorted(picked["spread"], key=order.__getitem__)
+    return shown, {name: len(ids) for name, ids in picked.items()}
 
 
-def _note(run: Any, n_trials: int, n_shown: int) -> str | None:
-    if n_shown == n_trials:
+def _note(run: Any, n_trials: int, picked: dict[str, int]) -> str | None:
+    if not picked:
         return None
-    return f"{n_shown} of {n_trials} trials, spread evenly from the best to the worst {objective_of(run)[0]}"
+    n_shown = sum(picked.values())
+    parts = [f"the {picked['best']} best by {objective_of(run)[0]}"]
+    parts += [f"the {picked[fit]} most {fit}" for fit in ("overfit", "underfit") if picked.get(fit)]
+    if picked.get("spread"):
+        parts.append(f"{picked['spread']} spread evenly over the rest")
+    return (f"{n_shown} of {n_trials:,} trials: {', '.join(parts[:-1])} and {parts[-1]}"
+            if len(parts) > 1 else f"{n_shown} of {n_trials:,} trials: {parts[0]}")
 
 
-def _panel(epochs: pd.DataFrame, trial_id: str, rank: int | None, fits: dict[tuple[str, int], str],
+@dataclass(frozen=True)
+class _Band:
+    """One verdict's validation curves summarised over its executions: median and 10-90% band per epoch."""
+
+    fit: str
+    executions: int
+    epoch: np.ndarray
+    values: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]  # val_loss / val_accuracy: low, median, high
+
+
+def _quantiles(values: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    low, median, high = (values.quantile(q).to_numpy(dtype=float) for q in (0.1, 0.5, 0.9))
+    return low, median, high
+
+
+def _distribution(epochs: pd.DataFrame, diagnosis: pd.DataFrame, loss: str, accuracy: bool) -> list[_Band]:
+    """Every execution's validation curves, as a median and a 10-90% band per verdict and epoch."""
+    keys = ["trial_id", "execution"]
+    fits = diagnosis[[*keys, "fit"]].astype({"trial_id": "string", "execution": "int64", "fit": "string"})
+    columns = {"val_loss": f"val_{loss}", **({"val_accuracy": "val_accuracy"} if accuracy else {})}
+    frame = epochs[[*keys, "epoch", *columns.values()]].astype({"trial_id": "string", "execution": "int64"})
+    frame = frame.merge(fits, on=keys, how="left")
+    frame["fit"] = frame["fit"].fillna("unknown")
+    bands = []
+    for fit, rows in frame.groupby("fit", sort=False):
+        if str(fit) == "diverged":
+            continue  # their curves stop at the blow-up; the panels show them
+        by_epoch = rows.groupby("epoch")
+        quantiles = {key: _quantiles(by_epoch[column]) for key, column in columns.items()}
+        epoch = np.asarray(list(by_epoch.groups), dtype=float)  # sorted, as groupby sorts its keys
+        bands.append(_Band(str(fit), int(rows[keys].drop_duplicates().shape[0]), epoch, quantiles))
+    rank = {fit: i for i, fit in enumerate(VERDICT_ORDER)}
+    return sorted(bands, key=lambda band: rank.get(band.fit, len(rank)))
+
+
+def _panel(rows: pd.DataFrame, trial_id: str, rank: int | None, fits: dict[tuple[str, int], str],
            loss: str) -> _Panel:
-    rows = epochs[epochs["trial_id"].astype(str) == trial_id]
     curves = []
     for execution, curve in rows.sort_values("epoch").groupby("execution", sort=True):
         names = {"loss": loss, "val_loss": f"val_{loss}", "accuracy": "accuracy", "val_accuracy": "val_accuracy"}
@@ -181,15 +253,22 @@ def _accuracy_floor(curves: list[_Curve]) -> float:
 _CELL_WIDTH, _LEFT, _RIGHT, _TOP, _BOTTOM = 1.75, 0.6, 0.15, 0.75, 0.5
 
 
+_BAND_HEIGHT = 2.3  # inches of the distribution row above the panels
+
+
 def _draw(info: _CurvesInfo) -> Figure:
     columns = min(_COLUMNS, len(info.panels))
     rows = math.ceil(len(info.panels) / columns)
     block_height = 2.25 if info.accuracy else 1.55
     width = max(_LEFT + _RIGHT + _CELL_WIDTH * columns, 6.5)  # room for the legend above one or two blocks
-    height = _TOP + _BOTTOM + (0.25 if info.note else 0) + block_height * rows
+    band = _BAND_HEIGHT if info.distribution else 0.0
+    height = _TOP + _BOTTOM + (0.25 if info.note else 0) + block_height * rows + band
     figure = new_figure(width, height, layout=None)
-    outer = figure.add_gridspec(rows, columns, left=_LEFT / width, right=1 - _RIGHT / width, top=1 - _TOP / height,
+    outer = figure.add_gridspec(rows, columns, left=_LEFT / width, right=1 - _RIGHT / width,
+                                top=1 - (_TOP + band) / height,
                                 bottom=(_BOTTOM + (0.25 if info.note else 0)) / height, hspace=0.55, wspace=0.12)
+    if info.distribution:
+        _draw_distribution(figure, info, width, height)
     for index, panel in enumerate(info.panels):
         cell = outer[index // columns, index % columns]
         inner = cell.subgridspec(2, 1, height_ratios=[3, 2], hspace=0.1) if info.accuracy else cell.subgridspec(1, 1)
@@ -285,3 +364,34 @@ def _legend(info: _CurvesInfo) -> list[Line2D]:
         if fit in present:
             handles.append(Line2D([], [], color=VERDICT_COLORS.get(fit, "black"), linewidth=3, label=fit))
     return handles
+
+
+def _draw_distribution(figure: Figure, info: _CurvesInfo, width: float, height: float) -> None:
+    """Every execution at once: per verdict, the median validation curve and its 10-90% band."""
+    bands = info.distribution or []
+    metrics = [("val_loss", info.loss_range[:2], "cross-entropy" if info.loss == "crossentropy" else "loss")]
+    if info.accuracy:
+        metrics.append(("val_accuracy", (info.accuracy_floor, 1.0), "accuracy"))
+    top, bottom = 1 - (_TOP + 0.3) / height, 1 - (_TOP + _BAND_HEIGHT - 0.35) / height
+    span = (1 - _RIGHT / width) - _LEFT / width
+    executions = sum(band.executions for band in bands)
+    for index, (key, limits, name) in enumerate(metrics):
+        left = _LEFT / width + index * span / len(metrics)
+        ax = figure.add_axes((left, bottom, span / len(metrics) - 0.6 / width, top - bottom))
+        for band in bands:
+            low, median, high = band.values[key]
+            color = VERDICT_COLORS.get(band.fit, "black")
+            ax.fill_between(band.epoch, np.clip(low, *limits), np.clip(high, *limits), color=color, alpha=0.18,
+                            linewidth=0)
+            ax.plot(band.epoch, np.clip(median, *limits), color=color, linewidth=1.6,
+                    label=f"{band.fit} ({band.executions:,})")
+        if info.loss_range[2] and key == "val_loss":
+            ax.set_yscale("log")
+            ax.yaxis.set_minor_locator(NullLocator())
+        ax.set_xlim(*info.epoch_range)
+        ax.set_ylim(*limits)
+        ax.set_ylabel(f"validation {name}", fontsize=8, labelpad=2)
+        ax.legend(fontsize=7, frameon=False, loc="upper right" if key == "val_loss" else "lower right")
+    figure.text(0.5, top + 0.08 / height, f"All {executions:,} executions (diverged ones aside): median validation "
+                "curve per verdict, shaded from the 10th to the 90th percentile; below, single trials",
+                ha="center", va="bottom", fontsize=8.5)

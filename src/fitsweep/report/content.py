@@ -49,6 +49,7 @@ class Section:
     facts: list[tuple[str, str]] = field(default_factory=list)
     table: Table | None = None
     details: Table | None = None  # a long table, folded away in HTML
+    details_summary: str = "Every execution's verdict and reason"  # what the folded table holds
     png: bytes | None = None
     note: str | None = None
 

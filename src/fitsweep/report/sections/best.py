@@ -30,11 +30,13 @@ def best_trials(run: SweepRun, diagnosis: pd.DataFrame | None, top: int = _TOP) 
     shown = (objective, "val_loss", "val_accuracy", "test_loss", "test_accuracy", "best_epoch")
     metrics = [c for c in dict.fromkeys(shown) if c in done]
     table = done.groupby("trial_id", sort=False).agg({**{c: "first" for c in varied}, **{m: "mean" for m in metrics}})
-    if diagnosis is not None:
-        fits = diagnosis.assign(trial_id=diagnosis["trial_id"].astype(str)).groupby("trial_id")["fit"]
+    table = table.sort_values(objective, ascending=direction == "min", kind="stable").head(top)
+    if diagnosis is not None:  # only the trials shown: a sweep of 10,000 trials shows 5
+        shown_ids = set(table.index.astype(str))
+        rows = diagnosis[diagnosis["trial_id"].astype(str).isin(shown_ids).to_numpy()]
+        fits = rows.assign(trial_id=rows["trial_id"].astype(str)).groupby("trial_id")["fit"]
         table["verdict"] = [_verdicts_text(fits.get_group(t)) if t in fits.groups else "-"
                             for t in table.index.astype(str)]
-    table = table.sort_values(objective, ascending=direction == "min", kind="stable").head(top)
     return table.reset_index().rename(columns={"trial_id": "trial"})
 
 

@@ -46,14 +46,82 @@ def _fit_section(context: Context) -> Section:
     counts = fit_counts(diagnosis)
     section.table = Table.of(counts.assign(share=[f"{share:.0%}" for share in counts["share"]]))
     columns = [c for c in ("trial_id", "execution", "status", "fit", "fit_reason") if c in diagnosis]
-    section.details = Table.of(diagnosis[columns])
+    listed, summary = listed_verdicts(diagnosis)
+    section.details, section.details_summary = Table.of(listed[columns]), summary
+    if len(listed) < len(diagnosis):
+        section.items.append(f"{summary}; `fitsweep diagnose {context.run.path} --csv verdicts.csv` writes all "
+                             f"{len(diagnosis):,} with their evidence.")
     return section
+
+
+# A run of thousands of executions lists the clearest of each verdict, not every one: a table of
+# 20,000 reasons is a page no one reads (and a report of tens of megabytes).
+LISTED_EXECUTIONS = 100
+_FAILURES_LISTED = 10
+_CLEAREST = (  # verdict, the column that orders its executions (clearest first), ascending, in words
+    ("overfit", "variance", False, "most overfit (largest variance)"),
+    ("underfit", "bias", False, "most underfit (largest bias)"),
+    ("good", "val_crossentropy", True, "good ones with the lowest validation cross-entropy"),
+    ("diverged", "trial_id", True, "diverged ones with the first trial ids"),
+)
+
+
+def listed_verdicts(diagnosis: pd.DataFrame, limit: int = LISTED_EXECUTIONS) -> tuple[pd.DataFrame, str]:
+    """The executions the report lists with their reasons, and a summary of what they are.
+
+    Up to `limit` executions, every one is listed. Beyond, a quarter of `limit` for each verdict
+    (what a verdict leaves unused goes to the others): the most overfit, the most underfit, the
+    best good ones and the first diverged ones.
+
+    Example:
+        >>> listed, summary = listed_verdicts(diagnose(run.epochs, run.trials))  # doctest: +SKIP
+        >>> summary  # doctest: +SKIP
+        "100 of 20,000 executions: the 25 most overfit (largest variance), ..."
+    """
+    if len(diagnosis) <= limit:
+        return diagnosis, "Every execution's verdict and reason"
+    fits = diagnosis["fit"].astype(str)
+    available = {fit: int((fits == fit).sum()) for fit, *_ in _CLEAREST}
+    quota = _shares(available, limit)
+    parts, words = [], []
+    for fit, column, ascending, described in _CLEAREST:
+        if not quota[fit]:
+            continue
+        rows = diagnosis[(fits == fit).to_numpy()]
+        if column in rows:
+            rows = rows.sort_values(column, ascending=ascending, kind="stable", na_position="last")
+        parts.append(rows.head(quota[fit]))
+        words.append(f"the {quota[fit]} {described}")
+    listed = pd.concat(parts)
+    return listed, f"{len(listed):,} of {len(diagnosis):,} executions: {', '.join(words)}"
+
+
+def _shares(available: dict[str, int], limit: int) -> dict[str, int]:
+    """`limit` places shared evenly among the verdicts, a verdict's unused places passed on to the others."""
+    quota = dict.fromkeys(available, 0)
+    left = limit
+    while left > 0:
+        open_ = [fit for fit in available if quota[fit] < available[fit]]
+        if not open_:
+            break
+        each = max(left // len(open_), 1)
+        for fit in open_:
+            take = min(each, available[fit] - quota[fit], left)
+            quota[fit] += take
+            left -= take
+    return quota
 
 
 def _failures(run: SweepRun) -> list[str]:
     trials = run.trials.drop_duplicates("trial_id")
     failed = trials[~trials["status"].astype(str).isin(["completed", "running"])]
-    return [f"Trial {row.trial_id} {row.status}: {_error_text(row.error)}" for row in failed.itertuples()]
+    lines = [f"Trial {row.trial_id} {row.status}: {_error_text(row.error)}"
+             for row in failed.head(_FAILURES_LISTED).itertuples()]
+    if len(failed) > _FAILURES_LISTED:
+        counts = ", ".join(f"{n:,} {status}" for status, n in failed["status"].astype(str).value_counts().items())
+        lines.append(f"... and {len(failed) - _FAILURES_LISTED:,} more trials that did not complete "
+                     f"({counts} in all; their errors are in the trials table's error column).")
+    return lines
 
 
 def _error_text(error: Any) -> str:
