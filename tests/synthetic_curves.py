@@ -7,6 +7,7 @@ on a threshold, where any verdict is acceptable but the analysis must not crash.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -145,3 +146,178 @@ def trials_of(test_accuracy: list[float], **columns: list[object]) -> pd.DataFra
         "test_accuracy": test_accuracy,
     })
     return frame.assign(**columns)
+
+
+# --- a whole run folder, for analysis and report at scale ----------------------------------
+
+_LAYERS = {"8": [8], "32": [32], "64-64": [64, 64], "128-128": [128, 128], "256-256-256": [256, 256, 256],
+           "600-400-200": [600, 400, 200]}
+_ROWS = {"train_rows": 12_800, "train_measured_rows": 3_200, "val_rows": 3_200, "test_rows": 4_000}
+_MAX_EPOCHS, _MIN_EPOCHS, _PATIENCE = 50, 20, 10
+
+
+def _params(widths: list[int], features: int = 2) -> int:
+    sizes = [features, *widths, 1]
+    return sum((a + 1) * b for a, b in itertools.pairwise(sizes))
+
+
+def synthetic_run_tables(n_trials: int, *, executions: int = 2, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The trials and epochs tables of a moons-like sweep of `n_trials` trials, built without training.
+
+    Hyperparameters layers, dropout, l1, l2, learning_rate and batch_size are drawn per trial; they
+    make each trial lean good, overfit (a large unregularised network: the validation loss turns up
+    after its minimum) or underfit (strong L1/L2, a slow learning rate or 8 units: both losses stay
+    high), and about 0.5% diverge (a NaN loss at an early epoch). Executions jitter around their
+    trial's curve. Early stopping (patience 10 on val_crossentropy) ends each execution between
+    epoch 20 and 50. Columns, dtypes and row counts (12,800 training rows, 3,200 measured, 3,200
+    validation, 4,000 test) are those of `fitsweep.tables`; arrays are built whole, so 10,000
+    trials take a second or two.
+    """
+    rng = np.random.default_rng(seed)
+    names = np.array(list(_LAYERS))
+    layers = rng.choice(names, n_trials)
+    dropout = rng.choice([0.0, 0.2, 0.5], n_trials)
+    l1 = rng.choice([0.0, 0.0, 1e-5, 1e-4, 1e-3], n_trials)
+    l2 = rng.choice([0.0, 0.0, 1e-5, 1e-4, 1e-3], n_trials)
+    learning_rate = 10 ** rng.uniform(-4, -1, n_trials)
+    batch_size = rng.choice([32, 128, 256], n_trials)
+    params = np.array([_params(_LAYERS[str(name)]) for name in layers])
+    strong = (l1 >= 1e-3) | (l2 >= 1e-3)
+    p_under = np.clip(0.08 + 0.6 * strong + 0.4 * (learning_rate < 3e-4) + 0.5 * (layers == "8"), 0, 0.9)
+    free = (dropout == 0) & (l1 < 1e-4) & (l2 < 1e-4)
+    p_over = np.clip(0.1 + 0.6 * ((params > 20_000) & free), 0, 1 - p_under)
+    draw = rng.uniform(size=n_trials)
+    kind = np.where(draw < p_under, 2, np.where(draw < p_under + p_over, 1, 0))  # 0 good, 1 overfit, 2 underfit
+    diverged = rng.uniform(size=n_trials) < 0.005 * (1 + 2 * (learning_rate > 0.03))
+
+    n = n_trials * executions
+    trial = np.repeat(np.arange(n_trials), executions)
+    execution = np.tile(np.arange(executions), n_trials)
+    k = kind[trial]
+    t = np.arange(1, _MAX_EPOCHS + 1, dtype=float)[None, :]
+    scale = np.where(k == 2, rng.uniform(6, 16, n), rng.uniform(2, 7, n))[:, None]
+    train_floor = np.choose(k, [rng.uniform(0.04, 0.055, n), rng.uniform(0.005, 0.03, n), rng.uniform(0.25, 0.4, n)])
+    val_floor = np.choose(k, [train_floor + rng.uniform(0.005, 0.015, n), rng.uniform(0.09, 0.13, n),
+                              train_floor + rng.uniform(0.0, 0.02, n)])
+    rise_from = rng.uniform(12, 40, n)[:, None]
+    rise = np.where(k == 1, rng.uniform(0.003, 0.012, n), 0.0)[:, None] * np.maximum(t - rise_from, 0)
+    decay = np.exp(-(t - 1) / scale)
+    crossentropy = (train_floor[:, None] + (CHANCE - train_floor[:, None]) * decay) * (
+        1 + 0.004 * rng.standard_normal((n, _MAX_EPOCHS)))
+    val_crossentropy = (val_floor[:, None] + (CHANCE - val_floor[:, None]) * decay + rise) * (
+        1 + 0.01 * rng.standard_normal((n, _MAX_EPOCHS)))
+    accuracy = np.clip(1 - (0.004 + 0.4 * crossentropy), 0.5, 1)
+    val_accuracy = np.clip(1 - (0.006 + 0.4 * np.minimum.accumulate(val_crossentropy, axis=1) + 0.05 * rise)
+                           + 0.003 * rng.standard_normal((n, _MAX_EPOCHS)), 0.5, 1)
+    penalty = (300 * l1 + 30 * l2)[trial][:, None] * (1 - 0.5 * decay)
+    drop = dropout[trial][:, None]
+
+    # Early stopping on val_crossentropy, never before epoch 20; a diverged trial stops at its NaN.
+    best_so_far = np.minimum.accumulate(val_crossentropy, axis=1)
+    last_best = np.maximum.accumulate(np.where(val_crossentropy <= best_so_far, np.arange(_MAX_EPOCHS), 0), axis=1)
+    waited = np.arange(_MAX_EPOCHS)[None, :] - last_best >= _PATIENCE
+    waited[:, :_MIN_EPOCHS - 1] = False
+    stop = np.where(waited.any(axis=1), waited.argmax(axis=1) + 1, _MAX_EPOCHS)
+    blown_at = rng.integers(3, 16, n_trials)[trial]
+    stop = np.where(diverged[trial], blown_at, stop)
+    kept = np.arange(_MAX_EPOCHS)[None, :] < stop[:, None]
+
+    trial_ids = np.array([f"{i:0{len(str(n_trials))}d}" for i in range(n_trials)])
+    columns = {
+        "loss": crossentropy + penalty, "val_loss": val_crossentropy + penalty, "accuracy": accuracy,
+        "val_accuracy": val_accuracy, "crossentropy": crossentropy, "val_crossentropy": val_crossentropy,
+        "crossentropy_sd": 2.5 * crossentropy, "val_crossentropy_sd": 2.5 * val_crossentropy,
+        "running_loss": (crossentropy + penalty) * (1 + 0.6 * drop), "running_accuracy": accuracy - 0.06 * drop,
+        "running_crossentropy": crossentropy * (1 + 0.6 * drop),
+        "seconds": np.broadcast_to((0.02 + params[trial] / 2e6)[:, None], (n, _MAX_EPOCHS)),
+    }
+    blown = diverged[trial][:, None] & (np.arange(_MAX_EPOCHS)[None, :] == stop[:, None] - 1)
+    for name in ("loss", "crossentropy", "running_loss", "running_crossentropy", "val_loss", "val_crossentropy"):
+        columns[name] = np.where(blown, np.nan, columns[name])
+    rows, epochs_at = np.nonzero(kept)
+    epochs = pd.DataFrame({
+        "trial_id": pd.array(trial_ids[trial[rows]], dtype="string"), "execution": execution[rows].astype("int64"),
+        "epoch": (epochs_at + 1).astype("int64"), **{name: values[rows, epochs_at] for name, values in columns.items()},
+    })
+
+    # The trials table: each execution at its best epoch (lowest val_crossentropy before any NaN).
+    finite_val = np.where(kept & ~blown, val_crossentropy, np.inf)
+    best = finite_val.argmin(axis=1)
+    at = np.arange(n), best
+    score = pd.Series(val_crossentropy[at]).groupby(trial).transform("mean").to_numpy()
+    started = pd.Timestamp("2026-12-01", tz="UTC") + pd.to_timedelta(trial * 30.0, unit="s")
+    fit_seconds = columns["seconds"][:, 0] * stop
+    status = np.where(diverged[trial], "diverged", "completed")
+    trials = pd.DataFrame({
+        "trial_id": pd.array(trial_ids[trial], dtype="string"), "execution": execution.astype("int64"),
+        "status": pd.array(status, dtype="string"), "layers": layers[trial], "activation": "relu",
+        "dropout": dropout[trial], "l1": l1[trial], "l2": l2[trial], "optimizer": "adam",
+        "learning_rate": learning_rate[trial], "batch_size": batch_size[trial].astype("int64"),
+        "epochs_run": pd.array(stop, dtype="Int64"), "best_epoch": pd.array(best + 1, dtype="Int64"),
+        "train_loss": columns["loss"][at], "val_loss": columns["val_loss"][at],
+        "test_loss": columns["val_loss"][at] * (1 + 0.02 * rng.standard_normal(n)),
+        "train_accuracy": accuracy[at], "val_accuracy": val_accuracy[at],
+        "test_accuracy": np.clip(val_accuracy[at] + 0.004 * rng.standard_normal(n), 0, 1),
+        "train_crossentropy": crossentropy[at], "val_crossentropy": val_crossentropy[at],
+        "test_crossentropy": val_crossentropy[at] * (1 + 0.02 * rng.standard_normal(n)),
+        "params": pd.array(params[trial], dtype="Int64"),
+        "weight_l1": params[trial] * 0.05 * (1 - 0.7 * (l1[trial] > 0)),
+        "weight_l2": np.sqrt(params[trial]) * 0.1 * (1 - 0.5 * (l2[trial] > 0)),
+        "near_zero_share": np.where(l1[trial] > 0, rng.uniform(0.3, 0.7, n), rng.uniform(0.005, 0.02, n)),
+        **{name: pd.array(np.full(n, rows_), dtype="Int64") for name, rows_ in _ROWS.items()},
+        "fit_seconds": fit_seconds, "started": started, "ended": started + pd.to_timedelta(fit_seconds, unit="s"),
+        "score": score,
+        "error": pd.array(np.where(diverged[trial], "FailedTrialError: Diverged: a loss became NaN or infinite",
+                                   None), dtype="string"),
+    })
+    for name in ("train_loss", "val_loss", "train_crossentropy", "val_crossentropy", "test_loss", "test_crossentropy",
+                 "score"):
+        trials.loc[diverged[trial], name] = np.nan
+    return trials, epochs
+
+
+def synthetic_sweep_file(n_trials: int, executions: int = 2) -> dict[str, Any]:
+    """The sweep file `synthetic_run_tables` stands for (a moons sweep of 20,000 samples)."""
+    return {
+        "name": f"synthetic-{n_trials}",
+        "data": {"source": "moons", "samples": 20_000, "noise": 0.2, "test_size": 0.2},
+        "model": {"layers": {"values": [widths for widths in _LAYERS.values()]},
+                  "dropout": {"values": [0.0, 0.2, 0.5]}, "l1": {"values": [0.0, 1e-5, 1e-4, 1e-3]},
+                  "l2": {"values": [0.0, 1e-5, 1e-4, 1e-3]}},
+        "train": {"optimizer": "adam", "learning_rate": {"min": 1e-4, "max": 1e-1, "sampling": "log"},
+                  "batch_size": {"values": [32, 128, 256]}, "epochs": _MAX_EPOCHS, "early_stopping": _PATIENCE},
+        "tuner": {"algorithm": "random", "max_trials": n_trials, "executions_per_trial": executions, "seed": 0},
+    }
+
+
+def write_synthetic_run(root: Any, n_trials: int, *, executions: int = 2, seed: int = 0) -> Any:
+    """A results folder of `synthetic_run_tables`, written by fitsweep's own writers, with verdicts as a run has.
+
+    Returns its `RunPaths`. The trials table carries `fit` and `fit_reason` as `fitsweep run` writes them.
+    """
+    from pathlib import Path
+
+    from fitsweep.analysis import diagnose
+    from fitsweep.results import RunPaths, write_run_info, write_spec, write_tables
+    from fitsweep.spec import parse_spec
+
+    paths = RunPaths(Path(root))
+    paths.root.mkdir(parents=True, exist_ok=True)
+    trials, epochs = synthetic_run_tables(n_trials, executions=executions, seed=seed)
+    verdicts = diagnose(epochs, trials, chance_loss=CHANCE)[["trial_id", "execution", "fit", "fit_reason"]]
+    trials = trials.merge(verdicts.astype({"fit": "string", "fit_reason": "string"}), on=["trial_id", "execution"],
+                          how="left")
+    spec = parse_spec(synthetic_sweep_file(n_trials, executions))
+    write_spec(paths, spec)
+    best = trials.loc[trials["score"].idxmin(), "trial_id"]
+    statuses = trials.drop_duplicates("trial_id")["status"].value_counts()
+    write_run_info(paths, {
+        "name": spec.name, "status": "completed", "started": "2026-12-01T00:00:00+00:00",
+        "finished": "2026-12-04T12:00:00+00:00", "seed": 0, "algorithm": "random", "objective": "val_crossentropy",
+        "host": "synthetic", "data": {"source": "moons", "train": 12_800, "validation": 3_200, "test": 4_000,
+                                      "features": 2, "classes": 2},
+        "chance_loss": CHANCE, "trials": {str(k): int(v) for k, v in statuses.items()},
+        "best_trial": str(best), "best_score": float(trials["score"].min()),
+    })
+    write_tables(paths, trials, epochs)
+    return paths
