@@ -176,7 +176,7 @@ class SweepTuner(keras_tuner.Tuner):
                 trials = self._next_trials()
                 if trials is None:
                     break
-                for group in _fusable_groups(trials, self.spec.train.epochs):
+                for group in _fusable_groups(trials, self.spec):
                     self._run_group(group)
             self.on_search_end()
         finally:
@@ -227,9 +227,8 @@ class SweepTuner(keras_tuner.Tuner):
 
     def on_trial_begin(self, trial: keras_tuner.engine.trial.Trial) -> None:
         self._asked_in_vain = False
-        values = trial.hyperparameters.values
-        epochs = int(values.get("tuner/epochs", self.spec.train.epochs))
-        self.observer.trial_started(trial.trial_id, values, epochs, self.executions_per_trial)
+        self.observer.trial_started(trial.trial_id, trial.hyperparameters.values, _epochs(trial, self.spec),
+                                    self.executions_per_trial)
 
     def on_trial_end(self, trial: keras_tuner.engine.trial.Trial) -> None:
         super().on_trial_end(trial)
@@ -327,16 +326,16 @@ def fusion_work(values: Mapping[str, Any], splits: Splits, executions: int) -> i
     return parameter_count(values, splits.n_features, splits.n_classes) * int(values["batch_size"]) * executions
 
 
-def _fusable_groups(trials: list[keras_tuner.engine.trial.Trial], default_epochs: int
+def _fusable_groups(trials: list[keras_tuner.engine.trial.Trial], spec: SweepSpec
                     ) -> list[list[keras_tuner.engine.trial.Trial]]:
     """The trials split into groups that can train in one model (same `fusion_key`), in order."""
     groups: dict[tuple[Any, ...], list[keras_tuner.engine.trial.Trial]] = {}
     for trial in trials:
-        values = trial_values(trial.hyperparameters.values)
-        epochs = int(trial.hyperparameters.values.get("tuner/epochs", default_epochs))
-        groups.setdefault(fusion_key(values, epochs), []).append(trial)
+        key = fusion_key(trial_values(trial.hyperparameters.values), _epochs(trial, spec))
+        groups.setdefault(key, []).append(trial)
     return list(groups.values())
 
 
 def _epochs(trial: keras_tuner.engine.trial.Trial, spec: SweepSpec) -> int:
+    """The epochs a trial trains: Hyperband's for its round, else the sweep's."""
     return int(trial.hyperparameters.values.get("tuner/epochs", spec.train.epochs))
