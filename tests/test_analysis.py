@@ -243,3 +243,20 @@ def test_verdicts_are_summarised_by_the_configuration_they_share() -> None:
     assert lines[0] == "Verdicts over 4 executions: 1 good, 2 underfit, 1 overfit."
     assert lines[1].startswith("Underfit: layers 8 (all 2 executions): training accuracy")
     assert any(line.startswith("Overfit: trial d (1 execution(s))") for line in lines)
+
+
+def test_a_value_only_one_trial_holds_names_no_configuration() -> None:
+    """Each trial of a random search has its own learning rate: its repeats sharing a verdict explain nothing."""
+    from fitsweep.analysis import fit_groups
+
+    kinds = {"a": "underfit", "b": "underfit", "c": "good"}
+    epochs = sweep(kinds, executions=2)
+    trials = pd.DataFrame({"trial_id": np.repeat(list(kinds), 2), "execution": [0, 1] * 3, "status": "completed",
+                           "learning_rate": np.repeat([0.0123, 0.0456, 0.0789], 2),
+                           "layers": np.repeat(["8", "64", "64"], 2)})
+    diagnosis = diagnose(epochs, trials)
+    underfit = fit_groups(diagnosis, trials).query("fit == 'underfit'")
+    assert underfit["column"].isna().all() and underfit["executions"].sum() == 4
+    trials["layers"] = np.repeat(["8", "8", "64"], 2)  # now two trials share the value all their executions underfit
+    underfit = fit_groups(diagnose(epochs, trials), trials).query("fit == 'underfit'").iloc[0]
+    assert (underfit.column, underfit.value, underfit.executions) == ("layers", "8", 4)

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import math
 import re
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -179,3 +181,15 @@ def test_learning_curves_of_a_large_run_show_the_best_the_most_overfit_and_under
 
 def _diverged(diagnosis: pd.DataFrame) -> int:
     return int((diagnosis["fit"] == "diverged").sum())
+
+
+def test_the_report_of_tables_alone_imports_no_tensorflow(large_report: tuple[Path, str, str]) -> None:
+    """TensorFlow's import is most of a report's time; a run without a kept model needs none of it."""
+    script = ("import sys; from fitsweep.cli import app\n"
+              "try:\n    app(['report', sys.argv[1]])\n"
+              "except SystemExit as stop:\n    assert not stop.code, stop.code\n"
+              "print('tensorflow' in sys.modules, 'keras_tuner' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", script, str(large_report[0])], capture_output=True, text=True,
+                          timeout=600)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "False False"

@@ -324,13 +324,16 @@ def report_command(run_dir: Path, retrain: bool, data_dir: Path | None) -> None:
     Example:
       fitsweep report results/moons
     """
-    _import_tensorflow()
     from fitsweep.display import report_summary
-    from fitsweep.report import write_report
-    from fitsweep.results import load
+    from fitsweep.report import build_report, save_report
+    from fitsweep.results import RunPaths, load
 
-    files = write_report(run_dir, data_dir=data_dir, retrain=retrain)
-    stdout.print(report_summary(load(run_dir)))
+    run = load(run_dir)
+    if retrain or RunPaths(run.path).best_model.exists():
+        _import_tensorflow()  # quietly, before a section loads a model; a report of tables alone needs none
+    report = build_report(run, data_dir=data_dir, retrain=retrain)
+    files = save_report(run, report)
+    stdout.print(report_summary(run, report.diagnosis, report.headline))
     stdout.print(f"Wrote {files.html} and {files.markdown}")
 
 

@@ -80,12 +80,13 @@ def trials_summary(run: Any, top: int = 10) -> Group:
     return Group(header, Text(f"Same in every trial: {fixed}" if fixed else ""), frame_table(best, title=title))
 
 
-def report_summary(run: Any, diagnosis: pd.DataFrame | None = None) -> Group:
+def report_summary(run: Any, diagnosis: pd.DataFrame | None = None, findings: list[str] | None = None) -> Group:
     """The report's findings in the terminal: key findings, verdicts with a reason each, best trials.
 
     Args:
         run: A `SweepRun`.
         diagnosis: `diagnose(run.epochs, run.trials, ...)`; computed with the run's chance level if omitted.
+        findings: The key findings (`headline(run, diagnosis)`) if already computed, as in a built report.
 
     Example:
         >>> Console().print(report_summary(fitsweep.load("results/moons")))  # doctest: +SKIP
@@ -94,7 +95,7 @@ def report_summary(run: Any, diagnosis: pd.DataFrame | None = None) -> Group:
 
     diagnosis = diagnosis if diagnosis is not None else diagnose_run(run)
     parts: list[Any] = [Text(f"{run.spec.name}: key findings", style="bold")]
-    parts += [Text(f"- {line}") for line in headline(run, diagnosis)]
+    parts += [Text(f"- {line}") for line in (findings if findings is not None else headline(run, diagnosis))]
     if diagnosis is not None and not diagnosis.empty:
         parts.append(_verdicts_table(fit_counts(diagnosis)))
     best = best_trials(run, diagnosis)

@@ -7,9 +7,7 @@ KerasTuner choices hold scalars only; `fitsweep.columns` knows the encodings.
 
 from __future__ import annotations
 
-from typing import Any
-
-import keras_tuner
+from typing import TYPE_CHECKING, Any
 
 from fitsweep.columns import (
     HYPERPARAMETER_COLUMNS,
@@ -21,6 +19,9 @@ from fitsweep.columns import (
     trial_values,
 )
 from fitsweep.spec import Choice, Range, SweepSpec
+
+if TYPE_CHECKING:  # KerasTuner (and TensorFlow with it) is imported only to declare a space, not to read one
+    import keras_tuner
 
 # decode_layers, encode_layers and trial_values are fitsweep.columns', importable from here as before.
 __all__ = ["declare_space", "decode_layers", "encode_layers", "hyperparameter_names", "searched_parameters",
@@ -66,6 +67,8 @@ def declare_space(spec: SweepSpec) -> keras_tuner.HyperParameters:
         >>> declare_space(spec).get("dropout")
         0.0
     """
+    import keras_tuner
+
     hp = keras_tuner.HyperParameters()
     for name, form in searched_parameters(spec).items():
         _declare(hp, name, form)

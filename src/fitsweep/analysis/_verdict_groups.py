@@ -71,16 +71,19 @@ def _groups_of(joined: pd.DataFrame, fit: str, hyperparameters: Sequence[str]) -
 
 def _widest_value(joined: pd.DataFrame, left: pd.DataFrame, fit: str,
                   hyperparameters: Sequence[str]) -> tuple[str, str] | None:
-    """The hyperparameter value all of whose executions got `fit`, covering most of `left` (at least 2).
+    """The hyperparameter value all of whose executions got `fit`, covering most trials of `left` (at least 2).
 
-    Ties go to the first column, then the first value in sorted order. Each column is one
-    grouping of the whole table: a continuous hyperparameter of a large sweep has thousands of values.
+    A value held by one trial alone (its repeats, or any value of a continuous hyperparameter)
+    explains nothing about the configuration, so it never makes a group. Ties go to the first
+    column, then the first value in sorted order. Each column is one grouping of the whole table:
+    a continuous hyperparameter of a large sweep has thousands of values.
     """
     best: tuple[int, str, str] | None = None
     is_fit = joined["fit"].eq(fit).fillna(False)
+    trials_left = left.drop_duplicates(trial_keys(left))
     for column in hyperparameters:
         everyone = is_fit.groupby(joined[column].astype(str)).all()
-        members = left.groupby(left[column].astype(str)).size()
+        members = trials_left.groupby(trials_left[column].astype(str)).size()
         candidates = members[(members >= 2) & everyone.reindex(members.index, fill_value=False).to_numpy(dtype=bool)]
         if len(candidates) and (best is None or int(candidates.max()) > best[0]):
             value = candidates.index[int(np.argmax(candidates.to_numpy()))]

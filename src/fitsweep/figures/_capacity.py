@@ -19,8 +19,10 @@ from fitsweep.figures._common import (
     cell_float,
     cell_int,
     completed_rows,
+    drawn_points,
     join_diagnosis,
     new_figure,
+    note_drawn,
     style,
     verdicts,
 )
@@ -93,8 +95,9 @@ def _draw(info: _CapacityInfo) -> Figure:
     figure = new_figure(10, 3.8)
     axes = figure.subplots(1, len(_GAPS))
     order = [fit for fit in (*VERDICT_ORDER, "unknown") if fit in set(info.points["fit"])]
+    points = drawn_points(info.points)
     for ax, (gap, label) in zip(axes, _GAPS.items(), strict=True):
-        sns.scatterplot(data=info.points, x="params", y=gap, hue="fit", hue_order=order, ax=ax, s=45, alpha=0.8,
+        sns.scatterplot(data=points, x="params", y=gap, hue="fit", hue_order=order, ax=ax, s=45, alpha=0.8,
                         palette={**VERDICT_COLORS, "unknown": "black"}, legend=ax is axes[0], edgecolor="white")
         ax.axhline(0, color="#999999", linewidth=0.8, zorder=0)
         if info.log_x:
@@ -102,6 +105,7 @@ def _draw(info: _CapacityInfo) -> Figure:
         ax.set(xlabel="parameters", ylabel=label, title=_rho_text(info.rho.get(gap)))
     if axes[0].get_legend() is not None:
         axes[0].legend(title="verdict", fontsize=8, title_fontsize=8)
+    note_drawn(figure, len(info.points))
     return figure
 
 

@@ -19,13 +19,15 @@ from fitsweep.errors import FitsweepError
 
 __all__ = [
     "FigureError", "RunTables", "VERDICT_COLORS", "VERDICT_ORDER", "as_run", "cell_float", "cell_int", "completed_rows",
-    "finite", "hyperparameter_columns",
-    "join_diagnosis", "natural_key", "new_figure", "objective_of", "style", "verdicts",
+    "drawn_points", "finite", "hyperparameter_columns",
+    "join_diagnosis", "note_drawn", "natural_key", "new_figure", "objective_of", "style", "verdicts",
 ]
 
 # Okabe-Ito colours: told apart with any colour vision, and in grey print by lightness.
 VERDICT_COLORS = {"good": "#009E73", "overfit": "#D55E00", "underfit": "#0072B2", "diverged": "#666666"}
 VERDICT_ORDER = ("good", "overfit", "underfit", "diverged")
+# Dots drawn in one figure at most: beyond a few thousand a scatter shows no more, and costs seconds to draw.
+MAX_DRAWN_POINTS = 4000
 
 
 class FigureError(FitsweepError):
@@ -147,3 +149,21 @@ def finite(values: Any) -> np.ndarray:
     array: np.ndarray = pd.to_numeric(pd.Series(values), errors="coerce").astype("float64").to_numpy()
     kept: np.ndarray = array[np.isfinite(array)]
     return kept
+
+
+def drawn_points(points: pd.DataFrame, limit: int = MAX_DRAWN_POINTS) -> pd.DataFrame:
+    """The rows a scatter draws: all of them, or a seeded random `limit` of them, in their order.
+
+    Statistics drawn over the dots (means, intervals, correlations) are computed from every row.
+    """
+    if len(points) <= limit:
+        return points
+    kept = np.sort(np.random.default_rng(0).choice(len(points), size=limit, replace=False))
+    return points.iloc[kept]
+
+
+def note_drawn(figure: Figure, total: int, limit: int = MAX_DRAWN_POINTS) -> None:
+    """Say under the figure that its dots are a sample, when they are."""
+    if total > limit:
+        figure.supxlabel(f"dots: a random {limit:,} of {total:,} executions; statistics use all of them",
+                         fontsize=8, color="#555555")

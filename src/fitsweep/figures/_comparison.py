@@ -20,8 +20,10 @@ from fitsweep.figures._common import (
     cell_float,
     cell_int,
     completed_rows,
+    drawn_points,
     join_diagnosis,
     new_figure,
+    note_drawn,
     style,
     verdicts,
 )
@@ -118,6 +120,7 @@ def _draw(info: _ComparisonInfo) -> Figure:
     _draw_metric(axes[1], info, "accuracy_gap", lambda g: g.gap, f"accuracy gap, train - val (mean, {level} interval)")
     axes[1].axvline(0, color="#999999", linewidth=0.8, zorder=0)
     _draw_overfit_share(axes[2], info)
+    note_drawn(figure, len(info.points))
     axes[0].set_yticks(range(len(info.groups)), [_label(group, info.confidence) for group in info.groups])
     axes[0].invert_yaxis()
     return figure
@@ -126,8 +129,9 @@ def _draw(info: _ComparisonInfo) -> Figure:
 def _draw_metric(ax: Axes, info: _ComparisonInfo, column: str,
                  pick: Callable[[_Group], tuple[float, float, float]], title: str) -> None:
     rng = np.random.default_rng(0)
+    points = drawn_points(info.points)
     for position, group in enumerate(info.groups):
-        values = info.points.loc[info.points["regularizer_kind"] == group.label, column].to_numpy()
+        values = points.loc[points["regularizer_kind"] == group.label, column].to_numpy()
         jitter = rng.uniform(-0.18, 0.18, len(values))
         ax.scatter(values, position + jitter, s=16, color=_POINT, alpha=0.5, linewidths=0)
         mean, low, high = pick(group)

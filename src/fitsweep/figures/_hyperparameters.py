@@ -18,10 +18,12 @@ from fitsweep.figures._common import (
     RunTables,
     as_run,
     completed_rows,
+    drawn_points,
     hyperparameter_columns,
     join_diagnosis,
     natural_key,
     new_figure,
+    note_drawn,
     objective_of,
     style,
     verdicts,
@@ -117,6 +119,7 @@ def _draw(info: _HyperparametersInfo) -> Figure:
     better = "lower" if info.direction == "min" else "higher"
     figure.legend(handles=handles, loc="outside upper center", ncols=len(handles) + 1, frameon=False, fontsize=9,
                   title=f"verdict ({info.objective}: {better} is better)", title_fontsize=9)
+    note_drawn(figure, len(info.points))
     return figure
 
 
@@ -125,15 +128,15 @@ def _draw_axis(ax: Axes, info: _HyperparametersInfo, axis: _Axis) -> None:
 
     points = info.points.assign(_y=pd.to_numeric(info.points[info.objective], errors="coerce").astype(float))
     palette = {**VERDICT_COLORS, "unknown": "black"}
-    common = dict(data=points, y="_y", hue="fit", palette=palette, ax=ax, legend=False, alpha=0.8)
+    common = dict(y="_y", hue="fit", palette=palette, ax=ax, legend=False, alpha=0.8)
     if axis.categories is None:
         points["_x"] = pd.to_numeric(points[axis.name], errors="coerce").astype(float)
-        sns.scatterplot(x="_x", s=22, linewidth=0, **{**common, "data": points})
+        sns.scatterplot(x="_x", s=22, linewidth=0, data=drawn_points(points), **common)
         if axis.log:
             ax.set_xscale("log")
     else:
         points["_x"] = points[axis.name].map(_text)
-        sns.stripplot(x="_x", order=axis.categories, jitter=0.2, size=4.5, **{**common, "data": points})
+        sns.stripplot(x="_x", order=axis.categories, jitter=0.2, size=4.5, data=drawn_points(points), **common)
         means = points.groupby("_x")["_y"].mean()
         for index, category in enumerate(axis.categories):
             ax.hlines(means.get(category, np.nan), index - 0.32, index + 0.32, color="black", linewidth=1.8)

@@ -15,8 +15,10 @@ from fitsweep.figures._common import (
     RunTables,
     as_run,
     completed_rows,
+    drawn_points,
     join_diagnosis,
     new_figure,
+    note_drawn,
     style,
     verdicts,
 )
@@ -86,7 +88,7 @@ def _draw(info: _WeightsInfo) -> Figure:
     axes = figure.subplots(1, len(WEIGHT_COLUMNS), sharey=True)
     hue_order = [fit for fit in (*VERDICT_ORDER, "unknown") if fit in set(info.points["fit"])]
     for ax, (column, title) in zip(axes, WEIGHT_COLUMNS.items(), strict=True):
-        sns.stripplot(data=info.points, x=column, y="regularizer_kind", order=info.order, hue="fit",
+        sns.stripplot(data=drawn_points(info.points), x=column, y="regularizer_kind", order=info.order, hue="fit",
                       hue_order=hue_order, palette={**VERDICT_COLORS, "unknown": "black"}, jitter=0.2, size=4.5,
                       alpha=0.8, ax=ax, legend=ax is axes[-1])
         sns.pointplot(data=info.points, x=column, y="regularizer_kind", order=info.order, color="black", errorbar=None,
@@ -95,4 +97,5 @@ def _draw(info: _WeightsInfo) -> Figure:
         ax.title.set(fontsize=9, horizontalalignment="left", position=(0, 1))
     if axes[-1].get_legend() is not None:
         sns.move_legend(axes[-1], "lower right", title="verdict", fontsize=8, title_fontsize=8)
+    note_drawn(figure, len(info.points))
     return figure

@@ -23,11 +23,11 @@ from fitsweep.report.content import Report, ReportFiles, Section
 from fitsweep.report.context import diagnose_run
 from fitsweep.report.findings import headline
 from fitsweep.report.live import LiveReport
-from fitsweep.report.page import build_report, write_report
+from fitsweep.report.page import build_report, save_report, write_report
 from fitsweep.report.sections.best import best_trials
 from fitsweep.report.sections.fit import fit_counts
 
 __all__ = [
     "LiveReport", "Report", "ReportFiles", "Section", "best_trials", "build_report", "diagnose_run", "fit_counts",
-    "headline", "write_report",
+    "headline", "save_report", "write_report",
 ]

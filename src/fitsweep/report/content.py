@@ -71,3 +71,4 @@ class Report:
     headline: list[str]
     sections: list[Section]
     generated: str
+    diagnosis: pd.DataFrame | None = None  # what the verdicts were read from, for the terminal summary

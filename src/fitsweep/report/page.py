@@ -16,7 +16,7 @@ from fitsweep.report.sections import SECTIONS, SectionSpec
 from fitsweep.report.text import optional, sentence
 from fitsweep.results import RunPaths, SweepRun, load, write_atomic
 
-__all__ = ["build_report", "write_report"]
+__all__ = ["build_report", "save_report", "write_report"]
 
 log = logging.getLogger(__name__)
 
@@ -41,8 +41,9 @@ def build_report(
     """
     context = Context(run, data_dir, splits, retrain)
     sections = [_guarded(spec, context) for spec in SECTIONS]
-    return Report(f"{run.spec.name}: sweep report", _status(run), headline(run, optional(lambda: context.diagnosis)),
-                  sections, _now())
+    diagnosis = optional(lambda: context.diagnosis)
+    return Report(f"{run.spec.name}: sweep report", _status(run), headline(run, diagnosis), sections, _now(),
+                  diagnosis)
 
 
 def write_report(
@@ -73,7 +74,11 @@ def write_report(
         'report.html'
     """
     run = load(run_dir)
-    report = build_report(run, data_dir=data_dir, splits=splits, retrain=retrain)
+    return save_report(run, build_report(run, data_dir=data_dir, splits=splits, retrain=retrain))
+
+
+def save_report(run: SweepRun, report: Report) -> ReportFiles:
+    """Write a report `build_report` computed into its run's folder (see `write_report`)."""
     return _write(RunPaths(run.path), report)
 
 
