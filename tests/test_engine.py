@@ -44,6 +44,7 @@ def test_trials_table_schema(tiny_run) -> None:
         assert np.isfinite(completed[column].astype(float)).all(), column
     assert (completed["params"] > 0).all() and (completed["fit_seconds"] > 0).all()
     assert (completed["started"] < completed["ended"]).all() and str(completed["started"].dt.tz) == "UTC"
+    assert (trials["worker"] == "tuner0").all()  # this process trained them all
     assert completed["best_epoch"].between(1, 3).all()
     assert completed["fit"].isin(["overfit", "underfit", "good"]).all()
     assert completed["fit_reason"].str.len().gt(10).all()

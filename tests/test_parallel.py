@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -90,6 +91,10 @@ def test_two_workers_give_the_trials_table_of_one_process(both_runs) -> None:
     np.testing.assert_allclose(left["val_loss"].astype(float), right["val_loss"].astype(float), rtol=1e-4)
     assert parallel.info["best_trial"] == single.info["best_trial"]
     assert (parallel.path / "best_model.keras").is_file()
+    # Who trained each trial: the one process, or one of the two workers (each trial all its executions).
+    assert set(single.trials["worker"]) == {"tuner0"}
+    assert set(parallel.trials["worker"]) <= {"tuner0", "tuner1"}
+    assert (parallel.trials.groupby("trial_id")["worker"].nunique() == 1).all()
 
 
 @pytest.mark.slow
@@ -226,6 +231,7 @@ def test_chief_and_worker_commands_share_a_results_folder(tmp_path: Path) -> Non
     trials = pd.read_parquet(results / "tiny" / "trials.parquet")
     assert len(trials) == 3 and (trials["status"] == "completed").all()
     assert (results / "tiny" / "best_model.keras").is_file()
+    assert trials["worker"].str.startswith(f"tuner-{socket.gethostname()}-").all()  # the worker's default id
 
 
 @pytest.mark.slow

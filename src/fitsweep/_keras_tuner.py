@@ -132,12 +132,31 @@ class _QuickReports(keras_tuner.Oracle):
     its values, and a running trial's trial.json is rewritten at most every TRIAL_SAVE_SECONDS.
     The oracle in memory, which the tables and the chief's workers use, is always current, and
     `create_trial` and `end_trial` save trial.json as before. Building one installs atomic saves.
+
+    It also remembers which tuner id each trial was last handed to (`trial_tuner_ids`, kept in
+    oracle.json), which KerasTuner forgets once a trial ends: the trials table says who ran it.
     """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         install_atomic_saves()
+        self.trial_tuner_ids: dict[str, str] = {}
         super().__init__(*args, **kwargs)
         self._trial_saved_at: dict[str, float] = {}
+
+    def create_trial(self, tuner_id: str) -> Trial:
+        trial: Trial = super().create_trial(tuner_id)  # synchronized by KerasTuner
+        if trial.status == TrialStatus.RUNNING:
+            self.trial_tuner_ids[trial.trial_id] = tuner_id
+        return trial
+
+    def get_state(self) -> dict[str, Any]:
+        state: dict[str, Any] = super().get_state()
+        state["fitsweep_trial_tuner_ids"] = dict(self.trial_tuner_ids)
+        return state
+
+    def set_state(self, state: dict[str, Any]) -> None:
+        super().set_state(state)
+        self.trial_tuner_ids = dict(state.get("fitsweep_trial_tuner_ids", {}))
 
     @keras_tuner.synchronized
     def update_trial(self, trial_id: str, metrics: Mapping[str, float], step: int = 0) -> Any:

@@ -35,7 +35,7 @@ from fitsweep.training import Member, Outcome, fusion_key, train
 
 __all__ = [
     "MODEL_FILE", "NullObserver", "SweepObserver", "SweepTuner", "build_oracle", "execution_seed", "oracle_snapshot",
-    "recover_interrupted_trials", "slot_tuner_id", "slots_of", "trials_per_group",
+    "recover_interrupted_trials", "slot_owner", "slot_tuner_id", "slots_of", "trials_per_group",
 ]
 
 MODEL_FILE = "model.keras"
@@ -299,6 +299,12 @@ class SweepTuner(keras_tuner.Tuner):
 def slot_tuner_id(tuner_id: str, slot: int) -> str:
     """The tuner id under which one slot of a fused group asks the oracle for a trial."""
     return tuner_id if slot == 0 else f"{tuner_id}.{slot}"
+
+
+def slot_owner(slot_id: str) -> str:
+    """The tuner id whose slot `slot_id` is (`slot_tuner_id`'s inverse): the process that trains it."""
+    owner, dot, slot = slot_id.rpartition(".")
+    return owner if dot and slot.isdigit() else slot_id
 
 
 def slots_of(tuner_ids: Iterable[str], tuner_id: str) -> list[str]:

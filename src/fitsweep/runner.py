@@ -24,6 +24,7 @@ from fitsweep.engine import (
     build_oracle,
     oracle_snapshot,
     recover_interrupted_trials,
+    slot_owner,
 )
 from fitsweep.errors import ResultsError, RunFailedError
 from fitsweep.results import (
@@ -191,7 +192,9 @@ class _Tables:
         for trial in trials:
             kept = self._rows.get(trial.trial_id)
             if kept is None or kept[0] is not trial:  # finished trials' copies are reused by oracle_snapshot
-                kept = (trial, trial_rows(trial, self.hyperparameters), epoch_rows(trial))
+                tuner_id = oracle.trial_tuner_ids.get(trial.trial_id)
+                worker = slot_owner(tuner_id) if tuner_id is not None else None
+                kept = (trial, trial_rows(trial, self.hyperparameters, worker), epoch_rows(trial))
                 if trial.status in FINISHED:
                     self._rows[trial.trial_id] = kept
             trial_table += kept[1]

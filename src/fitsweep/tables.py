@@ -34,7 +34,8 @@ TRIAL_METRIC_COLUMNS = [
     "train_accuracy", "val_accuracy", "test_accuracy",
     "train_crossentropy", "val_crossentropy", "test_crossentropy",
     "params", "weight_l1", "weight_l2", "near_zero_share",
-    "train_rows", "train_measured_rows", "val_rows", "test_rows", "fit_seconds", "started", "ended", "score", "error",
+    "train_rows", "train_measured_rows", "val_rows", "test_rows", "fit_seconds", "started", "ended", "worker", "score",
+    "error",
 ]
 _ROW_COUNTS = ("train_rows", "train_measured_rows", "val_rows", "test_rows")
 _AT_BEST_EPOCH = {
@@ -105,9 +106,12 @@ def trials_table(trials: Iterable[Any], hyperparameters: Sequence[str]) -> pd.Da
     return trials_frame([row for trial in trials for row in trial_rows(trial, hyperparameters)], hyperparameters)
 
 
-def trial_rows(trial: Any, hyperparameters: Sequence[str]) -> list[dict[str, Any]]:
-    """One trial's rows of the trials table, as dicts: built once per trial, framed by `trials_frame`."""
-    return _trial_rows(trial, hyperparameters)
+def trial_rows(trial: Any, hyperparameters: Sequence[str], worker: str | None = None) -> list[dict[str, Any]]:
+    """One trial's rows of the trials table, as dicts: built once per trial, framed by `trials_frame`.
+
+    `worker` is the KerasTuner tuner id of the process that trained it (None when not known).
+    """
+    return _trial_rows(trial, hyperparameters, worker)
 
 
 def trials_frame(rows: Sequence[dict[str, Any]], hyperparameters: Sequence[str]) -> pd.DataFrame:
@@ -122,13 +126,14 @@ def trials_frame(rows: Sequence[dict[str, Any]], hyperparameters: Sequence[str])
     for column in ("started", "ended"):
         frame[column] = pd.to_datetime(frame[column], unit="s", utc=True)
     return frame.astype({"trial_id": "string", "execution": "int64", "status": "string", "epochs_run": "Int64",
-                         "best_epoch": "Int64", "params": "Int64", "error": "string",
+                         "best_epoch": "Int64", "params": "Int64", "worker": "string", "error": "string",
                          **dict.fromkeys(_ROW_COUNTS, "Int64")})
 
 
-def _trial_rows(trial: Any, hyperparameters: Sequence[str]) -> list[dict[str, Any]]:
+def _trial_rows(trial: Any, hyperparameters: Sequence[str], worker: str | None = None) -> list[dict[str, Any]]:
     values = trial_values(trial.hyperparameters.values)
     base = {
+        "worker": worker,
         "trial_id": trial.trial_id,
         "status": trial_status(trial),
         **{name: values.get(name) for name in hyperparameters},
