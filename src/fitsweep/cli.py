@@ -2,7 +2,7 @@
 
 Exit codes: 0 success, 1 a run that completed no trial, 2 bad input (one line on stderr naming
 the file, key or argument, no traceback, nothing written), 130 interrupted (Ctrl-C), 143 stopped
-by SIGTERM (which `run`, `resume` and `chief` handle as Ctrl-C).
+by SIGTERM (which `run`, `resume`, `chief` and `worker` handle as Ctrl-C).
 """
 
 from __future__ import annotations
@@ -205,16 +205,25 @@ def worker(sweep: Path, chief_address: str, results_dir: Path, epochs: int | Non
     """
     from fitsweep.spec import load_spec
 
-    spec = load_spec(sweep).with_overrides(epochs=epochs)
-    _import_tensorflow()
-    from fitsweep.parallel import run_worker
+    signal.signal(signal.SIGTERM, _raise_terminated)  # a preempted job stops like Ctrl-C: one line, exit 143
+    try:
+        spec = load_spec(sweep).with_overrides(epochs=epochs)
+        _import_tensorflow()
+        from fitsweep.parallel import run_worker
 
-    run_worker(spec, chief_address, results_dir=results_dir, data_dir=sweep.parent, threads=threads)
+        run_worker(spec, chief_address, results_dir=results_dir, data_dir=sweep.parent, threads=threads)
+    except _Terminated:
+        stderr.print("fitsweep: interrupted (SIGTERM)", markup=False)
+        raise SystemExit(143) from None
     stdout.print(f"Worker done: {chief_address} has no trials left")
 
 
 class _Terminated(KeyboardInterrupt):
     """SIGTERM (Slurm, Kubernetes, systemd), raised where Ctrl-C would be, so a run stops the same way."""
+
+
+def _raise_terminated(signal_number: int, frame: Any) -> None:
+    raise _Terminated
 
 
 class _Termination:
