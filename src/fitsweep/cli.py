@@ -415,6 +415,32 @@ def compare_command(run_dirs: tuple[Path, ...], by: tuple[str, ...], csv_path: P
     _write_csv(table, csv_path)
 
 
+@app.command("suggest")
+@_run_dir_argument
+@click.option("--output", "-o", type=click.Path(path_type=Path),
+              help="Write the sweep file here (atomically) instead of printing it.")
+def suggest_command(run_dir: Path, output: Path | None) -> None:
+    """Print the next sweep file of a finished run, each change commented with its evidence.
+
+    Ranges widen where the best trials sit at an edge and narrow where the top trials fit well;
+    regularization grows where they overfit; epochs, learning rate or capacity where they
+    underfit; repeats where the best two are within noise.
+
+    \b
+    Example:
+      fitsweep suggest results/moons > next.yaml
+      fitsweep suggest results/moons --output next.yaml && fitsweep run next.yaml
+    """
+    from fitsweep.suggest import suggest_next_sweep, write_suggestion
+
+    text = suggest_next_sweep(run_dir)
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    write_suggestion(output, text)
+    stderr.print(f"Wrote {output}", markup=False)
+
+
 _COMPARE_SHOWN = ("group", "n_executions", "test_accuracy_mean", "test_accuracy_ci_low", "test_accuracy_ci_high",
                   "accuracy_gap_mean", "overfit_share", "p_holm", "note")
 

@@ -46,6 +46,8 @@ __all__ = [
     "TrainSpec",
     "TunerSpec",
     "load_spec",
+    "parse_spec_text",
+    "yaml_entry",
     "parse_spec",
     "ACTIVATIONS",
     "OPTIMIZERS",
@@ -733,3 +735,22 @@ def _models_in(annotation: Any) -> list[type[BaseModel]]:
     for arg in get_args(annotation):
         found.extend(_models_in(arg))
     return found
+
+
+# --- writing sweep files -------------------------------------------------------------------
+
+
+def yaml_entry(key: str, value: Any) -> str:
+    """`key: value` as one line of flow-style YAML that `load_spec` reads back as the same value.
+
+    Example:
+        >>> yaml_entry("dropout", {"values": [0.0, 0.2]})
+        'dropout: {values: [0.0, 0.2]}'
+    """
+    text = yaml.dump({key: value}, Dumper=_SweepDumper, default_flow_style=True, width=2**31, sort_keys=False)
+    return text.strip()[1:-1]
+
+
+def parse_spec_text(text: str, source: str = "<sweep>") -> SweepSpec:
+    """Validate sweep-file YAML text, read as `load_spec` reads a file (for text fitsweep wrote itself)."""
+    return parse_spec(yaml.load(text, Loader=_SweepLoader), source)  # noqa: S506 - a SafeLoader subclass

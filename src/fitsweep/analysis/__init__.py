@@ -9,6 +9,8 @@
   intervals and their share of the variance; withheld (with a reason) on too few
   configurations. `importance_findings` says it in a sentence or two.
 - `weight_stats`: norms and sparsity of a network's kernels.
+- `next_sweep`: the sweep to run next (ranges widened or narrowed, regularization, capacity,
+  epochs, repeats), each `Change` with its evidence.
 
 Every threshold is a keyword argument with a documented default. Tables that cannot be analysed
 (empty, too small, missing columns) raise `AnalysisError`, a `FitsweepError`.
@@ -27,11 +29,13 @@ from fitsweep.analysis._common import AnalysisError
 from fitsweep.analysis._comparison import compare, comparison_findings, configuration_columns, groupable_columns
 from fitsweep.analysis._diagnosis import Fit, chance_level_loss, diagnose
 from fitsweep.analysis._importance import importance, importance_findings
+from fitsweep.analysis._next_sweep import Change, NextSweep, next_sweep
 from fitsweep.analysis._verdict_groups import fit_findings, fit_groups
 from fitsweep.analysis._weights import weight_stats
 
 __all__ = [
     "AnalysisError",
+    "Change",
     "Fit",
     "capacity",
     "chance_level_loss",
@@ -44,5 +48,7 @@ __all__ = [
     "groupable_columns",
     "importance",
     "importance_findings",
+    "NextSweep",
+    "next_sweep",
     "weight_stats",
 ]
