@@ -1,0 +1,242 @@
+"""The next sweep (`fitsweep suggest`) on short real runs whose reading is known, and on the seed studies.
+
+Each case trains a small real sweep on two-moons or circles data and checks the change its
+situation calls for: the best trial at a range's edge widens it; slow SGD stopped early trains
+longer and faster; a linear model that has converged below what the data allow gets capacity,
+not epochs; a large network on a few noisy points gets regularization; configurations within
+noise get repeats. The suggested file validates and runs.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+
+from conftest import REPO, tiny_sweep
+from fitsweep import load, load_spec, parse_spec, run_sweep
+from fitsweep.analysis import NextSweep, next_sweep
+from fitsweep.results import SweepRun
+from test_cli import invoke
+
+_MOONS = {"source": "moons", "samples": 300, "noise": 0.2, "seed": 0}
+
+
+def _run(folder: Path, name: str, **sections: Any) -> SweepRun:
+    sweep = tiny_sweep(**sections)
+    sweep["name"] = name
+    return run_sweep(parse_spec(sweep), results_dir=folder)
+
+
+def _suggest(run: SweepRun, spec: Any = None, **settings: Any) -> NextSweep:
+    return next_sweep(spec or run.spec, run.trials, run.epochs, chance_loss=run.info.get("chance_loss"), **settings)
+
+
+def _changes(suggestion: NextSweep) -> dict[str, list[str]]:
+    found: dict[str, list[str]] = {}
+    for change in suggestion.changes:
+        found.setdefault(change.key, []).append(change.rule)
+    return found
+
+
+def _section(suggestion: NextSweep, key: str) -> Any:
+    section, name = key.split(".")
+    return suggestion.sweep[section].get(name)
+
+
+@pytest.fixture(scope="module")
+def runs_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("suggest-runs")
+
+
+@pytest.fixture(scope="module")
+def learning_rate_run(runs_dir: Path) -> SweepRun:
+    """SGD for 10 epochs at three learning rates: the largest, 0.1, is clearly best."""
+    return _run(runs_dir, "rates", data=_MOONS, model={"layers": [16], "dropout": 0.0, "l2": 0.0},
+                train={"optimizer": "sgd", "learning_rate": {"values": [0.001, 0.01, 0.1]}, "batch_size": 32,
+                       "epochs": 10},
+                tuner={"algorithm": "grid", "max_trials": 3})
+
+
+@pytest.fixture(scope="module")
+def overfit_run(runs_dir: Path) -> SweepRun:
+    """A 128-128 network on 64 noisy training points: it overfits within a few epochs."""
+    return _run(runs_dir, "overfit", data={"source": "moons", "samples": 80, "noise": 0.4, "seed": 0},
+                model={"layers": [128, 128], "dropout": 0.0, "l2": 0.0},
+                train={"optimizer": "adam", "learning_rate": 0.01, "batch_size": 16, "epochs": 40},
+                tuner={"algorithm": "grid", "max_trials": 1, "executions_per_trial": 2})
+
+
+def test_the_best_trial_at_the_top_of_a_choice_widens_it(learning_rate_run: SweepRun) -> None:
+    best = learning_rate_run.trials.sort_values("val_crossentropy").iloc[0]
+    assert best["learning_rate"] == pytest.approx(0.1)
+    suggestion = _suggest(learning_rate_run)
+    assert "widen" in _changes(suggestion)["train.learning_rate"]
+    assert _section(suggestion, "train.learning_rate") == {"values": [0.001, 0.01, 0.1, 1.0]}
+    assert suggestion.sweep["tuner"]["max_trials"] >= 4  # the grid grew with it
+    parse_spec(suggestion.sweep)
+
+
+def test_the_best_trial_at_the_top_of_a_range_extends_it_by_half_its_span(learning_rate_run: SweepRun) -> None:
+    raw = learning_rate_run.spec.resolved()
+    raw["train"]["learning_rate"] = {"min": 0.001, "max": 0.1, "sampling": "log"}  # the same values, as a range
+    suggestion = _suggest(learning_rate_run, spec=parse_spec(raw))
+    widened = _section(suggestion, "train.learning_rate")
+    assert widened["min"] == pytest.approx(0.001) and widened["max"] == pytest.approx(1.0)  # half of 2 decades up
+
+
+def test_slow_sgd_stopped_while_improving_trains_longer_and_faster(runs_dir: Path) -> None:
+    run = _run(runs_dir, "short", data=_MOONS, model={"layers": [64, 64], "dropout": 0.0, "l2": 0.0},
+               train={"optimizer": "sgd", "learning_rate": 0.05, "batch_size": 32, "epochs": 3},
+               tuner={"algorithm": "grid", "max_trials": 1})
+    assert (run.trials["fit"] == "underfit").all()
+    suggestion = _suggest(run)
+    assert _changes(suggestion)["train.epochs"] == ["train longer"]
+    assert suggestion.sweep["train"]["epochs"] == 6
+    assert _section(suggestion, "train.learning_rate") == {"values": [0.05, 0.15]}
+    assert "model.layers" not in _changes(suggestion)
+
+
+def test_a_converged_linear_model_gets_capacity_not_epochs(runs_dir: Path) -> None:
+    run = _run(runs_dir, "linear", data={"source": "circles", "samples": 300, "noise": 0.1, "seed": 0},
+               model={"layers": [], "dropout": 0.0, "l2": 0.0},
+               train={"optimizer": "adam", "learning_rate": 0.01, "batch_size": 32, "epochs": 30},
+               tuner={"algorithm": "grid", "max_trials": 1, "executions_per_trial": 3})
+    assert (run.trials["fit"] == "underfit").all()
+    suggestion = _suggest(run)
+    assert _changes(suggestion).get("model.layers") == ["capacity"]
+    assert _section(suggestion, "model.layers") == {"values": [[], [64]]}
+    assert "train.epochs" not in _changes(suggestion)
+
+
+def test_most_top_trials_overfitting_adds_regularization(overfit_run: SweepRun) -> None:
+    assert (overfit_run.trials["fit"] == "overfit").all()
+    suggestion = _suggest(overfit_run)
+    assert _changes(suggestion)["model.regularizers"] == ["regularize"]
+    model = suggestion.sweep["model"]
+    assert model["regularizers"] == {"values": [{}, {"l2": 1e-4}, {"l2": 1e-3}, {"dropout": 0.2}, {"dropout": 0.5}]}
+    assert not {"dropout", "l1", "l2"} & set(model)
+    assert parse_spec(suggestion.sweep).tuner.max_trials == 5
+
+
+def test_one_run_each_within_the_validation_noise_gets_repeats(runs_dir: Path) -> None:
+    run = _run(runs_dir, "noise1", data={"source": "moons", "samples": 200, "noise": 0.3, "seed": 0},
+               model={"layers": [16], "dropout": {"values": [0.0, 0.05]}, "l2": 0.0},
+               train={"optimizer": "adam", "learning_rate": 0.01, "batch_size": 32, "epochs": 20},
+               tuner={"algorithm": "grid", "max_trials": 2})
+    suggestion = _suggest(run)
+    assert suggestion.sweep["tuner"]["executions_per_trial"] == 3
+    (change,) = [c for c in suggestion.changes if c.key == "tuner.executions_per_trial"]
+    assert "standard error" in change.evidence
+
+
+def test_configurations_within_seed_noise_get_the_repeats_that_would_resolve_them(runs_dir: Path) -> None:
+    run = _run(runs_dir, "noise3", data={"source": "moons", "samples": 200, "noise": 0.3, "seed": 0},
+               model={"layers": [16], "dropout": {"values": [0.0, 0.1]}, "l2": 0.0},
+               train={"optimizer": "adam", "learning_rate": 0.01, "batch_size": 32, "epochs": 20},
+               tuner={"algorithm": "grid", "max_trials": 2, "executions_per_trial": 3})
+    suggested = _suggest(run).sweep["tuner"]["executions_per_trial"]
+    assert 3 < suggested <= 10
+    capped = _suggest(run, max_repeats=4)
+    assert capped.sweep["tuner"]["executions_per_trial"] == 4
+    assert "capped at 4" in capped.changes[-1].evidence or any("capped at 4" in c.evidence for c in capped.changes)
+
+
+# --- the committed seed studies, read by hand against the seeds --------------------------------
+
+
+def _study(name: str) -> NextSweep:
+    return _suggest(load(REPO / "results" / name))
+
+
+def test_moons_drops_the_underfitting_networks_and_trains_longer() -> None:
+    suggestion = _study("moons")
+    # Every [8] and 64-64 network underfits; the seed's 25-50-50-25 and 256-256-256 lead, and the
+    # best one's validation loss still falls at epoch 200 of SGD at 0.01.
+    assert _section(suggestion, "model.layers") == {"values": [[25, 50, 50, 25], [256, 256, 256]]}
+    assert suggestion.sweep["train"]["epochs"] == 400
+    assert suggestion.sweep["tuner"]["max_trials"] == 16
+
+
+def test_notmnist_capacity_regularizes_the_overfitting_networks() -> None:
+    suggestion = _study("notmnist-capacity")
+    options = suggestion.sweep["model"]["regularizers"]["values"]
+    assert {"l2": 1e-3} in options and {"dropout": 0.5} in options
+    assert suggestion.sweep["tuner"]["objective"] == "val_crossentropy"  # val_loss would rank by the penalty
+    parse_spec(suggestion.sweep)
+
+
+def test_notmnist_regularizers_keeps_strong_l2_and_dropout_and_goes_further() -> None:
+    suggestion = _study("notmnist-regularizers")
+    options = suggestion.sweep["model"]["regularizers"]["values"]
+    assert {"l2": 1e-3} in options and {"dropout": 0.5} in options and {"l2": 1e-2} in options
+    assert not any("l1" in option for option in options)  # L1 does badly or like none
+    assert suggestion.sweep["tuner"]["executions_per_trial"] == 3  # the best two need over 100 repeats
+    assert any("over 100 repeats" in note for note in suggestion.notes)
+
+
+# --- the command line --------------------------------------------------------------------------
+
+
+def test_suggest_prints_a_sweep_file_that_validates(tmp_path: Path) -> None:
+    result = invoke("suggest", str(REPO / "results" / "moons"))
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("# The next sweep after")
+    assert "# train longer:" in result.output and "  epochs: 400" in result.output
+    next_file = tmp_path / "next.yaml"
+    next_file.write_text(result.output, encoding="utf-8")
+    assert load_spec(next_file).name == "moons-next"
+    assert invoke("validate", str(next_file)).exit_code == 0
+
+
+@pytest.mark.slow
+def test_the_suggested_sweep_runs(overfit_run: SweepRun, tmp_path: Path) -> None:
+    next_file = tmp_path / "next.yaml"
+    written = invoke("suggest", str(overfit_run.path), "--output", str(next_file))
+    assert written.exit_code == 0, written.output
+    result = invoke("run", str(next_file), "--results-dir", str(tmp_path / "results"), "--epochs", "2",
+                    "--max-trials", "2", "--quiet")
+    assert result.exit_code == 0, result.output
+    trials = load(tmp_path / "results" / "overfit-next").trials
+    assert set(trials["regularizers"]) <= {"none", "l2=0.0001", "l2=0.001", "dropout=0.2", "dropout=0.5"}
+
+
+def _copy(run: SweepRun, folder: Path) -> Path:
+    copy = folder / run.path.name
+    shutil.copytree(run.path, copy)
+    return copy
+
+
+def test_suggest_refuses_an_unfinished_run_and_writes_nothing(overfit_run: SweepRun, tmp_path: Path) -> None:
+    copy = _copy(overfit_run, tmp_path)
+    info = json.loads((copy / "run.json").read_text())
+    (copy / "run.json").write_text(json.dumps({**info, "status": "interrupted"}))
+    output = tmp_path / "next.yaml"
+    result = invoke("suggest", str(copy), "--output", str(output))
+    assert result.exit_code == 2 and "interrupted, not completed" in result.output
+    assert "fitsweep resume" in result.output and len(result.output.strip().splitlines()) == 1
+    assert not output.exists()
+
+
+def test_suggest_refuses_a_run_without_a_completed_trial(overfit_run: SweepRun, tmp_path: Path) -> None:
+    copy = _copy(overfit_run, tmp_path)
+    trials = pd.read_parquet(copy / "trials.parquet").assign(status="failed")
+    trials.to_parquet(copy / "trials.parquet", index=False)
+    result = invoke("suggest", str(copy))
+    assert result.exit_code == 2 and "no completed trial" in result.output
+
+
+def test_suggest_refuses_a_folder_that_is_no_run(tmp_path: Path) -> None:
+    result = invoke("suggest", str(tmp_path))
+    assert result.exit_code == 2 and "not a fitsweep results folder" in result.output
+
+
+def test_suggest_refuses_an_output_in_a_missing_folder(tmp_path: Path) -> None:
+    output = tmp_path / "missing" / "next.yaml"
+    result = invoke("suggest", str(REPO / "results" / "moons"), "--output", str(output))
+    assert result.exit_code == 2 and "--output" in result.output and "does not exist" in result.output
+    assert not output.parent.exists()
