@@ -132,9 +132,9 @@ def next_sweep(
         edge_share: A range's best value within this share of its span (log span for log
             sampling) from an end sits at that edge.
         last_epochs_share: A best epoch within this share of the epochs run from the end is "the
-            last": with a validation loss that fell by more than `margin` over those epochs, the
-            network was still improving when training stopped (a flat curve's best epoch lands
-            at its end by chance).
+            last": with a validation loss falling there at a rate that, over as many epochs again,
+            would take more than `margin` off it, the network was still improving when training
+            stopped (a flat curve's best epoch lands at its end by chance).
         margin: The smallest relative fall of the validation loss that counts: `diagnose`'s 5%.
         confidence: Level at which the best two configurations count as told apart.
         power: Power the repeats are sized for (as `compare` sizes them).
@@ -165,7 +165,7 @@ def next_sweep(
     require_columns(trials, ["trial_id", "execution", objective, "best_epoch", "epochs_run"], "trials")
     if diagnosis is None:
         diagnosis = diagnose(epochs, trials, chance_loss=chance_loss)
-    reading = _read(spec, trials, diagnosis, top_share, _late_falls(epochs, last_epochs_share), confidence)
+    reading = _read(spec, trials, diagnosis, top_share, _late_rates(epochs, last_epochs_share), confidence)
     editor = _Editor(spec)
     _shape_rules(editor, spec, reading, edge_share)
     _fit_rules(editor, spec, reading, last_epochs_share, margin)
@@ -178,35 +178,37 @@ def next_sweep(
 # --- reading the finished sweep --------------------------------------------------------------
 
 
-def _late_falls(epochs: pd.DataFrame, share: float) -> pd.DataFrame:
-    """Per execution, `late_fall`: how much its validation loss fell over the last `share` of its epochs.
+def _late_rates(epochs: pd.DataFrame, share: float) -> pd.DataFrame:
+    """Per execution, `late_rate`: how fast its validation loss still fell at the end, relative, per epoch.
 
-    The fall is relative: (loss just before those epochs - their lowest loss) / the former. The
-    penalty-free cross-entropy is read where recorded; NaN for fewer than two epochs.
+    The fall is over the last `share` of its epochs (at least two): (loss just before them - their
+    lowest loss) / the former, divided by their number. The penalty-free cross-entropy is read
+    where recorded; NaN for a single epoch.
     """
     require_columns(epochs, ["trial_id", "execution", "epoch", "val_loss"], "epochs")
     column = "val_crossentropy" if "val_crossentropy" in epochs.columns else "val_loss"
     rows = []
     for (trial_id, execution), curve in epochs.sort_values("epoch").groupby(["trial_id", "execution"], sort=False):
         values = as_float(curve[column])
-        last = max(1, round(share * len(values)))
+        # At least two epochs, so that one epoch's noise does not decide; a run of three epochs has two.
+        last = min(max(2, round(share * len(values))), len(values) - 1)
         fall = math.nan
-        if len(values) > last:
+        if last >= 1:
             before = values[len(values) - last - 1]
-            fall = float((before - np.nanmin(values[-last:])) / before) if before > 0 else math.nan
-        rows.append({"trial_id": str(trial_id), "execution": execution, "late_fall": fall})
-    return pd.DataFrame(rows, columns=["trial_id", "execution", "late_fall"]).astype({"trial_id": "string"})
+            fall = float((before - np.nanmin(values[-last:])) / before / last) if before > 0 else math.nan
+        rows.append({"trial_id": str(trial_id), "execution": execution, "late_rate": fall})
+    return pd.DataFrame(rows, columns=["trial_id", "execution", "late_rate"]).astype({"trial_id": "string"})
 
 
 def _read(spec: SweepSpec, trials: pd.DataFrame, diagnosis: pd.DataFrame, top_share: float,
-          late_falls: pd.DataFrame, confidence: float) -> _Reading:
+          late_rates: pd.DataFrame, confidence: float) -> _Reading:
     rows = completed(trials).copy()
     if rows.empty:
         raise AnalysisError("the sweep has no completed trial, so there is nothing to base a next sweep on")
     fits = diagnosis[["trial_id", "execution", "fit"]].astype({"trial_id": "string"})
     rows["trial_id"] = rows["trial_id"].astype("string")
     rows = rows.drop(columns=["fit"], errors="ignore").merge(fits, on=["trial_id", "execution"], how="left")
-    rows = rows.merge(late_falls, on=["trial_id", "execution"], how="left")
+    rows = rows.merge(late_rates, on=["trial_id", "execution"], how="left")
     columns = configuration_columns(rows)
     rows["configuration"] = rows.groupby(columns, dropna=False, sort=False).ngroup() if columns else 0
     rows["objective"] = as_float(rows[spec.tuner.objective])
@@ -534,7 +536,8 @@ def _fit_rules(editor: _Editor, spec: SweepSpec, reading: _Reading, last_epochs_
         underfit = underfit[underfit["fit"].astype("string") == "underfit"]
         improving = _still_improving(underfit, last_epochs_share, margin)
         share = f"{int(improving.sum())} of {len(underfit)} underfit executions were still improving (best epoch " \
-                f"in the last {last_epochs_share:.0%} of their epochs, validation loss falling over {margin:.0%} there)"
+                f"in the last {last_epochs_share:.0%} of their epochs, and at the final rate as many epochs again " \
+                f"would take over {margin:.0%} off the validation loss)"
         if improving.sum() * 2 > len(underfit):
             _train_longer(editor, spec, f"{reading.mood_evidence}; {share}")
             _raise_learning_rate(editor, spec, f"{reading.mood_evidence}; {share}")
@@ -544,16 +547,19 @@ def _fit_rules(editor: _Editor, spec: SweepSpec, reading: _Reading, last_epochs_
     improving = _still_improving(best, last_epochs_share, margin)
     if improving.sum() * 2 > len(best) and not any(c.key == "train.epochs" for c in editor.changes):
         best_epochs = ", ".join(str(int(v)) for v in best["best_epoch"])
-        falls = ", ".join(f"{v:.0%}" for v in as_float(best["late_fall"]))
+        falls = ", ".join(f"{v:.2%}" for v in as_float(best["late_rate"]))
         _train_longer(editor, spec, f"the best configuration's best epochs ({best_epochs}) are in the last "
                                     f"{last_epochs_share:.0%} of its {int(best['epochs_run'].max())} epochs, where "
-                                    f"its validation loss still fell {falls}")
+                                    f"its validation loss still fell {falls} per epoch (as many epochs again at "
+                                    f"that rate would take over {margin:.0%} off it)")
 
 
 def _still_improving(rows: pd.DataFrame, last_epochs_share: float, margin: float) -> np.ndarray:
-    """Executions whose best epoch is among their last ones and whose validation loss fell clearly there."""
+    """Executions whose best epoch is among their last ones and whose validation loss still falls clearly."""
     best, run = as_float(rows["best_epoch"]), as_float(rows["epochs_run"])
-    return np.asarray((best > (1 - last_epochs_share) * run) & (as_float(rows["late_fall"]) > margin))
+    # At its final rate, as many epochs again would take more than `margin` off the validation loss. A
+    # straight line overstates what a slowing curve gains, so a rate below this is a clear no.
+    return np.asarray((best > (1 - last_epochs_share) * run) & (as_float(rows["late_rate"]) * run > margin))
 
 
 def _train_longer(editor: _Editor, spec: SweepSpec, evidence: str) -> None:
@@ -589,6 +595,8 @@ def _add_capacity(editor: _Editor, spec: SweepSpec, reading: _Reading, evidence:
                        f"the best network ({encode_layers(best)}) twice as wide" if best
                        else "a hidden layer for the best model, which has none"))
         return
+    if any(change.key == "model.width" and change.rule == "widen" for change in editor.changes):
+        return  # already widened upwards at its edge
     form = editor.get("model.width")
     largest = max(int(v) for v in _plain_values(form))
     doubled = min(2 * largest, 1_000_000)
