@@ -121,7 +121,7 @@ def _header(run: SweepRun, suggestion: NextSweep) -> list[str]:
     else:
         lines += _comment(f"{len(suggestion.changes)} change(s), each commented above its key.")
     for note in suggestion.notes:
-        lines += _comment(f"Kept: {note}.")
+        lines += _comment(f"{note[:1].upper()}{note[1:]}.")
     return lines
 
 

@@ -373,8 +373,7 @@ def _reshape_choice(editor: _Editor, key: str, name: str, values: list[float], r
     reasons = []
     if kept != ordered:
         dropped = ", ".join(_shown(_number(v, name)) for v in ordered if v not in kept)
-        reasons.append(("narrow", f"narrowed to the values of the top configurations ({reading.mood_evidence}); "
-                                  f"dropped {dropped}"))
+        reasons.append(("narrow", f"{reading.mood_evidence}; dropped the {name} none of them has: {dropped}"))
     for direction, edge, neighbour in ((1, ordered[-1], ordered[-2]), (-1, ordered[0], ordered[1])):
         if best != edge or direction not in _allowed_direction(name, reading.mood):
             continue
@@ -420,8 +419,8 @@ def _reshape_range(editor: _Editor, key: str, name: str, form: Range, reading: _
         if high_position - low_position > 0.75:  # not worth narrowing: the top spread over most of it
             low_position, high_position = 0.0, 1.0
         else:
-            reasons.append(("narrow", f"narrowed around the top configurations' values ({_shown(float(top.min()))}-"
-                                      f"{_shown(float(top.max()))}; {reading.mood_evidence})"))
+            reasons.append(("narrow", f"{reading.mood_evidence}; their {name} lies in {_shown(float(top.min()))}-"
+                                      f"{_shown(float(top.max()))}: narrowed around it"))
     best_position = _position(best, form)
     for direction, at_edge in ((1, best_position >= 1 - edge_share), (-1, best_position <= edge_share)):
         if not at_edge or direction not in _allowed_direction(name, reading.mood):
@@ -474,7 +473,7 @@ def _narrow_names(editor: _Editor, key: str, name: str, values: Sequence[str], r
     dropped = ", ".join(value for value in values if value not in used)
     as_values = [decode_layers(v) for v in kept] if name == "layers" else kept
     editor.set(key, _choice(as_values), "narrow",
-               f"narrowed to the values of the top configurations ({reading.mood_evidence}); dropped {dropped}")
+               f"{reading.mood_evidence}; dropped the {name} none of them has: {dropped}")
 
 
 def _reshape_regularizers(editor: _Editor, spec: SweepSpec, reading: _Reading) -> None:
@@ -487,8 +486,8 @@ def _reshape_regularizers(editor: _Editor, spec: SweepSpec, reading: _Reading) -
     kept = [o for o in options if o in top_combinations] if reading.mood == "good" else list(options)
     reasons = []
     if reading.mood == "good" and kept and len(kept) < len(options):
-        reasons.append(("narrow", f"narrowed to the top configurations' combinations ({reading.mood_evidence}); "
-                                  f"dropped {', '.join(_combination(o) for o in options if o not in kept)}"))
+        dropped = ", ".join(_combination(o) for o in options if o not in kept)
+        reasons.append(("narrow", f"{reading.mood_evidence}; dropped the combinations none of them has: {dropped}"))
     else:
         kept = list(options)
     for name in REGULARIZERS:
