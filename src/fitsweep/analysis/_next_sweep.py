@@ -26,10 +26,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from fitsweep.analysis._common import AnalysisError, as_float, completed, require_columns
+from fitsweep.analysis._common import AnalysisError, FloatArray, as_float, completed, require_columns
 from fitsweep.analysis._comparison import configuration_columns, repeats_to_resolve, welch_p_value
 from fitsweep.analysis._diagnosis import diagnose
-from fitsweep.analysis._noise import mean_se
+from fitsweep.analysis._noise import binomial_se, mean_se, one_sided_z
 from fitsweep.columns import REGULARIZERS, decode_layers, decode_regularizers, encode_layers
 from fitsweep.spec import SWEEP_NAME, Choice, Range, SweepSpec
 
@@ -165,11 +165,11 @@ def next_sweep(
     require_columns(trials, ["trial_id", "execution", objective, "best_epoch", "epochs_run"], "trials")
     if diagnosis is None:
         diagnosis = diagnose(epochs, trials, chance_loss=chance_loss)
-    reading = _read(spec, trials, diagnosis, top_share, _late_rates(epochs, last_epochs_share), confidence)
+    reading = _read(spec, trials, epochs, diagnosis, top_share, last_epochs_share, confidence)
     editor = _Editor(spec)
     _shape_rules(editor, spec, reading, edge_share)
     _fit_rules(editor, spec, reading, last_epochs_share, margin)
-    _repeat_rule(editor, spec, reading, epochs, confidence, power, max_repeats)
+    _repeat_rule(editor, spec, reading, confidence, power, max_repeats)
     _bookkeeping_rules(editor, spec)
     return NextSweep(sweep=editor.raw, changes=tuple(editor.changes), notes=tuple(editor.notes),
                      summary=_summary(reading))
@@ -200,21 +200,22 @@ def _late_rates(epochs: pd.DataFrame, share: float) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["trial_id", "execution", "late_rate"]).astype({"trial_id": "string"})
 
 
-def _read(spec: SweepSpec, trials: pd.DataFrame, diagnosis: pd.DataFrame, top_share: float,
-          late_rates: pd.DataFrame, confidence: float) -> _Reading:
+def _read(spec: SweepSpec, trials: pd.DataFrame, epochs: pd.DataFrame, diagnosis: pd.DataFrame, top_share: float,
+          last_epochs_share: float, confidence: float) -> _Reading:
     rows = completed(trials).copy()
     if rows.empty:
         raise AnalysisError("the sweep has no completed trial, so there is nothing to base a next sweep on")
     fits = diagnosis[["trial_id", "execution", "fit"]].astype({"trial_id": "string"})
     rows["trial_id"] = rows["trial_id"].astype("string")
     rows = rows.drop(columns=["fit"], errors="ignore").merge(fits, on=["trial_id", "execution"], how="left")
-    rows = rows.merge(late_rates, on=["trial_id", "execution"], how="left")
+    rows = rows.merge(_late_rates(epochs, last_epochs_share), on=["trial_id", "execution"], how="left")
     columns = configuration_columns(rows)
     rows["configuration"] = rows.groupby(columns, dropna=False, sort=False).ngroup() if columns else 0
     rows["objective"] = as_float(rows[spec.tuner.objective])
     rows = rows[np.isfinite(rows["objective"].to_numpy())]
     if rows.empty:
         raise AnalysisError(f"no completed execution has a finite {spec.tuner.objective}")
+    rows["objective_se"] = _objective_se(rows, epochs, spec.tuner.objective)
     ascending = spec.tuner.direction == "min"
     configurations = (rows.groupby("configuration", sort=False)
                       .agg(objective=("objective", "mean"), executions=("objective", "size"),
@@ -230,11 +231,22 @@ def _read(spec: SweepSpec, trials: pd.DataFrame, diagnosis: pd.DataFrame, top_sh
 
 
 def _within_noise(rows: pd.DataFrame, best: Any, confidence: float) -> set[Any]:
-    """The configurations whose objective Welch's test cannot tell from the best's (two executions or more)."""
+    """The configurations whose objective cannot be told from the best's.
+
+    With two executions or more on both sides by Welch's test; with fewer, by the noise of the
+    validation samples alone (which understates the noise of seeds, so it errs towards apart).
+    """
     values = {key: group.to_numpy(dtype=float) for key, group in rows.groupby("configuration")["objective"]}
     reference = values[best]
-    return {key for key, objective in values.items()
-            if welch_p_value(reference, objective) >= 1 - confidence}  # NaN (one execution) is not "within"
+    within = set()
+    for key, objective in values.items():
+        if len(reference) >= 2 and len(objective) >= 2:
+            close = welch_p_value(reference, objective) >= 1 - confidence  # NaN (no spread) is not close
+        else:
+            close = abs(float(objective.mean() - reference.mean())) < _sampling_bound(rows, best, key, confidence)
+        if close:
+            within.add(key)
+    return within
 
 
 def _mood(fits: pd.Series, n_top: int, n_configurations: int) -> tuple[str, str]:
@@ -419,8 +431,8 @@ def _reshape_range(editor: _Editor, key: str, name: str, form: Range, reading: _
         if high_position - low_position > 0.75:  # not worth narrowing: the top spread over most of it
             low_position, high_position = 0.0, 1.0
         else:
-            reasons.append(("narrow", f"{reading.mood_evidence}; their {name} lies in {_shown(float(top.min()))}-"
-                                      f"{_shown(float(top.max()))}: narrowed around it"))
+            reasons.append(("narrow", f"{reading.mood_evidence}; their {name} lies in {float(top.min()):.3g}-"
+                                      f"{float(top.max()):.3g}: narrowed around it"))
     best_position = _position(best, form)
     for direction, at_edge in ((1, best_position >= 1 - edge_share), (-1, best_position <= edge_share)):
         if not at_edge or direction not in _allowed_direction(name, reading.mood):
@@ -666,8 +678,8 @@ def _stronger(name: str, strength: float) -> float | None:
 # --- repeats ---------------------------------------------------------------------------------
 
 
-def _repeat_rule(editor: _Editor, spec: SweepSpec, reading: _Reading, epochs: pd.DataFrame, confidence: float,
-                 power: float, max_repeats: int) -> None:
+def _repeat_rule(editor: _Editor, spec: SweepSpec, reading: _Reading, confidence: float, power: float,
+                 max_repeats: int) -> None:
     """Raise the repeats where the best two configurations differ by less than their noise."""
     if len(reading.configurations) < 2:
         return
@@ -680,7 +692,7 @@ def _repeat_rule(editor: _Editor, spec: SweepSpec, reading: _Reading, epochs: pd
              f"{reading.configurations.loc[second, 'trial_id']})")
     current = spec.tuner.executions_per_trial
     if len(a) < 2 or len(b) < 2:
-        _repeat_single(editor, spec, reading, epochs, names, difference, first, second)
+        _repeat_single(editor, spec, reading, names, difference, first, second, confidence)
         return
     p = welch_p_value(a, b)
     if not math.isnan(p) and p < 1 - confidence:
@@ -702,35 +714,46 @@ def _repeat_rule(editor: _Editor, spec: SweepSpec, reading: _Reading, epochs: pd
                f"{said}: about {int(needed)} repeats per configuration would resolve it at {power:.0%} power{capped}")
 
 
-def _repeat_single(editor: _Editor, spec: SweepSpec, reading: _Reading, epochs: pd.DataFrame, names: str,
-                   difference: float, first: Any, second: Any) -> None:
-    """One execution each: compare the difference with the validation sample's own noise."""
-    se = [_validation_se(reading, epochs, configuration, spec.tuner.objective) for configuration in (first, second)]
-    if any(math.isnan(s) for s in se):
-        return
-    noise = 2 * math.hypot(*se)
-    if abs(difference) < noise:
-        editor.set("tuner.executions_per_trial", 3, "repeats",
-                   f"{names} differ by {difference:+.4g} in {spec.tuner.objective}, less than twice the standard "
-                   f"error of their validation estimates ({noise:.4g}); one run each cannot show the noise of "
+def _repeat_single(editor: _Editor, spec: SweepSpec, reading: _Reading, names: str, difference: float,
+                   first: Any, second: Any, confidence: float) -> None:
+    """Fewer than two executions: compare the difference with the validation sample's own noise."""
+    bound = _sampling_bound(reading.executions, first, second, confidence)
+    if math.isfinite(bound) and abs(difference) < bound:
+        editor.set("tuner.executions_per_trial", max(3, spec.tuner.executions_per_trial), "repeats",
+                   f"{names} differ by {difference:+.4g} in {spec.tuner.objective}, within the noise of their "
+                   f"validation samples alone ({bound:.4g}, {confidence:.0%}); one run each cannot show the noise of "
                    "seeds: 3 repeats per configuration measure it")
 
 
-def _validation_se(reading: _Reading, epochs: pd.DataFrame, configuration: Any, objective: str) -> float:
-    """The standard error of one execution's objective from its validation rows (NaN when not recorded)."""
-    row = reading.executions[reading.executions["configuration"] == configuration].iloc[0]
-    rows = float(row["val_rows"]) if "val_rows" in row and not pd.isna(row["val_rows"]) else math.nan
+def _sampling_bound(rows: pd.DataFrame, first: Any, second: Any, confidence: float) -> float:
+    """The difference of two configurations' mean objectives their validation samples explain (NaN if unknown)."""
+    variances = []
+    for configuration in (first, second):
+        se = rows.loc[rows["configuration"] == configuration, "objective_se"].to_numpy(dtype=float)
+        variances.append(float(np.mean(se**2) / len(se)) if len(se) else math.nan)
+    return one_sided_z((1 + confidence) / 2) * math.sqrt(sum(variances))  # two-sided: either may be better
+
+
+def _objective_se(rows: pd.DataFrame, epochs: pd.DataFrame, objective: str) -> FloatArray:
+    """Each execution's standard error of its objective from its validation rows (NaN where not recorded).
+
+    An accuracy's is binomial; a loss's is the per-row spread of the cross-entropy at the best
+    epoch over the square root of the rows (an L1/L2 penalty is the same on every row).
+    """
+    val_rows = as_float(rows["val_rows"]) if "val_rows" in rows.columns else np.full(len(rows), np.nan)
     if objective == "val_accuracy":
-        accuracy = float(row["objective"])
-        return math.sqrt(accuracy * (1 - accuracy) / rows) if rows > 0 else math.nan
-    sd_column = "val_crossentropy_sd"
-    if sd_column not in epochs.columns:
-        return math.nan
-    at_best = epochs[(epochs["trial_id"].astype("string") == str(row["trial_id"]))
-                     & (epochs["execution"] == row["execution"]) & (epochs["epoch"] == row["best_epoch"])]
-    if at_best.empty:
-        return math.nan
-    return mean_se(float(at_best[sd_column].iloc[0]), rows)
+        accuracy = as_float(rows["objective"])
+        pairs = zip(accuracy, val_rows, strict=True)
+        return np.asarray([binomial_se(1 - a, n) if n > 0 else math.nan for a, n in pairs])
+    if "val_crossentropy_sd" not in epochs.columns:
+        return np.full(len(rows), np.nan)
+    spread = epochs[["trial_id", "execution", "epoch", "val_crossentropy_sd"]].astype({"trial_id": "string"})
+    at_best = rows[["trial_id", "execution", "best_epoch"]].merge(
+        spread, left_on=["trial_id", "execution", "best_epoch"], right_on=["trial_id", "execution", "epoch"],
+        how="left")
+    sd = as_float(at_best["val_crossentropy_sd"])
+    pairs = zip(sd, val_rows, strict=True)
+    return np.asarray([mean_se(v, n) if n > 0 and math.isfinite(v) else math.nan for v, n in pairs])
 
 
 # --- what follows from the changes -----------------------------------------------------------
