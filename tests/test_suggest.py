@@ -17,7 +17,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from conftest import REPO, tiny_sweep
+from conftest import REPO, tiny_sweep, write_sweep
 from fitsweep import load, load_spec, parse_spec, run_sweep
 from fitsweep.analysis import NextSweep, next_sweep
 from fitsweep.results import SweepRun
@@ -241,3 +241,31 @@ def test_suggest_refuses_an_output_in_a_missing_folder(tmp_path: Path) -> None:
     result = invoke("suggest", str(REPO / "results" / "moons"), "--output", str(output))
     assert result.exit_code == 2 and "--output" in result.output and "does not exist" in result.output
     assert not output.parent.exists()
+
+
+def test_a_relative_data_path_is_made_absolute_so_the_next_file_works_anywhere(tmp_path: Path) -> None:
+    import numpy as np
+    from sklearn.datasets import make_moons
+
+    data_folder = tmp_path / "study"
+    data_folder.mkdir()
+    features, labels = make_moons(n_samples=120, noise=0.2, random_state=0)
+    pd.DataFrame({"x0": features[:, 0], "x1": features[:, 1], "target": labels.astype(np.int64)}).to_csv(
+        data_folder / "moons.csv", index=False)
+    sweep = tiny_sweep(model={"layers": [8], "dropout": 0.0, "l2": 0.0}, tuner={"algorithm": "grid", "max_trials": 1})
+    sweep["data"] = {"source": "csv", "path": "moons.csv"}  # relative: it starts at the sweep file's folder
+    sweep["name"] = "csv"
+    assert invoke("run", str(write_sweep(data_folder, sweep)), "--results-dir", str(tmp_path / "results"),
+                  "--quiet").exit_code == 0
+    next_file = tmp_path / "elsewhere" / "next.yaml"
+    next_file.parent.mkdir()
+    assert invoke("suggest", str(tmp_path / "results" / "csv"), "--output", str(next_file)).exit_code == 0
+    spec = load_spec(next_file)
+    assert Path(spec.data.path) == (data_folder / "moons.csv").resolve()
+
+
+def test_a_string_that_looks_like_a_number_is_written_so_it_reads_back_as_a_string() -> None:
+    from fitsweep.spec import parse_spec_text, yaml_entry
+
+    text = "\n".join([yaml_entry("name", "1e5"), "data:", "  " + yaml_entry("source", "moons")])
+    assert parse_spec_text(text).name == "1e5"
