@@ -149,7 +149,8 @@ def next_sweep(
 
     Example:
         >>> run = fitsweep.load("results/moons")  # doctest: +SKIP
-        >>> suggestion = next_sweep(run.spec, run.trials, run.epochs, chance_loss=run.info["chance_loss"])
+        >>> info = run.info  # doctest: +SKIP
+        >>> suggestion = next_sweep(run.spec, run.trials, run.epochs, chance_loss=info["chance_loss"])  # doctest: +SKIP
         >>> [change.key for change in suggestion.changes]  # doctest: +SKIP
         ['model.layers', 'train.epochs', 'tuner.executions_per_trial', 'tuner.max_trials']
     """
