@@ -620,11 +620,13 @@ def _add_capacity(editor: _Editor, spec: SweepSpec, reading: _Reading, evidence:
 def _regularize(editor: _Editor, spec: SweepSpec, reading: _Reading) -> None:
     evidence = reading.mood_evidence
     if spec.model.regularizers is not None:
-        form = editor.get("model.regularizers")
-        options = [{name: float(o.get(name, 0.0)) for name in REGULARIZERS} for o in form["values"]]
+        # Strengthened from what the finished sweep tried, so a value its edge already added is not outdone.
+        tried = [option.model_dump() for option in spec.model.regularizers.values]
+        current = editor.get("model.regularizers")["values"]
+        options = [{name: float(o.get(name, 0.0)) for name in REGULARIZERS} for o in current]
         additions = []
         for name, defaults in (("l2", _DEFAULT_L2), ("dropout", _DEFAULT_DROPOUT)):
-            strengths = sorted({o[name] for o in options if o[name] > 0})
+            strengths = sorted({o[name] for o in tried if o[name] > 0})
             stronger = _stronger(name, strengths[-1]) if strengths else defaults[-1]
             if stronger is not None:
                 additions.append({**dict.fromkeys(REGULARIZERS, 0.0), name: stronger})
@@ -643,8 +645,11 @@ def _regularize(editor: _Editor, spec: SweepSpec, reading: _Reading) -> None:
 
 
 def _strengthen(editor: _Editor, evidence: str) -> None:
-    """Separate dropout, l1, l2 keys: strengthen the l2 and dropout in use, or add l2 where neither is."""
-    largest = {name: max(float(v) for v in _plain_values(editor.get(f"model.{name}"))) for name in ("l2", "dropout")}
+    """Separate dropout, l1, l2 keys: strengthen the l2 and dropout in use, or add l2 where neither is.
+
+    Strengths grow from the largest the finished sweep tried, and not past what its edge already added.
+    """
+    largest = {name: max(float(v) for v in _plain_values(editor.original["model"][name])) for name in ("l2", "dropout")}
     in_use = [name for name, value in largest.items() if value > 0] or ["l2"]
     for name in in_use:
         form = editor.get(f"model.{name}")
@@ -653,7 +658,7 @@ def _strengthen(editor: _Editor, evidence: str) -> None:
             words = f"no l2 in the sweep: try {', '.join(f'{v:g}' for v in _DEFAULT_L2)}"
         else:
             stronger = _stronger(name, largest[name])
-            if stronger is None:
+            if stronger is None or max(float(v) for v in _plain_values(form)) >= stronger:
                 continue
             new = {**form, "max": stronger} if isinstance(form, dict) and "min" in form else \
                 _choice(sorted({*(float(v) for v in _plain_values(form)), stronger}))
