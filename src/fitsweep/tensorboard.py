@@ -20,6 +20,7 @@ rewritten during the run, and at its end), and only those that changed.
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import os
@@ -32,9 +33,17 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import tensorflow as tf
+from tensorboard.compat.proto import event_pb2, summary_pb2, tensor_pb2, tensor_shape_pb2, types_pb2
+from tensorboard.plugins.hparams import api as hp
+from tensorboard.plugins.hparams import api_pb2
+from tensorboard.plugins.hparams import summary as hparams_summary
+from tensorboard.plugins.hparams import summary_v2 as hparams_v2
+from tensorboard.plugins.scalar import metadata as scalar_metadata
 
 from fitsweep._keras_tuner import FINISHED
 from fitsweep.columns import REGULARIZERS, REGULARIZERS_COLUMN, encode_layers, encode_regularizers
+from fitsweep.records import execution_epochs
 from fitsweep.results import RunPaths
 from fitsweep.space import hyperparameter_names, searched_parameters
 from fitsweep.spec import Choice, Range, SweepSpec
@@ -77,7 +86,6 @@ class TensorBoardLog:
         >>> log.start()  # doctest: +SKIP
         >>> log.trial_ended("00")  # doctest: +SKIP
     """
-
     def __init__(self, paths: RunPaths, spec: SweepSpec, oracle: Any) -> None:
         self.paths, self.spec, self.oracle = paths, spec, oracle
         self.hyperparameters = hyperparameter_names(spec)
@@ -129,10 +137,11 @@ class TensorBoardLog:
 
     def _write_trial(self, trial: Any) -> None:
         staged = self._staging_folder()
+        record = execution_epochs(trial.metrics.metrics)  # read once for both kinds of rows
         by_execution: dict[int, list[dict[str, Any]]] = {}
-        for row in epoch_rows(trial):
+        for row in epoch_rows(trial, record):
             by_execution.setdefault(int(row["execution"]), []).append(row)
-        for row in trial_rows(trial, self.hyperparameters):
+        for row in trial_rows(trial, self.hyperparameters, epochs=record):
             session = staged / _execution_folder(int(row["execution"]))
             _write_events(session, session_events(row, self.hyperparameters, trial.trial_id))
             epochs = by_execution.get(int(row["execution"]), [])
@@ -173,8 +182,6 @@ def experiment_summary(spec: SweepSpec) -> Any:
         >>> experiment_summary(spec).value[0].tag
         '_hparams_/experiment'
     """
-    from tensorboard.plugins.hparams import api as hp
-
     domains = _domains(spec)
     hparams = [hp.HParam(name, domains.get(name)) for name in hyperparameter_names(spec)]
     metrics = [hp.Metric(name) for name in SESSION_METRICS]
@@ -185,10 +192,6 @@ def experiment_summary(spec: SweepSpec) -> Any:
 
 def session_events(row: Mapping[str, Any], hyperparameters: Sequence[str], trial_id: str) -> list[Any]:
     """One execution's session: its hyperparameters (grouped by trial), metrics and status, as events."""
-    from tensorboard.plugins.hparams import api_pb2
-    from tensorboard.plugins.hparams import summary as hparams_summary
-    from tensorboard.plugins.hparams import summary_v2 as hparams_v2
-
     started = _number(row.get("started")) or time.time()
     values = {name: _hparam_value(row.get(name)) for name in hyperparameters}
     start = hparams_v2.hparams_pb({k: v for k, v in values.items() if v is not None}, trial_id=trial_id,
@@ -227,8 +230,6 @@ def epoch_events(epochs: Iterable[Mapping[str, Any]], tags: Mapping[str, str], s
 
 def _domains(spec: SweepSpec) -> dict[str, Any]:
     """Each hyperparameter column's domain: the values of a choice, the interval of a range."""
-    from tensorboard.plugins.hparams import api as hp
-
     domains: dict[str, Any] = {}
     for name, form in searched_parameters(spec).items():
         if name == "layers":
@@ -274,11 +275,7 @@ def _scalar(tag: str, value: float) -> Any:
 
 def _scalars(values: Sequence[tuple[str, float]]) -> Any:
     """A Summary of scalars in the scalars plugin's format (what `tf.summary.scalar` writes)."""
-    from tensorboard.compat.proto import summary_pb2, tensor_pb2, tensor_shape_pb2, types_pb2
-    from tensorboard.plugins.scalar import metadata
-
-    summary_metadata = metadata.create_summary_metadata(display_name=None, description=None)
-    shape = tensor_shape_pb2.TensorShapeProto()
+    summary_metadata, shape = _scalar_metadata()
     return summary_pb2.Summary(value=[
         summary_pb2.Summary.Value(tag=tag, metadata=summary_metadata, tensor=tensor_pb2.TensorProto(
             dtype=types_pb2.DT_FLOAT, tensor_shape=shape, float_val=[value]))
@@ -286,15 +283,19 @@ def _scalars(values: Sequence[tuple[str, float]]) -> Any:
     ])
 
 
+@functools.cache
+def _scalar_metadata() -> tuple[Any, Any]:
+    """The scalars plugin's metadata and a scalar's shape, the same for every value (made once)."""
+    summary_metadata = scalar_metadata.create_summary_metadata(display_name=None, description=None)
+    return summary_metadata, tensor_shape_pb2.TensorShapeProto()
+
+
 def _tensorboard_summary(summary: Any) -> Any:
     """A TensorFlow Summary (what hparams' v1 `session_end_pb` returns) as TensorBoard's own."""
-    from tensorboard.compat.proto import summary_pb2
-
     return summary_pb2.Summary.FromString(summary.SerializeToString())
 
 
 def _event(summary: Any, step: int, wall_time: float | None = None) -> Any:
-    from tensorboard.compat.proto import event_pb2
 
     return event_pb2.Event(wall_time=time.time() if wall_time is None else wall_time, step=step, summary=summary)
 
@@ -305,9 +306,6 @@ def _write_events(folder: Path, events: Iterable[Any]) -> None:
     TensorFlow's TFRecord writer frames the records (the event-file format) in C++: writing each
     scalar through `tf.summary` costs a TensorFlow op, several times the training of a tiny epoch.
     """
-    import tensorflow as tf
-    from tensorboard.compat.proto import event_pb2
-
     folder.mkdir(parents=True, exist_ok=True)
     name = f"events.out.tfevents.{int(time.time()):010d}.{socket.gethostname()}.{os.getpid()}.{uuid.uuid4().hex[:8]}"
     with tf.io.TFRecordWriter(str(folder / name)) as writer:
