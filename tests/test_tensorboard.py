@@ -223,3 +223,28 @@ def test_verdicts_are_written_only_when_they_change(tiny_run: Any, tmp_path: Pat
     writer.write_verdicts(tiny_run.trials)
     after = {path: path.stat().st_mtime_ns for path in paths.tensorboard_dir.glob("trial_*/execution_*/verdict/*")}
     assert before == after and len(before) == len(tiny_run.trials)
+
+
+def test_layer_lists_and_regularizer_combinations_are_discrete_domains() -> None:
+    from fitsweep.tensorboard import experiment_summary
+
+    sweep = {**tiny_sweep(), "model": {"layers": {"values": [[8], [16, 8], []]},
+                                       "regularizers": {"values": [{}, {"l2": 1.0e-3}, {"dropout": 0.2}]}}}
+    spec = parse_spec(sweep)
+    summary = experiment_summary(spec)
+    experiment = hparams_metadata.parse_experiment_plugin_data(summary.value[0].metadata.plugin_data.content)
+    infos = {info.name: [_hparam(value) for value in info.domain_discrete.values] for info in experiment.hparam_infos}
+    assert infos["layers"] == sorted(["8", "16-8", "none"])
+    assert infos["regularizers"] == sorted(["none", "l2=0.001", "dropout=0.2"])
+    assert (infos["dropout"], infos["l1"], infos["l2"]) == ([0.0, 0.2], [0.0], [0.0, 0.001])
+    assert sorted(infos) == sorted(hyperparameter_names(spec))
+
+
+def test_a_run_recorded_without_tensorboard_files_stays_without_on_resume(tmp_path: Path) -> None:
+    import shutil
+
+    run = run_sweep(parse_spec(tiny_sweep(tuner={"max_trials": 1}, train={"epochs": 1})), results_dir=tmp_path)
+    paths = RunPaths(run.path)
+    shutil.rmtree(paths.tensorboard_dir)  # as a run recorded before fitsweep wrote TensorBoard files
+    resume_sweep(paths.root)
+    assert not paths.tensorboard_dir.exists()

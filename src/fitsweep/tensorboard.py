@@ -86,19 +86,27 @@ class TensorBoardLog:
         >>> log.start()  # doctest: +SKIP
         >>> log.trial_ended("00")  # doctest: +SKIP
     """
+
     def __init__(self, paths: RunPaths, spec: SweepSpec, oracle: Any) -> None:
         self.paths, self.spec, self.oracle = paths, spec, oracle
         self.hyperparameters = hyperparameter_names(spec)
         self._verdicts: dict[tuple[str, int], str] = {}  # the verdicts written by this process
+        self.writing = True
 
     def start(self) -> None:
         """Write the experiment once, and bring a resumed run's files up to its oracle's trials.
 
         A finished trial without a folder (the run was killed as it ended) gets one; a folder of
-        a trial that is to run again is removed, so its rerun writes its steps once.
+        a trial that is to run again is removed, so its rerun writes its steps once. A run that
+        has finished trials but no TensorBoard folder was recorded without one (before fitsweep
+        wrote them, or switched off): it stays without, rather than spend a trial's writing on
+        each of its past trials.
         """
         shutil.rmtree(self.paths.tensorboard_staging, ignore_errors=True)  # a killed write's leftovers
         root = self.paths.tensorboard_dir
+        if not root.exists() and any(trial.status in FINISHED for trial in self.oracle.trials.values()):
+            self.writing = False
+            return
         if not any(root.glob("events.out.tfevents.*")):
             self._guarded(lambda: self._write_experiment(root))
         for trial_id, trial in list(self.oracle.trials.items()):
@@ -111,12 +119,12 @@ class TensorBoardLog:
     def trial_ended(self, trial_id: str) -> None:
         """Write an ended trial's sessions: hyperparameters, status, final metrics and curves."""
         trial = self.oracle.trials.get(trial_id)
-        if trial is not None:
+        if trial is not None and self.writing:
             self._guarded(lambda: self._write_trial(trial))
 
     def write_verdicts(self, trials: pd.DataFrame | None) -> None:
         """Write each execution's `fit` verdict whose value changed since this process last wrote it."""
-        if trials is None or "fit" not in trials:
+        if trials is None or "fit" not in trials or not self.writing:
             return
         for trial_id, execution, fit in trials[["trial_id", "execution", "fit"]].itertuples(index=False):
             key = (str(trial_id), int(execution))
