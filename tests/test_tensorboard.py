@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import random
+import shutil
+import signal
+import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +21,7 @@ from tensorboard.plugins.hparams import metadata as hparams_metadata
 from tensorboard.util import tensor_util
 
 from conftest import tiny_sweep, write_sweep
-from fitsweep import SpecError, cli, parse_spec, run_sweep
+from fitsweep import SpecError, cli, load, parse_spec, run_sweep
 from fitsweep.cli import app
 from fitsweep.engine import NullObserver
 from fitsweep.results import RunPaths
@@ -117,8 +123,6 @@ def test_the_experiment_declares_each_hyperparameters_domain(tiny_run: Any) -> N
 
 
 def test_a_changed_verdict_replaces_the_old_one(tiny_run: Any, tmp_path: Path) -> None:
-    import shutil
-
     folder = tmp_path / "copy"
     shutil.copytree(tiny_run.path, folder)
     paths = RunPaths(folder)
@@ -189,8 +193,6 @@ def test_a_resumed_run_writes_every_step_once(tmp_path: Path) -> None:
     assert paths.tensorboard_trial("0").is_dir() and not paths.tensorboard_trial("1").exists()
     # As if killed just after trial 0 ended (its record saved, its folder not yet written), and
     # while a write for the trial that will run again had begun.
-    import shutil
-
     shutil.rmtree(paths.tensorboard_trial("0"))
     (paths.tensorboard_trial("1") / "execution_0" / "train").mkdir(parents=True)
     resumed = resume_sweep(paths.root)
@@ -212,8 +214,6 @@ def test_with_workers_the_chief_writes_every_session(tmp_path: Path) -> None:
 
 
 def test_verdicts_are_written_only_when_they_change(tiny_run: Any, tmp_path: Path) -> None:
-    import shutil
-
     folder = tmp_path / "copy"
     shutil.copytree(tiny_run.path, folder)
     paths = RunPaths(folder)
@@ -241,10 +241,34 @@ def test_layer_lists_and_regularizer_combinations_are_discrete_domains() -> None
 
 
 def test_a_run_recorded_without_tensorboard_files_stays_without_on_resume(tmp_path: Path) -> None:
-    import shutil
-
     run = run_sweep(parse_spec(tiny_sweep(tuner={"max_trials": 1}, train={"epochs": 1})), results_dir=tmp_path)
     paths = RunPaths(run.path)
     shutil.rmtree(paths.tensorboard_dir)  # as a run recorded before fitsweep wrote TensorBoard files
     resume_sweep(paths.root)
     assert not paths.tensorboard_dir.exists()
+
+
+@pytest.mark.slow
+def test_after_kills_at_random_moments_every_step_is_written_once(tmp_path: Path) -> None:
+    sweep = write_sweep(tmp_path, tiny_sweep(tuner={"max_trials": 6, "executions_per_trial": 2},
+                                             train={"epochs": 4, "fused_trials": 2}))
+    results, run_dir = tmp_path / "results", tmp_path / "results" / "tiny"
+    rng = random.Random(11)
+    for attempt in range(4):
+        resumable = (run_dir / "sweep.yaml").exists() and (run_dir / "run.json").exists()
+        arguments = ["resume", str(run_dir)] if resumable else ["run", str(sweep), "--results-dir", str(results),
+                                                                          "--overwrite"]
+        process = subprocess.Popen([sys.executable, "-m", "fitsweep", *arguments, "--quiet"],
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                   env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+        if attempt < 3:
+            time.sleep(rng.uniform(4.0, 12.0))
+            if process.poll() is None:
+                process.send_signal(signal.SIGKILL)
+        assert process.wait(timeout=600) in (0, -signal.SIGKILL)
+    run = load(run_dir)
+    assert run.info["status"] == "completed" and len(run.trials) == 6 * 2
+    assert_tensorboard_matches_tables(run)
+    for folder in run_dir.glob("tensorboard/trial_*/execution_*"):
+        for part in (folder, folder / "train", folder / "validation", folder / "verdict"):
+            assert len(list(part.glob("events.out.tfevents.*"))) == 1, part

@@ -91,7 +91,7 @@ class TensorBoardLog:
         self.paths, self.spec, self.oracle = paths, spec, oracle
         self.hyperparameters = hyperparameter_names(spec)
         self._verdicts: dict[tuple[str, int], str] = {}  # the verdicts written by this process
-        self.writing = True
+        self._writing = True  # False for a run recorded without TensorBoard files (see start)
 
     def start(self) -> None:
         """Write the experiment once, and bring a resumed run's files up to its oracle's trials.
@@ -105,7 +105,7 @@ class TensorBoardLog:
         shutil.rmtree(self.paths.tensorboard_staging, ignore_errors=True)  # a killed write's leftovers
         root = self.paths.tensorboard_dir
         if not root.exists() and any(trial.status in FINISHED for trial in self.oracle.trials.values()):
-            self.writing = False
+            self._writing = False
             return
         if not any(root.glob("events.out.tfevents.*")):
             self._guarded(lambda: self._write_experiment(root))
@@ -119,12 +119,12 @@ class TensorBoardLog:
     def trial_ended(self, trial_id: str) -> None:
         """Write an ended trial's sessions: hyperparameters, status, final metrics and curves."""
         trial = self.oracle.trials.get(trial_id)
-        if trial is not None and self.writing:
+        if trial is not None and self._writing:
             self._guarded(lambda: self._write_trial(trial))
 
     def write_verdicts(self, trials: pd.DataFrame | None) -> None:
         """Write each execution's `fit` verdict whose value changed since this process last wrote it."""
-        if trials is None or "fit" not in trials or not self.writing:
+        if trials is None or "fit" not in trials or not self._writing:
             return
         for trial_id, execution, fit in trials[["trial_id", "execution", "fit"]].itertuples(index=False):
             key = (str(trial_id), int(execution))
