@@ -77,8 +77,11 @@ def _quiet_native_logs() -> Iterator[None]:
                    "or one network at a time.")
 @click.option("--fused-trials", type=click.IntRange(min=1), help="Override train.fused_trials: at most N trials "
               "in one fused model.")
+@click.option("--tensorboard/--no-tensorboard", default=None,
+              help="Override report.tensorboard: write TensorBoard event files under RUN_DIR/tensorboard (default).")
 def run(sweep: Path, results_dir: Path, max_trials: int | None, epochs: int | None, overwrite: bool,
-        quiet: bool, workers: int | None, fuse: bool | None, fused_trials: int | None) -> None:
+        quiet: bool, workers: int | None, fuse: bool | None, fused_trials: int | None,
+        tensorboard: bool | None) -> None:
     """Run a sweep and write its results folder.
 
     \b
@@ -89,7 +92,8 @@ def run(sweep: Path, results_dir: Path, max_trials: int | None, epochs: int | No
     """
     from fitsweep.spec import load_spec
 
-    spec = load_spec(sweep).with_overrides(max_trials=max_trials, epochs=epochs, fused=fuse, fused_trials=fused_trials)
+    spec = load_spec(sweep).with_overrides(max_trials=max_trials, epochs=epochs, fused=fuse, fused_trials=fused_trials,
+                                           tensorboard=tensorboard)
     _import_tensorflow()
     from fitsweep.runner import run_dir_for, run_sweep
 

@@ -7,6 +7,7 @@
         epochs.parquet    one row per trial, execution and epoch
         best_model.keras  the best trial's model, at its best epoch
         tuner/            KerasTuner's own state (oracle.json, trial_*/trial.json)
+        tensorboard/      TensorBoard event files: trial_*/execution_*/ (`fitsweep.tensorboard`)
         report.html       the report, one self-contained file (`fitsweep report`)
         report.md         the same report as Markdown, its figures under figures/
 
@@ -93,6 +94,20 @@ class RunPaths:
     def figures_dir(self) -> Path:
         """The report's figures as PNG files, linked from report.md."""
         return self.root / "figures"
+
+    @property
+    def tensorboard_dir(self) -> Path:
+        """TensorBoard's log folder: `tensorboard --logdir` opens the run's HParams sessions there."""
+        return self.root / "tensorboard"
+
+    @property
+    def tensorboard_staging(self) -> Path:
+        """Where event files are written before they move into `tensorboard_dir` whole (outside it)."""
+        return self.root / ".tensorboard-staging"
+
+    def tensorboard_trial(self, trial_id: str) -> Path:
+        """One trial's TensorBoard folder: a session per execution."""
+        return self.tensorboard_dir / f"trial_{trial_id}"
 
     def trial_model(self, trial_id: str, file_name: str) -> Path:
         return self.tuner_dir / f"trial_{trial_id}" / file_name

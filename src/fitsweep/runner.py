@@ -42,6 +42,7 @@ from fitsweep.results import (
 from fitsweep.space import hyperparameter_names
 from fitsweep.spec import SweepSpec, load_spec
 from fitsweep.tables import epoch_rows, epochs_frame, trial_error, trial_rows, trial_status, trials_frame
+from fitsweep.tensorboard import TensorBoardLog
 
 __all__ = ["run_sweep", "resume_sweep", "run_dir_for", "with_verdicts"]
 
@@ -136,14 +137,18 @@ def _search(
         oracle = build_oracle(spec)
         chance_loss = chance_level_loss(splits.class_priors, binary=splits.n_classes == 2)
         info["chance_loss"] = chance_loss
+        tensorboard = TensorBoardLog(paths, spec, oracle) if spec.report.tensorboard else None
         refresher = _TableRefresher(paths, spec, oracle, chance_loss, observer,
-                                    report=_live_report(paths, splits, report))
+                                    report=_live_report(paths, splits, report), tensorboard=tensorboard)
         tuner = SweepTuner(  # reloads KerasTuner's state from the folder when there is one
             spec, splits, oracle, observer=refresher,
             directory=str(paths.root), project_name=paths.tuner_dir.name, overwrite=False,
         )
         if resuming:
             recover_interrupted_trials(oracle)
+        if refresher.tensorboard is not None:  # after the recovery, which decides the trials that run again
+            refresher.tensorboard.start()
+        if resuming:
             refresher.refresh()  # a killed run's tables end at its last rewrite: bring them up to its last trial
     except KeyboardInterrupt:  # Ctrl-C or SIGTERM before any trial ran: the tables are as they were
         info.update(status="interrupted", finished=_now())
@@ -162,6 +167,9 @@ def _search(
         try:
             _finish(paths, refresher.tables, oracle, chance_loss, info, status)
         finally:
+            if refresher.tensorboard is not None:  # the verdicts of the final tables
+                refresher.tensorboard.write_verdicts(refresher.tables.trials_table)
+                refresher.tensorboard.close()
             if refresher.report is not None and status != "interrupted":  # Ctrl-C should not wait for a report
                 refresher.report.refresh(force=True)
 
@@ -179,6 +187,7 @@ class _Tables:
         self._rows: dict[str, tuple[Any, list[dict[str, Any]], list[dict[str, Any]]]] = {}
         self._best: str | None = None
         self._cleared: set[str] = set()
+        self.trials_table: pd.DataFrame | None = None  # as last written
 
     def save(self, paths: RunPaths, oracle: Any, chance_loss: float, final: bool = False) -> tuple[list[Any], Any]:
         """Write both tables (trials with their fit verdicts) and keep only the best trial's model.
@@ -200,7 +209,8 @@ class _Tables:
             trial_table += kept[1]
             epoch_table += kept[2]
         epochs = epochs_frame(epoch_table)
-        write_tables(paths, with_verdicts(trials_frame(trial_table, self.hyperparameters), epochs, chance_loss), epochs)
+        self.trials_table = with_verdicts(trials_frame(trial_table, self.hyperparameters), epochs, chance_loss)
+        write_tables(paths, self.trials_table, epochs)
         self._keep_best_model(paths, trials, best[0].trial_id if best else None, final)
         return trials, best
 
@@ -259,9 +269,10 @@ class _TableRefresher:
 
     def __init__(
         self, paths: RunPaths, spec: SweepSpec, oracle: Any, chance_loss: float, observer: SweepObserver | None,
-        report: Any = None,
+        report: Any = None, tensorboard: TensorBoardLog | None = None,
     ) -> None:
         self.paths, self.spec, self.oracle, self.report = paths, spec, oracle, report
+        self.tensorboard = tensorboard  # writes each trial's event files as it ends, verdicts with the tables
         self.inner: SweepObserver = observer or NullObserver()
         self.chance_loss = chance_loss
         self.tables = _Tables(spec)
@@ -282,6 +293,8 @@ class _TableRefresher:
         self.inner.epoch_ended(trial_id, execution, epoch, logs)
 
     def trial_ended(self, trial_id: str, status: str, score: float | None) -> None:
+        if self.tensorboard is not None:  # before a refresh, which writes its verdicts
+            self.tensorboard.trial_ended(trial_id)
         cohort = self.running.pop(trial_id, None)
         self._cohort_open, self.pending = False, True
         if cohort not in self.running.values():  # the last of the trials that started with it (a fused group)
@@ -296,6 +309,8 @@ class _TableRefresher:
         """Rewrite the tables now, then the report; the next rewrite waits as REFRESH_SPACING says."""
         started = time.monotonic()
         self.tables.save(self.paths, self.oracle, self.chance_loss)
+        if self.tensorboard is not None:
+            self.tensorboard.write_verdicts(self.tables.trials_table)
         self.pending = False
         if self.report is not None:
             self.report.refresh()  # never raises: a report failure is one warning line

@@ -437,6 +437,13 @@ class TunerSpec(_Section):
         return "max" if self.objective.endswith("accuracy") else "min"
 
 
+class ReportSpec(_Section):
+    """What a run writes for reading, besides its tables and report."""
+
+    # TensorBoard event files under RUN_DIR/tensorboard (fitsweep.tensorboard): curves and HParams sessions.
+    tensorboard: bool = True
+
+
 class SweepSpec(_Section):
     """A validated sweep file."""
 
@@ -445,6 +452,7 @@ class SweepSpec(_Section):
     model: ModelSpec = ModelSpec()
     train: TrainSpec = TrainSpec()
     tuner: TunerSpec = TunerSpec()
+    report: ReportSpec = ReportSpec()
 
     @model_validator(mode="after")
     def _penalty_free_objective(self, info: ValidationInfo) -> SweepSpec:
@@ -479,10 +487,14 @@ class SweepSpec(_Section):
         return self
 
     def with_overrides(self, *, max_trials: int | None = None, epochs: int | None = None,
-                       fused: bool | None = None, fused_trials: int | None = None) -> SweepSpec:
+                       fused: bool | None = None, fused_trials: int | None = None,
+                       tensorboard: bool | None = None) -> SweepSpec:
         """A copy with command-line overrides applied and validated again."""
         raw = self.resolved()
         given = []
+        if tensorboard is not None:
+            raw["report"]["tensorboard"] = tensorboard
+            given.append("--tensorboard" if tensorboard else "--no-tensorboard")
         if fused is not None:
             raw["train"]["fused"] = fused
             given.append("--fuse" if fused else "--no-fuse")
@@ -673,7 +685,7 @@ def _read_yaml(path: Path) -> Any:
 def parse_spec(raw: Any, source: str = "<sweep>", *, recorded: bool = False) -> SweepSpec:
     """Validate an already-parsed sweep file (a dict), naming `source` in errors (`recorded`: see `load_spec`)."""
     if not isinstance(raw, dict):
-        raise SpecError(f"{source}: a sweep file must be a mapping with keys name, data, model, train, tuner")
+        raise SpecError(f"{source}: a sweep file must be a mapping with keys name, data, model, train, tuner, report")
     try:
         return SweepSpec.model_validate(raw, context={"recorded": recorded})
     except ValidationError as error:

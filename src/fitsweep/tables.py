@@ -37,6 +37,8 @@ TRIAL_METRIC_COLUMNS = [
     "train_rows", "train_measured_rows", "val_rows", "test_rows", "fit_seconds", "started", "ended", "worker", "score",
     "error",
 ]
+# execution -> epoch (0-based) -> metric -> value, as `fitsweep.records.execution_epochs` reads them.
+Epochs = dict[int, dict[int, dict[str, float]]]
 _ROW_COUNTS = ("train_rows", "train_measured_rows", "val_rows", "test_rows")
 _AT_BEST_EPOCH = {
     "loss": "train_loss", "val_loss": "val_loss", "accuracy": "train_accuracy", "val_accuracy": "val_accuracy",
@@ -68,11 +70,17 @@ def epochs_table(trials: Iterable[Any]) -> pd.DataFrame:
     return epochs_frame([row for trial in trials for row in epoch_rows(trial)])
 
 
-def epoch_rows(trial: Any) -> list[dict[str, Any]]:
-    """One trial's rows of the epochs table, as dicts: built once per trial, framed by `epochs_frame`."""
+def epoch_rows(trial: Any, epochs: Epochs | None = None) -> list[dict[str, Any]]:
+    """One trial's rows of the epochs table, as dicts: built once per trial, framed by `epochs_frame`.
+
+    `epochs`: the trial's `execution_epochs`, when the caller has read them already (they are
+    the costly part: one mean per metric and epoch).
+    """
+    if epochs is None:
+        epochs = execution_epochs(trial.metrics.metrics)
     return [
         {"trial_id": trial.trial_id, "execution": execution, "epoch": step + 1, **values}
-        for execution, by_epoch in execution_epochs(trial.metrics.metrics).items()
+        for execution, by_epoch in epochs.items()
         for step, values in by_epoch.items()
     ]
 
@@ -106,12 +114,14 @@ def trials_table(trials: Iterable[Any], hyperparameters: Sequence[str]) -> pd.Da
     return trials_frame([row for trial in trials for row in trial_rows(trial, hyperparameters)], hyperparameters)
 
 
-def trial_rows(trial: Any, hyperparameters: Sequence[str], worker: str | None = None) -> list[dict[str, Any]]:
+def trial_rows(trial: Any, hyperparameters: Sequence[str], worker: str | None = None,
+               epochs: Epochs | None = None) -> list[dict[str, Any]]:
     """One trial's rows of the trials table, as dicts: built once per trial, framed by `trials_frame`.
 
-    `worker` is the KerasTuner tuner id of the process that trained it (None when not known).
+    `worker` is the KerasTuner tuner id of the process that trained it (None when not known);
+    `epochs`: the trial's `execution_epochs`, as for `epoch_rows`.
     """
-    return _trial_rows(trial, hyperparameters, worker)
+    return _trial_rows(trial, hyperparameters, worker, epochs)
 
 
 def trials_frame(rows: Sequence[dict[str, Any]], hyperparameters: Sequence[str]) -> pd.DataFrame:
@@ -130,7 +140,8 @@ def trials_frame(rows: Sequence[dict[str, Any]], hyperparameters: Sequence[str])
                          **dict.fromkeys(_ROW_COUNTS, "Int64")})
 
 
-def _trial_rows(trial: Any, hyperparameters: Sequence[str], worker: str | None = None) -> list[dict[str, Any]]:
+def _trial_rows(trial: Any, hyperparameters: Sequence[str], worker: str | None = None,
+                epochs: Epochs | None = None) -> list[dict[str, Any]]:
     values = trial_values(trial.hyperparameters.values)
     base = {
         "worker": worker,
@@ -140,7 +151,8 @@ def _trial_rows(trial: Any, hyperparameters: Sequence[str], worker: str | None =
         "score": trial.score,
         "error": trial_error(trial) if trial_status(trial) != "completed" else None,
     }
-    epochs = execution_epochs(trial.metrics.metrics)
+    if epochs is None:
+        epochs = execution_epochs(trial.metrics.metrics)
     summaries = execution_summaries(trial.metrics.metrics)
     if not epochs:
         return [{**base, "execution": 0}]

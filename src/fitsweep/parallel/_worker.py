@@ -135,7 +135,9 @@ def _check_same_sweep(spec: SweepSpec, run_dir: Path) -> None:
     if not chief_spec_path.is_file():
         return
     chief_spec = load_spec(chief_spec_path, recorded=True)
-    if spec.with_overrides(max_trials=chief_spec.tuner.max_trials) != chief_spec:
+    # What the chief writes for reading (report.*) does not change how trials train.
+    same = spec.with_overrides(max_trials=chief_spec.tuner.max_trials, tensorboard=chief_spec.report.tensorboard)
+    if same != chief_spec:
         raise FitsweepError(
             f"{chief_spec_path}: the chief runs a different sweep than this worker; start the worker with the "
             "chief's sweep file and the same --epochs"
