@@ -165,3 +165,24 @@ def test_training_metrics_are_measured_in_inference_mode_beside_kerass_running_a
     assert (epochs[["crossentropy_sd", "val_crossentropy_sd"]] > 0).all().all()
     rows = tiny_run.trials.iloc[0]
     assert rows.train_measured_rows == rows.train_rows and rows.val_rows + rows.train_rows + rows.test_rows == 200
+
+
+def test_only_a_trial_that_may_be_the_best_builds_and_saves_its_model(tmp_path: Path, monkeypatch) -> None:
+    """A trial worse than the best so far is never kept, so its model is not built; the best one always is."""
+    from fitsweep import training
+
+    built: list[str] = []
+    network = training.Outcome.network
+    monkeypatch.setattr(training.Outcome, "network", lambda self: built.append(self.member.trial_id) or network(self))
+    spec = parse_spec(tiny_sweep(tuner={"max_trials": 8, "executions_per_trial": 2}, train={"fused_trials": 1}))
+    run = run_sweep(spec, results_dir=tmp_path)
+    trials = run.trials[run.trials["status"] == "completed"]
+    per_trial = trials.groupby("trial_id").agg(ended=("ended", "max"), score=("score", "first"),
+                                               best_execution=("val_loss", "min")).sort_values("ended")
+    expected, best = [], np.inf
+    for trial_id, row in per_trial.iterrows():
+        if row.best_execution <= best:
+            expected.append(trial_id)
+        best = min(best, row.score)
+    assert built == expected and len(built) < len(per_trial)
+    assert run.info["best_trial"] in built and (run.path / "best_model.keras").is_file()

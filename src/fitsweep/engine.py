@@ -10,6 +10,7 @@ execution's epochs to the oracle as they come, and saves each trial's best execu
 from __future__ import annotations
 
 import gc
+import math
 import time
 import traceback
 import warnings
@@ -277,23 +278,39 @@ class SweepTuner(keras_tuner.Tuner):
             direction=self.spec.tuner.direction, patience=self.spec.train.early_stopping, on_epoch=on_epoch,
         )
         endings = []
+        best_so_far = self._best_signed_score()
         for trial in trials:
             mine = [outcome for outcome in outcomes if outcome.member.trial_id == trial.trial_id]
             for outcome in mine:
                 reports.flush(outcome.member, outcome.summary)
-            endings.append(self._settle(trial, mine))
+            endings.append(self._settle(trial, mine, best_so_far))
         return endings
 
-    def _settle(self, trial: keras_tuner.engine.trial.Trial, outcomes: list[Outcome]) -> tuple[str, str | None]:
-        """A trial is completed with its best execution's model saved, or failed if one diverged."""
+    def _settle(self, trial: keras_tuner.engine.trial.Trial, outcomes: list[Outcome],
+                best_so_far: float) -> tuple[str, str | None]:
+        """A trial is completed, its best execution's model saved if it may be the best; or failed if one diverged.
+
+        KerasTuner scores a trial by the best epoch of its executions' mean, never better than
+        its best execution's best epoch: a trial whose best execution is worse than the best score
+        so far cannot become the best, and its model, which would be deleted, is not built.
+        """
         diverged = [outcome for outcome in outcomes if outcome.diverged_at is not None]
         if diverged:
             first = diverged[0]
             return TrialStatus.FAILED, (f"Diverged: a loss became NaN or infinite at epoch "
                                         f"{(first.diverged_at or 0) + 1} (execution {first.member.execution})")
         best = min(outcomes, key=lambda outcome: outcome.best_value)
-        best.network().save(f"{self.get_trial_dir(trial.trial_id)}/{MODEL_FILE}")
+        if best.best_value <= best_so_far:
+            best.network().save(f"{self.get_trial_dir(trial.trial_id)}/{MODEL_FILE}")
         return TrialStatus.COMPLETED, None
+
+    def _best_signed_score(self) -> float:
+        """The best score of the trials ended so far, lower is better (inf before the first)."""
+        best = self.oracle.get_best_trials(1)
+        score = best[0].score if best else None
+        if score is None or not math.isfinite(score):
+            return math.inf
+        return float(score) if self.spec.tuner.direction == "min" else -float(score)
 
 
 def slot_tuner_id(tuner_id: str, slot: int) -> str:
