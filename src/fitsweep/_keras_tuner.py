@@ -24,6 +24,14 @@ says which part. The private parts it touches, and why:
 
 `TrialStatus` is public (`keras_tuner.engine.trial`) and is re-exported here so that fitsweep
 reads trial states from one place.
+
+It also reads a project folder that plain KerasTuner wrote (`read_project`): oracle.json and
+each trial_*/trial.json, through KerasTuner's own `Trial.load`, and the TensorBoard logs that
+KerasTuner's `Tuner` writes under a TensorBoard callback's `log_dir` as
+`<log_dir>/<trial_id>/execution<N>/{train,validation}` (`read_execution_curves`), through
+TensorBoard's own `EventAccumulator`. Plain KerasTuner records in trial.json only the metrics of
+each trial's best epoch (averaged over its executions); its per-epoch curves exist only in those
+TensorBoard logs.
 """
 
 from __future__ import annotations
@@ -37,6 +45,8 @@ import shutil
 import time
 import weakref
 from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import keras_tuner
@@ -47,9 +57,12 @@ from keras_tuner.src.distribute import utils as dist_utils
 from keras_tuner.src.distribute.oracle_chief import OracleServicer
 from keras_tuner.src.engine.metrics_tracking import MetricsTracker
 
+from fitsweep.errors import ProjectError
+
 __all__ = [
-    "ORACLE_CLASSES", "WRITTEN_AGAINST", "MetricsTracker", "ReportServicer", "TrialStatus", "install_atomic_saves",
-    "oracle_snapshot", "recover_interrupted_trials", "save_json_atomically", "serve_oracle", "works_for_a_chief",
+    "ORACLE_CLASSES", "WRITTEN_AGAINST", "ExecutionCurve", "KerasTunerProject", "MetricsTracker", "ReportServicer",
+    "TrialStatus", "install_atomic_saves", "oracle_snapshot", "read_execution_curves", "read_project",
+    "recover_interrupted_trials", "save_json_atomically", "serve_oracle", "works_for_a_chief",
 ]
 
 WRITTEN_AGAINST = "1.4.8"
@@ -280,3 +293,208 @@ def serve_oracle(oracle: keras_tuner.Oracle, server: Any) -> ReportServicer:
     servicer = ReportServicer(oracle)
     protos.get_service_grpc().add_OracleServicer_to_server(servicer, server)
     return servicer
+
+
+# --- a project folder written by plain KerasTuner ----------------------------------------------
+
+ORACLE_FILE = "oracle.json"
+TRIAL_FILE = "trial.json"
+# The keys every 1.4.x oracle.json holds; an older or newer layout lacks one of them.
+_ORACLE_KEYS = ("hyperparameters", "start_order", "end_order", "seed")
+_TRIAL_KEYS = ("trial_id", "hyperparameters", "metrics", "score", "best_step", "status")
+_MAX_JSON_BYTES = 100_000_000
+# The TensorBoard runs of one execution, and the prefix the metric names take in each.
+_TENSORBOARD_RUNS = {"train": "", "validation": "val_"}
+
+
+@dataclass(frozen=True)
+class KerasTunerProject:
+    """A KerasTuner project folder as read: its oracle's state and its trials in the order they started.
+
+    Attributes:
+        path: The project folder (the one holding oracle.json).
+        algorithm: "hyperband" or "bayesian" when oracle.json says so, else "random or grid"
+            (KerasTuner saves the same state for both).
+        seed: The oracle's seed.
+        trials: KerasTuner `Trial` objects, read by KerasTuner's own `Trial.load`.
+        space: The search space as KerasTuner saved it (its `HyperParameters` config).
+        settings: The algorithm's own settings from oracle.json (Hyperband's max_epochs and factor,
+            Bayesian optimisation's num_initial_points, ...).
+    """
+
+    path: Path
+    algorithm: str
+    seed: int | None
+    trials: list[Any]
+    space: list[dict[str, Any]]
+    settings: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ExecutionCurve:
+    """One execution's per-epoch metrics from KerasTuner's TensorBoard logs.
+
+    Attributes:
+        epochs: Keras' epoch index (from 0; a Hyperband trial that continues another starts at its
+            initial epoch) -> metric -> value, metrics named as in Keras' logs ("loss", "val_loss").
+        started: Wall time (seconds since the epoch) of the execution's first logged event.
+        ended: Wall time of its last logged epoch.
+    """
+
+    epochs: dict[int, dict[str, float]]
+    started: float | None
+    ended: float | None
+
+
+def read_project(path: Path) -> KerasTunerProject:
+    """Read a project folder written by KerasTuner 1.4.x; nothing in it is changed.
+
+    Args:
+        path: The folder KerasTuner calls `directory/project_name`, holding oracle.json.
+
+    Returns:
+        The oracle's state and every trial that has a trial.json.
+
+    Raises:
+        ProjectError: Not a KerasTuner project, a trial.json that is truncated or corrupt, or
+            files of a layout KerasTuner 1.4 does not write; one line naming the file.
+
+    Example:
+        >>> project = read_project(Path("my_dir/my_project"))  # doctest: +SKIP
+        >>> project.algorithm, len(project.trials)  # doctest: +SKIP
+        ('hyperband', 30)
+    """
+    if not path.is_dir():
+        raise ProjectError(f"{path}: no such folder; give a KerasTuner project folder (directory/project_name)")
+    oracle_file = path / ORACLE_FILE
+    if not oracle_file.is_file():
+        raise ProjectError(f"{oracle_file}: missing, so {path} is not a KerasTuner project{_nested_hint(path)}")
+    state = _read_json(oracle_file)
+    _require_keys(state, _ORACLE_KEYS, oracle_file)
+    trials = [_read_trial(trial_file) for trial_file in sorted(path.glob(f"trial_*/{TRIAL_FILE}"))]
+    order = {trial_id: index for index, trial_id in enumerate(state["start_order"])}
+    trials.sort(key=lambda trial: (order.get(trial.trial_id, len(order)), str(trial.trial_id)))
+    space = state["hyperparameters"].get("space", []) if isinstance(state["hyperparameters"], dict) else []
+    return KerasTunerProject(path=path, algorithm=_algorithm(state), seed=state.get("seed"), trials=trials,
+                             space=list(space), settings=_settings(state))
+
+
+def _nested_hint(path: Path) -> str:
+    # Users often pass KerasTuner's `directory` rather than `directory/project_name`.
+    found = sorted(p.parent.name for p in path.glob(f"*/{ORACLE_FILE}"))
+    return f"; projects inside it: {', '.join(str(path / name) for name in found[:5])}" if found else ""
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        size = path.stat().st_size
+        if size > _MAX_JSON_BYTES:
+            raise ProjectError(f"{path}: {size} bytes is too large for a KerasTuner state file")
+        return json.loads(path.read_text(encoding="utf-8"))
+    except OSError as error:
+        raise ProjectError(f"{path}: cannot be read ({error.strerror})") from None
+    except UnicodeDecodeError as error:
+        raise ProjectError(f"{path}: not UTF-8 text (bad byte at offset {error.start})") from None
+    except ValueError as error:
+        raise ProjectError(f"{path}: truncated or corrupt JSON ({error})") from None
+
+
+def _require_keys(state: Any, keys: tuple[str, ...], path: Path) -> None:
+    if not isinstance(state, dict):
+        raise ProjectError(f"{path}: not a JSON object, so not a file KerasTuner {WRITTEN_AGAINST[:3]}.x writes")
+    missing = [key for key in keys if key not in state]
+    if missing:
+        raise ProjectError(f"{path}: no {', '.join(repr(k) for k in missing)} key; fitsweep reads the files of "
+                           f"KerasTuner {WRITTEN_AGAINST[:3]}.x")
+
+
+def _read_trial(path: Path) -> Any:
+    state = _read_json(path)
+    _require_keys(state, _TRIAL_KEYS, path)
+    try:
+        return Trial.from_state(state)
+    except (KeyError, TypeError, ValueError, AttributeError) as error:
+        raise ProjectError(f"{path}: not a trial KerasTuner {WRITTEN_AGAINST[:3]}.x can read "
+                           f"({type(error).__name__}: {error})") from None
+
+
+def _algorithm(state: dict[str, Any]) -> str:
+    if "brackets" in state:
+        return "hyperband"
+    if "num_initial_points" in state:
+        return "bayesian"
+    return "random or grid"
+
+
+def _settings(state: dict[str, Any]) -> dict[str, Any]:
+    names = ("max_epochs", "min_epochs", "factor", "hyperband_iterations", "num_initial_points", "alpha", "beta")
+    return {name: state[name] for name in names if name in state}
+
+
+def read_execution_curves(log_dir: Path, trial_id: str) -> dict[int, ExecutionCurve]:
+    """Every execution's per-epoch metrics of one trial, from KerasTuner's TensorBoard logs.
+
+    Args:
+        log_dir: The TensorBoard callback's `log_dir` given to `tuner.search`.
+        trial_id: The trial, as KerasTuner names it ("0", "0007").
+
+    Returns:
+        execution -> its curve; empty when the trial has no logs there.
+
+    Raises:
+        ProjectError: An event file TensorBoard cannot read, naming its folder.
+    """
+    trial_dir = log_dir / str(trial_id)
+    executions = sorted((_execution_number(d.name), d) for d in trial_dir.glob("execution*") if d.is_dir())
+    curves = {}
+    for execution, folder in executions:
+        if execution is None:
+            continue
+        curve = _execution_curve(folder)
+        if curve.epochs:
+            curves[execution] = curve
+    return curves
+
+
+def _execution_number(name: str) -> int | None:
+    digits = name.removeprefix("execution")
+    return int(digits) if digits.isdigit() else None
+
+
+def _execution_curve(folder: Path) -> ExecutionCurve:
+    epochs: dict[int, dict[str, float]] = {}
+    times: list[float] = []
+    for run, prefix in _TENSORBOARD_RUNS.items():
+        if not (folder / run).is_dir():
+            continue
+        for tag, events in _epoch_events(folder / run).items():
+            for step, wall_time, value in events:
+                epochs.setdefault(step, {})[prefix + tag] = value
+                times.append(wall_time)
+    ordered = dict(sorted(epochs.items()))
+    return ExecutionCurve(ordered, min(times, default=None), max(times, default=None))
+
+
+def _epoch_events(folder: Path) -> dict[str, list[tuple[int, float, float]]]:
+    """tag (without Keras' "epoch_" prefix) -> (epoch, wall time, value) of one TensorBoard run."""
+    from tensorboard.backend.event_processing import event_accumulator  # type: ignore[import-untyped]
+    from tensorboard.util import tensor_util  # type: ignore[import-untyped]
+
+    accumulator = event_accumulator.EventAccumulator(
+        str(folder), size_guidance={event_accumulator.TENSORS: 0, event_accumulator.SCALARS: 0})
+    try:
+        accumulator.Reload()
+    except Exception as error:  # noqa: BLE001 - TensorBoard raises its own and protobuf's errors for a damaged file
+        raise ProjectError(f"{folder}: TensorBoard cannot read its event file ({type(error).__name__})") from None
+    tags = accumulator.Tags()
+    events: dict[str, list[tuple[int, float, float]]] = {}
+    for tag in tags.get(event_accumulator.TENSORS, []):
+        if tag.startswith("epoch_") and tag != "epoch_learning_rate":
+            events[tag.removeprefix("epoch_")] = [
+                (int(event.step), float(event.wall_time), float(tensor_util.make_ndarray(event.tensor_proto)))
+                for event in accumulator.Tensors(tag)]
+    for tag in tags.get(event_accumulator.SCALARS, []):  # summaries written by TF1-style writers
+        if tag.startswith("epoch_") and tag != "epoch_learning_rate":
+            events[tag.removeprefix("epoch_")] = [
+                (int(event.step), float(event.wall_time), float(event.value)) for event in accumulator.Scalars(tag)]
+    return events

@@ -445,6 +445,34 @@ def suggest_command(run_dir: Path, output: Path | None) -> None:
     stderr.print(f"Wrote {output}", markup=False)
 
 
+@app.command("import")
+@click.argument("project_dir", type=click.Path(path_type=Path))
+@click.option("--tensorboard", "log_dir", type=click.Path(path_type=Path),
+              help="The log_dir of the keras.callbacks.TensorBoard passed to tuner.search: per-epoch curves of "
+                   "every trial. Without it each trial has only its best epoch.")
+@click.option("--results-dir", type=click.Path(path_type=Path), default=Path("results"), show_default=True,
+              help="Parent folder of the run; results go to DIR/<name>.")
+@click.option("--name", help="The run's name (default: the project folder's name).")
+@click.option("--overwrite", is_flag=True, help="Replace an earlier run of the same name.")
+def import_command(project_dir: Path, log_dir: Path | None, results_dir: Path, name: str | None,
+                   overwrite: bool) -> None:
+    """Import a search plain KerasTuner ran: its trials table, curves, verdicts and report.
+
+    PROJECT_DIR is KerasTuner's directory/project_name, the folder holding oracle.json; it
+    and the TensorBoard logs are only read.
+
+    \b
+    Example:
+      fitsweep import my_dir/my_project --tensorboard logs/
+    """
+    _import_tensorflow()
+    from fitsweep.importing import import_project
+
+    run = import_project(project_dir, results_dir=results_dir, name=name, tensorboard=log_dir, overwrite=overwrite)
+    _print_summary(run)
+    stdout.print(f"Imported into {run.path}; report in {run.path / 'report.html'}")
+
+
 _COMPARE_SHOWN = ("group", "n_executions", "test_accuracy_mean", "test_accuracy_ci_low", "test_accuracy_ci_high",
                   "accuracy_gap_mean", "overfit_share", "p_holm", "note")
 

@@ -12,6 +12,7 @@ __all__ = [
     "DataError",
     "ResultsError",
     "RunFailedError",
+    "ProjectError",
 ]
 
 
@@ -33,3 +34,7 @@ class ResultsError(FitsweepError):
 
 class RunFailedError(FitsweepError):
     """A sweep that ran but finished no trial; carries the first trial's error."""
+
+
+class ProjectError(FitsweepError):
+    """A KerasTuner project folder (or its TensorBoard logs) that cannot be imported."""

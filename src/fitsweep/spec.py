@@ -331,8 +331,20 @@ class NotMNISTData(_DataBase):
     limit: int | None = Field(None, ge=100)
 
 
+class KerasTunerData(_DataBase):
+    """The data of a search plain KerasTuner ran, imported with `fitsweep import`: fitsweep never saw them.
+
+    Only an imported run's recorded sweep.yaml names this source; a sweep file cannot run it.
+    """
+
+    kind: ClassVar[str] = "kerastuner"
+    source: Literal["kerastuner"]
+    project: str = Field(min_length=1)
+    tensorboard: str | None = None
+
+
 DATA_SOURCES: tuple[type[_DataBase], ...] = (
-    MoonsData, CirclesData, DigitsData, HDF5Data, CSVData, NpzData, NotMNISTData,
+    MoonsData, CirclesData, DigitsData, HDF5Data, CSVData, NpzData, NotMNISTData, KerasTunerData,
 )
 
 
@@ -341,13 +353,14 @@ def _source_tag(value: Any) -> str | None:
 
 
 if TYPE_CHECKING:  # the same union, written out: mypy cannot read one built at run time
-    DataSpec = MoonsData | CirclesData | DigitsData | HDF5Data | CSVData | NpzData | NotMNISTData
+    DataSpec = MoonsData | CirclesData | DigitsData | HDF5Data | CSVData | NpzData | NotMNISTData | KerasTunerData
 else:
     DataSpec = Annotated[
         # A Union built from a tuple at run time: `X | Y` syntax cannot take a generated list.
         Union[tuple(Annotated[cls, Tag(cls.kind)] for cls in DATA_SOURCES)],  # noqa: UP007
         Discriminator(_source_tag, custom_error_type="data_source", custom_error_message=(
-            "unknown or missing source; allowed: " + ", ".join(cls.kind for cls in DATA_SOURCES)
+            "unknown or missing source; allowed: "
+            + ", ".join(cls.kind for cls in DATA_SOURCES if cls is not KerasTunerData)
         )),
     ]
 
@@ -464,6 +477,15 @@ class SweepSpec(_Section):
                 "their penalty rather than their fit; use val_crossentropy (the same loss without the penalty) "
                 "or val_accuracy"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _runnable_data(self, info: ValidationInfo) -> SweepSpec:
+        recorded = bool(info.context and info.context.get("recorded"))
+        if isinstance(self.data, KerasTunerData) and not recorded:
+            raise ValueError("data.source: kerastuner only describes a search imported with `fitsweep import`; "
+                             "a sweep file needs data fitsweep can load (moons, circles, digits, hdf5, csv, npz, "
+                             "notmnist)")
         return self
 
     @model_validator(mode="after")

@@ -104,7 +104,7 @@ def compare(
         executions per group and are NaN otherwise.
 
     Raises:
-        AnalysisError: No completed trial, a `by` column the table lacks, a `confidence` or
+        AnalysisError: No completed trial, none with a test accuracy, a `by` column the table lacks, a `confidence` or
             `power` outside (0, 1), or an unknown `baseline`.
 
     Example:
@@ -118,6 +118,9 @@ def compare(
     rows = completed(trials)
     if rows.empty:
         raise AnalysisError("compare found no completed trial; wait for the sweep to finish a trial")
+    if np.isnan(as_float(rows["test_accuracy"])).all():
+        raise AnalysisError("compare found no test accuracy: no completed execution was evaluated on a test split "
+                            "(a search imported from KerasTuner has none)")
     columns = configuration_columns(rows) if by is None else group_columns(with_derived_columns(rows), by)
     groups = _groups(with_derived_columns(rows), columns, exact=by is None)
     table = _summaries(groups, confidence)

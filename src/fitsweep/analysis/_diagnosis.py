@@ -158,8 +158,9 @@ def diagnose(
     the reason says what could not be judged. Without row counts (`train_rows`,
     `train_measured_rows`, `val_rows` in the trials table) the noise is unknown and only `margin`
     applies. Tables whose training metrics are Keras' running averages (no `running_loss`
-    column: runs made before fitsweep measured training rows in inference mode) overstate the
-    training error under dropout; there the better of training and validation stands for the fit.
+    column, or one without values: runs made before fitsweep measured training rows in inference
+    mode, searches imported from KerasTuner) overstate the training error under dropout; there the
+    better of training and validation stands for the fit, and each reason says so.
 
     Defaults and why: 95% confidence, the usual level; two points of accuracy and 5% of a
     cross-entropy are the smallest differences a reader would act on (the cross-entropy, which
@@ -207,7 +208,8 @@ def diagnose(
     require_columns(epochs, _EPOCH_COLUMNS, "epochs")
     _check_settings(chance_loss, confidence, (margin, accuracy_margin, underfit_chance_share), trend_epochs)
     settings = _Settings(confidence, margin, accuracy_margin, underfit_chance_share, chance_loss)
-    measured = "running_loss" in epochs.columns
+    # Training metrics measured in inference mode sit beside Keras' running averages (running_*).
+    measured = "running_loss" in epochs.columns and bool(epochs["running_loss"].notna().any())
     epochs, renamed = _without_penalty(epochs) if penalty_free else (epochs, False)
     keys = [*trial_keys(epochs), "execution"]
     table = _normalise_keys(evidence_table(_normalise_keys(epochs), keys, _selected_epochs(trials, keys), trend_epochs))
@@ -355,7 +357,8 @@ def _judge(table: pd.DataFrame, keys: list[str], settings: _Settings, measured: 
         for row in records
     ]
     table = table.assign(
-        fit=[j.fit.value for j in judged], fit_reason=[j.reason for j in judged],
+        fit=[j.fit.value for j in judged],
+        fit_reason=[j.reason if measured or j.fit is Fit.DIVERGED else j.reason + _RUNNING_AVERAGES for j in judged],
         high_bias=pd.array([j.high_bias for j in judged], dtype="boolean"),
         high_variance=pd.array([j.high_variance for j in judged], dtype="boolean"),
         reachable_error=[j.reachable_error for j in judged],
@@ -369,6 +372,10 @@ def _judge(table: pd.DataFrame, keys: list[str], settings: _Settings, measured: 
                           "high_bias": "boolean", "high_variance": "boolean"})
     front = [*keys, *(["status"] if "status" in table else []), "fit", "fit_reason", "high_bias", "high_variance"]
     return table[[*front, *EVIDENCE]].sort_values(keys, ignore_index=True)
+
+
+_RUNNING_AVERAGES = ("; the training metrics are Keras' running averages over the epoch's batches (dropout on), so "
+                     "the better of training and validation stands for the training fit")
 
 
 @dataclass(frozen=True)

@@ -148,6 +148,12 @@ def _npz(spec: Any, base_dir: Path) -> SourceData:
     return SourceData(x=x, y=y, x_test=x_test, y_test=y_test, origin=str(path))
 
 
+@_loader("kerastuner")
+def _kerastuner(spec: Any, base_dir: Path) -> SourceData:
+    raise DataError(f"kerastuner: {spec.project} was imported from KerasTuner, which keeps no copy of its data; "
+                    "what needs the data (a retrain, resuming) is not available for an imported run")
+
+
 def _resolve(raw: str, base_dir: Path, key: str) -> Path:
     """The file a sweep file names: relative paths start at the sweep file's folder."""
     path = Path(raw).expanduser()

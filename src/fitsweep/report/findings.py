@@ -23,7 +23,10 @@ def headline(run: SweepRun, diagnosis: pd.DataFrame | None) -> list[str]:
         >>> headline(run, diagnose(run.epochs, run.trials))  # doctest: +SKIP
         ['Best trial 00: test accuracy 0.990, ... verdict good.', 'Verdicts over 32 executions: ...', ...]
     """
+    imported = run.info.get("imported")
     lines = [_best_line(run, diagnosis)]
+    if imported:
+        lines.append(f"Imported from KerasTuner: {'; '.join(imported.get('not_recorded') or [])}.")
     for finding in (_fit_lines, _comparison_lines, _capacity_lines, _importance_lines):
         try:
             lines.extend(finding(run, diagnosis))

@@ -15,11 +15,35 @@ __all__ = ["SECTION"]
 
 def _overview(context: Context) -> Section:
     run, info = context.run, context.run.info
+    if info.get("imported"):
+        return _imported_overview(run)
     facts = [("Data", _data_text(run)), ("Swept", _swept_text(run, varied=True)),
              ("Fixed", _swept_text(run, varied=False)), ("Search", _search_text(run)), ("Time", _time_text(info))]
     versions = info.get("versions") or {}
     if versions:
         facts.append(("Versions", ", ".join(f"{name} {version}" for name, version in versions.items() if version)))
+    return Section("overview", "What was swept", facts=[(k, v) for k, v in facts if v])
+
+
+def _imported_overview(run: SweepRun) -> Section:
+    """An imported search: what KerasTuner recorded of it, and plainly what it did not."""
+    imported = run.info["imported"]
+    objective = imported.get("objective") or "a score of several metrics"
+    settings = ", ".join(f"{key} {value}" for key, value in (imported.get("settings") or {}).items())
+    search = (f"KerasTuner {imported.get('algorithm')}{f' ({settings})' if settings else ''}, "
+              f"{imported.get('trials')} trials, objective {objective} ({imported.get('objective_direction')}); "
+              f"fitsweep ranks them by {run.spec.tuner.objective}")
+    curves = imported.get("tensorboard") or "no TensorBoard logs given"
+    facts = [
+        ("Imported", f"from the KerasTuner project {imported.get('project')}, read with KerasTuner "
+                     f"{imported.get('read_with_kerastuner')} (KerasTuner does not record which version wrote it)"),
+        ("Curves", f"{imported.get('trials_with_curves')} of {imported.get('trials')} trials have per-epoch curves "
+                   f"({curves})"),
+        ("Swept", "; ".join(imported.get("space") or []) or "nothing KerasTuner recorded"),
+        ("Search", search),
+        ("Not recorded", "; ".join(imported.get("not_recorded") or [])),
+        ("Time", _time_text(run.info)),
+    ]
     return Section("overview", "What was swept", facts=[(k, v) for k, v in facts if v])
 
 
