@@ -1,0 +1,250 @@
+"""`fitsweep import`: searches written by plain KerasTuner code, imported, analysed and reported.
+
+Each project here is written by KerasTuner itself (RandomSearch and Hyperband with a TensorBoard
+callback, GridSearch without one), on 120 rows of a two-feature task, 2-3 epochs. What the
+import must get right is checked against what KerasTuner recorded independently of the logs:
+its trial.json scores and hyperparameters.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from fitsweep import load
+from test_cli import invoke
+
+keras = pytest.importorskip("keras")
+kt = pytest.importorskip("keras_tuner")
+
+
+class Scale(keras.layers.Layer):
+    """A layer fitsweep does not know: one trainable factor on every input."""
+
+    def build(self, input_shape: Any) -> None:
+        self.factor = self.add_weight(shape=(), initializer="ones", name="factor")
+
+    def call(self, inputs: Any) -> Any:
+        return inputs * self.factor
+
+
+def build(hp: Any) -> Any:
+    model = keras.Sequential([
+        keras.Input((2,)),
+        Scale(),
+        keras.layers.Dense(hp.Int("units", 4, 12, step=4), activation="relu"),
+        keras.layers.Dropout(hp.Float("dropout", 0.0, 0.5)),
+        keras.layers.Dense(2, activation="softmax"),
+    ])
+    model.compile(optimizer=keras.optimizers.Adam(hp.Choice("learning_rate", [1e-2, 1e-3])),
+                  loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    return model
+
+
+def build_grid(hp: Any) -> Any:
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(hp.Choice("units", [2, 6]), activation="relu"),
+                              keras.layers.Dense(2, activation="softmax")])
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    return model
+
+
+@pytest.fixture(scope="module")
+def projects(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Three KerasTuner projects and the TensorBoard logs of two, as plain KerasTuner writes them."""
+    root = tmp_path_factory.mktemp("kerastuner")
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(120, 2)).astype("float32")
+    y = (x[:, 0] + x[:, 1] > 0).astype("int32")
+    keras.utils.set_random_seed(0)
+    common = {"directory": str(root / "searches"), "overwrite": True}
+    random = kt.RandomSearch(build, objective="val_accuracy", max_trials=2, executions_per_trial=2, seed=1,
+                             project_name="random", **common)
+    random.search(x, y, epochs=3, validation_split=0.25, verbose=0,
+                  callbacks=[keras.callbacks.TensorBoard(str(root / "logs" / "random"))])
+    hyperband = kt.Hyperband(build, objective="val_loss", max_epochs=3, factor=3, seed=1, project_name="hyperband",
+                             **common)
+    hyperband.search(x, y, validation_split=0.25, verbose=0,
+                     callbacks=[keras.callbacks.TensorBoard(str(root / "logs" / "hyperband"))])
+    grid = kt.GridSearch(build_grid, objective="val_loss", project_name="grid", **common)
+    grid.search(x, y, epochs=2, validation_split=0.25, verbose=0)
+    return {"root": root, "random": root / "searches" / "random", "hyperband": root / "searches" / "hyperband",
+            "grid": root / "searches" / "grid", "random_logs": root / "logs" / "random",
+            "hyperband_logs": root / "logs" / "hyperband"}
+
+
+def trial_records(project: Path) -> dict[str, dict[str, Any]]:
+    """Each trial.json as KerasTuner wrote it, by trial id."""
+    records = (json.loads(path.read_text()) for path in project.glob("trial_*/trial.json"))
+    return {record["trial_id"]: record for record in records}
+
+
+def tree_digest(*folders: Path) -> str:
+    """A hash of every file's path and bytes under the folders."""
+    digest = hashlib.sha256()
+    for folder in folders:
+        for path in sorted(folder.rglob("*")):
+            digest.update(str(path.relative_to(folder)).encode())
+            if path.is_file():
+                digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def test_random_search_with_tensorboard_gives_each_execution_its_curve(projects: dict[str, Path],
+                                                                      tmp_path: Path) -> None:
+    source, logs = projects["random"], projects["random_logs"]
+    before = tree_digest(source, logs)
+    result = invoke("import", str(source), "--tensorboard", str(logs), "--results-dir", str(tmp_path))
+    assert result.exit_code == 0, result.output
+    assert tree_digest(source, logs) == before  # the project and its logs are only read
+
+    run = load(tmp_path / "random")
+    records = trial_records(source)
+    assert sorted(run.trials["trial_id"].unique()) == sorted(records)
+    assert len(run.trials) == 2 * 2 and set(run.trials["execution"]) == {0, 1}
+    epochs = run.epochs.groupby(["trial_id", "execution"])["epoch"].apply(list)
+    assert all(numbers == [1, 2, 3] for numbers in epochs)
+    for trial_id, record in records.items():
+        rows = run.trials[run.trials["trial_id"] == trial_id]
+        for name, value in record["hyperparameters"]["values"].items():
+            assert (rows[name] == value).all()
+        curves = run.epochs[run.epochs["trial_id"] == trial_id]
+        # KerasTuner scores a trial by the mean of its executions' best val_accuracy, which the logs must give.
+        best_per_execution = curves.groupby("execution")["val_accuracy"].max()
+        assert best_per_execution.mean() == pytest.approx(record["score"], abs=1e-6)
+        at_best = curves.merge(rows[["execution", "best_epoch"]], left_on=["execution", "epoch"],
+                               right_on=["execution", "best_epoch"])
+        assert at_best["val_accuracy"].tolist() == pytest.approx(best_per_execution.tolist())
+    assert run.trials["test_accuracy"].isna().all() and "running_loss" not in run.epochs
+    assert run.spec.tuner.objective == "val_accuracy" and run.spec.tuner.executions_per_trial == 2
+    imported = run.info["imported"]
+    assert imported["objective"] == "val_accuracy" and imported["algorithm"] == "random or grid"
+    assert imported["project"] == str(source.resolve()) and imported["trials_with_curves"] == 2
+    report = (tmp_path / "random" / "report.md").read_text()
+    assert "no test split" in report and "units: Int from 4 to 12, step 4" in report
+
+
+def test_imported_run_is_diagnosed_with_running_averages_said(projects: dict[str, Path], tmp_path: Path) -> None:
+    invoke("import", str(projects["random"]), "--tensorboard", str(projects["random_logs"]),
+           "--results-dir", str(tmp_path), "--name", "kt")
+    diagnosed = invoke("diagnose", str(tmp_path / "kt"), "--csv", str(tmp_path / "verdicts.csv"))
+    assert diagnosed.exit_code == 0, diagnosed.output
+    verdicts = pd.read_csv(tmp_path / "verdicts.csv")
+    assert len(verdicts) == 4 and verdicts["fit"].isin(["good", "overfit", "underfit"]).all()
+    assert verdicts["fit_reason"].str.contains("running averages").all()
+    shown = invoke("show", str(tmp_path / "kt"))
+    assert shown.exit_code == 0 and "objective val_accuracy" in shown.output
+    compared = invoke("compare", str(tmp_path / "kt"))
+    assert compared.exit_code == 2 and "no test accuracy" in compared.output
+
+
+def test_hyperband_with_tensorboard_continues_trials_at_their_initial_epoch(projects: dict[str, Path],
+                                                                          tmp_path: Path) -> None:
+    result = invoke("import", str(projects["hyperband"]), "--tensorboard", str(projects["hyperband_logs"]),
+                    "--results-dir", str(tmp_path))
+    assert result.exit_code == 0, result.output
+    run = load(tmp_path / "hyperband")
+    records = trial_records(projects["hyperband"])
+    assert run.info["imported"]["algorithm"] == "hyperband" and run.spec.tuner.algorithm == "hyperband"
+    continuing = run.trials[run.trials["continues_trial"].notna()]
+    assert len(continuing)  # three epochs at factor 3 promote at least one trial
+    for row in continuing.itertuples():
+        values = records[row.trial_id]["hyperparameters"]["values"]
+        assert row.continues_trial == values["tuner/trial_id"] and row.hyperband_epochs == values["tuner/epochs"]
+        epochs = run.epochs.loc[run.epochs["trial_id"] == row.trial_id, "epoch"]
+        assert epochs.min() == values["tuner/initial_epoch"] + 1 and epochs.max() == values["tuner/epochs"]
+    for trial_id, record in records.items():
+        curve = run.epochs[run.epochs["trial_id"] == trial_id]
+        assert curve["val_loss"].min() == pytest.approx(record["score"], rel=1e-6)
+
+
+def test_hyperband_without_logs_keeps_each_trials_best_epoch(projects: dict[str, Path], tmp_path: Path) -> None:
+    result = invoke("import", str(projects["hyperband"]), "--results-dir", str(tmp_path))
+    assert result.exit_code == 0, result.output
+    run = load(tmp_path / "hyperband")
+    records = trial_records(projects["hyperband"])
+    assert len(run.trials) == len(records) and (run.trials["execution"] == 0).all()
+    for row in run.epochs.itertuples():
+        record = records[row.trial_id]
+        assert row.epoch == record["best_step"] + 1
+        assert row.val_loss == pytest.approx(record["metrics"]["metrics"]["val_loss"]["observations"][0]["value"][0])
+    assert any("no per-epoch curves" in line for line in run.info["imported"]["not_recorded"])
+    assert "--tensorboard" in (tmp_path / "hyperband" / "report.md").read_text()
+
+
+def test_grid_search_without_a_tensorboard_callback(projects: dict[str, Path], tmp_path: Path) -> None:
+    result = invoke("import", str(projects["grid"]), "--results-dir", str(tmp_path))
+    assert result.exit_code == 0, result.output
+    run = load(tmp_path / "grid")
+    assert sorted(run.trials["units"]) == [2, 6] and run.trials["status"].eq("completed").all()
+    assert run.trials["val_loss"].tolist() == pytest.approx(run.trials["score"].tolist())
+
+
+def test_an_imported_run_cannot_be_resumed(projects: dict[str, Path], tmp_path: Path) -> None:
+    invoke("import", str(projects["grid"]), "--results-dir", str(tmp_path))
+    resumed = invoke("resume", str(tmp_path / "grid"))
+    assert resumed.exit_code == 2 and "imported from KerasTuner" in resumed.output
+
+
+def _copy(project: Path, tmp_path: Path) -> Path:
+    copy = tmp_path / "copy" / project.name
+    shutil.copytree(project, copy)
+    return copy
+
+
+@pytest.mark.parametrize("damage, named, said", [
+    (lambda p: (p / "oracle.json").unlink(), "oracle.json", "not a KerasTuner project"),
+    (lambda p: next(p.glob("trial_*/trial.json")).write_text('{"trial_id": "0", "hyper'), "trial.json",
+     "truncated or corrupt"),
+    (lambda p: (p / "oracle.json").write_text(json.dumps({"hyperparameters": {}, "seed": 1})), "oracle.json",
+     "KerasTuner 1.4"),
+    (lambda p: next(p.glob("trial_*/trial.json")).write_text('{"trial_id": "0", "metrics": {}}'), "trial.json",
+     "KerasTuner 1.4"),
+])
+def test_a_damaged_project_is_refused_naming_the_file(projects: dict[str, Path], tmp_path: Path, damage: Any,
+                                                       named: str, said: str) -> None:
+    project = _copy(projects["grid"], tmp_path)
+    damage(project)
+    result = invoke("import", str(project), "--results-dir", str(tmp_path / "results"))
+    assert result.exit_code == 2 and said in result.output and named in result.output
+    assert len(result.output.strip().splitlines()) == 1 and "Traceback" not in result.output
+    assert not (tmp_path / "results").exists()
+
+
+def test_kerastuners_directory_is_refused_with_the_projects_inside(projects: dict[str, Path],
+                                                                   tmp_path: Path) -> None:
+    result = invoke("import", str(projects["root"] / "searches"), "--results-dir", str(tmp_path))
+    assert result.exit_code == 2 and "projects inside it" in result.output and "random" in result.output
+    assert not any(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("arguments, said", [
+    (["--tensorboard", "{root}/searches"], "holds no logs of this project's trials"),
+    (["--tensorboard", "{root}/missing"], "no such folder"),
+    (["--name", "bad name"], "--name"),
+    (["--results-dir", "{project}"], "overlaps the KerasTuner project"),
+])
+def test_bad_arguments_are_refused_and_nothing_is_written(projects: dict[str, Path], tmp_path: Path,
+                                                          arguments: list[str], said: str) -> None:
+    source = _copy(projects["random"], tmp_path)
+    before = tree_digest(source)
+    filled = [a.format(root=projects["root"], project=source) for a in arguments]
+    results = ["--results-dir", str(tmp_path / "results")] if "--results-dir" not in filled else []
+    result = invoke("import", str(source), *results, *filled)
+    assert result.exit_code == 2 and said in result.output, result.output
+    assert not (tmp_path / "results").exists() and tree_digest(source) == before
+
+
+def test_a_sweep_file_cannot_name_the_kerastuner_source(tmp_path: Path) -> None:
+    from conftest import tiny_sweep, write_sweep
+
+    raw = {**tiny_sweep(), "data": {"source": "kerastuner", "project": "searches/random"}}
+    sweep = write_sweep(tmp_path, raw)
+    result = invoke("validate", str(sweep))
+    assert result.exit_code == 2 and "fitsweep import" in result.output
