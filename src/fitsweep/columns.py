@@ -41,6 +41,7 @@ __all__ = [
     "encode_regularizers",
     "present",
     "regularizer_kind",
+    "table_hyperparameters",
     "trial_values",
     "width_of",
 ]
@@ -84,6 +85,25 @@ def present(columns: Iterable[str], names: Iterable[str] = HYPERPARAMETERS) -> l
     """
     available = set(columns)
     return [name for name in names if name in available]
+
+
+def table_hyperparameters(columns: Iterable[str], names: Iterable[str] = HYPERPARAMETER_COLUMNS) -> list[str]:
+    """A trials table's hyperparameter columns: fitsweep's own among `names`, then those the search declared.
+
+    A trials table holds its hyperparameters between `status` and `epochs_run` (`fitsweep.tables`);
+    a search fitsweep did not design, such as one imported from KerasTuner, names them as its
+    build function did ("units"), and they follow fitsweep's own.
+
+    Example:
+        >>> table_hyperparameters(["trial_id", "execution", "status", "units", "dropout", "epochs_run"])
+        ['dropout', 'units']
+    """
+    columns = list(columns)
+    known = present(columns, names)
+    if "status" not in columns or "epochs_run" not in columns:
+        return known
+    declared = columns[columns.index("status") + 1:columns.index("epochs_run")]
+    return known + [name for name in declared if name not in HYPERPARAMETER_COLUMNS]
 
 
 def encode_layers(widths: Iterable[int]) -> str:

@@ -10,7 +10,7 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
-from fitsweep.columns import HYPERPARAMETER_COLUMNS, present
+from fitsweep.columns import table_hyperparameters
 
 __all__ = ["trials_summary", "frame_table", "report_summary"]
 
@@ -68,7 +68,7 @@ def trials_summary(run: Any, top: int = 10) -> Group:
     completed = trials[trials["status"] == "completed"]
     if completed.empty:
         return Group(header, Text("No completed trial."))
-    hyperparameters = present(trials.columns, HYPERPARAMETER_COLUMNS)
+    hyperparameters = table_hyperparameters(trials.columns)
     varied = [c for c in hyperparameters if completed[c].nunique(dropna=False) > 1]
     fixed = ", ".join(f"{c}={_cell(completed[c].iloc[0])}" for c in hyperparameters if c not in varied)
     per_trial = completed.groupby("trial_id", sort=False).agg(

@@ -44,7 +44,7 @@ __all__ = ["ImportedSearch", "import_project", "imported_search", "kerastuner_ob
 
 # Keras names accuracy after the metric object; fitsweep's tables call every one of them "accuracy".
 _ACCURACY_NAMES = ("accuracy", "acc", "sparse_categorical_accuracy", "categorical_accuracy", "binary_accuracy")
-# Hyperband's own hyperparameters, under the column names of an imported trials table.
+# Hyperband's bookkeeping, which KerasTuner stores as hyperparameters: columns after the metrics.
 _HYPERBAND_COLUMNS = {
     "tuner/epochs": "hyperband_epochs", "tuner/initial_epoch": "hyperband_initial_epoch",
     "tuner/bracket": "hyperband_bracket", "tuner/round": "hyperband_round", "tuner/trial_id": "continues_trial",
@@ -139,8 +139,9 @@ def imported_search(project: KerasTunerProject, log_dir: Path | None = None, nam
     objective, direction = kerastuner_objective(project.trials)
     ranked_by = _fitsweep_objective(objective)
     columns = _hyperparameter_columns(project)
-    trials = trials_frame(_trial_rows(project, curves, columns, ranked_by), list(columns.values()))
-    trials = _scalar_columns(trials, list(columns.values()))
+    rows = _trial_rows(project, curves, columns, ranked_by)
+    trials = _scalar_columns(trials_frame(rows, list(columns.values())), list(columns.values()))
+    trials = _with_hyperband_columns(trials, rows)
     epochs = _epochs_table(project, curves)
     run_name = _run_name(project.path, name)
     spec = _spec(project, run_name, log_dir, ranked_by, trials, epochs)
@@ -205,10 +206,18 @@ def _hyperparameter_columns(project: KerasTunerProject) -> dict[str, str]:
     names = [entry.get("config", {}).get("name") for entry in project.space]
     names += [name for trial in project.trials for name in trial.hyperparameters.values]
     columns: dict[str, str] = {}
-    for name in dict.fromkeys(n for n in names if isinstance(n, str)):
-        column = _HYPERBAND_COLUMNS.get(name, name)
-        columns[name] = f"hp_{column}" if column in _RESERVED else column
+    for name in dict.fromkeys(n for n in names if isinstance(n, str) and n not in _HYPERBAND_COLUMNS):
+        columns[name] = f"hp_{name}" if name in _RESERVED else name
     return columns
+
+
+def _with_hyperband_columns(trials: pd.DataFrame, rows: list[dict[str, Any]]) -> pd.DataFrame:
+    """Hyperband's epochs, bracket, round and the trial each one continues, after the metric columns."""
+    for name, column in _HYPERBAND_COLUMNS.items():
+        values = [row["hyperband"].get(name) for row in rows]
+        if any(value is not None for value in values):
+            trials[column] = pd.array(values, dtype="string" if column == "continues_trial" else "Int64")
+    return trials
 
 
 def _trial_rows(project: KerasTunerProject, curves: dict[str, dict[int, ExecutionCurve]],
@@ -220,6 +229,7 @@ def _trial_rows(project: KerasTunerProject, curves: dict[str, dict[int, Executio
             "trial_id": str(trial.trial_id), "status": status, "score": trial.score,
             **{column: trial.hyperparameters.values.get(name) for name, column in columns.items()},
             "error": trial_error(trial) if status != "completed" else None,
+            "hyperband": {name: trial.hyperparameters.values.get(name) for name in _HYPERBAND_COLUMNS},
         }
         by_execution = curves.get(trial.trial_id)
         if by_execution:

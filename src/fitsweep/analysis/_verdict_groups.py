@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from fitsweep.analysis._common import as_float, require_columns, trial_keys
-from fitsweep.columns import HYPERPARAMETER_COLUMNS, present
+from fitsweep.columns import table_hyperparameters
 
 __all__ = ["fit_groups", "fit_findings"]
 
@@ -45,7 +45,7 @@ def fit_groups(diagnosis: pd.DataFrame, trials: pd.DataFrame) -> pd.DataFrame:
 def _group_rows(diagnosis: pd.DataFrame, trials: pd.DataFrame) -> list[dict[str, Any]]:
     keys = [*trial_keys(diagnosis), "execution"]
     require_columns(diagnosis, [*keys, "fit"], "diagnosis")
-    hyperparameters = [c for c in present(trials.columns, HYPERPARAMETER_COLUMNS) if trials[c].nunique() > 1]
+    hyperparameters = [c for c in table_hyperparameters(trials.columns) if trials[c].nunique() > 1]
     joined = diagnosis.merge(trials[[*keys, *hyperparameters]].drop_duplicates(keys), on=keys, how="left")
     rows: list[dict[str, Any]] = []
     for fit in _ORDER:

@@ -14,7 +14,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.rcsetup import cycler
 
-from fitsweep.columns import HYPERPARAMETERS, decode_layers, present
+from fitsweep.columns import HYPERPARAMETERS, decode_layers, table_hyperparameters
 from fitsweep.errors import FitsweepError
 
 __all__ = [
@@ -93,7 +93,7 @@ def join_diagnosis(trials: pd.DataFrame, diagnosis: pd.DataFrame, columns: tuple
 
 def hyperparameter_columns(trials: pd.DataFrame, varied_only: bool = False) -> list[str]:
     """The trials table's hyperparameter columns, in table order (only those that vary, if asked)."""
-    names = present(trials.columns, HYPERPARAMETERS)
+    names = table_hyperparameters(trials.columns, HYPERPARAMETERS)
     if not varied_only:
         return names
     return [name for name in names if trials[name].astype("string").nunique(dropna=False) > 1]

@@ -8,7 +8,7 @@ from typing import Any
 
 import pandas as pd
 
-from fitsweep.columns import HYPERPARAMETER_COLUMNS, present
+from fitsweep.columns import table_hyperparameters
 from fitsweep.errors import FitsweepError
 from fitsweep.results import SweepRun
 
@@ -40,4 +40,4 @@ def optional(get: Callable[[], Any]) -> Any:
 
 def hyperparameters(run: SweepRun) -> list[str]:
     """The run's hyperparameter columns, in table order."""
-    return present(run.trials.columns, HYPERPARAMETER_COLUMNS)
+    return table_hyperparameters(run.trials.columns)
