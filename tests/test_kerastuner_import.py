@@ -1,7 +1,8 @@
 """`fitsweep import`: searches written by plain KerasTuner code, imported, analysed and reported.
 
 Each project here is written by KerasTuner itself (RandomSearch and Hyperband with a TensorBoard
-callback, GridSearch without one), on 120 rows of a two-feature task, 2-3 epochs. What the
+callback, GridSearch and BayesianOptimization without one), on 120 rows of a two-feature task,
+2-3 epochs. The grid search alone is cheap; the tests of the others are marked slow. What the
 import must get right is checked against what KerasTuner recorded independently of the logs:
 its trial.json scores and hyperparameters.
 """
@@ -19,6 +20,7 @@ import pandas as pd
 import pytest
 
 from fitsweep import load
+from fitsweep.columns import table_hyperparameters
 from test_cli import invoke
 
 keras = pytest.importorskip("keras")
@@ -49,34 +51,56 @@ def build(hp: Any) -> Any:
 
 
 def build_grid(hp: Any) -> Any:
-    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(hp.Choice("units", [2, 6]), activation="relu"),
+    if hp.Choice("units", [6, 2]) == 2:
+        raise ValueError("two units are too few")  # a trial KerasTuner records as failed
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(hp.get("units"), activation="relu"),
                               keras.layers.Dense(2, activation="softmax")])
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     return model
 
 
-@pytest.fixture(scope="module")
-def projects(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """Three KerasTuner projects and the TensorBoard logs of two, as plain KerasTuner writes them."""
-    root = tmp_path_factory.mktemp("kerastuner")
+def _data() -> tuple[Any, Any]:
     rng = np.random.default_rng(0)
     x = rng.normal(size=(120, 2)).astype("float32")
-    y = (x[:, 0] + x[:, 1] > 0).astype("int32")
     keras.utils.set_random_seed(0)
-    common = {"directory": str(root / "searches"), "overwrite": True}
+    return x, (x[:, 0] + x[:, 1] > 0).astype("int32")
+
+
+@pytest.fixture(scope="module")
+def searches(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """KerasTuner's `directory`: one project folder per search below."""
+    return tmp_path_factory.mktemp("kerastuner")
+
+
+@pytest.fixture(scope="module")
+def projects(searches: Path) -> dict[str, Path]:
+    """Random search and Hyperband with TensorBoard logs, Bayesian optimisation without, as KerasTuner writes them."""
+    x, y = _data()
+    common = {"directory": str(searches / "searches"), "overwrite": True}
     random = kt.RandomSearch(build, objective="val_accuracy", max_trials=2, executions_per_trial=2, seed=1,
                              project_name="random", **common)
     random.search(x, y, epochs=3, validation_split=0.25, verbose=0,
-                  callbacks=[keras.callbacks.TensorBoard(str(root / "logs" / "random"))])
+                  callbacks=[keras.callbacks.TensorBoard(str(searches / "logs" / "random"))])
     hyperband = kt.Hyperband(build, objective="val_loss", max_epochs=3, factor=3, seed=1, project_name="hyperband",
                              **common)
     hyperband.search(x, y, validation_split=0.25, verbose=0,
-                     callbacks=[keras.callbacks.TensorBoard(str(root / "logs" / "hyperband"))])
-    grid = kt.GridSearch(build_grid, objective="val_loss", project_name="grid", **common)
+                     callbacks=[keras.callbacks.TensorBoard(str(searches / "logs" / "hyperband"))])
+    bayesian = kt.BayesianOptimization(build, objective="val_accuracy", max_trials=2, num_initial_points=1,
+                                       seed=1, project_name="bayesian", **common)
+    bayesian.search(x, y, epochs=2, validation_split=0.25, verbose=0)
+    return {"random": searches / "searches" / "random", "hyperband": searches / "searches" / "hyperband",
+            "bayesian": searches / "searches" / "bayesian", "random_logs": searches / "logs" / "random",
+            "hyperband_logs": searches / "logs" / "hyperband"}
+
+
+@pytest.fixture(scope="module")
+def grid_project(searches: Path) -> Path:
+    """A grid search without a TensorBoard callback, one of its two trials failing: the cheap project."""
+    x, y = _data()
+    grid = kt.GridSearch(build_grid, objective="val_loss", directory=str(searches / "grid_searches"),
+                         project_name="grid", overwrite=True)
     grid.search(x, y, epochs=2, validation_split=0.25, verbose=0)
-    return {"root": root, "random": root / "searches" / "random", "hyperband": root / "searches" / "hyperband",
-            "grid": root / "searches" / "grid", "random_logs": root / "logs" / "random",
-            "hyperband_logs": root / "logs" / "hyperband"}
+    return searches / "grid_searches" / "grid"
 
 
 def trial_records(project: Path) -> dict[str, dict[str, Any]]:
@@ -96,6 +120,7 @@ def tree_digest(*folders: Path) -> str:
     return digest.hexdigest()
 
 
+@pytest.mark.slow
 def test_random_search_with_tensorboard_gives_each_execution_its_curve(projects: dict[str, Path],
                                                                       tmp_path: Path) -> None:
     source, logs = projects["random"], projects["random_logs"]
@@ -130,6 +155,7 @@ def test_random_search_with_tensorboard_gives_each_execution_its_curve(projects:
     assert "no test split" in report and "units: Int from 4 to 12, step 4" in report
 
 
+@pytest.mark.slow
 def test_imported_run_is_diagnosed_with_running_averages_said(projects: dict[str, Path], tmp_path: Path) -> None:
     invoke("import", str(projects["random"]), "--tensorboard", str(projects["random_logs"]),
            "--results-dir", str(tmp_path), "--name", "kt")
@@ -139,11 +165,12 @@ def test_imported_run_is_diagnosed_with_running_averages_said(projects: dict[str
     assert len(verdicts) == 4 and verdicts["fit"].isin(["good", "overfit", "underfit"]).all()
     assert verdicts["fit_reason"].str.contains("running averages").all()
     shown = invoke("show", str(tmp_path / "kt"))
-    assert shown.exit_code == 0 and "objective val_accuracy" in shown.output
+    assert shown.exit_code == 0 and "objective val_accuracy" in shown.output and "units" in shown.output
     compared = invoke("compare", str(tmp_path / "kt"))
     assert compared.exit_code == 2 and "no test accuracy" in compared.output
 
 
+@pytest.mark.slow
 def test_hyperband_with_tensorboard_continues_trials_at_their_initial_epoch(projects: dict[str, Path],
                                                                           tmp_path: Path) -> None:
     result = invoke("import", str(projects["hyperband"]), "--tensorboard", str(projects["hyperband_logs"]),
@@ -162,8 +189,11 @@ def test_hyperband_with_tensorboard_continues_trials_at_their_initial_epoch(proj
     for trial_id, record in records.items():
         curve = run.epochs[run.epochs["trial_id"] == trial_id]
         assert curve["val_loss"].min() == pytest.approx(record["score"], rel=1e-6)
+    # Hyperband's bookkeeping follows the metrics; the model's hyperparameters are the table's own.
+    assert table_hyperparameters(run.trials.columns) == ["dropout", "learning_rate", "units"]
 
 
+@pytest.mark.slow
 def test_hyperband_without_logs_keeps_each_trials_best_epoch(projects: dict[str, Path], tmp_path: Path) -> None:
     result = invoke("import", str(projects["hyperband"]), "--results-dir", str(tmp_path))
     assert result.exit_code == 0, result.output
@@ -178,16 +208,31 @@ def test_hyperband_without_logs_keeps_each_trials_best_epoch(projects: dict[str,
     assert "--tensorboard" in (tmp_path / "hyperband" / "report.md").read_text()
 
 
-def test_grid_search_without_a_tensorboard_callback(projects: dict[str, Path], tmp_path: Path) -> None:
-    result = invoke("import", str(projects["grid"]), "--results-dir", str(tmp_path))
+def test_grid_search_without_a_tensorboard_callback(grid_project: Path, tmp_path: Path) -> None:
+    result = invoke("import", str(grid_project), "--results-dir", str(tmp_path))
     assert result.exit_code == 0, result.output
     run = load(tmp_path / "grid")
-    assert sorted(run.trials["units"]) == [2, 6] and run.trials["status"].eq("completed").all()
-    assert run.trials["val_loss"].tolist() == pytest.approx(run.trials["score"].tolist())
+    by_units = run.trials.set_index("units")
+    assert sorted(by_units.index) == [2, 6] and by_units.loc[6, "status"] == "completed"
+    assert by_units.loc[6, "val_loss"] == pytest.approx(by_units.loc[6, "score"])
+    assert by_units.loc[2, "status"] == "failed" and "two units are too few" in by_units.loc[2, "error"]
+    assert run.epochs["trial_id"].tolist() == [by_units.loc[6, "trial_id"]]  # a failed trial has no epoch
 
 
-def test_an_imported_run_cannot_be_resumed(projects: dict[str, Path], tmp_path: Path) -> None:
-    invoke("import", str(projects["grid"]), "--results-dir", str(tmp_path))
+@pytest.mark.slow
+def test_bayesian_optimisation_is_named_and_ranked_by_its_objective(projects: dict[str, Path],
+                                                                   tmp_path: Path) -> None:
+    result = invoke("import", str(projects["bayesian"]), "--results-dir", str(tmp_path))
+    assert result.exit_code == 0, result.output
+    run = load(tmp_path / "bayesian")
+    assert run.info["imported"]["algorithm"] == "bayesian" and run.spec.tuner.algorithm == "bayesian"
+    assert run.info["imported"]["settings"]["num_initial_points"] == 1
+    assert run.spec.tuner.objective == "val_accuracy" and run.info["imported"]["objective_direction"] == "max"
+    assert run.trials["val_accuracy"].tolist() == pytest.approx(run.trials["score"].tolist())
+
+
+def test_an_imported_run_cannot_be_resumed(grid_project: Path, tmp_path: Path) -> None:
+    invoke("import", str(grid_project), "--results-dir", str(tmp_path))
     resumed = invoke("resume", str(tmp_path / "grid"))
     assert resumed.exit_code == 2 and "imported from KerasTuner" in resumed.output
 
@@ -207,9 +252,9 @@ def _copy(project: Path, tmp_path: Path) -> Path:
     (lambda p: next(p.glob("trial_*/trial.json")).write_text('{"trial_id": "0", "metrics": {}}'), "trial.json",
      "KerasTuner 1.4"),
 ])
-def test_a_damaged_project_is_refused_naming_the_file(projects: dict[str, Path], tmp_path: Path, damage: Any,
+def test_a_damaged_project_is_refused_naming_the_file(grid_project: Path, tmp_path: Path, damage: Any,
                                                        named: str, said: str) -> None:
-    project = _copy(projects["grid"], tmp_path)
+    project = _copy(grid_project, tmp_path)
     damage(project)
     result = invoke("import", str(project), "--results-dir", str(tmp_path / "results"))
     assert result.exit_code == 2 and said in result.output and named in result.output
@@ -217,24 +262,23 @@ def test_a_damaged_project_is_refused_naming_the_file(projects: dict[str, Path],
     assert not (tmp_path / "results").exists()
 
 
-def test_kerastuners_directory_is_refused_with_the_projects_inside(projects: dict[str, Path],
-                                                                   tmp_path: Path) -> None:
-    result = invoke("import", str(projects["root"] / "searches"), "--results-dir", str(tmp_path))
-    assert result.exit_code == 2 and "projects inside it" in result.output and "random" in result.output
+def test_kerastuners_directory_is_refused_with_the_projects_inside(grid_project: Path, tmp_path: Path) -> None:
+    result = invoke("import", str(grid_project.parent), "--results-dir", str(tmp_path))
+    assert result.exit_code == 2 and "projects inside it" in result.output and str(grid_project) in result.output
     assert not any(tmp_path.iterdir())
 
 
 @pytest.mark.parametrize("arguments, said", [
-    (["--tensorboard", "{root}/searches"], "holds no logs of this project's trials"),
-    (["--tensorboard", "{root}/missing"], "no such folder"),
+    (["--tensorboard", "{project}"], "holds no logs of this project's trials"),
+    (["--tensorboard", "{project}/missing"], "no such folder"),
     (["--name", "bad name"], "--name"),
     (["--results-dir", "{project}"], "overlaps the KerasTuner project"),
 ])
-def test_bad_arguments_are_refused_and_nothing_is_written(projects: dict[str, Path], tmp_path: Path,
+def test_bad_arguments_are_refused_and_nothing_is_written(grid_project: Path, tmp_path: Path,
                                                           arguments: list[str], said: str) -> None:
-    source = _copy(projects["random"], tmp_path)
+    source = _copy(grid_project, tmp_path)
     before = tree_digest(source)
-    filled = [a.format(root=projects["root"], project=source) for a in arguments]
+    filled = [a.format(project=source) for a in arguments]
     results = ["--results-dir", str(tmp_path / "results")] if "--results-dir" not in filled else []
     result = invoke("import", str(source), *results, *filled)
     assert result.exit_code == 2 and said in result.output, result.output
@@ -248,3 +292,15 @@ def test_a_sweep_file_cannot_name_the_kerastuner_source(tmp_path: Path) -> None:
     sweep = write_sweep(tmp_path, raw)
     result = invoke("validate", str(sweep))
     assert result.exit_code == 2 and "fitsweep import" in result.output
+
+
+def test_the_layout_read_is_the_one_kerastuner_writes(tmp_path: Path) -> None:
+    """Contract with keras-tuner 1.4.8: the state keys and log folders `fitsweep._keras_tuner` reads."""
+    from fitsweep import _keras_tuner
+
+    trial = kt.engine.trial.Trial(kt.HyperParameters(), trial_id="7")
+    assert set(_keras_tuner._TRIAL_KEYS) <= set(trial.get_state())
+    oracle = kt.oracles.RandomSearchOracle(objective="val_loss", max_trials=1)
+    assert set(_keras_tuner._ORACLE_KEYS) <= set(oracle.get_state())
+    tuner = kt.RandomSearch(build, objective="val_loss", max_trials=1, directory=str(tmp_path), project_name="p")
+    assert Path(tuner._get_tensorboard_dir("logs", "7", 1)) == Path("logs") / "7" / "execution1"
