@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from fitsweep.errors import FitsweepError
 from fitsweep.report.context import Context
 from fitsweep.report.sections.base import figure_section
 
@@ -22,6 +23,11 @@ _LEAD = (
 
 def _draw(context: Context) -> Figure:
     from fitsweep import figures
+
+    imported = context.run.info.get("imported") or {}
+    if imported and not imported.get("trials_with_curves"):
+        raise FitsweepError("KerasTuner recorded no per-epoch curves of this search (trial.json keeps each trial's "
+                            "best epoch only); import it with --tensorboard LOG_DIR to draw them")
 
     return figures.plot_learning_curves(context.run, diagnosis=context.diagnosis)
 
