@@ -413,7 +413,7 @@ def _read_trial(path: Path) -> Any:
     _require_keys(state, _TRIAL_KEYS, path)
     try:
         return Trial.from_state(state)
-    except (KeyError, TypeError, ValueError, AttributeError) as error:
+    except (LookupError, TypeError, ValueError, AttributeError) as error:
         raise ProjectError(f"{path}: not a trial KerasTuner {WRITTEN_AGAINST[:3]}.x can read "
                            f"({type(error).__name__}: {error})") from None
 

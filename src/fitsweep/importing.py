@@ -411,8 +411,9 @@ def _version(package: str) -> str | None:
         return None
 
 
-_SWEEP_HEADER = ("# Imported from KerasTuner with `fitsweep import`. The data and model sections do not describe\n"
-                 "# the search (KerasTuner keeps neither): see run.json's `imported` for its search space.\n")
+_SWEEP_HEADER = ("# Imported from KerasTuner with `fitsweep import`. The model section is fitsweep's default and\n"
+                 "# describes nothing KerasTuner built (it keeps no description of the model): run.json's\n"
+                 "# `imported` holds the search space.\n")
 
 
 def _write(paths: RunPaths, search: ImportedSearch) -> None:

@@ -331,10 +331,11 @@ class NotMNISTData(_DataBase):
     limit: int | None = Field(None, ge=100)
 
 
-class KerasTunerData(_DataBase):
+class KerasTunerData(_Section):
     """The data of a search plain KerasTuner ran, imported with `fitsweep import`: fitsweep never saw them.
 
-    Only an imported run's recorded sweep.yaml names this source; a sweep file cannot run it.
+    Only an imported run's recorded sweep.yaml names this source; a sweep file cannot run it. It has
+    no split keys: KerasTuner's search chose its own validation data and had no test split.
     """
 
     kind: ClassVar[str] = "kerastuner"
@@ -343,7 +344,7 @@ class KerasTunerData(_DataBase):
     tensorboard: str | None = None
 
 
-DATA_SOURCES: tuple[type[_DataBase], ...] = (
+DATA_SOURCES: tuple[type[_Section], ...] = (
     MoonsData, CirclesData, DigitsData, HDF5Data, CSVData, NpzData, NotMNISTData, KerasTunerData,
 )
 
