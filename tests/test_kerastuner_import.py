@@ -252,6 +252,7 @@ def _copy(project: Path, tmp_path: Path) -> Path:
      "KerasTuner 1.4"),
     (lambda p: next(p.glob("trial_*/trial.json")).write_text('{"trial_id": "0", "metrics": {}}'), "trial.json",
      "KerasTuner 1.4"),
+    (lambda p: [shutil.rmtree(trial) for trial in p.glob("trial_*")], "trial.json", "nothing to import"),
 ])
 def test_a_damaged_project_is_refused_naming_the_file(grid_project: Path, tmp_path: Path, damage: Any,
                                                        named: str, said: str) -> None:

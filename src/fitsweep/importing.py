@@ -132,9 +132,12 @@ def imported_search(project: KerasTunerProject, log_dir: Path | None = None, nam
         name: The run's name (default: the project folder's name, made a valid one).
 
     Raises:
-        ProjectError: `log_dir` is not a folder or holds logs of none of the project's trials,
-            or `name` is not a valid run name.
+        ProjectError: The project has no trial, `log_dir` is not a folder or holds logs of none of
+            the project's trials, or `name` is not a valid run name.
     """
+    if not project.trials:
+        raise ProjectError(f"{project.path}: holds no trial_*/trial.json (KerasTuner had not created a trial yet); "
+                           "nothing to import")
     curves = _curves(project, log_dir)
     objective, direction = kerastuner_objective(project.trials)
     ranked_by = _fitsweep_objective(objective)
@@ -195,7 +198,7 @@ def _curves(project: KerasTunerProject, log_dir: Path | None) -> dict[str, dict[
         raise ProjectError(f"--tensorboard {log_dir}: no such folder; give the log_dir of the TensorBoard callback "
                            "passed to tuner.search")
     curves = {trial.trial_id: read_execution_curves(log_dir, trial.trial_id) for trial in project.trials}
-    if project.trials and not any(curves.values()):
+    if not any(curves.values()):
         raise ProjectError(f"--tensorboard {log_dir}: holds no logs of this project's trials (KerasTuner writes "
                            f"{log_dir}/<trial_id>/execution0/train, such as {log_dir}/{project.trials[0].trial_id})")
     return {trial_id: by_execution for trial_id, by_execution in curves.items() if by_execution}
