@@ -306,3 +306,45 @@ def test_the_layout_read_is_the_one_kerastuner_writes(tmp_path: Path) -> None:
     assert set(_keras_tuner._ORACLE_KEYS) <= set(oracle.get_state())
     tuner = kt.RandomSearch(build, objective="val_loss", max_trials=1, directory=str(tmp_path), project_name="p")
     assert Path(tuner._get_tensorboard_dir("logs", "7", 1)) == Path("logs") / "7" / "execution1"
+
+
+def _scored_trial(trial_id: str, score: float, **metrics: float) -> Any:
+    trial = kt.engine.trial.Trial(kt.HyperParameters(), trial_id=trial_id, status="COMPLETED")
+    for name, value in metrics.items():
+        trial.metrics.register(name, direction="max" if "accuracy" in name else "min")
+        trial.metrics.update(name, value, step=0)
+    trial.score = score
+    return trial
+
+
+def test_the_objective_is_the_metric_every_score_equals() -> None:
+    from fitsweep.importing import kerastuner_objective
+
+    # Trial 0's training accuracy ties with its score; only val_accuracy equals both trials' scores.
+    trials = [_scored_trial("0", 0.8, accuracy=0.8, val_accuracy=0.8, val_loss=0.4),
+              _scored_trial("1", 0.7, accuracy=0.9, val_accuracy=0.7, val_loss=0.5)]
+    assert kerastuner_objective(trials) == ("val_accuracy", "max")
+    # A multi-objective score (KerasTuner's sum of the minimised) matches no single metric.
+    assert kerastuner_objective([_scored_trial("0", 0.9, val_loss=0.4, loss=0.3)]) == (None, "min")
+
+
+def test_verdict_reasons_say_when_training_metrics_are_running_averages() -> None:
+    from fitsweep.analysis import diagnose
+
+    epochs = pd.DataFrame({
+        "trial_id": ["0"] * 3 + ["1"] * 3, "execution": 0, "epoch": [1, 2, 3] * 2,
+        "loss": [0.9, 0.7, 0.6, 0.8, 0.5, 0.3], "val_loss": [0.9, 0.8, 0.7, 0.8, 0.6, 0.5],
+        "accuracy": [0.6, 0.7, 0.75, 0.6, 0.8, 0.9], "val_accuracy": [0.6, 0.65, 0.7, 0.6, 0.75, 0.8],
+    })
+    running = diagnose(epochs)
+    assert running["fit_reason"].str.contains("running averages").all()
+    # An empty running_loss column is no measurement either; a filled one is.
+    assert diagnose(epochs.assign(running_loss=np.nan))["fit_reason"].str.contains("running averages").all()
+    measured = diagnose(epochs.assign(running_loss=epochs["loss"] * 1.1))
+    assert not measured["fit_reason"].str.contains("running averages").any()
+
+
+def test_table_hyperparameters_are_fitsweeps_own_then_the_searchs() -> None:
+    columns = ["trial_id", "execution", "status", "units", "dropout", "activation", "epochs_run", "val_loss", "fit"]
+    assert table_hyperparameters(columns) == ["activation", "dropout", "units"]
+    assert table_hyperparameters(["trial_id", "dropout", "units"]) == ["dropout"]  # no table frame: known names only

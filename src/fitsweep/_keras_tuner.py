@@ -31,7 +31,7 @@ KerasTuner's `Tuner` writes under a TensorBoard callback's `log_dir` as
 `<log_dir>/<trial_id>/execution<N>/{train,validation}` (`read_execution_curves`), through
 TensorBoard's own `EventAccumulator`. Plain KerasTuner records in trial.json only the metrics of
 each trial's best epoch (averaged over its executions); its per-epoch curves exist only in those
-TensorBoard logs.
+TensorBoard logs. `tests/test_kerastuner_import.py` checks that layout against KerasTuner's own.
 """
 
 from __future__ import annotations
