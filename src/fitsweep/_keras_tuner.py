@@ -477,8 +477,8 @@ def _execution_curve(folder: Path) -> ExecutionCurve:
 
 def _epoch_events(folder: Path) -> dict[str, list[tuple[int, float, float]]]:
     """tag (without Keras' "epoch_" prefix) -> (epoch, wall time, value) of one TensorBoard run."""
-    from tensorboard.backend.event_processing import event_accumulator  # type: ignore[import-untyped]
-    from tensorboard.util import tensor_util  # type: ignore[import-untyped]
+    from tensorboard.backend.event_processing import event_accumulator
+    from tensorboard.util import tensor_util
 
     accumulator = event_accumulator.EventAccumulator(
         str(folder), size_guidance={event_accumulator.TENSORS: 0, event_accumulator.SCALARS: 0})

@@ -345,6 +345,7 @@ def _spec(project: KerasTunerProject, name: str, log_dir: Path | None, objective
                  "tensorboard": None if log_dir is None else str(log_dir.resolve())},
         "train": {"epochs": max(longest)},
         "tuner": tuner,
+        "report": {"tensorboard": False},  # the run folder holds no event files of its own
     }
     return parse_spec(raw, f"{project.path} (imported)", recorded=True)
 
