@@ -45,6 +45,9 @@ def suggest_next_sweep(run_dir: str | Path) -> str:
         >>> print(suggest_next_sweep("results/notmnist-regularizers"))  # doctest: +SKIP
     """
     run = load(run_dir)
+    if run.info.get("imported"):
+        raise ResultsError(f"{run.path}: was imported from KerasTuner, whose model and data fitsweep does not "
+                           "have, so it cannot write the next sweep file; narrow the KerasTuner search by hand")
     _require_finished(run)
     try:
         suggestion = next_sweep(run.spec, run.trials, run.epochs, chance_loss=run.info.get("chance_loss"))
