@@ -4,16 +4,15 @@ Each repeat draws one stratified order of the training split; a size keeps the f
 order, so the subsets of one repeat are nested (the smaller inside the larger) and every subset
 holds the classes in the split's shares. The validation and test splits stay fixed. Repeat r of
 a trial trains with the seed of the sweep's execution r, its subset's rows in the split's order,
-so at size 1.0 it trains as that execution did. Each size trains its trials and repeats as one fused model, each member stepping through
-its own subset (`training.Member.rows`); sizes train apart, since a fused model steps all its
-members through the same number of rows. Training keeps the sweep's epochs, early stopping and
-objective. Training and validation error and cross-entropy are
-read at each member's selected epoch, measured as the verdicts measure them: inference mode,
+so at size 1.0 it trains as that execution did. Each size trains its trials and repeats as one
+fused model, each member stepping through its own subset (`training.Member.rows`); sizes train
+apart, since a fused model steps all its members through the same number of rows. Training keeps
+the sweep's epochs, early stopping and objective. Training and validation error and cross-entropy
+are read at each member's selected epoch, measured as the verdicts measure them: inference mode,
 penalty-free, the training error on the subset's own rows.
 
 The table (`learning_curve.parquet` in the run folder) is written after every size, so a
-stopped run loses at most one size; run again, it trains only the sizes and repeats it lacks.
-"""
+stopped run loses at most one size; run again, it trains only the sizes and repeats it lacks."""
 
 from __future__ import annotations
 
@@ -258,7 +257,8 @@ def _train_missing(run: SweepRun, paths: RunPaths, splits: Any, trial_ids: list[
             continue
         started = time.perf_counter()
         new_rows = _train_size(run, splits, wanted, orders, count, share, epochs)
-        table = pd.concat([table, pd.DataFrame(new_rows, columns=list(COLUMNS))], ignore_index=True)
+        new = pd.DataFrame(new_rows, columns=list(COLUMNS))
+        table = new if table.empty else pd.concat([table, new], ignore_index=True)
         table = table.sort_values(_KEYS, kind="stable", ignore_index=True)
         _write_table(paths, table)
         if on_size is not None:
