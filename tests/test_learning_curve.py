@@ -252,14 +252,14 @@ def test_a_folder_that_is_not_a_run_is_refused(tmp_path: Path, monkeypatch: pyte
 
 
 def _learning_curve_of(sweep: dict[str, Any], folder: Path, monkeypatch: pytest.MonkeyPatch,
-                       capsys: pytest.CaptureFixture[str]) -> tuple[pd.DataFrame, str]:
+                       capsys: pytest.CaptureFixture[str]) -> tuple[list[dict[str, Any]], str]:
     path = write_sweep(folder, sweep)
     spec = parse_spec(sweep)
     run_dir = Path(run_sweep(spec, results_dir=folder / "results", data_dir=path.parent).path)
     code, output = _invoke(["learning-curve", str(run_dir), "--sizes", "0.1,0.25,0.5,1.0", "--repeats", "3"],
                            monkeypatch, capsys)
     assert code == 0, output
-    return training_size_verdicts(load_learning_curve(run_dir)), output
+    return training_size_verdicts(load_learning_curve(run_dir)).to_dict("records"), output
 
 
 @pytest.mark.slow
@@ -290,3 +290,18 @@ def test_a_linear_model_has_flattened(tmp_path: Path, monkeypatch: pytest.Monkey
     [verdict], output = _learning_curve_of(sweep, tmp_path, monkeypatch, capsys)
     assert verdict["verdict"] == DataVerdict.FLATTENED, verdict["reason"]
     assert "Not data but capacity" in output
+
+
+def test_the_report_shows_the_section_only_once_the_table_exists(finished: Path, tmp_path: Path) -> None:
+    from fitsweep.report import write_report
+
+    run_dir = tmp_path / "lc"
+    shutil.copytree(finished, run_dir)
+    files = write_report(run_dir)
+    assert 'id="training_size"' not in files.html.read_text(encoding="utf-8")
+    run_learning_curve(run_dir, sizes=[0.5, 1.0], repeats=1)
+    files = write_report(run_dir)
+    html, markdown = files.html.read_text(encoding="utf-8"), files.markdown.read_text(encoding="utf-8")
+    assert 'id="training_size"' in html and "## Would more data help?" in markdown
+    assert "2 training-set size(s) measured; a curve needs 3" in markdown  # said, not drawn as a fit
+    assert (run_dir / "figures" / "training_size.png").stat().st_size > 0
