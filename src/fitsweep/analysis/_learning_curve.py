@@ -17,7 +17,9 @@ verdict asks one question with its interval: how much would doubling the data lo
 - **data-hungry**: the whole interval of the drop per doubling lies above `margin`;
 - **flattened**: the whole interval lies below `margin`: capacity or regularization, not data,
   is the lever (which of the two, the train-validation gap says);
-- **uncertain**: the interval straddles `margin`, or too few sizes or repeats were measured.
+- **uncertain**: the interval straddles `margin`, too few sizes were measured, or the last step
+  measured (the drop per doubling between the two largest sizes, without the curve) says the
+  opposite: the floor c is the least certain part of a fit to a few sizes.
 
 The extrapolation is checked as an honest forecaster would: with 4 sizes or more, the curve is
 fitted again without the largest size and its prediction there is compared with the measurement.
@@ -112,7 +114,8 @@ def training_size_verdicts(
     Returns:
         One row per trial: `sizes`, `repeats` (the fewest at any size), `rows_max`, the fit
         (`a`, `b`, `c`), `val_at_max` and `train_at_max` (means at the largest size),
-        `drop_per_doubling` with `_low`/`_high`, `predicted_2x` and `predicted_4x` with their
+        `drop_per_doubling` with `_low`/`_high`, `last_step_drop` (measured between the two
+        largest sizes, per doubling), `predicted_2x` and `predicted_4x` with their
         intervals, `gap_first` and `gap_last` (validation minus training at the smallest and
         largest size), `holdout_predicted`, `holdout_measured`, `holdout_error` (the largest size
         predicted from the smaller ones), `reliable`, `verdict` (a `DataVerdict`) and `reason`.
@@ -153,6 +156,10 @@ def _trial_verdict(trial_id: str, group: pd.DataFrame, metric: str, margin: floa
         "a": curve.a, "b": curve.b, "c": curve.c,
         "val_at_max": float(means[f"val_{metric}"].iloc[-1]), "train_at_max": float(means[f"train_{metric}"].iloc[-1]),
         "gap_first": float(gaps.iloc[0]), "gap_last": float(gaps.iloc[-1]), "rows_first": int(sizes[0]),
+        # The last step measured, per doubling: what the data say without the curve.
+        "last_step_drop": float(means[f"val_{metric}"].iloc[-2] - means[f"val_{metric}"].iloc[-1])
+        / math.log2(sizes[-1] / sizes[-2]),
+        "rows_before_max": int(sizes[-2]),
     })
     for name, values in (("drop_per_doubling", [c.drop_per_doubling for c in boot]),
                          ("predicted_2x", [c.at(2 * n_max) for c in boot]),
@@ -242,6 +249,7 @@ def _judged(row: dict[str, Any], margin: float, confidence: float) -> dict[str, 
     drop, drop_low, drop_high = row["drop_per_doubling"], row["drop_per_doubling_low"], row["drop_per_doubling_high"]
     problems = _reliability_problems(row, margin)
     row["reliable"] = not problems
+    last_step = row["last_step_drop"]
     if not math.isfinite(drop):
         verdict = DataVerdict.UNCERTAIN
     elif drop_low > margin:
@@ -250,6 +258,15 @@ def _judged(row: dict[str, Any], margin: float, confidence: float) -> dict[str, 
         verdict = DataVerdict.FLATTENED
     else:
         verdict = DataVerdict.UNCERTAIN
+    # A floor is the power law's least certain part: a verdict the last measured step contradicts is not given.
+    disagreement = verdict is not DataVerdict.UNCERTAIN and (last_step > margin) != (verdict is DataVerdict.DATA_HUNGRY)
+    if disagreement:
+        problems.insert(0, f"The fit says {verdict}, but the last step measured ({row['rows_before_max']:,} to "
+                           f"{row['rows_max']:,} rows) lowered the error by {last_step:.3f} per doubling, "
+                           f"{'above' if last_step > margin else 'below'} {margin:g}: more sizes or repeats would "
+                           "settle it.")
+        verdict = DataVerdict.UNCERTAIN
+        row["reliable"] = False
     row["verdict"] = verdict
     row["reason"] = " ".join([_curve_sentence(row, verdict, margin, confidence), _gap_sentence(row, verdict),
                               _extrapolation_sentence(row, confidence), *problems])
