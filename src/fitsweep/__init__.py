@@ -23,8 +23,10 @@ __all__ = [
     "SweepRun",
     "SweepSpec",
     "load",
+    "load_learning_curve",
     "load_spec",
     "parse_spec",
+    "run_learning_curve",
     "run_sweep",
 ]
 
@@ -33,6 +35,8 @@ _LAZY = {
     "run_sweep": "fitsweep.runner",
     "load": "fitsweep.results",
     "SweepRun": "fitsweep.results",
+    "run_learning_curve": "fitsweep.learning_curve",
+    "load_learning_curve": "fitsweep.learning_curve",
 }
 
 

@@ -350,6 +350,46 @@ def report_command(run_dir: Path, retrain: bool, data_dir: Path | None) -> None:
     stdout.print(f"Wrote {files.html} and {files.markdown}")
 
 
+@app.command("learning-curve")
+@_run_dir_argument
+@click.option("--trials", default="best", show_default=True,
+              help="Trials to retrain, comma-separated: best (the run's best trial) or trial ids such as 03.")
+@click.option("--sizes", default="0.1,0.25,0.5,1.0", show_default=True,
+              help="Shares of the training split to train on, comma-separated, each in (0, 1].")
+@click.option("--repeats", type=click.IntRange(min=1), default=3, show_default=True,
+              help="Nested subsets (and seeds) per size.")
+@click.option("--epochs", type=click.IntRange(min=1), help="Epochs per training (default: the sweep's).")
+@click.option("--metric", type=click.Choice(["error", "crossentropy"]), default="error", show_default=True,
+              help="What the curve is fitted to: validation error (1 - accuracy) or cross-entropy.")
+@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Folder the sweep's relative data paths start at (default: the one the run recorded).")
+def learning_curve_command(run_dir: Path, trials: str, sizes: str, repeats: int, epochs: int | None, metric: str,
+                           data_dir: Path | None) -> None:
+    """Retrain trials on shares of the training split and say whether more data would help.
+
+    Writes learning_curve.parquet into the run folder (sizes and repeats already there are kept).
+
+    \b
+    Example:
+      fitsweep learning-curve results/moons --trials best,3 --sizes 0.1,0.25,0.5,1.0 --repeats 3
+    """
+    from fitsweep.learning_curve import parse_sizes
+
+    shares = parse_sizes(sizes)
+    _import_tensorflow()
+    from fitsweep.analysis import learning_curve_findings, training_size_verdicts
+    from fitsweep.learning_curve import run_learning_curve
+
+    def told(share: float, rows: int, trained: int, seconds: float) -> None:
+        stdout.print(f"size {share:g} ({rows:,} training rows): {trained} trained in {seconds:.1f} s", markup=False)
+
+    table = run_learning_curve(run_dir, trials=[t for t in trials.split(",") if t.strip()], sizes=shares,
+                               repeats=repeats, epochs=epochs, data_dir=data_dir, on_size=told)
+    for finding in learning_curve_findings(training_size_verdicts(table, metric=metric)):
+        stdout.print(finding, markup=False)
+    stdout.print(f"Wrote {run_dir / 'learning_curve.parquet'}")
+
+
 @app.command("diagnose")
 @_run_dir_argument
 @click.option("--csv", "csv_path", type=click.Path(dir_okay=False, path_type=Path), help="Also write the table as CSV.")

@@ -23,19 +23,26 @@ def model_labels(y: np.ndarray, n_classes: int) -> np.ndarray:
     return y.astype("float32").reshape(-1, 1) if n_classes == 2 else y
 
 
-def member_orders(n_rows: int, batch_size: int, seeds: list[int], epoch: tf.Variable) -> tf.data.Dataset:
+def member_orders(n_rows: int, batch_size: int, seeds: list[int], epoch: tf.Variable,
+                  rows: np.ndarray | None = None) -> tf.data.Dataset:
     """One epoch of row indices per member, batched: elements `(batch, members)`.
 
     Member i's order is a permutation of the rows drawn from `seeds[i]` and the epoch (read from
     `epoch` when each epoch's iteration starts), so it is the same whichever members it is trained
     beside. The model gathers its rows by these indices, so the data is held once for all members.
+    With `rows` (members, n_rows), member i steps through its own rows `rows[i]`, in the order a
+    permutation of `n_rows` positions puts them: as it would through a split of only those rows.
     """
+    own = None if rows is None else tf.constant(np.asarray(rows, dtype="int64"))
 
     def orders(_: tf.Tensor) -> tf.data.Dataset:
-        rows = tf.range(n_rows, dtype=tf.int64)
-        permutations = [tf.random.experimental.stateless_shuffle(rows, seed=tf.stack([tf.constant(seed, tf.int64),
-                                                                                        epoch.read_value()]))
+        positions = tf.range(n_rows, dtype=tf.int64)
+        permutations = [tf.random.experimental.stateless_shuffle(positions,
+                                                                 seed=tf.stack([tf.constant(seed, tf.int64),
+                                                                                epoch.read_value()]))
                         for seed in seeds]
+        if own is not None:
+            permutations = [tf.gather(own[index], permutation) for index, permutation in enumerate(permutations)]
         return tf.data.Dataset.from_tensor_slices(tf.stack(permutations, axis=1)).batch(batch_size)
 
     batches = tf.data.Dataset.from_tensors(0).flat_map(orders)

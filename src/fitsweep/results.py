@@ -6,6 +6,7 @@
         trials.parquet    one row per trial and execution (also trials.csv)
         epochs.parquet    one row per trial, execution and epoch
         best_model.keras  the best trial's model, at its best epoch
+        learning_curve.parquet  trials retrained on shares of the training split (`fitsweep learning-curve`)
         tuner/            KerasTuner's own state (oracle.json, trial_*/trial.json)
         tensorboard/      TensorBoard event files: trial_*/execution_*/ (`fitsweep.tensorboard`)
         report.html       the report, one self-contained file (`fitsweep report`)
@@ -73,6 +74,11 @@ class RunPaths:
     @property
     def best_model(self) -> Path:
         return self.root / "best_model.keras"
+
+    @property
+    def learning_curve(self) -> Path:
+        """One row per trial, training-set size and repeat: `fitsweep.learning_curve`'s table."""
+        return self.root / "learning_curve.parquet"
 
     @property
     def lock(self) -> Path:

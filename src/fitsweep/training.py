@@ -51,6 +51,9 @@ class Member:
     execution: int
     values: Mapping[str, Any]
     seed: int
+    # The training rows it steps through (indices into the training split); None: every row. Its
+    # training metrics are then measured on the first of them, as many as the measured rows.
+    rows: tuple[int, ...] | None = None
 
 
 @dataclass
@@ -128,19 +131,31 @@ def train(
     keras.utils.set_random_seed(0)  # every draw is seeded per member; this fixes anything else Keras draws
     order = sorted(range(len(members)), key=_stack_order(members))
     ordered = [members[index] for index in order]
+    own_rows = _own_rows(ordered)
+    n_rows = len(splits.x_train) if own_rows is None else own_rows.shape[1]
     fused = _FusedNetworks(ordered, splits)
     values = members[0].values
     batch_size = int(values["batch_size"])
     fused.compile(optimizer=optimizer_for(values),
-                  steps_per_execution=inputs.steps_per_execution(len(splits.x_train), batch_size))
+                  steps_per_execution=inputs.steps_per_execution(n_rows, batch_size))
     fused.optimizer.build(fused.trainable_variables)  # now, not inside the first traced step
-    watcher = _Watcher(fused, ordered, splits, _Selection(objective, direction, patience), on_epoch)
+    watcher = _Watcher(fused, ordered, splits, _Selection(objective, direction, patience), on_epoch, own_rows)
     fused.fit(
-        inputs.member_orders(len(splits.x_train), batch_size, [member.seed for member in ordered], fused.epoch),
+        inputs.member_orders(n_rows, batch_size, [member.seed for member in ordered], fused.epoch, own_rows),
         epochs=epochs, shuffle=False, verbose=0, callbacks=[watcher],
     )
     by_index = dict(zip(order, watcher.outcomes(), strict=True))
     return [by_index[index] for index in range(len(members))]
+
+
+def _own_rows(members: Sequence[Member]) -> np.ndarray | None:
+    """Every member's own training rows as (members, rows), or None when all train on every row."""
+    if all(member.rows is None for member in members):
+        return None
+    counts = {None if member.rows is None else len(member.rows) for member in members}
+    if None in counts or len(counts) != 1 or 0 in counts:
+        raise ValueError("members to train together must all have their own rows, as many each, or none")
+    return np.array([member.rows for member in members], dtype="int64")
 
 
 def _stack_order(members: Sequence[Member]) -> Callable[[int], tuple[Any, ...]]:
@@ -371,11 +386,12 @@ class _Watcher(keras.callbacks.Callback):
     """After each epoch: measures every member still training, keeps its best weights, stops it."""
 
     def __init__(self, fused: _FusedNetworks, members: Sequence[Member], splits: Splits, selection: _Selection,
-                 on_epoch: EpochListener | None) -> None:
+                 on_epoch: EpochListener | None, own_rows: np.ndarray | None = None) -> None:
         super().__init__()
         self.fused, self.members, self.splits = fused, members, splits
         self.selection, self.on_epoch = selection, on_epoch
         self.infer = _inference(fused, splits.n_features)
+        self.measured = _MeasuredRows(fused, splits, own_rows, self.infer)
         self.penalties = _penalties(fused)
         features, classes = splits.n_features, splits.n_classes
         self.progress = [_Progress(params=parameter_count(member.values, features, classes)) for member in members]
@@ -389,14 +405,14 @@ class _Watcher(keras.callbacks.Callback):
     def on_epoch_end(self, epoch: int, logs: Mapping[str, Any] | None = None) -> None:
         splits = self.splits
         running = self.fused.running_means()
-        train, val = self.infer(splits.x_train_measured), self.infer(splits.x_val)
+        (train, y_train), val = self.measured(), self.infer(splits.x_val)
         penalties = self.penalties()
         active = [index for index, state in enumerate(self.progress) if not state.stopped]
         seconds = (time.perf_counter() - self.started) / len(active)  # the epoch's time, shared
         improved = []
         for index in active:
             record = {
-                **scores(train[index], splits.y_train_measured, splits.n_classes, penalties[index]),
+                **scores(train[index], y_train[index], splits.n_classes, penalties[index]),
                 **{f"val_{name}": value
                    for name, value in scores(val[index], splits.y_val, splits.n_classes, penalties[index]).items()},
                 **{f"running_{name}": float(running[name][index]) for name in RUNNING},
@@ -439,7 +455,8 @@ class _Watcher(keras.callbacks.Callback):
             if state.diverged_at is None and state.best_weights is not None:
                 stack.set_member_weights(position, state.best_weights)
         test = self.infer(splits.x_test)
-        sizes = {"train_rows": len(splits.y_train), "train_measured_rows": len(splits.y_train_measured),
+        train_rows, measured_rows = self.measured.rows
+        sizes = {"train_rows": train_rows, "train_measured_rows": measured_rows,
                  "val_rows": len(splits.y_val), "test_rows": len(splits.y_test)}
         return [self._outcome(index, test[index], sizes) for index in range(len(self.members))]
 
@@ -473,6 +490,28 @@ def _inference(fused: _FusedNetworks, n_features: int) -> Callable[[np.ndarray],
         return np.concatenate(chunks, axis=1).astype("float64")
 
     return infer
+
+
+class _MeasuredRows:
+    """Every member's probabilities on its measured training rows, with their labels."""
+
+    def __init__(self, fused: _FusedNetworks, splits: Splits, own_rows: np.ndarray | None,
+                 infer: Callable[[np.ndarray], np.ndarray]) -> None:
+        self.fused, self.splits, self.infer = fused, splits, infer
+        self.own = None if own_rows is None else own_rows[:, :len(splits.y_train_measured)]
+        self.rows = ((len(splits.y_train), len(splits.y_train_measured)) if own_rows is None
+                     else (own_rows.shape[1], self.own.shape[1] if self.own is not None else 0))
+        if self.own is not None:
+            # Each member's own rows, (members, rows, features): the fused model runs member i on x[i].
+            self.x = tf.constant(splits.x_train[self.own], tf.float32)
+            self.predict = tf.function(lambda x: fused(x, training=False))
+
+    def __call__(self) -> tuple[np.ndarray, list[np.ndarray]]:
+        splits = self.splits
+        if self.own is None:
+            return self.infer(splits.x_train_measured), [splits.y_train_measured] * self.fused.n_members
+        probabilities = self.predict(self.x).numpy().astype("float64")
+        return probabilities, list(splits.y_train[self.own])
 
 
 def _penalties(fused: _FusedNetworks) -> Callable[[], list[float]]:

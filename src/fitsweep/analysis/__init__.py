@@ -8,6 +8,9 @@
 - `importance`: each hyperparameter's marginal means of the objective or the gap, with
   intervals and their share of the variance; withheld (with a reason) on too few
   configurations. `importance_findings` says it in a sentence or two.
+- `training_size_verdicts`: per trial, a power law fitted to validation error over training-set
+  size (`fitsweep.learning_curve`'s table), its extrapolation to 2x and 4x the data and whether
+  more data would help; `learning_curve_findings` says it in a sentence per trial.
 - `weight_stats`: norms and sparsity of a network's kernels.
 - `next_sweep`: the sweep to run next (ranges widened or narrowed, regularization, capacity,
   epochs, repeats), each `Change` with its evidence.
@@ -29,6 +32,7 @@ from fitsweep.analysis._common import AnalysisError
 from fitsweep.analysis._comparison import compare, comparison_findings, configuration_columns, groupable_columns
 from fitsweep.analysis._diagnosis import Fit, chance_level_loss, diagnose
 from fitsweep.analysis._importance import importance, importance_findings
+from fitsweep.analysis._learning_curve import DataVerdict, learning_curve_findings, power_law, training_size_verdicts
 from fitsweep.analysis._next_sweep import Change, NextSweep, next_sweep
 from fitsweep.analysis._verdict_groups import fit_findings, fit_groups
 from fitsweep.analysis._weights import weight_stats
@@ -36,6 +40,7 @@ from fitsweep.analysis._weights import weight_stats
 __all__ = [
     "AnalysisError",
     "Change",
+    "DataVerdict",
     "Fit",
     "capacity",
     "chance_level_loss",
@@ -48,7 +53,10 @@ __all__ = [
     "groupable_columns",
     "importance",
     "importance_findings",
+    "learning_curve_findings",
     "NextSweep",
     "next_sweep",
+    "power_law",
+    "training_size_verdicts",
     "weight_stats",
 ]

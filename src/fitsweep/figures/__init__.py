@@ -13,6 +13,8 @@ need no closing and leave a notebook's backend alone. `fitsweep.report` writes t
 - `plot_decision_boundaries`: the best model's (and optionally other models') predictions on 2-D data.
 - `plot_confusion_matrix`: the best model on the test split.
 - `plot_weight_sparsity`: weight norms and near-zero share per regularization (when recorded).
+- `plot_training_size_curves`: error against training-set size, with its power-law fit and
+  extrapolation (from `fitsweep learning-curve`'s table).
 
 A figure that has nothing to show (no completed trial, a single regularization, data with more
 than two features for decision boundaries) raises `FigureError` with the reason.
@@ -32,6 +34,7 @@ from fitsweep.figures._curves import plot_learning_curves
 from fitsweep.figures._hyperparameters import plot_hyperparameters
 from fitsweep.figures._importance import plot_importance
 from fitsweep.figures._models import load_splits, plot_confusion_matrix, plot_decision_boundaries, retrain_execution
+from fitsweep.figures._training_size import plot_training_size_curves
 from fitsweep.figures._weights import WEIGHT_COLUMNS, plot_weight_sparsity
 
 __all__ = [
@@ -46,6 +49,7 @@ __all__ = [
     "plot_importance",
     "plot_learning_curves",
     "plot_regularizer_comparison",
+    "plot_training_size_curves",
     "plot_weight_sparsity",
     "retrain_execution",
 ]

@@ -40,7 +40,7 @@ def build_report(
         >>> report.headline[0]  # doctest: +SKIP
     """
     context = Context(run, data_dir, splits, retrain)
-    sections = [_guarded(spec, context) for spec in SECTIONS]
+    sections = [section for spec in SECTIONS if (section := _guarded(spec, context)) is not None]
     diagnosis = optional(lambda: context.diagnosis)
     return Report(f"{run.spec.name}: sweep report", _status(run), headline(run, diagnosis), sections, _now(),
                   diagnosis)
@@ -82,8 +82,8 @@ def save_report(run: SweepRun, report: Report) -> ReportFiles:
     return _write(RunPaths(run.path), report)
 
 
-def _guarded(spec: SectionSpec, context: Context) -> Section:
-    """A section, or the same section with a note saying why it is missing."""
+def _guarded(spec: SectionSpec, context: Context) -> Section | None:
+    """A section (None when it has nothing to show), or the same section with a note saying why it is missing."""
     try:
         return spec.build(context)
     except FitsweepError as error:

@@ -17,6 +17,7 @@ from fitsweep.report.sections import (
     learning_curves,
     overview,
     regularizers,
+    training_size,
     weights,
 )
 from fitsweep.report.sections.base import SectionSpec
@@ -28,6 +29,7 @@ SECTIONS: tuple[SectionSpec, ...] = (
     best.SECTION,
     fit.SECTION,
     learning_curves.SECTION,
+    training_size.SECTION,
     gap_vs_capacity.SECTION,
     regularizers.SECTION,
     importance.SECTION,

@@ -17,11 +17,11 @@ _DPI = 120
 
 @dataclass(frozen=True)
 class SectionSpec:
-    """One entry of the report: `build` makes its `Section` from the run's context."""
+    """One entry of the report: `build` makes its `Section` from the run's context (None: not shown)."""
 
     key: str
     title: str
-    build: Callable[[Context], Section]
+    build: Callable[[Context], Section | None]
     draws_figure: bool = False  # its PNG lives under figures/ as <key>.png
 
 

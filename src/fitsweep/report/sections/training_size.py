@@ -1,0 +1,36 @@
+"""Would more data help: the learning curve over training-set size, when `fitsweep learning-curve` has measured one."""
+
+from __future__ import annotations
+
+import io
+
+from fitsweep.report.content import Section
+from fitsweep.report.context import Context
+from fitsweep.report.sections.base import SectionSpec
+from fitsweep.results import RunPaths
+
+__all__ = ["SECTION"]
+
+_KEY, _TITLE = "training_size", "Would more data help?"
+_LEAD = (
+    "Trials retrained on nested, stratified shares of the training split (validation and test fixed), "
+    "with a power law fitted to the validation error over the training rows and carried on to 2x and 4x the data."
+)
+
+
+def _build(context: Context) -> Section | None:
+    if not RunPaths(context.run.path).learning_curve.exists():
+        return None  # measured only on request: no section, rather than a note in every report
+    from fitsweep.analysis import learning_curve_findings, training_size_verdicts
+    from fitsweep.figures import plot_training_size_curves
+    from fitsweep.learning_curve import load_learning_curve
+
+    table = load_learning_curve(context.run.path)
+    completed = table[table["status"].astype(str) == "completed"]
+    verdicts = training_size_verdicts(completed)
+    buffer = io.BytesIO()
+    plot_training_size_curves(completed, verdicts).savefig(buffer, format="png", dpi=120, metadata={"Software": None})
+    return Section(_KEY, _TITLE, lead=_LEAD, items=learning_curve_findings(verdicts), png=buffer.getvalue())
+
+
+SECTION = SectionSpec(_KEY, _TITLE, _build, draws_figure=True)
