@@ -232,12 +232,14 @@ def test_bayesian_optimisation_is_named_and_ranked_by_its_objective(projects: di
     assert run.trials["val_accuracy"].tolist() == pytest.approx(run.trials["score"].tolist())
 
 
-def test_an_imported_run_cannot_be_resumed_or_followed_by_a_suggested_sweep(grid_project: Path, tmp_path: Path) -> None:
+def test_an_imported_run_cannot_be_resumed_retrained_or_followed_by_a_suggested_sweep(grid_project: Path,
+                                                                                     tmp_path: Path) -> None:
     invoke("import", str(grid_project), "--results-dir", str(tmp_path))
-    resumed = invoke("resume", str(tmp_path / "grid"))
-    assert resumed.exit_code == 2 and "imported from KerasTuner" in resumed.output
-    suggested = invoke("suggest", str(tmp_path / "grid"))
-    assert suggested.exit_code == 2 and "imported from KerasTuner" in suggested.output
+    before = sorted(path.name for path in (tmp_path / "grid").iterdir())
+    for command in ("resume", "suggest", "learning-curve"):
+        refused = invoke(command, str(tmp_path / "grid"))
+        assert refused.exit_code == 2 and "imported from KerasTuner" in refused.output, command
+    assert sorted(path.name for path in (tmp_path / "grid").iterdir()) == before
 
 
 def _copy(project: Path, tmp_path: Path) -> Path:

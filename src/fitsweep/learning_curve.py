@@ -128,6 +128,9 @@ def select_trials(run: SweepRun, selectors: Sequence[str]) -> list[str]:
         LearningCurveError: A run that is not finished or has no completed trial, or a selector
             that names no trial (the message lists the allowed ones).
     """
+    if run.info.get("imported"):
+        raise LearningCurveError(f"{run.path}: was imported from KerasTuner, whose model and data fitsweep does "
+                                 "not have, so it cannot retrain its trials on less data")
     status = run.info.get("status")
     if status != "completed":
         raise LearningCurveError(f"{run.path}: the run is {status or 'of unknown status'}, not completed; "
@@ -271,7 +274,11 @@ def _write_table(paths: RunPaths, table: pd.DataFrame) -> None:
 
 
 def _order_seed(run: SweepRun, repeat: int) -> int:
-    return int(np.random.SeedSequence([run.spec.data.split_seed, repeat]).generate_state(1)[0])
+    from fitsweep.spec import KerasTunerData
+
+    data = run.spec.data
+    assert not isinstance(data, KerasTunerData), "select_trials refuses imported runs"
+    return int(np.random.SeedSequence([data.split_seed, repeat]).generate_state(1)[0])
 
 
 def _train_size(run: SweepRun, splits: Any, wanted: list[tuple[str, int]], orders: list[np.ndarray], count: int,
