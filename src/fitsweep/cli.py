@@ -231,24 +231,25 @@ def _raise_terminated(signal_number: int, frame: Any) -> None:
 
 
 class _Termination:
-    """Turns SIGTERM into `_Terminated`, and raises it again at the next progress event if it was swallowed.
+    """Turns Ctrl-C and SIGTERM into their exceptions, raised again at the next progress event if swallowed.
 
     Python drops an exception raised while a finaliser runs (TensorFlow has many), so a signal
-    landing there would be lost; the run's next trial or epoch event raises it again. A second
-    SIGTERM is ignored: the run is already writing its last files.
+    landing there would be lost and the run would go on; the run's next trial or epoch event
+    raises it again. A second signal is ignored: the run is already writing its last files.
     """
 
     def __init__(self, observer: Any) -> None:
-        self.observer, self.requested = observer, False
+        self.observer = observer
+        self.requested: type[KeyboardInterrupt] | None = None
 
     def handle(self, signal_number: int, frame: Any) -> None:
-        if not self.requested:
-            self.requested = True
-            raise _Terminated
+        if self.requested is None:
+            self.requested = _Terminated if signal_number == signal.SIGTERM else KeyboardInterrupt
+            raise self.requested
 
     def _check(self) -> None:
-        if self.requested:
-            raise _Terminated
+        if self.requested is not None:
+            raise self.requested
 
     def trial_started(self, *args: Any) -> None:
         self._check()
@@ -276,11 +277,12 @@ def _progress(spec: SweepSpec, quiet: bool, run_dir: Path) -> Iterator[Any]:
     try:
         with make_progress(stdout, tuner.max_trials, tuner.objective, tuner.direction, quiet) as progress:
             termination = _Termination(progress)
-            previous = signal.signal(signal.SIGTERM, termination.handle)
+            previous = {number: signal.signal(number, termination.handle) for number in (signal.SIGTERM, signal.SIGINT)}
             try:
                 yield termination
             finally:
-                signal.signal(signal.SIGTERM, previous)
+                for number, handler in previous.items():
+                    signal.signal(number, handler)
     except KeyboardInterrupt as stop:
         terminated = isinstance(stop, _Terminated)
         how = "interrupted (SIGTERM)" if terminated else "interrupted"
