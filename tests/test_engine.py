@@ -186,3 +186,17 @@ def test_only_a_trial_that_may_be_the_best_builds_and_saves_its_model(tmp_path: 
         best = min(best, row.score)
     assert built == expected and len(built) < len(per_trial)
     assert run.info["best_trial"] in built and (run.path / "best_model.keras").is_file()
+
+
+def test_oracle_json_is_written_once_per_fused_group_not_once_per_trial(tmp_path: Path, monkeypatch) -> None:
+    """KerasTuner rewrites oracle.json, which lists every trial, after each trial it creates or ends."""
+    import keras_tuner
+
+    saves: list[int] = []
+    save = keras_tuner.Oracle.save
+    monkeypatch.setattr(keras_tuner.Oracle, "save", lambda self: saves.append(len(self.trials)) or save(self))
+    run = run_sweep(parse_spec(tiny_sweep(tuner={"max_trials": 8}, train={"epochs": 2})), results_dir=tmp_path)
+    assert (run.trials["status"] == "completed").sum() == 8  # one fused group of 8 trials
+    assert len(saves) <= 4, saves  # its creation, its end, and the search's start and end
+    state = json.loads((run.path / "tuner" / "oracle.json").read_text())
+    assert len(state["end_order"]) == 8 and not state["ongoing_trials"]

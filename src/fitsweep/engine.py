@@ -24,6 +24,7 @@ from fitsweep import records
 from fitsweep._keras_tuner import (
     ORACLE_CLASSES,
     TrialStatus,
+    one_oracle_save,
     oracle_snapshot,
     recover_interrupted_trials,
     works_for_a_chief,
@@ -191,19 +192,21 @@ class SweepTuner(keras_tuner.Tuner):
         """
         trials: list[keras_tuner.engine.trial.Trial] = []
         work = 0
-        for slot in range(self.trials_per_group):
-            trial = self.oracle.create_trial(slot_tuner_id(self.tuner_id, slot))
-            if trial.status == TrialStatus.STOPPED:
-                if slot == 0:
-                    self._release_slots()
-                    return None
-                break
-            if trial.status == TrialStatus.IDLE:
-                break
-            trials.append(trial)
-            work += fusion_work(trial_values(trial.hyperparameters.values), self.splits, self.executions_per_trial)
-            if work >= MAX_FUSED_WORK or len(trials) * self.executions_per_trial >= MAX_FUSED_MEMBERS:
-                break
+        with one_oracle_save(self.oracle):
+            for slot in range(self.trials_per_group):
+                trial = self.oracle.create_trial(slot_tuner_id(self.tuner_id, slot))
+                if trial.status == TrialStatus.STOPPED:
+                    if slot == 0:
+                        self._release_slots()
+                        return None
+                    break
+                if trial.status == TrialStatus.IDLE:
+                    break
+                trials.append(trial)
+                work += fusion_work(trial_values(trial.hyperparameters.values), self.splits,
+                                    self.executions_per_trial)
+                if work >= MAX_FUSED_WORK or len(trials) * self.executions_per_trial >= MAX_FUSED_MEMBERS:
+                    break
         return trials
 
     def _release_slots(self) -> None:
@@ -253,9 +256,10 @@ class SweepTuner(keras_tuner.Tuner):
             raise
         except Exception:  # noqa: BLE001 - as KerasTuner: the trials are invalid, the traceback their message
             endings = [(TrialStatus.INVALID, traceback.format_exc())] * len(trials)
-        for trial, (status, message) in zip(trials, endings, strict=True):
-            trial.status, trial.message = status, message
-            self.on_trial_end(trial)
+        with one_oracle_save(self.oracle):
+            for trial, (status, message) in zip(trials, endings, strict=True):
+                trial.status, trial.message = status, message
+                self.on_trial_end(trial)
 
     def _train(self, trials: list[keras_tuner.engine.trial.Trial]) -> list[tuple[str, str | None]]:
         """Train every execution of `trials` in one model, report them, save each trial's best model.
