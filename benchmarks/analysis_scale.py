@@ -147,7 +147,9 @@ def _inprocess(folder: Path) -> None:
     sections, seconds = [], {}
     for spec in SECTIONS:
         began = time.perf_counter()
-        sections.append(_guarded(spec, context))
+        section = _guarded(spec, context)
+        if section is not None:  # a section with nothing to show is left out of the report
+            sections.append(section)
         seconds[spec.key] = round(time.perf_counter() - began, 2)
     lines = headline(run, context.diagnosis)
     timings["build_report_s"] = round(time.perf_counter() - started, 3)
