@@ -27,6 +27,7 @@ from fitsweep.engine import (
     slot_owner,
 )
 from fitsweep.errors import ResultsError, RunFailedError
+from fitsweep.records import execution_epochs
 from fitsweep.results import (
     RunPaths,
     SweepRun,
@@ -203,7 +204,8 @@ class _Tables:
             if kept is None or kept[0] is not trial:  # finished trials' copies are reused by oracle_snapshot
                 tuner_id = oracle.trial_tuner_ids.get(trial.trial_id)
                 worker = slot_owner(tuner_id) if tuner_id is not None else None
-                kept = (trial, trial_rows(trial, self.hyperparameters, worker), epoch_rows(trial))
+                record = execution_epochs(trial.metrics.metrics)  # read once for both tables
+                kept = (trial, trial_rows(trial, self.hyperparameters, worker, record), epoch_rows(trial, record))
                 if trial.status in FINISHED:
                     self._rows[trial.trial_id] = kept
             trial_table += kept[1]
