@@ -209,13 +209,17 @@ def worker(sweep: Path, chief_address: str, results_dir: Path, epochs: int | Non
     """
     from fitsweep.spec import load_spec
 
-    signal.signal(signal.SIGTERM, _raise_terminated)  # a preempted job stops like Ctrl-C: one line, exit 143
+    termination = _Termination(None)  # a preempted job stops like Ctrl-C: one line, exit 143
+    signal.signal(signal.SIGTERM, termination.handle)  # first, so that SIGTERM during the imports counts too
     try:
         spec = load_spec(sweep).with_overrides(epochs=epochs)
         _import_tensorflow()
+        from fitsweep.engine import NullObserver
         from fitsweep.parallel import run_worker
 
-        run_worker(spec, chief_address, results_dir=results_dir, data_dir=sweep.parent, threads=threads)
+        termination.observer = NullObserver()
+        run_worker(spec, chief_address, results_dir=results_dir, data_dir=sweep.parent, threads=threads,
+                   observer=termination)
     except _Terminated:
         stderr.print("fitsweep: interrupted (SIGTERM)", markup=False)
         raise SystemExit(143) from None
@@ -224,10 +228,6 @@ def worker(sweep: Path, chief_address: str, results_dir: Path, epochs: int | Non
 
 class _Terminated(KeyboardInterrupt):
     """SIGTERM (Slurm, Kubernetes, systemd), raised where Ctrl-C would be, so a run stops the same way."""
-
-
-def _raise_terminated(signal_number: int, frame: Any) -> None:
-    raise _Terminated
 
 
 class _Termination:
