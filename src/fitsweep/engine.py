@@ -1,9 +1,10 @@
-"""The engine: a KerasTuner `Tuner` that trains trials' Dense networks, fused, and reports every epoch.
+"""The engine: a KerasTuner `Tuner` that trains trials' models, fused where it can, and reports every epoch.
 
 KerasTuner does the searching (its oracles: random, grid, Bayesian, Hyperband), the trial
 bookkeeping and the distribution over processes. `SweepTuner` asks its oracle for several
 trials at once (one tuner id per slot, as separate workers would), trains those that share a
-batch size, optimizer, learning rate and epochs as one model (`fitsweep.training`), sends each
+batch size, optimizer, learning rate and epochs as one model (`fitsweep.training`; families whose
+networks do not stack, such as conv nets, train one model at a time), sends each
 execution's epochs to the oracle as they come, and saves each trial's best execution's model.
 """
 
@@ -15,8 +16,8 @@ import time
 import traceback
 import warnings
 import zlib
-from collections.abc import Iterable, Mapping
-from typing import Any, Protocol
+from collections.abc import Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Protocol
 
 import keras_tuner
 
@@ -30,10 +31,10 @@ from fitsweep._keras_tuner import (
     works_for_a_chief,
 )
 from fitsweep.data import Splits
-from fitsweep.model import parameter_count
+from fitsweep.families import ModelFamily, family_for
 from fitsweep.space import declare_space, trial_values
 from fitsweep.spec import SweepSpec
-from fitsweep.training import Member, Outcome, fusion_key, train
+from fitsweep.training import EpochListener, Member, Outcome, fusion_key, train, train_alone
 
 __all__ = [
     "MODEL_FILE", "NullObserver", "SweepObserver", "SweepTuner", "build_oracle", "execution_seed", "oracle_snapshot",
@@ -50,6 +51,9 @@ MAX_FUSED_WORK = 2**25
 WORKER_FUSED_TRIALS = 1
 # How long a worker waits before asking again an oracle that had no trial for it.
 IDLE_WAIT_SECONDS = 0.1
+
+if TYPE_CHECKING:
+    import keras
 
 # fitsweep reports the objective itself, every epoch, which KerasTuner accepts but flags.
 warnings.filterwarnings("ignore", message="The use case of calling", category=DeprecationWarning)
@@ -155,6 +159,7 @@ class SweepTuner(keras_tuner.Tuner):
     ) -> None:
         super().__init__(oracle=oracle, executions_per_trial=spec.tuner.executions_per_trial, **kwargs)
         self.spec, self.splits = spec, splits
+        self.family = family_for(spec)
         self.observer: SweepObserver = observer or NullObserver()
         self.oracle.verbose = 0
         self._asked_in_vain = False
@@ -178,7 +183,7 @@ class SweepTuner(keras_tuner.Tuner):
                 trials = self._next_trials()
                 if trials is None:
                     break
-                for group in _fusable_groups(trials, self.spec):
+                for group in _fusable_groups(trials, self.spec, self.family):
                     self._run_group(group)
             self.on_search_end()
         finally:
@@ -203,7 +208,7 @@ class SweepTuner(keras_tuner.Tuner):
                 if trial.status == TrialStatus.IDLE:
                     break
                 trials.append(trial)
-                work += fusion_work(trial_values(trial.hyperparameters.values), self.splits,
+                work += fusion_work(self.family, trial_values(trial.hyperparameters.values), self.splits,
                                     self.executions_per_trial)
                 if work >= MAX_FUSED_WORK or len(trials) * self.executions_per_trial >= MAX_FUSED_MEMBERS:
                     break
@@ -277,10 +282,7 @@ class SweepTuner(keras_tuner.Tuner):
             reports.epoch(member, epoch, record, seconds)
             self.observer.epoch_ended(member.trial_id, member.execution, epoch, record)
 
-        outcomes = train(
-            members, self.splits, epochs=_epochs(trials[0], self.spec), objective=self.spec.tuner.objective,
-            direction=self.spec.tuner.direction, patience=self.spec.train.early_stopping, on_epoch=on_epoch,
-        )
+        outcomes = self._outcomes(members, _epochs(trials[0], self.spec), on_epoch)
         endings = []
         best_so_far = self._best_signed_score()
         for trial in trials:
@@ -289,6 +291,21 @@ class SweepTuner(keras_tuner.Tuner):
                 reports.flush(outcome.member, outcome.summary)
             endings.append(self._settle(trial, mine, best_so_far))
         return endings
+
+    def _outcomes(self, members: list[Member], epochs: int, on_epoch: EpochListener) -> list[Outcome]:
+        """Train the members: fused where the family stacks its networks, else one model at a time."""
+        tuner, patience = self.spec.tuner, self.spec.train.early_stopping
+        if self.family.fusable:
+            return train(members, self.splits, epochs=epochs, objective=tuner.objective, direction=tuner.direction,
+                         patience=patience, on_epoch=on_epoch)
+        return [train_alone(member, self._builder(member), self.splits, epochs=epochs,
+                            batch_size=int(member.values["batch_size"]), objective=tuner.objective,
+                            direction=tuner.direction, patience=patience, on_epoch=on_epoch)
+                for member in members]
+
+    def _builder(self, member: Member) -> Callable[[], keras.Model]:
+        """What builds the member's compiled model, when `train_alone` has cleared the session for it."""
+        return lambda: self.family.build(member.values, self.splits)
 
     def _settle(self, trial: keras_tuner.engine.trial.Trial, outcomes: list[Outcome],
                 best_so_far: float) -> tuple[str, str | None]:
@@ -341,21 +358,23 @@ def trials_per_group(spec: SweepSpec, worker: bool = False) -> int:
     it hands out one at a time (its repeats still train fused).
     """
     train_spec = spec.train
-    if not train_spec.fused or spec.tuner.algorithm == "bayesian":
+    if not train_spec.fused or spec.tuner.algorithm == "bayesian" or not family_for(spec).fusable:
         return 1
     if train_spec.fused_trials == "auto":
         return WORKER_FUSED_TRIALS if worker else MAX_FUSED_MEMBERS
     return int(train_spec.fused_trials)
 
 
-def fusion_work(values: Mapping[str, Any], splits: Splits, executions: int) -> int:
+def fusion_work(family: ModelFamily, values: Mapping[str, Any], splits: Splits, executions: int) -> int:
     """A trial's share of a fused step's arithmetic: parameters x batch size x executions."""
-    return parameter_count(values, splits.n_features, splits.n_classes) * int(values["batch_size"]) * executions
+    return family.parameter_count(values, splits) * int(values["batch_size"]) * executions
 
 
-def _fusable_groups(trials: list[keras_tuner.engine.trial.Trial], spec: SweepSpec
+def _fusable_groups(trials: list[keras_tuner.engine.trial.Trial], spec: SweepSpec, family: ModelFamily
                     ) -> list[list[keras_tuner.engine.trial.Trial]]:
     """The trials split into groups that can train in one model (same `fusion_key`), in order."""
+    if not family.fusable:
+        return [[trial] for trial in trials]
     groups: dict[tuple[Any, ...], list[keras_tuner.engine.trial.Trial]] = {}
     for trial in trials:
         key = fusion_key(trial_values(trial.hyperparameters.values), _epochs(trial, spec))

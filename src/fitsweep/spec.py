@@ -43,6 +43,8 @@ __all__ = [
     "SweepSpec",
     "DataSpec",
     "ModelSpec",
+    "ModelSection",
+    "MODEL_FAMILIES",
     "TrainSpec",
     "TunerSpec",
     "load_spec",
@@ -384,8 +386,10 @@ class RegularizationChoice(_Section):
 
 
 class ModelSpec(_Section):
-    """The Dense network: hidden layers given by `depth` x `width` or an explicit `layers` list."""
+    """The Dense network (`family: dense`, the default): hidden layers by `depth` x `width` or a `layers` list."""
 
+    kind: ClassVar[str] = "dense"
+    family: Literal["dense"] = "dense"
     depth: Depth = 2
     width: Width = 64
     layers: Layers | None = None
@@ -409,6 +413,28 @@ class ModelSpec(_Section):
         if self.regularizers is not None:
             return any(option.l1 > 0 or option.l2 > 0 for option in self.regularizers.values)
         return any(_largest(form) > 0 for form in (self.l1, self.l2))
+
+
+# Every model family's section, each chosen by its `family` (`fitsweep.families` builds them).
+MODEL_FAMILIES: tuple[type[_Section], ...] = (ModelSpec,)
+
+
+def _family_tag(value: Any) -> str | None:
+    if isinstance(value, dict):
+        family = value.get("family", "dense")
+        return family if isinstance(family, str) else None
+    return getattr(value, "family", None)
+
+
+if TYPE_CHECKING:  # the same union, written out: mypy cannot read one built at run time
+    ModelSection = ModelSpec
+else:
+    ModelSection = Annotated[
+        Union[tuple(Annotated[cls, Tag(cls.kind)] for cls in MODEL_FAMILIES)],  # noqa: UP007
+        Discriminator(_family_tag, custom_error_type="model_family", custom_error_message=(
+            "unknown family; allowed: " + ", ".join(cls.kind for cls in MODEL_FAMILIES)
+        )),
+    ]
 
 
 class TrainSpec(_Section):
@@ -463,7 +489,7 @@ class SweepSpec(_Section):
 
     name: str
     data: DataSpec
-    model: ModelSpec = ModelSpec()
+    model: ModelSection = ModelSpec()
     train: TrainSpec = TrainSpec()
     tuner: TunerSpec = TunerSpec()
     report: ReportSpec = ReportSpec()

@@ -33,10 +33,10 @@ import tensorflow as tf
 from fitsweep import inputs
 from fitsweep.analysis import weight_stats
 from fitsweep.data import Splits
-from fitsweep.measurement import MEASURE_BATCH, scores
+from fitsweep.measurement import MEASURE_BATCH, penalty, scores
 from fitsweep.model import build_network, compile_network, hidden_widths, layer_seed, optimizer_for, parameter_count
 
-__all__ = ["Member", "Outcome", "EpochListener", "fusion_key", "train"]
+__all__ = ["Member", "Outcome", "EpochListener", "ModelError", "fusion_key", "train", "train_alone"]
 
 # The hyperparameters every member of one fused model must share (with the number of epochs).
 FUSION_KEYS = ("batch_size", "optimizer", "learning_rate")
@@ -74,16 +74,24 @@ class Outcome:
     summary: dict[str, float]
     n_features: int = 0
     n_classes: int = 2
+    # The model itself, when it trained alone (`train_alone`): with its best epoch's weights.
+    model: keras.Model | None = None
 
     def network(self) -> keras.Model:
         """The member as a compiled Keras model of its own, with its best epoch's weights."""
         if self.weights is None:
             raise ValueError(f"execution {self.member.execution} of trial {self.member.trial_id} diverged")
+        if self.model is not None:
+            return self.model
         model = build_network(self.member.values, self.n_features, self.n_classes)
         model.set_weights(self.weights)
         compile_network(model, self.member.values, self.n_classes)
         model.optimizer.build(model.trainable_variables)  # saved and loaded with all its (fresh) state
         return model
+
+
+class ModelError(ValueError):
+    """A model `train_alone` was given cannot be trained or measured as a classifier of the data."""
 
 
 # Told after every epoch of every member still training: member, epoch, its record, its seconds.
@@ -528,3 +536,194 @@ def _penalties(fused: _FusedNetworks) -> Callable[[], list[float]]:
                 for stack_terms in terms() for member_terms in stack_terms.numpy().T]
 
     return penalties
+
+
+# --- models trained alone --------------------------------------------------------------------
+
+
+def train_alone(
+    member: Member,
+    build: Callable[[], keras.Model],
+    splits: Splits,
+    *,
+    epochs: int,
+    batch_size: int,
+    objective: str | None = "val_crossentropy",
+    direction: str = "min",
+    patience: int | None = None,
+    on_epoch: EpochListener | None = None,
+) -> Outcome:
+    """Train one execution of a model fitsweep does not stack (a conv net, a user's build function).
+
+    `build` returns the compiled Keras model; it is called after Keras' session is cleared and its
+    seeds set from the member's, so its initial weights, shuffles and dropout masks are the
+    member's own. The model trains with its own loss and optimizer (`fit`, shuffled each epoch);
+    after each epoch it is measured as `train` measures a fused member: in inference mode, on the
+    measured training rows and the validation split, with and without its penalties
+    (`model.losses`); Keras' running averages are kept as `running_*`. Its input is the data's
+    rows reshaped to what the model takes (`Splits.feature_shape`); its output must be one
+    probability (or logit) for two classes, or one per class.
+
+    Raises:
+        ModelError: The model's input or output cannot take the data (naming both shapes).
+    """
+    keras.backend.clear_session()
+    keras.utils.set_random_seed(member.seed)
+    model = build()
+    reader = _ModelReader(model, splits)
+    x_train, y_train = splits.x_train, splits.y_train
+    if member.rows is not None:
+        x_train, y_train = x_train[list(member.rows)], y_train[list(member.rows)]
+    measured = (x_train[:len(splits.y_train_measured)], y_train[:len(splits.y_train_measured)]) \
+        if member.rows is not None else (splits.x_train_measured, splits.y_train_measured)
+    watcher = _AloneWatcher(member, reader, splits, measured, _Selection(objective, direction, patience), on_epoch)
+    model.fit(reader.inputs(x_train), reader.labels(y_train), batch_size=batch_size, epochs=epochs,
+              shuffle=True, verbose=0, callbacks=[watcher])
+    sizes = {"train_rows": len(y_train), "train_measured_rows": len(measured[1]),
+             "val_rows": len(splits.y_val), "test_rows": len(splits.y_test)}
+    return watcher.outcome(sizes)
+
+
+class _ModelReader:
+    """A Keras classifier's probabilities on the data's rows, in inference mode, from one traced function."""
+
+    def __init__(self, model: keras.Model, splits: Splits) -> None:
+        self.model, self.n_classes = model, splits.n_classes
+        self.shape = _input_shape(model, splits)
+        self.width = _output_width(model, splits.n_classes)
+        self.from_logits = _from_logits(model)
+        self.predict = tf.function(lambda x: model(x, training=False))
+
+    def inputs(self, x: np.ndarray) -> np.ndarray:
+        return x.reshape((len(x), *self.shape))
+
+    def labels(self, y: np.ndarray) -> np.ndarray:
+        """Labels as the model's own loss takes them: float (rows, 1) for one sigmoid unit, else class indices."""
+        return y.astype("float32").reshape(-1, 1) if self.width == 1 else y
+
+    def probabilities(self, x: np.ndarray) -> np.ndarray:
+        """(rows, 1) positive-class probabilities for two classes, else (rows, classes)."""
+        chunks = [np.asarray(self.predict(tf.constant(self.inputs(x[start:start + MEASURE_BATCH]), tf.float32)))
+                  for start in range(0, len(x), MEASURE_BATCH)]
+        outputs = np.concatenate(chunks).astype("float64").reshape(len(x), -1)
+        if self.from_logits:
+            outputs = 1.0 / (1.0 + np.exp(-outputs)) if self.width == 1 else _softmax(outputs)
+        if self.n_classes == 2 and self.width == 2:
+            positive: np.ndarray = outputs[:, 1:] / outputs.sum(axis=1, keepdims=True)
+            return positive
+        return outputs
+
+
+def _input_shape(model: keras.Model, splits: Splits) -> tuple[int, ...]:
+    """The shape of one row as the model takes it: the data's features, or their shape before flattening."""
+    inputs = getattr(model, "inputs", None)
+    if not inputs or len(inputs) != 1:
+        raise ModelError(f"the model has {len(inputs or [])} inputs; fitsweep feeds it one (the data's rows)")
+    wanted = tuple(inputs[0].shape[1:])
+    if None not in wanted and math.prod(wanted) == splits.n_features:
+        return tuple(int(size) for size in wanted)
+    raise ModelError(f"the model takes inputs of shape {wanted}; the data have {splits.n_features} features a row"
+                     + (f" (shape {splits.feature_shape})" if splits.feature_shape else ""))
+
+
+def _output_width(model: keras.Model, n_classes: int) -> int:
+    outputs = getattr(model, "outputs", None) or []
+    width = math.prod(outputs[0].shape[1:]) if len(outputs) == 1 and None not in outputs[0].shape[1:] else None
+    if (width == 1 and n_classes == 2) or width == n_classes:
+        return int(width)
+    allowed = "1 (sigmoid) or 2 (softmax)" if n_classes == 2 else f"{n_classes} (softmax, one a class)"
+    raise ModelError(f"the model's output has {width if width is not None else 'an unknown number of'} units; "
+                     f"the data have {n_classes} classes, so it needs {allowed}")
+
+
+def _from_logits(model: keras.Model) -> bool:
+    """Whether the model's compiled loss takes logits, so its outputs are not yet probabilities."""
+    loss: Any = getattr(model, "loss", None)
+    config = loss.get_config() if hasattr(loss, "get_config") else {}
+    return bool(config.get("from_logits", False))
+
+
+def _softmax(logits: np.ndarray) -> np.ndarray:
+    shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
+    shares: np.ndarray = shifted / shifted.sum(axis=1, keepdims=True)
+    return shares
+
+
+class _AloneWatcher(keras.callbacks.Callback):
+    """After each epoch: measures the model, keeps its best weights, stops it on divergence or patience."""
+
+    def __init__(self, member: Member, reader: _ModelReader, splits: Splits,
+                 measured: tuple[np.ndarray, np.ndarray], selection: _Selection,
+                 on_epoch: EpochListener | None) -> None:
+        super().__init__()
+        self.member, self.reader, self.splits, self.measured = member, reader, splits, measured
+        self.selection, self.on_epoch = selection, on_epoch
+        self.state = _Progress(params=int(reader.model.count_params()))
+        self.started, self.started_at = 0.0, time.time()
+
+    def on_epoch_begin(self, epoch: int, logs: Mapping[str, Any] | None = None) -> None:
+        self.started = time.perf_counter()
+
+    def on_epoch_end(self, epoch: int, logs: Mapping[str, Any] | None = None) -> None:
+        splits, reader, state = self.splits, self.reader, self.state
+        seconds = time.perf_counter() - self.started
+        extra = penalty(reader.model)
+        x_measured, y_measured = self.measured
+        record = {
+            **scores(reader.probabilities(x_measured), y_measured, splits.n_classes, extra),
+            **{f"val_{name}": value for name, value in
+               scores(reader.probabilities(splits.x_val), splits.y_val, splits.n_classes, extra).items()},
+        }
+        running = _running(logs or {})
+        if self.on_epoch is not None:
+            self.on_epoch(self.member, epoch, {**record, **running}, seconds)
+        state.ended_at = time.time()
+        if not all(math.isfinite(value) for value in record.values()):
+            state.diverged_at, state.stopped = epoch, True
+        else:
+            value = self.selection.signed(record)
+            if value < state.best_value or self.selection.objective is None:
+                state.best_value, state.best_epoch = value, epoch
+                state.best_weights = reader.model.get_weights()
+            elif self.selection.patience is not None and epoch - state.best_epoch >= self.selection.patience:
+                state.stopped = True
+        if state.stopped:
+            reader.model.stop_training = True
+
+    def outcome(self, sizes: dict[str, int]) -> Outcome:
+        member, state, splits, model = self.member, self.state, self.splits, self.reader.model
+        shape = {"n_features": splits.n_features, "n_classes": splits.n_classes}
+        summary: dict[str, float] = {**sizes, "params": state.params, "started_at": self.started_at,
+                                     "ended_at": state.ended_at or time.time()}
+        if state.diverged_at is not None or state.best_weights is None:
+            return Outcome(member, None, state.best_epoch, state.best_value, state.diverged_at,
+                           {**summary, "diverged": 1.0}, **shape)
+        model.set_weights(state.best_weights)
+        test = scores(self.reader.probabilities(splits.x_test), splits.y_test, splits.n_classes)
+        kernels = [variable.numpy() for variable in model.trainable_weights if variable.path.endswith("kernel")]
+        weights = weight_stats(kernels) if kernels else {"l1_norm": math.nan, "l2_norm": math.nan,
+                                                         "near_zero_share": math.nan}
+        summary.update({
+            "weight_l1": weights["l1_norm"], "weight_l2": weights["l2_norm"],
+            "near_zero_share": weights["near_zero_share"],
+            "test_loss": test["loss"], "test_accuracy": test["accuracy"], "test_crossentropy": test["crossentropy"],
+            "best_epoch": state.best_epoch,
+        })
+        return Outcome(member, state.best_weights, state.best_epoch, state.best_value, None, summary,
+                       model=model, **shape)
+
+
+# Keras' names of the running metrics a model may log, for fitsweep's running_* records.
+_RUNNING_NAMES = {"loss": ("loss",), "accuracy": ("accuracy", "acc", "binary_accuracy", "sparse_categorical_accuracy",
+                                                  "categorical_accuracy"),
+                  "crossentropy": ("crossentropy",)}
+
+
+def _running(logs: Mapping[str, Any]) -> dict[str, float]:
+    """Keras' running averages of the epoch's batches (dropout on, weights moving), those the model logs."""
+    found = {}
+    for name, candidates in _RUNNING_NAMES.items():
+        value = next((logs[key] for key in candidates if key in logs), None)
+        if value is not None:
+            found[f"running_{name}"] = float(value)
+    return found

@@ -34,6 +34,8 @@ class Splits:
     # The fixed, stratified rows of the training split on which training metrics are measured.
     x_train_measured: np.ndarray
     y_train_measured: np.ndarray
+    # One row's shape before it was flattened into features, such as (28, 28) for images; None: flat data.
+    feature_shape: tuple[int, ...] | None = None
 
     @property
     def n_features(self) -> int:

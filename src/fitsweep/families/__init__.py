@@ -1,0 +1,76 @@
+"""Model families: the kinds of network a sweep can train, behind one registry.
+
+A family turns a sweep file's `model` section into a search space and each trial's values into
+a compiled Keras model. The Dense family (`dense`, the default) is the one whose networks
+`fitsweep.training` stacks and trains fused; every other family's models train one at a time
+on `training.train_alone`'s path. Adding a family is its `model` section class in
+`fitsweep.spec.MODEL_FAMILIES`, one module here with a class satisfying `ModelFamily`, and its
+line in `FAMILIES`. Modules here import Keras only when they build a model, so reading a run's
+space (the report) never imports TensorFlow.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    import keras
+    import keras_tuner
+
+    from fitsweep.data import Splits
+    from fitsweep.spec import SweepSpec
+
+__all__ = ["FAMILIES", "ModelFamily", "family_for"]
+
+
+class ModelFamily(Protocol):
+    """What fitsweep needs of a kind of model, for one sweep."""
+
+    # Whether its networks train stacked and fused (`fitsweep.training.train`) rather than alone.
+    fusable: bool
+
+    def searched_parameters(self) -> dict[str, Any]:
+        """Hyperparameter name -> its sweep-file form (a constant, `Choice` or `Range`), in table order."""
+        ...
+
+    def hyperparameter_names(self) -> list[str]:
+        """The trials table's hyperparameter columns, in table order."""
+        ...
+
+    def declare(self, hp: keras_tuner.HyperParameters) -> None:
+        """Declare the search space on `hp`, for a KerasTuner oracle."""
+        ...
+
+    def check_data(self, splits: Splits) -> None:
+        """Raise `SpecError` (one line naming the key) when the sweep's models cannot take this data."""
+        ...
+
+    def build(self, values: Mapping[str, Any], splits: Splits) -> keras.Model:
+        """The compiled model of one trial's values, for data shaped as `splits`."""
+        ...
+
+    def parameter_count(self, values: Mapping[str, Any], splits: Splits) -> int:
+        """The model's weights, as cheaply as the family can count them."""
+        ...
+
+
+# family name -> "module:class" under fitsweep.families, imported when a sweep uses it.
+FAMILIES = {
+    "dense": "dense:DenseFamily",
+}
+
+
+def family_for(spec: SweepSpec) -> ModelFamily:
+    """The family of a sweep's `model` section, bound to the sweep.
+
+    Example:
+        >>> from fitsweep.spec import parse_spec
+        >>> family_for(parse_spec({"name": "s", "data": {"source": "moons"}})).fusable
+        True
+    """
+    module, name = FAMILIES[spec.model.family].split(":")
+    family_class = getattr(importlib.import_module(f"fitsweep.families.{module}"), name)
+    family: ModelFamily = family_class(spec)
+    return family

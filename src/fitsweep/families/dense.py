@@ -1,0 +1,69 @@
+"""The Dense family: fully connected networks, trained stacked and fused by `fitsweep.training`."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from fitsweep.columns import HYPERPARAMETER_COLUMNS, REGULARIZERS, REGULARIZERS_COLUMN
+from fitsweep.space import declare_form
+from fitsweep.spec import ModelSpec, SweepSpec
+
+if TYPE_CHECKING:
+    import keras
+    import keras_tuner
+
+    from fitsweep.data import Splits
+
+__all__ = ["DenseFamily"]
+
+
+class DenseFamily:
+    """Dense networks over the data's features (`fitsweep.model.build_network`)."""
+
+    fusable = True
+
+    def __init__(self, spec: SweepSpec) -> None:
+        if not isinstance(spec.model, ModelSpec):
+            raise TypeError(f"the dense family cannot build a {spec.model.family} model")
+        self.spec, self.model = spec, spec.model
+
+    def searched_parameters(self) -> dict[str, Any]:
+        model, train = self.model, self.spec.train
+        shape = {"layers": model.layers} if model.layers is not None else {"depth": model.depth, "width": model.width}
+        regularization: dict[str, Any]
+        if model.regularizers is not None:
+            regularization = {"regularizers": model.regularizers}
+        else:
+            regularization = {"dropout": model.dropout, "l1": model.l1, "l2": model.l2}
+        return {
+            **shape,
+            "activation": model.activation,
+            **regularization,
+            "optimizer": train.optimizer,
+            "learning_rate": train.learning_rate,
+            "batch_size": train.batch_size,
+        }
+
+    def hyperparameter_names(self) -> list[str]:
+        searched = self.searched_parameters()
+        # A `regularizers` combination is recorded both as itself and spelled out as its parts.
+        spelled_out = set(REGULARIZERS) if REGULARIZERS_COLUMN in searched else set()
+        return [name for name in HYPERPARAMETER_COLUMNS if name in searched or name in spelled_out]
+
+    def declare(self, hp: keras_tuner.HyperParameters) -> None:
+        for name, form in self.searched_parameters().items():
+            declare_form(hp, name, form)
+
+    def check_data(self, splits: Splits) -> None:
+        """Dense networks take any number of features."""
+
+    def build(self, values: Mapping[str, Any], splits: Splits) -> keras.Model:
+        from fitsweep.model import build_model
+
+        return build_model(values, splits.n_features, splits.n_classes)
+
+    def parameter_count(self, values: Mapping[str, Any], splits: Splits) -> int:
+        from fitsweep.model import parameter_count
+
+        return parameter_count(values, splits.n_features, splits.n_classes)
