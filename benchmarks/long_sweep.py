@@ -162,6 +162,19 @@ def trial_costs(times: list[tuple[float, float]]) -> list[float]:
             for _ in range(size)]
 
 
+def training_costs(times: list[tuple[float, float]]) -> list[float]:
+    """The training part of `trial_costs`: each model's own training time over its trials (fitsweep only).
+
+    What is left of a trial's cost is the work between models: KerasTuner's bookkeeping, the
+    tables, the report and the event files.
+    """
+    models: dict[float, list[float]] = {}
+    for started, ended in times:
+        models.setdefault(started, []).append(ended)
+    spans = sorted((max(ends), (max(ends) - started) / len(ends), len(ends)) for started, ends in models.items())
+    return [share for _, share, size in spans[1:] for _ in range(size)]
+
+
 def rss_at(moments: list[float], samples: list[tuple[float, float]]) -> list[float]:
     """The RSS sample next after each moment (the last one for moments after it)."""
     values, index = [], 0
@@ -193,10 +206,17 @@ def measure_round(side: str, trials: int, sweep_file: Path, folder: Path, warmup
         raise RuntimeError(f"{side} failed (exit {code}):\n{tail}")
     times = trial_times(side, results / "long", output)
     rss = rss_at([ended for _, ended in times], samples)
+    costs = trial_costs(times)
+    split = {}
+    if side != "baseline":
+        training = training_costs(times)
+        between = [cost - part for cost, part in zip(costs, training, strict=True)]
+        split = {f"{part}_{key}": value for part, values in (("training", training), ("between", between))
+                 for key, value in window_stats(values, window).items()}
     return {
         "seconds": seconds, "trials": len(times), "peak_mb": max(mb for _, mb in samples),
         "rss_first_mb": rss[0], "rss_last_mb": rss[-1],
-        "growth_mb_per_trial": slope(rss[warmup:]), **window_stats(trial_costs(times), window),
+        "growth_mb_per_trial": slope(rss[warmup:]), **window_stats(costs, window), **split,
     }
 
 
@@ -244,6 +264,12 @@ def main() -> None:
               f"(last/first {_harness.spread(ratio_median)}); mean {_harness.spread(pick['mean_first'])} / "
               f"{_harness.spread(pick['mean_last'])} s (last/first {_harness.spread(ratio_mean)}); "
               "target: last within 10% of first")
+        for part in ("training", "between"):
+            if f"{part}_mean_first" in pick:
+                ratio = _harness.paired_ratios(pick[f"{part}_mean_last"], pick[f"{part}_mean_first"])
+                print(f"       of which {part} {'models' if part == 'between' else 'its model'}: mean "
+                      f"{_harness.spread(pick[f'{part}_mean_first'])} / {_harness.spread(pick[f'{part}_mean_last'])} s "
+                      f"(last/first {_harness.spread(ratio)})")
         print(f"     memory: {_harness.spread(pick['growth_mb_per_trial'])} MB/trial; RSS at the first trial's end "
               f"{_harness.spread(pick['rss_first_mb'])} MB, at the last {_harness.spread(pick['rss_last_mb'])} MB, "
               f"peak {_harness.spread(pick['peak_mb'])} MB; target: under 1 MB/trial")
