@@ -423,7 +423,8 @@ def _family_tag(value: Any) -> str | None:
     if isinstance(value, dict):
         family = value.get("family", "dense")
         return family if isinstance(family, str) else None
-    return getattr(value, "family", None)
+    # Not a mapping (`model: null`): the default family's section says what it should be.
+    return getattr(value, "family", "dense")
 
 
 if TYPE_CHECKING:  # the same union, written out: mypy cannot read one built at run time
