@@ -226,7 +226,9 @@ class SweepRun:
             return None
         import keras
 
-        return keras.saving.load_model(model_path)
+        from fitsweep.families.user_build import custom_objects
+
+        return keras.saving.load_model(model_path, custom_objects=custom_objects(self.spec))
 
 
 def read_run_info(paths: RunPaths) -> dict[str, Any]:

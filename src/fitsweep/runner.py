@@ -27,6 +27,8 @@ from fitsweep.engine import (
     slot_owner,
 )
 from fitsweep.errors import ResultsError, RunFailedError
+from fitsweep.families import family_for
+from fitsweep.families.user_build import located_build
 from fitsweep.records import execution_epochs
 from fitsweep.results import (
     RunPaths,
@@ -71,6 +73,7 @@ def run_sweep(
     observer: SweepObserver | None = None,
     report: bool = False,
     search: Callable[[SweepTuner], None] | None = None,
+    build: Callable[[Any], Any] | None = None,
 ) -> SweepRun:
     """Run a sweep with KerasTuner and write its results folder.
 
@@ -83,6 +86,11 @@ def run_sweep(
         report: Keep report.html and report.md current as trials end (at a bounded cost, with the tables).
         search: Runs the trials; by default `SweepTuner.search`, in this process (`fitsweep.parallel`
             passes one that serves them to worker processes).
+        build: A KerasTuner `build(hp)` function whose compiled models the sweep trains, in place
+            of the spec's model section (`fitsweep.families.user_build`). It is recorded as
+            `python:NAME`: this process can resume the run, another process (`fitsweep resume`,
+            workers) cannot load it and refuses with one line; for those, name it in the sweep
+            file as `model: {build: FILE.py:NAME}`.
 
     Returns:
         The finished run as tables.
@@ -96,7 +104,9 @@ def run_sweep(
         >>> run = run_sweep(load_spec("sweeps/moons.yaml"), results_dir="/tmp/r")  # doctest: +SKIP
         >>> run.trials[["trial_id", "val_loss", "test_accuracy"]]  # doctest: +SKIP
     """
+    spec = located_build(spec, data_dir, build)
     splits = prepare_data(spec.data, data_dir)
+    family_for(spec).check_data(splits)
     paths = prepare_run_dir(run_dir_for(spec, results_dir), overwrite)
     with run_lock(paths):
         info = _run_info(spec, splits, Path(data_dir))
@@ -121,6 +131,7 @@ def resume_sweep(run_dir: str | Path, *, observer: SweepObserver | None = None, 
         raise ResultsError(f"{paths.root}: not a fitsweep run (no sweep.yaml and run.json); nothing to resume")
     spec = load_spec(paths.spec, recorded=True)
     splits = prepare_data(spec.data, info.get("data_dir", "."))
+    family_for(spec).check_data(splits)
     with run_lock(paths):
         info.update(status="running", resumed=_now())
         write_run_info(paths, info)

@@ -43,6 +43,7 @@ __all__ = [
     "SweepSpec",
     "DataSpec",
     "ModelSpec",
+    "BuildModelSpec",
     "ModelSection",
     "MODEL_FAMILIES",
     "TrainSpec",
@@ -415,19 +416,80 @@ class ModelSpec(_Section):
         return any(_largest(form) > 0 for form in (self.l1, self.l2))
 
 
+# `model.build`: "FILE.py:FUNCTION"; a function passed to `run_sweep(build=...)` is recorded as
+# "python:NAME" (see `fitsweep.families.user_build`).
+_BUILD_TARGET = re.compile(r"^(?P<file>.+):(?P<function>[A-Za-z_][A-Za-z0-9_.]*)$")
+# Keys of the Dense family's section, which a user's build function decides itself.
+_DENSE_ONLY_KEYS = ("depth", "width", "layers", "activation", "dropout", "l1", "l2", "regularizers")
+
+
+class BuildModelSpec(_Section):
+    """A model from the user's own KerasTuner `build(hp)` function (`family: build`).
+
+    `build` names a Python file and a function in it, `FILE.py:FUNCTION`; a relative file
+    starts at the sweep file's folder. The function declares the search space and compiles the
+    model, as for KerasTuner; fitsweep imports the file, so it runs the file's code.
+
+    Example:
+        model: {build: models.py:build}
+    """
+
+    kind: ClassVar[str] = "build"
+    family: Literal["build"] = "build"
+    build: str = Field(min_length=1)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_dense_keys(cls, value: Any) -> Any:
+        if isinstance(value, dict):
+            for key in _DENSE_ONLY_KEYS:
+                if key in value:
+                    raise ValueError(f"model.{key} does not apply to a model from model.build: its function builds "
+                                     f"the network; remove model.{key}")
+        return value
+
+    @field_validator("build")
+    @classmethod
+    def _file_and_function(cls, value: str) -> str:
+        if not _BUILD_TARGET.match(value):
+            raise ValueError(f"{_shown(value)} is not FILE.py:FUNCTION, such as models.py:build")
+        return value
+
+    @property
+    def can_penalise(self) -> bool:
+        """Whether some trial may have a penalty: fitsweep cannot see inside the function, so it may."""
+        return True
+
+    @property
+    def file(self) -> str:
+        """The file part of `build`."""
+        return str(_BUILD_TARGET.match(self.build)["file"])  # type: ignore[index]
+
+    @property
+    def function(self) -> str:
+        """The function part of `build`."""
+        return str(_BUILD_TARGET.match(self.build)["function"])  # type: ignore[index]
+
+    def located(self, base_dir: str | Path) -> BuildModelSpec:
+        """The same section with a relative file made absolute from `base_dir` (the sweep file's folder)."""
+        if self.build.startswith("python:") or Path(self.file).is_absolute():
+            return self
+        return self.model_copy(update={"build": f"{(Path(base_dir) / self.file).resolve()}:{self.function}"})
+
+
 # Every model family's section, each chosen by its `family` (`fitsweep.families` builds them).
-MODEL_FAMILIES: tuple[type[_Section], ...] = (ModelSpec,)
+MODEL_FAMILIES: tuple[type[_Section], ...] = (ModelSpec, BuildModelSpec)
 
 
 def _family_tag(value: Any) -> str | None:
     if isinstance(value, dict):
-        family = value.get("family", "dense")
+        family = value.get("family", "build" if "build" in value else "dense")
         return family if isinstance(family, str) else None
     # Not a mapping (`model: null`): the default family's section says what it should be.
     return getattr(value, "family", "dense")
 
 
-if TYPE_CHECKING:  # the same union, written out: mypy cannot read one built at run time
+if TYPE_CHECKING:  # mypy cannot read a union built at run time; the next sweep's suggestion reads Dense keys
     ModelSection = ModelSpec
 else:
     ModelSection = Annotated[
@@ -517,6 +579,15 @@ class SweepSpec(_Section):
         return self
 
     @model_validator(mode="after")
+    def _compiled_by_the_build_function(self) -> SweepSpec:
+        if isinstance(self.model, BuildModelSpec):
+            for key in ("optimizer", "learning_rate"):
+                if key in self.train.model_fields_set:
+                    raise ValueError(f"train.{key}: a model from model.build is compiled by its function, which "
+                                     f"chooses its optimizer and learning rate; remove train.{key}")
+        return self
+
+    @model_validator(mode="after")
     def _fusable_algorithm(self) -> SweepSpec:
         fused_trials = self.train.fused_trials
         if self.tuner.algorithm == "bayesian" and fused_trials != "auto" and fused_trials > 1:
@@ -563,6 +634,9 @@ class SweepSpec(_Section):
         """Every key with its value, defaults included, as plain data that validates again."""
         raw: dict[str, Any] = _plain(self.model_dump(mode="json"))
         model = raw["model"]
+        if isinstance(self.model, BuildModelSpec):  # its function compiles the model
+            del raw["train"]["optimizer"], raw["train"]["learning_rate"]
+            return raw
         if self.model.layers is not None:  # depth and width are unused then, and may not be given
             del model["depth"], model["width"]
         else:
@@ -694,7 +768,10 @@ def load_spec(path: str | Path, *, recorded: bool = False) -> SweepSpec:
         'random'
     """
     path = Path(path)
-    return parse_spec(_read_yaml(path), str(path), recorded=recorded)
+    spec = parse_spec(_read_yaml(path), str(path), recorded=recorded)
+    if isinstance(spec.model, BuildModelSpec):  # recorded absolute, so a resumed run or a worker finds it
+        spec = spec.model_copy(update={"model": spec.model.located(path.parent)})
+    return spec
 
 
 def _read_yaml(path: Path) -> Any:

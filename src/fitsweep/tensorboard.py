@@ -254,7 +254,10 @@ def _domains(spec: SweepSpec) -> dict[str, Any]:
                 float(low), float(high))
         else:
             options = form.values if isinstance(form, Choice) else [form]
-            domains[name] = hp.Discrete(list(dict.fromkeys(_hparam_value(option) for option in options)))
+            try:
+                domains[name] = hp.Discrete(list(dict.fromkeys(_hparam_value(option) for option in options)))
+            except (TypeError, ValueError):  # values of mixed types (a build function's choice): no domain
+                continue
     return domains
 
 

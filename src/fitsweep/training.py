@@ -36,7 +36,7 @@ from fitsweep.data import Splits
 from fitsweep.measurement import MEASURE_BATCH, penalty, scores
 from fitsweep.model import build_network, compile_network, hidden_widths, layer_seed, optimizer_for, parameter_count
 
-__all__ = ["Member", "Outcome", "EpochListener", "ModelError", "fusion_key", "train", "train_alone"]
+__all__ = ["Member", "Outcome", "EpochListener", "ModelError", "check_model", "fusion_key", "train", "train_alone"]
 
 # The hyperparameters every member of one fused model must share (with the number of epochs).
 FUSION_KEYS = ("batch_size", "optimizer", "learning_rate")
@@ -582,6 +582,12 @@ def train_alone(
     sizes = {"train_rows": len(y_train), "train_measured_rows": len(measured[1]),
              "val_rows": len(splits.y_val), "test_rows": len(splits.y_test)}
     return watcher.outcome(sizes)
+
+
+def check_model(model: keras.Model, splits: Splits) -> None:
+    """Raise `ModelError` when `train_alone` could not feed the model this data (its input or output shape)."""
+    _input_shape(model, splits)
+    _output_width(model, splits.n_classes)
 
 
 class _ModelReader:

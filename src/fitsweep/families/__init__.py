@@ -59,6 +59,7 @@ class ModelFamily(Protocol):
 # family name -> "module:class" under fitsweep.families, imported when a sweep uses it.
 FAMILIES = {
     "dense": "dense:DenseFamily",
+    "build": "user_build:BuildFamily",
 }
 
 

@@ -21,6 +21,7 @@ import keras_tuner
 from fitsweep._keras_tuner import ReportServicer, TrialStatus, serve_oracle
 from fitsweep.engine import SweepObserver, SweepTuner, slots_of
 from fitsweep.errors import FitsweepError, RunFailedError
+from fitsweep.families.user_build import require_loadable
 from fitsweep.parallel._network import LOOPBACK, ExposedOracleWarning, address, exposure_warning
 from fitsweep.parallel._worker import RECYCLE_EXIT_CODE
 from fitsweep.results import TUNER_PROJECT, SweepRun
@@ -104,6 +105,7 @@ def run_parallel(
     """
     if workers < 0:
         raise FitsweepError(f"workers: {workers} is negative; give 1 or more (0: only workers on other machines)")
+    require_loadable(spec, "workers")  # a function object passed from Python stays in this process
     message = exposure_warning(host)
     if message:
         warnings.warn(message, ExposedOracleWarning, stacklevel=2)

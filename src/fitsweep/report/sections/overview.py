@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from fitsweep.columns import table_hyperparameters
 from fitsweep.report.content import Section
 from fitsweep.report.context import Context
 from fitsweep.report.sections.base import SectionSpec
@@ -17,7 +18,7 @@ def _overview(context: Context) -> Section:
     run, info = context.run, context.run.info
     if info.get("imported"):
         return _imported_overview(run)
-    facts = [("Data", _data_text(run)), ("Swept", _swept_text(run, varied=True)),
+    facts = [("Data", _data_text(run)), ("Model", _model_text(run)), ("Swept", _swept_text(run, varied=True)),
              ("Fixed", _swept_text(run, varied=False)), ("Search", _search_text(run)), ("Time", _time_text(info))]
     versions = info.get("versions") or {}
     if versions:
@@ -56,13 +57,24 @@ def _data_text(run: SweepRun) -> str:
     return f"{data['source']} ({keys}){split}"
 
 
+def _model_text(run: SweepRun) -> str:
+    """Where a model from the user's build function came from (Dense networks need no line: the keys say it)."""
+    build = getattr(run.spec.model, "build", None)
+    return f"{build}, the sweep's own build(hp) function (its compile chose the loss and optimizer)" if build else ""
+
+
 def _swept_text(run: SweepRun, varied: bool) -> str:
+    from fitsweep.errors import FitsweepError
     from fitsweep.space import searched_parameters
     from fitsweep.spec import Choice, Range, RegularizationChoice
 
     choices = (Choice, RegularizationChoice)
     parts = []
-    for name, form in searched_parameters(run.spec).items():
+    try:
+        searched = searched_parameters(run.spec)
+    except FitsweepError as error:  # a build function's file moved since the run: name its columns only
+        return f"{', '.join(table_hyperparameters(run.trials.columns))} ({error})" if varied else ""
+    for name, form in searched.items():
         if isinstance(form, Range) and varied:
             step = f", step {form.step:g}" if form.step is not None else ""
             parts.append(f"{name} from {form.min:g} to {form.max:g} ({form.sampling}{step})")
