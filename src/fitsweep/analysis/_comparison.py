@@ -28,6 +28,7 @@ from fitsweep.columns import (
     REGULARIZERS,
     REGULARIZERS_COLUMN,
     encode_regularizers,
+    table_hyperparameters,
 )
 
 __all__ = [
@@ -150,7 +151,7 @@ def configuration_columns(trials: pd.DataFrame) -> list[str]:
         >>> configuration_columns(fitsweep.load("results/notmnist-regularizers").trials)  # doctest: +SKIP
         ['dropout', 'l1', 'l2']
     """
-    candidates = ["run", *HYPERPARAMETERS]
+    candidates = ["run", *table_hyperparameters(trials.columns, HYPERPARAMETERS)]  # a search's own names too
     return [name for name in candidates if name in trials.columns and _varies(_settings(trials[name]))]
 
 
@@ -167,7 +168,8 @@ def groupable_columns(trials: pd.DataFrame) -> list[str]:
         ['regularizer_kind', 'regularizers', 'depth', 'width', 'layers', 'activation', 'dropout', ...]
     """
     frame = with_derived_columns(trials.iloc[:0])
-    return [name for name in (*_LABEL_COLUMNS, *HYPERPARAMETERS) if name in frame.columns]
+    names = (*_LABEL_COLUMNS, *table_hyperparameters(frame.columns, HYPERPARAMETERS))
+    return [name for name in dict.fromkeys(names) if name in frame.columns]
 
 
 def _varies(values: pd.Series) -> bool:

@@ -10,7 +10,7 @@ from scipy import stats
 
 from fitsweep.analysis._common import AnalysisError, FloatArray, as_float, completed
 from fitsweep.analysis._comparison import t_interval
-from fitsweep.columns import HYPERPARAMETERS, REGULARIZERS
+from fitsweep.columns import HYPERPARAMETERS, REGULARIZERS, table_hyperparameters
 
 __all__ = ["importance", "importance_findings", "IMPORTANCE_COLUMNS", "MIN_CONFIGURATIONS"]
 
@@ -150,7 +150,7 @@ def _require(rows: pd.DataFrame, columns: list[str], target: str) -> None:
 
 
 def _varied(rows: pd.DataFrame) -> list[str]:
-    present = [name for name in HYPERPARAMETERS if name in rows.columns]
+    present = table_hyperparameters(rows.columns, HYPERPARAMETERS)  # a build function's own names too
     return [name for name in present if _settings(rows[name]).astype("string").nunique(dropna=False) > 1]
 
 
