@@ -444,8 +444,8 @@ class BuildModelSpec(_Section):
         if isinstance(value, dict):
             for key in _DENSE_ONLY_KEYS:
                 if key in value:
-                    raise ValueError(f"model.{key} does not apply to a model from model.build: its function builds "
-                                     f"the network; remove model.{key}")
+                    raise ValueError(f"{key} does not apply to a model from model.build: its function builds "
+                                     f"the network; remove it")
         return value
 
     @field_validator("build")
