@@ -13,6 +13,7 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 import yaml
 
@@ -152,6 +153,16 @@ def test_the_best_model_loads_with_the_files_own_layer(user_run: Any) -> None:
     assert "Scale" in [type(layer).__name__ for layer in model.layers]
 
 
+def test_a_trial_retrained_for_the_report_matches_the_sweep(user_run: Any) -> None:
+    from fitsweep.figures import load_splits, retrain_execution
+
+    trial = user_run.trials[user_run.trials["l2"] > 0].iloc[0]
+    model, val_loss = retrain_execution(user_run, load_splits(user_run), str(trial["trial_id"]), 0)
+    epochs = user_run.epochs[user_run.epochs["trial_id"] == trial["trial_id"]]
+    assert val_loss == pytest.approx(float(epochs.sort_values("epoch")["val_loss"].iloc[-1]), rel=1e-4)
+    assert model.layers[0].units == trial["units"]
+
+
 def test_the_recorded_sweep_names_the_file_by_absolute_path(user_run: Any) -> None:
     recorded = yaml.safe_load((user_run.path / "sweep.yaml").read_text(encoding="utf-8"))
     file, _, function = recorded["model"]["build"].rpartition(":")
@@ -269,6 +280,10 @@ def test_a_trial_gets_its_own_values_and_the_scopes_they_open(tmp_path: Path) ->
     wide = family.build({"kind": "wide", "wide_units": 24, "batch_size": 32}, splits)
     narrow = family.build({"kind": "narrow", "batch_size": 32}, splits)
     assert wide.layers[0].units == 24 and narrow.layers[0].units == 2
+    # Read back from a trials table: NumPy scalars, and NaN where the trial did not use a hyperparameter.
+    from_table = family.build({"kind": np.str_("wide"), "wide_units": np.int64(16), "batch_size": np.int64(32)}, splits)
+    unused = family.build({"kind": "narrow", "wide_units": np.nan, "batch_size": 32}, splits)
+    assert from_table.layers[0].units == 16 and unused.layers[0].units == 2
 
 
 def test_names_colliding_with_fitsweep_hyperparameters_are_the_functions(tmp_path: Path) -> None:

@@ -108,7 +108,7 @@ class BuildFamily:
         from fitsweep.training import ModelError, check_model
 
         hp = self._declared().space.copy()
-        hp.values = dict(values)
+        hp.values = _as_kerastuner_values(values)
         try:
             model = self._function()(hp)
         except Exception as error:  # the user's code: any failure fails this trial
@@ -288,6 +288,22 @@ def _form(hp: Any) -> Any:
         return Range.model_construct(min=number(hp.min_value), max=number(hp.max_value), step=step,
                                      sampling=hp.sampling or "linear")
     return str(hp)
+
+
+def _as_kerastuner_values(values: Mapping[str, Any]) -> dict[str, Any]:
+    """Values as KerasTuner hands them out, also when read from a trials table (a retrain).
+
+    NumPy scalars become Python ones (Keras layers refuse `numpy.int64` units); a missing value
+    (NaN or NA: a conditional hyperparameter the trial did not use) is left out.
+    """
+    import pandas as pd
+
+    plain = {}
+    for name, value in values.items():
+        if value is None or (pd.api.types.is_scalar(value) and pd.isna(value)):
+            continue
+        plain[name] = value.item() if hasattr(value, "item") and hasattr(value, "dtype") else value
+    return plain
 
 
 def _first_line(error: BaseException) -> str:

@@ -197,7 +197,8 @@ def retrain_execution(run: Any, splits: Any, trial_id: str, execution: int,
     """Train one execution of a trial again, as the sweep did: same hyperparameters, same seed, same path.
 
     It goes through `fitsweep.training.train`, as the sweep's executions do (alone or fused, a
-    member trains to the same weights up to float rounding). With TensorFlow's op determinism
+    member trains to the same weights up to float rounding), or `train_alone` for a family whose
+    models train alone (a user's build function). With TensorFlow's op determinism
     (enabled here, as `run_sweep` does) compare the returned validation loss with the epochs table.
 
     Args:
@@ -216,16 +217,25 @@ def retrain_execution(run: Any, splits: Any, trial_id: str, execution: int,
     import tensorflow as tf
 
     from fitsweep.engine import execution_seed
-    from fitsweep.training import Member, train
+    from fitsweep.families import family_for
+    from fitsweep.training import Member, train, train_alone
 
     row = _trial_row(run.trials, trial_id, execution)
     values = {name: row[name] for name in hyperparameter_columns(run.trials)}
     epochs = int(epochs if epochs is not None else row["epochs_run"])
     tf.config.experimental.enable_op_determinism()
+    family = family_for(run.spec)
     member = Member(trial_id, execution, values, execution_seed(run.spec.tuner.seed, trial_id, execution))
     last: dict[str, float] = {}
-    [outcome] = train([member], splits, epochs=epochs, objective=None,  # keep the last epoch's weights
-                      on_epoch=lambda _member, _epoch, record, _seconds: last.update(record))
+
+    def keep_last(_member: Member, _epoch: int, record: dict[str, float], _seconds: float) -> None:
+        last.update(record)
+
+    if family.fusable:  # objective None: keep the last epoch's weights
+        [outcome] = train([member], splits, epochs=epochs, objective=None, on_epoch=keep_last)
+    else:
+        outcome = train_alone(member, lambda: family.build(member.values, splits), splits, epochs=epochs,
+                              batch_size=int(values["batch_size"]), objective=None, on_epoch=keep_last)
     return outcome.network(), last["val_loss"]
 
 
