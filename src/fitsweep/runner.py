@@ -103,6 +103,10 @@ def run_sweep(
         >>> from fitsweep.spec import load_spec
         >>> run = run_sweep(load_spec("sweeps/moons.yaml"), results_dir="/tmp/r")  # doctest: +SKIP
         >>> run.trials[["trial_id", "val_loss", "test_accuracy"]]  # doctest: +SKIP
+        >>> def build(hp):  # a KerasTuner build function, as it is  # doctest: +SKIP
+        ...     ...
+        >>> run = run_sweep(parse_spec({"name": "mine", "data": {"source": "moons"}}), build=build)  # doctest: +SKIP
+        >>> run.trials[["trial_id", "units", "val_crossentropy"]]  # its own names  # doctest: +SKIP
     """
     spec = located_build(spec, data_dir, build)
     splits = prepare_data(spec.data, data_dir)
