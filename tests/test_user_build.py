@@ -293,6 +293,24 @@ def test_names_colliding_with_fitsweep_hyperparameters_are_the_functions(tmp_pat
     assert BuildFamily(spec).hyperparameter_names() == ["learning_rate", "width", "dropout", "batch_size"]
 
 
+# --- the sweep file ----------------------------------------------------------------------------
+
+
+def test_model_build_is_a_family_of_its_own_resolved_from_the_sweep_files_folder(tmp_path: Path) -> None:
+    from fitsweep import SpecError
+    from fitsweep.spec import load_spec
+
+    spec = load_spec(write_project(tmp_path / "project"))
+    assert spec.model.family == "build"
+    assert spec.model.build == f"{(tmp_path / 'project' / 'models.py').resolve()}:build"
+    assert parse_spec({**build_sweep(), "model": {"family": "build", "build": "m.py:make"}}).model.function == "make"
+    with pytest.raises(SpecError, match=r"model\.build: required key is missing"):
+        parse_spec({**build_sweep(), "model": {"family": "build"}})
+    # Overrides keep it, and leave train.optimizer out as the function's.
+    again = spec.with_overrides(max_trials=2, epochs=1)
+    assert again.model == spec.model and again.tuner.max_trials == 2
+
+
 # --- bad input: exit 2, one line naming the file and function, nothing written -------------------
 
 

@@ -851,7 +851,8 @@ def _walk(loc: tuple[Any, ...]) -> tuple[list[str], type[BaseModel] | None]:
         if isinstance(step, int):  # a list index: the list's items have the same model
             keys.append(str(step))
             continue
-        tagged = [c for c in candidates if step and getattr(c, "kind", "") == step]
+        # A tag picks among a union's members; once picked, a key of the same name is a key (model.build).
+        tagged = [c for c in candidates if step and getattr(c, "kind", "") == step] if len(candidates) > 1 else []
         if tagged:
             candidates, model = tagged, tagged[0]
             continue
