@@ -442,6 +442,11 @@ def test_run_sweep_takes_a_build_function_object(tmp_path: Path, monkeypatch: py
     code, output = invoke(["resume", str(run.path)], monkeypatch, capsys)
     assert code == 2 and len(output.strip().splitlines()) == 1, output
     assert "python:python_build" in output and "FILE.py:python_build" in output
+    # Its report is still drawn from the tables, naming the function's hyperparameters.
+    code, output = invoke(["report", str(run.path)], monkeypatch, capsys)
+    assert code == 0, output
+    swept = next(line for line in (run.path / "report.md").read_text().splitlines() if "**Swept**" in line)
+    assert "units" in swept and "python:python_build" in swept
 
 
 def test_a_function_object_is_refused_for_workers_and_beside_a_model_section(tmp_path: Path) -> None:

@@ -20,6 +20,7 @@ process can run and resume it, no other (a resumed run elsewhere, `--workers`) c
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.util
 import re
@@ -192,7 +193,8 @@ def _import_file(path: Path, where: str) -> ModuleType:
             raise
         raise SpecError(f"{where}: importing {path} raised {_first_line(error)}") from None
     finally:
-        sys.path.remove(str(resolved.parent))
+        with contextlib.suppress(ValueError):  # unless the file's code took it off itself
+            sys.path.remove(str(resolved.parent))
     _MODULES[resolved] = module
     return module
 
@@ -358,11 +360,15 @@ def custom_objects(spec: SweepSpec) -> dict[str, Any]:
     """The classes a saved model of the sweep may need to load: those the build function's module defines.
 
     Keras finds its own layers by name; a layer class defined beside `build` (and not registered
-    with `keras.saving.register_keras_serializable`) is found here. Empty for other families.
+    with `keras.saving.register_keras_serializable`) is found here. Empty for other families, or
+    when the function cannot be loaded any more.
     """
     if not isinstance(spec.model, BuildModelSpec):
         return {}
-    function = load_function(spec.model)
+    try:
+        function = load_function(spec.model)
+    except SpecError:  # the file moved since the run: Keras' own layers still load
+        return {}
     namespace: dict[str, Any] = getattr(function, "__globals__", {})
     return {name: value for name, value in namespace.items() if isinstance(value, type)}
 
