@@ -85,6 +85,13 @@ def invoke(args: list[str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.Capt
     return int(exited.value.code or 0), captured.out + captured.err
 
 
+def trials_of(run_dir: Path) -> Any:
+    """A run folder's trials table, as `fitsweep.load` reads it."""
+    from fitsweep import load
+
+    return load(run_dir).trials
+
+
 def files_under(folder: Path) -> list[str]:
     """Every path under `folder` but Python's own bytecode cache of an imported build file."""
     return sorted(str(path.relative_to(folder)) for path in folder.rglob("*") if "__pycache__" not in path.parts)
@@ -216,14 +223,8 @@ def test_resume_finishes_an_interrupted_run_from_another_folder(tmp_path: Path, 
     monkeypatch.chdir(elsewhere)
     code, output = invoke(["resume", str(run_dir), "--quiet"], monkeypatch, capsys)
     assert code == 0, output
-    trials = pd_read(run_dir)
+    trials = trials_of(run_dir)
     assert sorted(trials["trial_id"]) == ["0", "1", "2"] and (trials["status"] == "completed").all()
-
-
-def pd_read(run_dir: Path) -> Any:
-    from fitsweep import load
-
-    return load(run_dir).trials
 
 
 @pytest.mark.slow
@@ -234,7 +235,7 @@ def test_one_worker_process_runs_the_functions_trials(tmp_path: Path, monkeypatc
     code, output = invoke(["run", str(sweep), "--workers", "1", "--quiet", "--results-dir", str(tmp_path / "results")],
                           monkeypatch, capsys)
     assert code == 0, output
-    trials = pd_read(tmp_path / "results" / "user")
+    trials = trials_of(tmp_path / "results" / "user")
     assert len(trials) == 2 and (trials["status"] == "completed").all()
     assert trials["worker"].notna().all()
 
@@ -395,7 +396,7 @@ def build(hp):
     monkeypatch.chdir(tmp_path)
     code, output = invoke(["run", str(sweep), "--quiet"], monkeypatch, capsys)
     assert code == 0, output
-    trials = pd_read(tmp_path / "results" / "user").set_index("outputs")
+    trials = trials_of(tmp_path / "results" / "user").set_index("outputs")
     assert trials.loc[1, "status"] == "completed"
     assert trials.loc[3, "status"] == "failed"
     assert "models.py:build: the model's output has 3 units" in trials.loc[3, "error"]
@@ -410,7 +411,7 @@ def test_a_run_whose_every_build_raises_fails_naming_the_function(tmp_path: Path
     code, output = invoke(["run", str(sweep), "--quiet"], monkeypatch, capsys)
     assert code == 1, output
     assert "models.py:build: raised MemoryError: out of memory" in output
-    trials = pd_read(tmp_path / "results" / "user")
+    trials = trials_of(tmp_path / "results" / "user")
     assert (trials["status"] == "failed").all() and len(trials) == 2
 
 
