@@ -105,6 +105,20 @@ def test_same_seed_gives_the_same_tables(tmp_path: Path) -> None:
     assert not first.trials["val_loss"].equals(other.trials["val_loss"])
 
 
+def test_the_default_seed_searches_the_same_way_in_every_process() -> None:
+    import random
+
+    from fitsweep.engine import build_oracle
+
+    spec = parse_spec(tiny_sweep(tuner={"seed": 0}))
+    random.seed(1)  # what another process's random state would be
+    first = build_oracle(spec)
+    random.seed(2)
+    second = build_oracle(spec)
+    assert first.seed == second.seed
+    assert build_oracle(parse_spec(tiny_sweep(tuner={"seed": 1}))).seed == 1
+
+
 def test_crossentropy_is_the_loss_without_penalties(tmp_path: Path) -> None:
     penalised = tiny_sweep(model={"depth": 1, "width": 8, "l2": 0.01}, tuner={"max_trials": 1})
     plain = tiny_sweep(model={"depth": 1, "width": 8, "l2": 0.0}, tuner={"max_trials": 1})

@@ -88,7 +88,7 @@ def build_oracle(spec: SweepSpec) -> keras_tuner.Oracle:
     common = dict(
         objective=keras_tuner.Objective(tuner.objective, direction=tuner.direction),
         hyperparameters=declare_space(spec),
-        seed=tuner.seed,
+        seed=oracle_seed(tuner.seed),
         max_consecutive_failed_trials=tuner.max_consecutive_failures,
     )
     oracle_class = ORACLE_CLASSES[tuner.algorithm]
@@ -97,6 +97,16 @@ def build_oracle(spec: SweepSpec) -> keras_tuner.Oracle:
         oracle.max_trials = tuner.max_trials  # caps the brackets' trials, like the other algorithms
         return oracle
     return oracle_class(max_trials=tuner.max_trials, **common)
+
+
+def oracle_seed(seed: int) -> int:
+    """The seed an oracle is given for the sweep's `tuner.seed`.
+
+    KerasTuner takes a seed of 0 for none and draws one at random (`seed or random.randint(...)`),
+    so a sweep at the default seed 0 would search differently each time: 0 is given as 2**31,
+    a seed no sweep file can name (they stop at 2**31 - 1).
+    """
+    return seed if seed else 2**31
 
 
 class _ExecutionReports:
@@ -208,6 +218,8 @@ class SweepTuner(keras_tuner.Tuner):
                 if trial.status == TrialStatus.IDLE:
                     break
                 trials.append(trial)
+                if not self.family.fusable:  # its trials train one at a time: no group to fill
+                    break
                 work += fusion_work(self.family, trial_values(trial.hyperparameters.values), self.splits,
                                     self.executions_per_trial)
                 if work >= MAX_FUSED_WORK or len(trials) * self.executions_per_trial >= MAX_FUSED_MEMBERS:
@@ -282,7 +294,7 @@ class SweepTuner(keras_tuner.Tuner):
             reports.epoch(member, epoch, record, seconds)
             self.observer.epoch_ended(member.trial_id, member.execution, epoch, record)
 
-        outcomes = self._outcomes(members, _epochs(trials[0], self.spec), on_epoch)
+        outcomes = self._outcomes(trials, members, _epochs(trials[0], self.spec), on_epoch)
         endings = []
         best_so_far = self._best_signed_score()
         for trial in trials:
@@ -292,20 +304,22 @@ class SweepTuner(keras_tuner.Tuner):
             endings.append(self._settle(trial, mine, best_so_far))
         return endings
 
-    def _outcomes(self, members: list[Member], epochs: int, on_epoch: EpochListener) -> list[Outcome]:
+    def _outcomes(self, trials: list[keras_tuner.engine.trial.Trial], members: list[Member], epochs: int,
+                  on_epoch: EpochListener) -> list[Outcome]:
         """Train the members: fused where the family stacks its networks, else one model at a time."""
         tuner, patience = self.spec.tuner, self.spec.train.early_stopping
         if self.family.fusable:
             return train(members, self.splits, epochs=epochs, objective=tuner.objective, direction=tuner.direction,
                          patience=patience, on_epoch=on_epoch)
-        return [train_alone(member, self._builder(member), self.splits, epochs=epochs,
+        hyperparameters = {trial.trial_id: trial.hyperparameters for trial in trials}
+        return [train_alone(member, self._builder(member, hyperparameters[member.trial_id]), self.splits, epochs=epochs,
                             batch_size=int(member.values["batch_size"]), objective=tuner.objective,
                             direction=tuner.direction, patience=patience, on_epoch=on_epoch)
                 for member in members]
 
-    def _builder(self, member: Member) -> Callable[[], keras.Model]:
+    def _builder(self, member: Member, hyperparameters: keras_tuner.HyperParameters) -> Callable[[], keras.Model]:
         """What builds the member's compiled model, when `train_alone` has cleared the session for it."""
-        return lambda: self.family.build(member.values, self.splits)
+        return lambda: self.family.build(member.values, self.splits, hyperparameters)
 
     def _settle(self, trial: keras_tuner.engine.trial.Trial, outcomes: list[Outcome],
                 best_so_far: float) -> tuple[str, str | None]:

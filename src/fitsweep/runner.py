@@ -213,6 +213,7 @@ class _Tables:
         oracle = oracle_snapshot(oracle)  # workers may be reporting to the oracle meanwhile (fitsweep.parallel)
         trials = list(oracle.trials.values())
         best = oracle.get_best_trials(1)
+        names = self._names(oracle)
         trial_table, epoch_table = [], []
         for trial in trials:
             kept = self._rows.get(trial.trial_id)
@@ -220,16 +221,25 @@ class _Tables:
                 tuner_id = oracle.trial_tuner_ids.get(trial.trial_id)
                 worker = slot_owner(tuner_id) if tuner_id is not None else None
                 record = execution_epochs(trial.metrics.metrics)  # read once for both tables
-                kept = (trial, trial_rows(trial, self.hyperparameters, worker, record), epoch_rows(trial, record))
+                kept = (trial, trial_rows(trial, names, worker, record), epoch_rows(trial, record))
                 if trial.status in FINISHED:
                     self._rows[trial.trial_id] = kept
             trial_table += kept[1]
             epoch_table += kept[2]
         epochs = epochs_frame(epoch_table)
-        self.trials_table = with_verdicts(trials_frame(trial_table, self.hyperparameters), epochs, chance_loss)
+        self.trials_table = with_verdicts(trials_frame(trial_table, names), epochs, chance_loss)
         write_tables(paths, self.trials_table, epochs)
         self._keep_best_model(paths, trials, best[0].trial_id if best else None, final)
         return trials, best
+
+    def _names(self, oracle: Any) -> list[str]:
+        """The sweep's hyperparameter columns, then those its trials declared as they were built.
+
+        A build function that declares `units_1` only when `num_layers` is 2 adds it to the
+        oracle's space once such a trial ends (as in KerasTuner); earlier trials have no value.
+        """
+        declared = [hp.name for hp in oracle.hyperparameters.space if not hp.name.startswith("tuner/")]
+        return self.hyperparameters + [name for name in declared if name not in self.hyperparameters]
 
     def _keep_best_model(self, paths: RunPaths, trials: list[Any], best: str | None, final: bool) -> None:
         if final:  # every trial folder: models a killed run or a worker left behind go too

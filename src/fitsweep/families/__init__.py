@@ -47,8 +47,14 @@ class ModelFamily(Protocol):
         """Raise `SpecError` (one line naming the key) when the sweep's models cannot take this data."""
         ...
 
-    def build(self, values: Mapping[str, Any], splits: Splits) -> keras.Model:
-        """The compiled model of one trial's values, for data shaped as `splits`."""
+    def build(self, values: Mapping[str, Any], splits: Splits,
+              hyperparameters: keras_tuner.HyperParameters | None = None) -> keras.Model:
+        """The compiled model of one trial's values, for data shaped as `splits`.
+
+        `hyperparameters` is the trial's own KerasTuner object, when there is one: a family whose
+        models declare hyperparameters as they are built (a user's build function) declares them
+        there, as KerasTuner's tuners do, so the trial records them and the oracle learns them.
+        """
         ...
 
     def parameter_count(self, values: Mapping[str, Any], splits: Splits) -> int:

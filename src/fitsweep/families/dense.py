@@ -58,7 +58,8 @@ class DenseFamily:
     def check_data(self, splits: Splits) -> None:
         """Dense networks take any number of features."""
 
-    def build(self, values: Mapping[str, Any], splits: Splits) -> keras.Model:
+    def build(self, values: Mapping[str, Any], splits: Splits,
+              hyperparameters: keras_tuner.HyperParameters | None = None) -> keras.Model:
         from fitsweep.model import build_model
 
         return build_model(values, splits.n_features, splits.n_classes)

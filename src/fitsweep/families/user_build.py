@@ -104,12 +104,20 @@ class BuildFamily:
         except ModelError as error:
             raise SpecError(f"{self.where}: {error}") from None
 
-    def build(self, values: Mapping[str, Any], splits: Splits) -> keras.Model:
-        """The function's model for one trial's values; `BuildError` (naming the function) if it has none."""
+    def build(self, values: Mapping[str, Any], splits: Splits,
+              hyperparameters: keras_tuner.HyperParameters | None = None) -> keras.Model:
+        """The function's model for one trial's values; `BuildError` (naming the function) if it has none.
+
+        Given the trial's `hyperparameters`, the function is called with them, so what it declares
+        only for some values (`units_1` when `num_layers` is 2, in a loop) joins the trial at its
+        default, as in KerasTuner, and the oracle's space when the trial ends.
+        """
         from fitsweep.training import ModelError, check_model
 
-        hp = self._declared().space.copy()
-        hp.values = _as_kerastuner_values(values)
+        hp = hyperparameters
+        if hp is None:
+            hp = self._declared().space.copy()
+            hp.values = _as_kerastuner_values(values)
         try:
             model = self._function()(hp)
         except Exception as error:  # the user's code: any failure fails this trial
