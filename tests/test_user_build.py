@@ -287,6 +287,35 @@ def test_a_trial_gets_its_own_values_and_the_scopes_they_open(tmp_path: Path) ->
     assert from_table.layers[0].units == 16 and unused.layers[0].units == 2
 
 
+LOOP = '''
+import keras
+
+
+def build(hp):
+    model = keras.Sequential([keras.Input(shape=(2,))])
+    for layer in range(hp.Int("num_layers", 1, 2)):  # units_1 exists only in trials of two layers
+        model.add(keras.layers.Dense(hp.Choice(f"units_{layer}", [4, 8]), activation="relu"))
+    model.add(keras.layers.Dense(1, activation="sigmoid"))
+    model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"])
+    return model
+'''
+
+
+def test_hyperparameters_a_trial_declares_as_it_builds_are_recorded_as_in_kerastuner(tmp_path: Path) -> None:
+    from fitsweep import load_spec, run_sweep
+
+    spec = load_spec(write_project(tmp_path, LOOP, train={"epochs": 1}, tuner={"max_trials": 3}))
+    trials = run_sweep(spec, results_dir=tmp_path / "results").trials
+    assert "units_1" in trials.columns
+    two_layers = trials[trials["num_layers"] == 2]
+    assert len(two_layers) and two_layers["units_1"].notna().all()
+    # Its value is the one the trial's model was built with: its parameter count says so.
+    for row in two_layers.itertuples():
+        assert row.params == 2 * row.units_0 + row.units_0 + row.units_0 * row.units_1 + row.units_1 + row.units_1 + 1
+    # The grid's first trial (one layer) ended before any trial declared units_1: it has no value.
+    assert trials.loc[trials["trial_id"] == "0", "units_1"].isna().all()
+
+
 def test_names_colliding_with_fitsweep_hyperparameters_are_the_functions(tmp_path: Path) -> None:
     source = BUILD_FILE.replace('"units"', '"width"').replace('"l2"', '"dropout"')
     spec = parse_spec({**build_sweep(), "model": {"build": str(tmp_path / "models.py:build")}})
