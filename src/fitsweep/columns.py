@@ -26,6 +26,7 @@ from typing import Any
 
 __all__ = [
     "COLUMN_ALIASES",
+    "CONV_COLUMNS",
     "HYPERPARAMETERS",
     "HYPERPARAMETER_COLUMNS",
     "NO_HIDDEN_LAYERS",
@@ -54,9 +55,11 @@ REGULARIZER_KIND_COLUMN = "regularizer_kind"
 # A kind names weight penalties before dropout ("l2+dropout"): the order users read in the reports.
 _KIND_ORDER = ("l1", "l2", "dropout")
 
+# The conv family's shape columns (`family: conv`), in table order: its blocks, then its head.
+CONV_COLUMNS = ("blocks", "filters", "kernel_size", "pooling", "batch_norm", "head_width")
 # Every hyperparameter column a trials table can hold, in table order.
 HYPERPARAMETER_COLUMNS = (
-    "depth", "width", "layers", "activation", REGULARIZERS_COLUMN, *REGULARIZERS,
+    "depth", "width", "layers", *CONV_COLUMNS, "activation", REGULARIZERS_COLUMN, *REGULARIZERS,
     "optimizer", "learning_rate", "batch_size",
 )
 # The columns holding one hyperparameter each: a `regularizers` combination counts as its parts.

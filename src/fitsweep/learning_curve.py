@@ -6,7 +6,8 @@ holds the classes in the split's shares. The validation and test splits stay fix
 a trial trains with the seed of the sweep's execution r, its subset's rows in the split's order,
 so at size 1.0 it trains as that execution did. Each size trains its trials and repeats as one
 fused model, each member stepping through its own subset (`training.Member.rows`); sizes train
-apart, since a fused model steps all its members through the same number of rows. Training keeps
+apart, since a fused model steps all its members through the same number of rows (a family fitsweep does
+not fuse, such as conv, trains each member alone, as its sweep did). Training keeps
 the sweep's epochs, early stopping and objective. Training and validation error and cross-entropy
 are read at each member's selected epoch, measured as the verdicts measure them: inference mode,
 penalty-free, the training error on the subset's own rows.
@@ -27,6 +28,7 @@ import pandas as pd
 
 from fitsweep.columns import HYPERPARAMETERS, present
 from fitsweep.errors import FitsweepError, ResultsError
+from fitsweep.families import ModelFamily, family_for
 from fitsweep.results import RunPaths, SweepRun, load, run_lock, write_atomic
 
 __all__ = [
@@ -293,7 +295,7 @@ def _train_size(run: SweepRun, splits: Any, wanted: list[tuple[str, int]], order
     groups: dict[tuple[Any, ...], list[Any]] = {}
     for member in members:
         groups.setdefault(fusion_key(member.values, epochs), []).append(member)
-    limit = _MAX_MEMBERS if run.spec.train.fused else 1
+    limit = _MAX_MEMBERS if run.spec.train.fused and family_for(run.spec).fusable else 1
     records = []
     for group in groups.values():
         for start in range(0, len(group), limit):
@@ -302,7 +304,7 @@ def _train_size(run: SweepRun, splits: Any, wanted: list[tuple[str, int]], order
 
 
 def _train_members(run: SweepRun, splits: Any, members: list[Any], share: float, epochs: int) -> list[dict[str, Any]]:
-    from fitsweep.training import train
+    from fitsweep.training import train, train_alone
 
     history: dict[tuple[str, int], list[dict[str, float]]] = {}
 
@@ -311,11 +313,23 @@ def _train_members(run: SweepRun, splits: Any, members: list[Any], share: float,
 
     started = time.perf_counter()
     tuner = run.spec.tuner
-    outcomes = train(members, splits, epochs=epochs, objective=tuner.objective, direction=tuner.direction,
-                     patience=run.spec.train.early_stopping, on_epoch=on_epoch)
+    family = family_for(run.spec)
+    if family.fusable:
+        outcomes = train(members, splits, epochs=epochs, objective=tuner.objective, direction=tuner.direction,
+                         patience=run.spec.train.early_stopping, on_epoch=on_epoch)
+    else:  # one model at a time, as the sweep trained them
+        outcomes = [train_alone(member, _builder(family, member, splits), splits, epochs=epochs,
+                                batch_size=int(member.values["batch_size"]), objective=tuner.objective,
+                                direction=tuner.direction, patience=run.spec.train.early_stopping,
+                                on_epoch=on_epoch) for member in members]
     seconds = (time.perf_counter() - started) / len(members)
     return [_row(outcome, history.get((outcome.member.trial_id, outcome.member.execution), []), splits, share,
                  epochs, seconds) for outcome in outcomes]
+
+
+def _builder(family: ModelFamily, member: Any, splits: Any) -> Callable[[], Any]:
+    """What builds a member's compiled model when `train_alone` asks for it."""
+    return lambda: family.build(member.values, splits)
 
 
 def _row(outcome: Any, epochs_seen: list[dict[str, float]], splits: Any, share: float, epochs: int,

@@ -44,6 +44,7 @@ __all__ = [
     "DataSpec",
     "ModelSpec",
     "BuildModelSpec",
+    "ConvModelSpec",
     "ModelSection",
     "MODEL_FAMILIES",
     "TrainSpec",
@@ -58,6 +59,7 @@ __all__ = [
 
 ACTIVATIONS = ("relu", "tanh", "sigmoid", "elu", "selu", "gelu", "swish", "leaky_relu", "linear")
 OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop", "nadam", "adagrad")
+POOLINGS = ("max", "average", "none")
 
 SWEEP_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 MAX_SWEEP_FILE_BYTES = 1_000_000
@@ -190,6 +192,26 @@ def _names(allowed: tuple[str, ...]) -> AfterValidator:
     return AfterValidator(check)
 
 
+def _odd(param: Any) -> Any:
+    """`model.kernel_size`: odd sizes only, so a "same"-padded kernel is centred on its pixel."""
+    if isinstance(param, Range):
+        raise ValueError("takes a value or a choice of odd sizes (1, 3, 5, 7), not a range")
+    for value in _values_of(param):
+        if int(value) % 2 == 0:
+            raise ValueError(f"{_shown(value)} is even; allowed: an odd size 1, 3, 5 or 7")
+    return param
+
+
+def _switch(param: Any) -> Any:
+    """A true/false parameter (constant or choice)."""
+    if isinstance(param, Range):
+        raise ValueError("takes true, false or {values: [true, false]}, not a range")
+    for value in _values_of(param):
+        if not isinstance(value, bool):
+            raise ValueError(f"{_shown(value)} is not true or false")
+    return param
+
+
 def _layer_lists(param: Any) -> Any:
     """`model.layers`: one list of widths, or a choice of such lists."""
     if isinstance(param, Range):
@@ -214,6 +236,12 @@ Penalty = Annotated[Param[float], _numbers(integer=False, low=0.0, high=1e3)]
 LearningRate = Annotated[Param[float], _numbers(integer=False, low=1e-12, high=10.0)]
 BatchSize = Annotated[Param[int], _numbers(integer=True, low=1, high=1_000_000)]
 Activation = Annotated[Param[str], _names(ACTIVATIONS)]
+Blocks = Annotated[Param[int], _numbers(integer=True, low=1, high=8)]
+Filters = Annotated[Param[int], _numbers(integer=True, low=1, high=1024)]
+KernelSize = Annotated[Param[int], _numbers(integer=True, low=1, high=7), AfterValidator(_odd)]
+Pooling = Annotated[Param[str], _names(POOLINGS)]
+Switch = Annotated[Param[bool], AfterValidator(_switch)]
+HeadWidth = Annotated[Param[int], _numbers(integer=True, low=0, high=1_000_000)]
 Optimizer = Annotated[Param[str], _names(OPTIMIZERS)]
 # Seeds go to scikit-learn, NumPy and TensorFlow, which all take this range.
 Seed = Annotated[int, Field(ge=0, le=2**31 - 1)]
@@ -238,6 +266,16 @@ class _DataBase(_Section):
     # Rows of the training split on which each epoch's training metrics are measured (None: see
     # fitsweep.data.splits.measured_rows); at least 10 so an error rate means something.
     train_metrics_rows: int | None = Field(None, ge=10, le=100_000_000)
+
+
+class _ImageData(_DataBase):
+    """A source whose rows may be images: `image_shape` says how one row folds up, for `family: conv`.
+
+    `[height, width]` or `[height, width, channels]`; its product must be the feature count.
+    """
+
+    image_shape: Annotated[list[Annotated[int, Field(ge=1, le=100_000)]], Field(min_length=2, max_length=3)] | None \
+        = None
 
 
 class MoonsData(_DataBase):
@@ -268,7 +306,7 @@ class DigitsData(_DataBase):
     source: Literal["digits"]
 
 
-class HDF5Data(_DataBase):
+class HDF5Data(_ImageData):
     """An HDF5 file of tables, one row per sample: the features, then the label.
 
     This is the notMNIST study's `data.h5` layout. Float features are used as stored; uint8
@@ -290,7 +328,7 @@ class HDF5Data(_DataBase):
     label_column: int = -1
 
 
-class CSVData(_DataBase):
+class CSVData(_ImageData):
     """A CSV file with a header row: numeric feature columns and an integer `target` column.
 
     Example:
@@ -304,10 +342,11 @@ class CSVData(_DataBase):
     test_path: str | None = Field(None, min_length=1)
 
 
-class NpzData(_DataBase):
+class NpzData(_ImageData):
     """A NumPy `.npz` file with arrays `x_train`, `y_train` and optionally `x_test`, `y_test`.
 
-    Feature arrays with more than two axes (images) are flattened; uint8 ones are divided by 255.
+    Feature arrays with more than two axes (images) are flattened, keeping their shape as the image
+    shape (`image_shape` overrides it); uint8 ones are divided by 255.
 
     Example:
         data: {source: npz, path: mnist.npz}
@@ -318,7 +357,7 @@ class NpzData(_DataBase):
     path: str = Field(min_length=1)
 
 
-class NotMNISTData(_DataBase):
+class NotMNISTData(_ImageData):
     """The bundled notMNIST_small letters A-J (28x28 pixels in [0, 1], 10 classes, own test set).
 
     `limit` keeps a stratified, `split_seed`-seeded subset of the training rows for quick runs;
@@ -477,8 +516,36 @@ class BuildModelSpec(_Section):
         return self.model_copy(update={"build": f"{(Path(base_dir) / self.file).resolve()}:{self.function}"})
 
 
+class ConvModelSpec(_Section):
+    """A convolutional network over images (`family: conv`): Conv2D blocks, then a Dense head.
+
+    Block i (from 0) has `filters` x 2**i filters of `kernel_size` ("same" padding), batch
+    normalisation if `batch_norm`, the activation, 2x2 `pooling` and dropout. The head is one
+    Dense layer of `head_width` units (0: none) with dropout, then the output. L1/L2 penalise
+    every kernel, convolutional and dense. The data need an image shape (`data.image_shape`).
+    """
+
+    kind: ClassVar[str] = "conv"
+    family: Literal["conv"]
+    blocks: Blocks = 2
+    filters: Filters = 16
+    kernel_size: KernelSize = 3
+    pooling: Pooling = "max"
+    batch_norm: Switch = False
+    head_width: HeadWidth = 64
+    activation: Activation = "relu"
+    dropout: Rate = 0.0
+    l1: Penalty = 0.0
+    l2: Penalty = 0.0
+
+    @property
+    def can_penalise(self) -> bool:
+        """Whether some trial of the sweep has an L1 or L2 penalty."""
+        return any(_largest(form) > 0 for form in (self.l1, self.l2))
+
+
 # Every model family's section, each chosen by its `family` (`fitsweep.families` builds them).
-MODEL_FAMILIES: tuple[type[_Section], ...] = (ModelSpec, BuildModelSpec)
+MODEL_FAMILIES: tuple[type[_Section], ...] = (ModelSpec, BuildModelSpec, ConvModelSpec)
 
 
 def _family_tag(value: Any) -> str | None:
@@ -489,8 +556,8 @@ def _family_tag(value: Any) -> str | None:
     return getattr(value, "family", "dense")
 
 
-if TYPE_CHECKING:  # mypy cannot read a union built at run time; the next sweep's suggestion reads Dense keys
-    ModelSection = ModelSpec
+if TYPE_CHECKING:  # the same union, written out: mypy cannot read one built at run time
+    ModelSection = ModelSpec | BuildModelSpec | ConvModelSpec
 else:
     ModelSection = Annotated[
         Union[tuple(Annotated[cls, Tag(cls.kind)] for cls in MODEL_FAMILIES)],  # noqa: UP007
@@ -636,6 +703,7 @@ class SweepSpec(_Section):
         model = raw["model"]
         if isinstance(self.model, BuildModelSpec):  # its function compiles the model
             del raw["train"]["optimizer"], raw["train"]["learning_rate"]
+        if not isinstance(self.model, ModelSpec):  # other families have no alternative keys
             return raw
         if self.model.layers is not None:  # depth and width are unused then, and may not be given
             del model["depth"], model["width"]
@@ -829,15 +897,36 @@ def _describe(error: ValidationError) -> str:
     where = ".".join(k if k.isprintable() and len(k) <= 60 else _shown(k) for k in keys) or "(top level)"
     if first["type"] == "extra_forbidden":
         allowed = sorted(model.model_fields) if model else []
+        owners = _families_with(keys[-1]) if model in MODEL_FAMILIES else []
+        if owners:  # a key of another model family: say which
+            families = " or ".join(f"model.family: {kind}" for kind in owners)
+            return (f"{where}: belongs to {families}, not family {getattr(model, 'kind', '')}; set that family, "
+                    f"or use this family's keys: {', '.join(allowed)}")
         hint = difflib.get_close_matches(keys[-1], allowed, n=1)
         suggestion = f"; did you mean '{hint[0]}'?" if hint else ""
         return f"{where}: unknown key{suggestion} (allowed: {', '.join(allowed)})"
+    if first["type"] == "model_family":
+        return f"{where}: {_unknown_family(first['input'])}"
     if first["type"] == "missing":
         return f"{where}: required key is missing"
     message = first["msg"].removeprefix("Value error, ")
     if not keys and _KEY_PREFIX.match(message):  # a check across sections names its own key
         return message
     return f"{where}: {message}"
+
+
+def _families_with(key: str) -> list[str]:
+    """The model families whose section has `key`."""
+    return [family.kind for family in MODEL_FAMILIES if key in family.model_fields]
+
+
+def _unknown_family(section: Any) -> str:
+    """What is wrong with a `model.family` no family has, with a did-you-mean hint."""
+    kinds = [family.kind for family in MODEL_FAMILIES]
+    given = section.get("family") if isinstance(section, dict) else None
+    hint = difflib.get_close_matches(given, kinds, n=1) if isinstance(given, str) else []
+    suggestion = f"; did you mean '{hint[0]}'?" if hint else ""
+    return f"unknown family {_shown(given)}{suggestion} (allowed: {', '.join(kinds)})"
 
 
 def _walk(loc: tuple[Any, ...]) -> tuple[list[str], type[BaseModel] | None]:

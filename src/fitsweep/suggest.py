@@ -17,6 +17,7 @@ from typing import Any
 
 from fitsweep.analysis import AnalysisError, Change, NextSweep, next_sweep
 from fitsweep.errors import FitsweepError, ResultsError
+from fitsweep.families import family_for
 from fitsweep.results import SweepRun, load, write_atomic
 from fitsweep.spec import parse_spec, parse_spec_text, yaml_entry
 
@@ -48,6 +49,9 @@ def suggest_next_sweep(run_dir: str | Path) -> str:
     if run.info.get("imported"):
         raise ResultsError(f"{run.path}: was imported from KerasTuner, whose model and data fitsweep does not "
                            "have, so it cannot write the next sweep file; narrow the KerasTuner search by hand")
+    if not family_for(run.spec).fusable:  # the rules edit a Dense network's keys (depth, width, layers)
+        raise ResultsError(f"{run.path}: suggest writes next sweeps for family: dense only; this run's "
+                           f"model.family is {run.spec.model.family}, so narrow its sweep file by hand")
     _require_finished(run)
     try:
         suggestion = next_sweep(run.spec, run.trials, run.epochs, chance_loss=run.info.get("chance_loss"))

@@ -31,7 +31,7 @@ from fitsweep.analysis._comparison import configuration_columns, repeats_to_reso
 from fitsweep.analysis._diagnosis import diagnose
 from fitsweep.analysis._noise import binomial_se, mean_se, one_sided_z
 from fitsweep.columns import REGULARIZERS, decode_layers, decode_regularizers, encode_layers
-from fitsweep.spec import SWEEP_NAME, Choice, Range, SweepSpec
+from fitsweep.spec import SWEEP_NAME, Choice, ModelSpec, Range, SweepSpec
 
 __all__ = ["Change", "NextSweep", "next_sweep"]
 
@@ -162,6 +162,7 @@ def next_sweep(
         raise AnalysisError(f"margin must be at least 0, got {margin!r}")
     if max_repeats < 1:
         raise AnalysisError(f"max_repeats must be at least 1, got {max_repeats!r}")
+    _dense(spec)
     objective = spec.tuner.objective
     require_columns(trials, ["trial_id", "execution", objective, "best_epoch", "epochs_run"], "trials")
     if diagnosis is None:
@@ -174,6 +175,13 @@ def next_sweep(
     _bookkeeping_rules(editor, spec)
     return NextSweep(sweep=editor.raw, changes=tuple(editor.changes), notes=tuple(editor.notes),
                      summary=_summary(reading))
+
+
+def _dense(spec: SweepSpec) -> ModelSpec:
+    """The sweep's Dense model section: the rules edit its keys (depth, width, layers, regularizers)."""
+    if not isinstance(spec.model, ModelSpec):
+        raise AnalysisError(f"next_sweep reads sweeps of family: dense only, not family: {spec.model.family}")
+    return spec.model
 
 
 # --- reading the finished sweep --------------------------------------------------------------
@@ -333,9 +341,9 @@ def _shown(value: Any) -> str:
 def _shape_rules(editor: _Editor, spec: SweepSpec, reading: _Reading, edge_share: float) -> None:
     """Widen where the best configuration sits at an edge; narrow where the top ones fit well."""
     for name, section in _SECTION.items():
-        if name not in reading.executions.columns or (name in REGULARIZERS and spec.model.regularizers is not None):
+        if name not in reading.executions.columns or (name in REGULARIZERS and _dense(spec).regularizers is not None):
             continue
-        if name in ("depth", "width") and spec.model.layers is not None:
+        if name in ("depth", "width") and _dense(spec).layers is not None:
             continue
         form = getattr(getattr(spec, section), name)
         if isinstance(form, Range):
@@ -346,9 +354,10 @@ def _shape_rules(editor: _Editor, spec: SweepSpec, reading: _Reading, edge_share
         form = getattr(spec.model if name == "activation" else spec.train, name)
         if isinstance(form, Choice) and len(set(form.values)) > 1:
             _narrow_names(editor, f"{'model' if name == 'activation' else 'train'}.{name}", name, form.values, reading)
-    if spec.model.layers is not None and isinstance(spec.model.layers, Choice):
-        _narrow_names(editor, "model.layers", "layers", [encode_layers(v) for v in spec.model.layers.values], reading)
-    if spec.model.regularizers is not None:
+    layers = _dense(spec).layers
+    if isinstance(layers, Choice):
+        _narrow_names(editor, "model.layers", "layers", [encode_layers(v) for v in layers.values], reading)
+    if _dense(spec).regularizers is not None:
         _reshape_regularizers(editor, spec, reading)
 
 
@@ -491,8 +500,9 @@ def _narrow_names(editor: _Editor, key: str, name: str, values: Sequence[str], r
 
 def _reshape_regularizers(editor: _Editor, spec: SweepSpec, reading: _Reading) -> None:
     """`model.regularizers`: keep the top combinations if they fit well; add the next strength past the top's edge."""
-    assert spec.model.regularizers is not None  # the caller checked
-    options = [option.model_dump() for option in spec.model.regularizers.values]
+    regularizers = _dense(spec).regularizers
+    assert regularizers is not None  # the caller checked
+    options = [option.model_dump() for option in regularizers.values]
     top_rows = _top_rows(reading)
     top_combinations = [decode_regularizers(str(v)) for v in set(top_rows["regularizers"].astype("string"))] \
         if "regularizers" in top_rows.columns else []
@@ -595,7 +605,7 @@ def _raise_learning_rate(editor: _Editor, spec: SweepSpec, evidence: str) -> Non
 
 
 def _add_capacity(editor: _Editor, spec: SweepSpec, reading: _Reading, evidence: str) -> None:
-    if spec.model.layers is not None:
+    if _dense(spec).layers is not None:
         form = editor.get("model.layers")
         options = form["values"] if isinstance(form, dict) else [form]
         best = decode_layers(str(_best_rows(reading)["layers"].iloc[0])) if "layers" in reading.executions else []
@@ -619,9 +629,10 @@ def _add_capacity(editor: _Editor, spec: SweepSpec, reading: _Reading, evidence:
 
 def _regularize(editor: _Editor, spec: SweepSpec, reading: _Reading) -> None:
     evidence = reading.mood_evidence
-    if spec.model.regularizers is not None:
+    regularizers = _dense(spec).regularizers
+    if regularizers is not None:
         # Strengthened from what the finished sweep tried, so a value its edge already added is not outdone.
-        tried = [option.model_dump() for option in spec.model.regularizers.values]
+        tried = [option.model_dump() for option in regularizers.values]
         current = editor.get("model.regularizers")["values"]
         options = [{name: float(o.get(name, 0.0)) for name in REGULARIZERS} for o in current]
         additions = []

@@ -12,9 +12,10 @@ what is wrong, so a bad file fails before any model is built.
 from __future__ import annotations
 
 import difflib
+import math
 import zipfile
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,7 @@ __all__ = ["SourceData", "load_source", "LOADERS", "NOTMNIST_FILE"]
 
 # The bundled notMNIST_small copy, inside the installed package (see datasets/README.md).
 NOTMNIST_FILE = "notmnist_small.h5"
+NOTMNIST_SHAPE = (28, 28)
 # How many names an error message lists before it says "...".
 MAX_LISTED = 12
 
@@ -50,6 +52,8 @@ class SourceData:
     x_val: np.ndarray | None = None
     y_val: np.ndarray | None = None
     origin: str = ""
+    # One row's shape before it was flattened, such as (28, 28); None: flat features, no image.
+    feature_shape: tuple[int, ...] | None = None
 
     def parts(self) -> Iterator[tuple[str, np.ndarray, np.ndarray]]:
         """Each provided part as (name, features, labels): training, then test and validation."""
@@ -92,7 +96,7 @@ def _circles(spec: Any, base_dir: Path) -> SourceData:
 @_loader("digits")
 def _digits(spec: Any, base_dir: Path) -> SourceData:
     bunch = datasets.load_digits()
-    return SourceData(x=(bunch.data / 16.0).astype("float32"), y=bunch.target.astype("int64"))
+    return SourceData(x=(bunch.data / 16.0).astype("float32"), y=bunch.target.astype("int64"), feature_shape=(8, 8))
 
 
 # --- file sources ------------------------------------------------------------------------------
@@ -112,14 +116,14 @@ def _notmnist(spec: Any, base_dir: Path) -> SourceData:
     with resources.as_file(resources.files("fitsweep") / "datasets" / NOTMNIST_FILE) as path:
         if not path.is_file():
             raise DataError(f"{path}: the bundled notMNIST file is missing; reinstall fitsweep")
-        data = _read_hdf5(path, "trainData", "testData", None, -1)
+        data = replace(_read_hdf5(path, "trainData", "testData", None, -1), feature_shape=NOTMNIST_SHAPE)
     if spec.limit is None or spec.limit >= len(data.y):
         return data
     # Stratified so that a small limit keeps every letter in its original share.
     x, _, y, _ = train_test_split(
         data.x, data.y, train_size=spec.limit, random_state=spec.split_seed, stratify=data.y
     )
-    return SourceData(x=x, y=y, x_test=data.x_test, y_test=data.y_test, origin=data.origin)
+    return replace(data, x=x, y=y)
 
 
 @_loader("csv")
@@ -142,10 +146,13 @@ def _npz(spec: Any, base_dir: Path) -> SourceData:
         given, missing = ("x_test", "y_test") if has_test[0] else ("y_test", "x_test")
         raise DataError(f"{path}: has {given} but no {missing}; give both or neither")
     x, y = _npz_pair(arrays, "x_train", "y_train", path)
+    # Images, (rows, height, width) or (rows, height, width, channels), keep their shape.
+    shape = tuple(int(size) for size in arrays["x_train"].shape[1:])
+    feature_shape = shape if len(shape) in (2, 3) else None
     if not has_test[0]:
-        return SourceData(x=x, y=y, origin=str(path))
+        return SourceData(x=x, y=y, origin=str(path), feature_shape=feature_shape)
     x_test, y_test = _npz_pair(arrays, "x_test", "y_test", path)
-    return SourceData(x=x, y=y, x_test=x_test, y_test=y_test, origin=str(path))
+    return SourceData(x=x, y=y, x_test=x_test, y_test=y_test, origin=str(path), feature_shape=feature_shape)
 
 
 @_loader("kerastuner")
@@ -348,7 +355,22 @@ def load_source(spec: Any, base_dir: Path | str = ".") -> SourceData:
         raise DataError(
             f"{origin}: the training data hold only class {classes[0]}; at least two classes are needed"
         )
-    return data
+    return _with_image_shape(data, getattr(spec, "image_shape", None), origin)
+
+
+def _with_image_shape(data: SourceData, image_shape: list[int] | None, origin: str) -> SourceData:
+    """The data with `data.image_shape` as their row shape, once it is known to fit the features."""
+    if image_shape is None:
+        return data
+    features = int(data.x.shape[1])
+    if math.prod(image_shape) != features:
+        shape = "x".join(str(size) for size in image_shape)
+        raise DataError(
+            f"{origin}: data.image_shape {list(image_shape)} holds {math.prod(image_shape)} values ({shape}), but "
+            f"each row has {features} features; allowed: [height, width] or [height, width, channels] whose "
+            f"product is {features}"
+        )
+    return replace(data, feature_shape=tuple(image_shape))
 
 
 def _check_arrays(x: np.ndarray, y: np.ndarray, where: str) -> None:

@@ -97,7 +97,7 @@ def make_splits(data: SourceData, spec: Any) -> Splits:
     return Splits(
         x_train=x_train, y_train=y_train, x_val=x_val, y_val=y_val,
         x_test=x_test, y_test=y_test, n_classes=max(n_classes, 2),
-        x_train_measured=x_measured, y_train_measured=y_measured,
+        x_train_measured=x_measured, y_train_measured=y_measured, feature_shape=data.feature_shape,
     )
 
 

@@ -66,6 +66,7 @@ class ModelFamily(Protocol):
 FAMILIES = {
     "dense": "dense:DenseFamily",
     "build": "user_build:BuildFamily",
+    "conv": "conv:ConvFamily",
 }
 
 

@@ -161,6 +161,9 @@ def _predict(model: Any, points: np.ndarray, shape: tuple[int, ...], n_classes: 
 def _outputs(model: Any, x: np.ndarray, batch: int = 8192) -> np.ndarray:
     """The model's outputs, called directly: `predict` would trace a new function for every loaded model."""
     x = np.asarray(x, dtype="float32")
+    wanted = tuple(model.inputs[0].shape[1:])
+    if None not in wanted and math.prod(wanted) == x.shape[1]:  # a model of images takes each row folded up
+        x = x.reshape((len(x), *wanted))
     batches = (x[start:start + batch] for start in range(0, len(x), batch))
     return np.concatenate([np.asarray(model(rows, training=False)) for rows in batches])
 

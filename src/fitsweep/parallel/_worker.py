@@ -18,6 +18,7 @@ from typing import Any
 from fitsweep.data import prepare_data
 from fitsweep.engine import NullObserver, SweepObserver, SweepTuner, build_oracle
 from fitsweep.errors import FitsweepError
+from fitsweep.families import family_for
 from fitsweep.parallel._network import address, split_address
 from fitsweep.results import TUNER_PROJECT
 from fitsweep.runner import run_dir_for
@@ -79,6 +80,7 @@ def run_worker(
     if threads:
         _limit_threads(threads)
     splits = prepare_data(spec.data, data_dir)
+    family_for(spec).check_data(splits)
     import tensorflow as tf
 
     tf.config.experimental.enable_op_determinism()  # as the chief's run_sweep does
