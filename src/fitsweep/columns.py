@@ -27,6 +27,7 @@ from typing import Any
 __all__ = [
     "COLUMN_ALIASES",
     "CONV_COLUMNS",
+    "LAYER_LISTS",
     "HYPERPARAMETERS",
     "HYPERPARAMETER_COLUMNS",
     "NO_HIDDEN_LAYERS",
@@ -56,7 +57,9 @@ REGULARIZER_KIND_COLUMN = "regularizer_kind"
 _KIND_ORDER = ("l1", "l2", "dropout")
 
 # The conv family's shape columns (`family: conv`), in table order: its blocks, then its head.
-CONV_COLUMNS = ("blocks", "filters", "kernel_size", "pooling", "batch_norm", "head_width")
+CONV_COLUMNS = ("blocks", "filters", "kernel_size", "pooling", "batch_norm", "head")
+# Columns holding a list of Dense widths encoded as `encode_layers` writes them ("600-400-200").
+LAYER_LISTS = ("layers", "head")
 # Every hyperparameter column a trials table can hold, in table order.
 HYPERPARAMETER_COLUMNS = (
     "depth", "width", "layers", *CONV_COLUMNS, "activation", REGULARIZERS_COLUMN, *REGULARIZERS,

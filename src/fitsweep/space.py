@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from fitsweep.columns import (
+    LAYER_LISTS,
     decode_layers,
     encode_layers,
     encode_regularizers,
@@ -61,9 +62,9 @@ def declare_form(hp: keras_tuner.HyperParameters, name: str, form: Any, integer:
     `integer` declares whole numbers (as `depth`, `width` and `batch_size` always are).
     """
     integer = integer or name in _INTEGER
-    if name in ("layers", "regularizers"):
+    if name in (*LAYER_LISTS, "regularizers"):
         options = form.values if name == "regularizers" or isinstance(form, Choice) else [form]
-        encode = encode_layers if name == "layers" else lambda option: encode_regularizers(option.model_dump())
+        encode = encode_layers if name in LAYER_LISTS else lambda option: encode_regularizers(option.model_dump())
         encoded = [encode(option) for option in options]
         if len(encoded) == 1:
             hp.Fixed(name, encoded[0])

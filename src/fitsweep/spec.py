@@ -236,12 +236,11 @@ Penalty = Annotated[Param[float], _numbers(integer=False, low=0.0, high=1e3)]
 LearningRate = Annotated[Param[float], _numbers(integer=False, low=1e-12, high=10.0)]
 BatchSize = Annotated[Param[int], _numbers(integer=True, low=1, high=1_000_000)]
 Activation = Annotated[Param[str], _names(ACTIVATIONS)]
-Blocks = Annotated[Param[int], _numbers(integer=True, low=1, high=8)]
+Blocks = Annotated[Param[int], _numbers(integer=True, low=0, high=8)]
 Filters = Annotated[Param[int], _numbers(integer=True, low=1, high=1024)]
 KernelSize = Annotated[Param[int], _numbers(integer=True, low=1, high=7), AfterValidator(_odd)]
 Pooling = Annotated[Param[str], _names(POOLINGS)]
 Switch = Annotated[Param[bool], AfterValidator(_switch)]
-HeadWidth = Annotated[Param[int], _numbers(integer=True, low=0, high=1_000_000)]
 Optimizer = Annotated[Param[str], _names(OPTIMIZERS)]
 # Seeds go to scikit-learn, NumPy and TensorFlow, which all take this range.
 Seed = Annotated[int, Field(ge=0, le=2**31 - 1)]
@@ -520,9 +519,11 @@ class ConvModelSpec(_Section):
     """A convolutional network over images (`family: conv`): Conv2D blocks, then a Dense head.
 
     Block i (from 0) has `filters` x 2**i filters of `kernel_size` ("same" padding), batch
-    normalisation if `batch_norm`, the activation, 2x2 `pooling` and dropout. The head is one
-    Dense layer of `head_width` units (0: none) with dropout, then the output. L1/L2 penalise
-    every kernel, convolutional and dense. The data need an image shape (`data.image_shape`).
+    normalisation if `batch_norm`, the activation, 2x2 `pooling` and dropout. The head is Dense
+    layers of the `head` widths (as `layers` of the Dense family), each with dropout, then the
+    output. `blocks: 0` leaves the head alone: a Dense network over the pixels, a baseline in the
+    same sweep. L1/L2 penalise every kernel, convolutional and dense. The data need an image
+    shape (`data.image_shape`, or the source's own).
     """
 
     kind: ClassVar[str] = "conv"
@@ -532,7 +533,7 @@ class ConvModelSpec(_Section):
     kernel_size: KernelSize = 3
     pooling: Pooling = "max"
     batch_norm: Switch = False
-    head_width: HeadWidth = 64
+    head: Layers = [64]
     activation: Activation = "relu"
     dropout: Rate = 0.0
     l1: Penalty = 0.0

@@ -42,7 +42,7 @@ from tensorboard.plugins.hparams import summary_v2 as hparams_v2
 from tensorboard.plugins.scalar import metadata as scalar_metadata
 
 from fitsweep._keras_tuner import FINISHED
-from fitsweep.columns import REGULARIZERS, REGULARIZERS_COLUMN, encode_layers, encode_regularizers
+from fitsweep.columns import LAYER_LISTS, REGULARIZERS, REGULARIZERS_COLUMN, encode_layers, encode_regularizers
 from fitsweep.records import execution_epochs
 from fitsweep.results import RunPaths
 from fitsweep.space import hyperparameter_names, searched_parameters
@@ -240,7 +240,7 @@ def _domains(spec: SweepSpec) -> dict[str, Any]:
     """Each hyperparameter column's domain: the values of a choice, the interval of a range."""
     domains: dict[str, Any] = {}
     for name, form in searched_parameters(spec).items():
-        if name == "layers":
+        if name in LAYER_LISTS:
             options = form.values if isinstance(form, Choice) else [form]
             domains[name] = hp.Discrete([encode_layers(option) for option in options])
         elif name == REGULARIZERS_COLUMN:

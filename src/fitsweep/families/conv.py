@@ -1,7 +1,8 @@
 """The conv family: convolutional networks over images, each trained alone (`training.train_alone`).
 
-A network is `blocks` Conv2D blocks, then a Dense head, then the output the Dense family's
-networks have (one sigmoid unit for two classes, else softmax). Block i (from 0) has
+A network is `blocks` Conv2D blocks, then a Dense head (its `head` widths), then the output the
+Dense family's networks have (one sigmoid unit for two classes, else softmax); `blocks: 0` is the
+head alone, a Dense network over the pixels. Block i (from 0) has
 `filters` x 2**i filters, so each halving of the image by pooling doubles the channels, the
 usual trade of resolution for features. Convolutions and pooling pad "same", so a small image
 (digits' 8x8) can take as many blocks as the sweep allows: pooling stops shrinking it at 1x1.
@@ -13,7 +14,7 @@ import itertools
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from fitsweep.columns import HYPERPARAMETER_COLUMNS
+from fitsweep.columns import HYPERPARAMETER_COLUMNS, decode_layers
 from fitsweep.errors import SpecError
 from fitsweep.space import declare_form
 from fitsweep.spec import Choice, ConvModelSpec, SweepSpec
@@ -26,7 +27,7 @@ if TYPE_CHECKING:
 
 __all__ = ["ConvFamily", "block_filters"]
 
-_INTEGER = ("blocks", "filters", "kernel_size", "head_width")
+_INTEGER = ("blocks", "filters", "kernel_size")
 
 
 def block_filters(values: Mapping[str, Any]) -> list[int]:
@@ -53,7 +54,7 @@ class ConvFamily:
         model, train = self.model, self.spec.train
         searched = {
             "blocks": model.blocks, "filters": model.filters, "kernel_size": model.kernel_size,
-            "pooling": model.pooling, "batch_norm": model.batch_norm, "head_width": model.head_width,
+            "pooling": model.pooling, "batch_norm": model.batch_norm, "head": model.head,
             "activation": model.activation, "dropout": model.dropout, "l1": model.l1, "l2": model.l2,
             "optimizer": train.optimizer, "learning_rate": train.learning_rate, "batch_size": train.batch_size,
         }
@@ -111,8 +112,8 @@ class ConvFamily:
             if dropout > 0:
                 hidden = keras.layers.Dropout(dropout)(hidden)
         hidden = keras.layers.Flatten()(hidden)
-        if int(values["head_width"]) > 0:
-            hidden = keras.layers.Dense(int(values["head_width"]), activation=str(values["activation"]),
+        for width in decode_layers(values["head"]):
+            hidden = keras.layers.Dense(width, activation=str(values["activation"]),
                                         kernel_regularizer=regularizer)(hidden)
             if dropout > 0:
                 hidden = keras.layers.Dropout(dropout)(hidden)
@@ -132,10 +133,8 @@ class ConvFamily:
             if values["pooling"] != "none":  # "same" padding: a 2x2 pool rounds up
                 height, width = -(-height // 2), -(-width // 2)
             channels = filters
-        widths = [height * width * channels]
-        if int(values["head_width"]) > 0:
-            widths.append(int(values["head_width"]))
-        widths.append(1 if splits.n_classes == 2 else splits.n_classes)
+        output = 1 if splits.n_classes == 2 else splits.n_classes
+        widths = [height * width * channels, *decode_layers(values["head"]), output]
         return count + sum(fan_in * fan_out + fan_out for fan_in, fan_out in itertools.pairwise(widths))
 
 
