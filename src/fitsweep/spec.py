@@ -267,14 +267,17 @@ class _DataBase(_Section):
     train_metrics_rows: int | None = Field(None, ge=10, le=100_000_000)
 
 
+# [height, width] or [height, width, channels] of one row folded into an image.
+ImageShape = Annotated[list[Annotated[int, Field(ge=1, le=100_000)]], Field(min_length=2, max_length=3)]
+
+
 class _ImageData(_DataBase):
     """A source whose rows may be images: `image_shape` says how one row folds up, for `family: conv`.
 
     `[height, width]` or `[height, width, channels]`; its product must be the feature count.
     """
 
-    image_shape: Annotated[list[Annotated[int, Field(ge=1, le=100_000)]], Field(min_length=2, max_length=3)] | None \
-        = None
+    image_shape: ImageShape | None = None
 
 
 class MoonsData(_DataBase):
