@@ -926,10 +926,8 @@ def _families_with(key: str) -> list[str]:
 
 def _unknown_family(section: Any) -> str:
     """What is wrong with a `model.family` no family has, with a did-you-mean hint."""
-    if not isinstance(section, dict):  # as pydantic says of any other section that is not a mapping
-        return f"Input should be a valid dictionary of model keys, got {_shown(section)}"
     kinds = [family.kind for family in MODEL_FAMILIES]
-    given = section.get("family")
+    given = section.get("family") if isinstance(section, dict) else None
     hint = difflib.get_close_matches(given, kinds, n=1) if isinstance(given, str) else []
     suggestion = f"; did you mean '{hint[0]}'?" if hint else ""
     return f"unknown family {_shown(given)}{suggestion} (allowed: {', '.join(kinds)})"
