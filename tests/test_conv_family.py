@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import sys
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,8 @@ from conftest import write_sweep
 from fitsweep import cli, load, parse_spec
 from fitsweep.analysis import diagnose
 from fitsweep.data import prepare_data
-from fitsweep.families import FAMILIES, family_for
+from fitsweep.families import FAMILIES, ModelFamily, family_for
+from fitsweep.families.conv import ConvFamily
 from fitsweep.learning_curve import run_learning_curve
 from fitsweep.results import RunPaths
 from fitsweep.spec import MoonsData
@@ -128,6 +130,12 @@ def test_the_conv_family_reads_back_and_declares_its_columns_in_table_order() ->
     assert not family.fusable and "conv" in FAMILIES
     assert family.hyperparameter_names() == [*CONV_COLUMNS, "activation", "dropout", "l1", "l2",
                                              "optimizer", "learning_rate", "batch_size"]
+
+
+def test_the_conv_family_takes_every_argument_the_family_protocol_passes() -> None:
+    for name in ("searched_parameters", "hyperparameter_names", "declare", "check_data", "build", "parameter_count"):
+        wanted = inspect.signature(getattr(ModelFamily, name)).parameters
+        assert inspect.signature(getattr(ConvFamily, name)).parameters.keys() == wanted.keys(), name
 
 
 # --- image shapes from the data --------------------------------------------------------------------

@@ -84,7 +84,9 @@ class ConvFamily:
                 "(hdf5, csv, npz, notmnist sources), or use family: dense"
             )
 
-    def build(self, values: Mapping[str, Any], splits: Splits) -> keras.Model:
+    def build(self, values: Mapping[str, Any], splits: Splits,
+              hyperparameters: keras_tuner.HyperParameters | None = None) -> keras.Model:
+        """The compiled network; its space is declared up front (`declare`), so `hyperparameters` is not needed."""
         from fitsweep.model import compile_network
 
         return compile_network(self.network(values, splits), values, splits.n_classes)
