@@ -103,7 +103,7 @@ def test_conv_on_flat_data_stops_before_anything_is_written(
     sweep = write_sweep(workdir, conv_sweep(data={"source": "moons", "samples": 100}))
     line = one_line_error(*invoke(["run", str(sweep)], monkeypatch, capsys))
     assert "model.family: conv needs images" in line and "flat rows of 2 features" in line
-    assert "data.image_shape" in line
+    assert "data.image_shape" in line and str(sweep) in line  # the file whose key it is
     assert not (workdir / "results").exists()
 
 

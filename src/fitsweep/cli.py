@@ -98,7 +98,7 @@ def run(sweep: Path, results_dir: Path, max_trials: int | None, epochs: int | No
     from fitsweep.runner import run_dir_for, run_sweep
 
     run_dir = run_dir_for(spec, results_dir)
-    with _progress(spec, quiet, run_dir) as progress:
+    with _naming_the_sweep_file(sweep), _progress(spec, quiet, run_dir) as progress:
         if workers:
             from fitsweep.parallel import run_parallel
 
@@ -262,6 +262,20 @@ class _Termination:
     def trial_ended(self, *args: Any) -> None:
         self.observer.trial_ended(*args)
         self._check()
+
+
+@contextmanager
+def _naming_the_sweep_file(sweep: Path) -> Iterator[None]:
+    """A sweep-file key found wrong only once the data are loaded (`model.family: conv` on flat rows) names the file."""
+    from fitsweep.errors import SpecError
+    from fitsweep.spec import names_a_key
+
+    try:
+        yield
+    except SpecError as error:
+        if names_a_key(str(error)):
+            raise SpecError(f"{sweep}: {error}") from None
+        raise
 
 
 @contextmanager

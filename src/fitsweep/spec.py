@@ -50,6 +50,7 @@ __all__ = [
     "TrainSpec",
     "TunerSpec",
     "load_spec",
+    "names_a_key",
     "parse_spec_text",
     "yaml_entry",
     "parse_spec",
@@ -892,6 +893,11 @@ def parse_spec(raw: Any, source: str = "<sweep>", *, recorded: bool = False) -> 
 
 
 _KEY_PREFIX = re.compile(r"^[a-z_]+\.[a-z_]+: ")
+
+
+def names_a_key(message: str) -> bool:
+    """Whether an error message starts with the sweep-file key it is about (`model.family: ...`)."""
+    return bool(_KEY_PREFIX.match(message))
 
 
 def _describe(error: ValidationError) -> str:
