@@ -117,3 +117,23 @@ def test_a_member_with_its_own_rows_trains_on_them_only(moons: Any) -> None:
     outcome, _ = _train(moons, lambda: _net((2,)), epochs=2, member=Member("0", 0, {}, seed=1, rows=rows))
     assert outcome.summary["train_rows"] == len(rows)
     assert outcome.summary["train_measured_rows"] <= len(rows)
+
+
+def test_objects_are_frozen_after_a_collection_only_for_a_caller_that_freezes(moons: Any) -> None:
+    import gc
+
+    def collected(thing: Any) -> bool:  # frozen objects are not among the collector's
+        return any(tracked is thing for tracked in gc.get_objects())
+
+    survivor = [["a sweep's record"]]
+    assert gc.get_freeze_count() == 0
+    _train(moons, lambda: _net((2,)), epochs=1)
+    assert collected(survivor)  # a library caller's objects stay the collector's
+    gc.freeze()  # as SweepTuner.search does: then what survives each model's collection is frozen too
+    try:
+        later = [["a record made after the caller froze"]]
+        assert collected(later)
+        _train(moons, lambda: _net((2,)), epochs=1)
+        assert not collected(later)
+    finally:
+        gc.unfreeze()

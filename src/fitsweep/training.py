@@ -20,6 +20,7 @@ epoch's batches, with dropout active, are kept as `running_*`.
 
 from __future__ import annotations
 
+import gc
 import math
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -135,7 +136,7 @@ def train(
     """
     if not members or len({fusion_key(member.values, epochs) for member in members}) != 1:
         raise ValueError(f"members to train together must share {', '.join(FUSION_KEYS)} and epochs")
-    keras.backend.clear_session()
+    _fresh_session()
     keras.utils.set_random_seed(0)  # every draw is seeded per member; this fixes anything else Keras draws
     order = sorted(range(len(members)), key=_stack_order(members))
     ordered = [members[index] for index in order]
@@ -154,6 +155,19 @@ def train(
     )
     by_index = dict(zip(order, watcher.outcomes(), strict=True))
     return [by_index[index] for index in range(len(members))]
+
+
+def _fresh_session() -> None:
+    """Clear Keras' session (it runs a full garbage collection) for the next model.
+
+    When the caller has frozen long-lived objects (`gc.freeze`, as `SweepTuner.search` does for
+    TensorFlow's and Keras' own), what survived this collection is long-lived as well (a sweep's
+    trials and records): it is frozen too, so that the next model's collection walks only what
+    was made since, not every trial of the sweep so far.
+    """
+    keras.backend.clear_session()
+    if gc.get_freeze_count():
+        gc.freeze()
 
 
 def _own_rows(members: Sequence[Member]) -> np.ndarray | None:
@@ -567,7 +581,7 @@ def train_alone(
     Raises:
         ModelError: The model's input or output cannot take the data (naming both shapes).
     """
-    keras.backend.clear_session()
+    _fresh_session()
     keras.utils.set_random_seed(member.seed)
     model = build()
     reader = _ModelReader(model, splits)
