@@ -200,6 +200,17 @@ def test_grid_oracle_hands_out_points_before_results_in_the_order_of_one_process
     assert [t.hyperparameters.values["width"] for t in trials] == one_process == [4, 8, 16]
 
 
+def test_the_grid_oracle_keeps_its_order_in_the_members_recovery_rebuilds(tmp_path: Path) -> None:
+    from keras_tuner.src.tuners.gridsearch import LinkedList
+
+    grid = make_oracle(tmp_path, adapter.GridSearchOracle)
+    assert isinstance(getattr(grid, "_ordered_ids", None), LinkedList), changed("GridSearchOracle._ordered_ids")
+    assert parameters(grid._compare) == ["a", "b"], changed("GridSearchOracle._compare")
+    first, second = grid.create_trial("tuner0"), grid.create_trial("tuner1")
+    assert grid._ordered_ids.next(first.trial_id) == second.trial_id, changed("LinkedList.next")
+    assert grid._compare(first.hyperparameters.values, second.hyperparameters.values) == -1
+
+
 def test_the_servicer_base_has_the_methods_the_chief_serves() -> None:
     for method in ("GetSpace", "UpdateSpace", "CreateTrial", "UpdateTrial", "EndTrial", "GetTrial", "GetBestTrials"):
         assert parameters(getattr(OracleServicer, method, None) or (lambda: None)) == ["self", "request", "context"], \

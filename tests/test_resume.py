@@ -125,3 +125,35 @@ def test_ctrl_c_marks_the_run_interrupted_and_resume_finishes_it(tmp_path: Path,
     assert resumed.info["status"] == "completed"
     assert resumed.trials["trial_id"].nunique() == 4 and len(resumed.trials) == 4
     assert (resumed.trials["status"] == "completed").all()
+
+
+class _StopAt:
+    """An observer that interrupts the run, as Ctrl-C would, when a given trial starts."""
+
+    def __init__(self, trial_id: str) -> None:
+        self.trial_id = trial_id
+
+    def trial_started(self, trial_id: str, values: object, epochs: int, executions: int) -> None:
+        if trial_id == self.trial_id:
+            raise KeyboardInterrupt
+
+    def epoch_ended(self, *args: object) -> None:
+        pass
+
+    def trial_ended(self, *args: object) -> None:
+        pass
+
+
+@pytest.mark.parametrize("fused_trials", [1, 32])
+@pytest.mark.parametrize("stopped_at", ["1", "2"])
+def test_an_interrupted_grid_resumes_to_every_point_once(tmp_path: Path, fused_trials: int, stopped_at: str) -> None:
+    grid = tiny_sweep(model={"depth": 1, "width": {"values": [4, 8, 16]}, "dropout": {"values": [0.0, 0.5]},
+                             "l2": 0.0},
+                      tuner={"algorithm": "grid", "max_trials": 6}, train={"epochs": 1, "fused_trials": fused_trials})
+    with pytest.raises(KeyboardInterrupt):
+        run_sweep(parse_spec(grid), results_dir=tmp_path, observer=_StopAt(stopped_at))
+    resumed = resume_sweep(tmp_path / "tiny")
+    assert resumed.info["status"] == "completed"
+    points = sorted(zip(resumed.trials["width"], resumed.trials["dropout"], strict=True))
+    assert points == sorted((width, dropout) for width in (4, 8, 16) for dropout in (0.0, 0.5))
+    assert (resumed.trials["status"] == "completed").all()

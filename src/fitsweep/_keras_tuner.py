@@ -14,6 +14,9 @@ says which part. The private parts it touches, and why:
   that `_QuickReports` keeps when it replaces that method with one of constant cost per report.
 - `GridSearchOracle._populate_next`: the trials whose grid point the next one follows from; the
   grid oracle appends every trial it hands out, so workers need not wait for one another.
+- `GridSearchOracle._ordered_ids` (a `keras_tuner.src.tuners.gridsearch.LinkedList`) and
+  `GridSearchOracle._compare`: the grid's order of the points tried, which KerasTuner keeps in
+  memory only; `recover_interrupted_trials` rebuilds it (with `_populate_next`) for a reloaded run.
 - `keras_tuner.src.distribute.oracle_chief.OracleServicer`: the gRPC servicer of KerasTuner's
   chief. The chief serves a subclass whose `UpdateTrial` answers without the trial's history.
 - `keras_tuner.src.protos`: the gRPC service and its messages, to register and answer it.
@@ -38,6 +41,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import functools
 import json
 import math
 import os
@@ -56,6 +60,7 @@ from keras_tuner.src import utils as kt_utils
 from keras_tuner.src.distribute import utils as dist_utils
 from keras_tuner.src.distribute.oracle_chief import OracleServicer
 from keras_tuner.src.engine.metrics_tracking import MetricsTracker
+from keras_tuner.src.tuners.gridsearch import LinkedList
 
 from fitsweep.errors import ProjectError
 
@@ -134,6 +139,25 @@ def recover_interrupted_trials(oracle: keras_tuner.Oracle) -> None:
         else:
             del oracle.trials[trial_id]
             shutil.rmtree(oracle._get_trial_dir(trial_id), ignore_errors=True)
+    if isinstance(oracle, keras_tuner.oracles.GridSearchOracle):
+        _restore_grid_order(oracle)
+
+
+def _restore_grid_order(oracle: keras_tuner.oracles.GridSearchOracle) -> None:
+    """Give a reloaded grid oracle back the order of the grid points it had tried.
+
+    KerasTuner's grid oracle finds the next point as the successor of a tried one that no tried
+    point already follows, reading both from state it never saves: reloaded, it stops at once
+    (nothing to follow from) or fails on a trial its empty order does not hold. Every trial is
+    put back in the grid's order, and each as a point to follow from, as it was when handed out.
+    """
+    def grid_order(a: Trial, b: Trial) -> int:
+        return int(oracle._compare(a.hyperparameters.values, b.hyperparameters.values))
+
+    oracle._ordered_ids = LinkedList()
+    for trial in sorted(oracle.trials.values(), key=functools.cmp_to_key(grid_order)):
+        oracle._ordered_ids.insert(trial.trial_id)
+    oracle._populate_next = [trial_id for trial_id in oracle.start_order if trial_id in oracle.trials]
 
 
 class _QuickReports(keras_tuner.Oracle):
