@@ -71,3 +71,19 @@ def test_a_big_network_on_a_tiny_noisy_training_set_overfits(tmp_path: Path) -> 
     big = trials.set_index("layers").loc["256-256"]
     assert big["fit"] == "overfit", big["fit_reason"]
     assert "rose" in big["fit_reason"] and "small training set" in big["fit_reason"]
+
+
+@pytest.mark.parametrize("epochs, fits", [(6, False), (15, True)])
+def test_a_loss_still_falling_is_underfit_only_while_training_rows_are_misclassified(
+        tmp_path: Path, epochs: int, fits: bool) -> None:
+    # Nearly separable moons: 6 epochs leave training errors; by 15 every training row is right
+    # and the loss falls on towards 0 only because the network grows more confident.
+    sweep = {"name": "separable", "data": {"source": "moons", "samples": 600, "noise": 0.05, "seed": 0},
+             "train": {"optimizer": "adam", "learning_rate": 0.01, "batch_size": 32, "epochs": epochs},
+             "model": {"layers": [64, 64]}, "tuner": {"algorithm": "grid", "max_trials": 1}}
+    (row,) = run_sweep(parse_spec(sweep), results_dir=tmp_path).trials.itertuples()
+    assert (row.train_accuracy >= 0.98) == fits, row
+    if fits:
+        assert row.fit == "good", row.fit_reason
+    else:
+        assert row.fit == "underfit" and "train longer" in row.fit_reason, row.fit_reason

@@ -451,7 +451,7 @@ def _bias(row: dict[str, Any], reachable: _Reachable | None, settings: _Settings
     if chance.clear and _improving(row):
         chance = _Finding(True, chance.size, f"{chance.text}. Likely cause: {_improving(row)}")
     if reachable is None:
-        return chance if chance.clear else _alone_bias(row, loss_name)
+        return chance if chance.clear else _alone_bias(row, train_error, settings, loss_name)
     checks = [
         _above_reachable(row, train_error, reachable.error, reachable.error_var, reachable, settings, "error"),
         _above_reachable(row, train_ce, reachable.crossentropy, reachable.crossentropy_var, reachable, settings,
@@ -526,9 +526,15 @@ def _chance_finding(train_ce: float, settings: _Settings, loss_name: str) -> _Fi
                                     f"{train_ce / chance:.0%} of the chance level {chance:.3g}")
 
 
-def _alone_bias(row: dict[str, Any], loss_name: str) -> _Finding:
-    """With one configuration: only a training loss still falling steeply shows bias."""
+def _alone_bias(row: dict[str, Any], train_error: float, settings: _Settings, loss_name: str) -> _Finding:
+    """With one configuration: only a training loss still falling steeply shows bias, where training still errs.
+
+    A network that classifies its training rows right but for `accuracy_margin` fits them: its
+    loss falling further (0.01 to 0.002 is -80% an epoch) is confidence, not a bias to remove.
+    """
     trend = _number(row, "train_trend")
+    if math.isfinite(train_error) and train_error <= settings.accuracy_margin:
+        return _Finding(False, math.nan, "")
     if math.isfinite(trend) and trend < _STEEP_TREND:
         return _Finding(True, math.nan, f"training {loss_name} still falls {-trend:.1%} per epoch at "
                                         f"epoch {int(row['last_epoch'])}, so training stopped before it converged; "
