@@ -34,6 +34,23 @@ def tiny_sweep(**sections: Any) -> dict[str, Any]:
     return sweep
 
 
+def invoke_cli(args: list[str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+               ) -> tuple[int, str]:
+    """Run the console script's entry point in-process on `args`: its exit code and its output.
+
+    Any exception other than SystemExit escapes, and fails the test with its traceback.
+    """
+    import sys
+
+    from fitsweep import cli
+
+    monkeypatch.setattr(sys, "argv", ["fitsweep", *args])
+    with pytest.raises(SystemExit) as exited:
+        cli.main()
+    captured = capsys.readouterr()
+    return int(exited.value.code or 0), captured.out + captured.err
+
+
 def write_sweep(folder: Path, sweep: dict[str, Any], file_name: str = "sweep.yaml") -> Path:
     path = folder / file_name
     path.write_text(yaml.safe_dump(sweep, sort_keys=False), encoding="utf-8")

@@ -23,8 +23,8 @@ import numpy as np
 import pytest
 import yaml
 
+from conftest import invoke_cli as invoke
 from conftest import tiny_sweep, write_sweep
-from fitsweep import cli
 
 CORPUS = Path(__file__).resolve().parent / "corpus"
 MANIFEST: dict[str, list[dict[str, Any]]] = yaml.safe_load((CORPUS / "manifest.yaml").read_text(encoding="utf-8"))
@@ -32,18 +32,6 @@ PREFIX = "fitsweep: error: "
 
 
 # --- running the command line --------------------------------------------------------------------
-
-
-def invoke(args: list[str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
-    """Run `fitsweep.cli.main` (the console script's entry point) in-process: exit code and output.
-
-    Any exception other than SystemExit escapes, and fails the test with its traceback.
-    """
-    monkeypatch.setattr(sys, "argv", ["fitsweep", *args])
-    with pytest.raises(SystemExit) as exited:
-        cli.main()
-    captured = capsys.readouterr()
-    return exited.value.code, captured.out + captured.err
 
 
 def snapshot(folder: Path) -> dict[str, int]:

@@ -14,6 +14,7 @@ import pytest
 from sklearn import datasets
 from tensorboard.plugins.hparams import metadata as hparams_metadata
 
+from conftest import invoke_cli as invoke
 from conftest import write_sweep
 from fitsweep import cli, load, parse_spec
 from fitsweep.analysis import diagnose
@@ -40,13 +41,6 @@ def conv_sweep(name: str = "conv", data: dict[str, Any] | None = None, **model: 
     }
 
 
-def invoke(args: list[str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
-    """Run the console script's entry point in-process: exit code and output."""
-    monkeypatch.setattr(sys, "argv", ["fitsweep", *args])
-    with pytest.raises(SystemExit) as exited:
-        cli.main()
-    captured = capsys.readouterr()
-    return int(exited.value.code or 0), captured.out + captured.err
 
 
 def one_line_error(code: int, output: str) -> str:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import sys
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -13,8 +12,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from conftest import invoke_cli as _invoke
 from conftest import tiny_sweep, write_sweep
-from fitsweep import cli, load, load_learning_curve, parse_spec, run_learning_curve, run_sweep
+from fitsweep import load, load_learning_curve, parse_spec, run_learning_curve, run_sweep
 from fitsweep.analysis import AnalysisError, DataVerdict, power_law, training_size_verdicts
 from fitsweep.data import prepare_data
 from fitsweep.learning_curve import LearningCurveError, check_sizes, stratified_order, subset_rows
@@ -201,12 +201,6 @@ def test_another_epoch_count_is_refused_on_an_existing_table(finished: Path, tmp
 # --- bad input on the command line: exit 2, one line, nothing written ------------------------------
 
 
-def _invoke(args: list[str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
-    monkeypatch.setattr(sys, "argv", ["fitsweep", *args])
-    with pytest.raises(SystemExit) as exited:
-        cli.main()
-    captured = capsys.readouterr()
-    return int(exited.value.code or 0), captured.out + captured.err
 
 
 def _files(folder: Path) -> dict[str, int]:

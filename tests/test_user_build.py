@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 import yaml
 
+from conftest import invoke_cli as invoke
 from fitsweep import cli
 from fitsweep.families.user_build import BuildFamily
 from fitsweep.spec import parse_spec
@@ -76,13 +77,6 @@ def write_project(folder: Path, source: str = BUILD_FILE, file_name: str = "mode
     return sweep
 
 
-def invoke(args: list[str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
-    """The console script's entry point, in this process: exit code and output."""
-    monkeypatch.setattr(sys, "argv", ["fitsweep", *args])
-    with pytest.raises(SystemExit) as exited:
-        cli.main()
-    captured = capsys.readouterr()
-    return int(exited.value.code or 0), captured.out + captured.err
 
 
 def trials_of(run_dir: Path) -> Any:
