@@ -208,9 +208,9 @@ class SweepTuner(keras_tuner.Tuner):
         Each slot asks the oracle under its own tuner id, as separate workers would.
         """
         trials: list[keras_tuner.engine.trial.Trial] = []
-        work = 0
+        work, group_size = 0, self.trials_per_group
         with one_oracle_save(self.oracle):
-            for slot in range(self.trials_per_group):
+            for slot in range(group_size):
                 trial = self.oracle.create_trial(slot_tuner_id(self.tuner_id, slot))
                 if trial.status == TrialStatus.STOPPED:
                     if slot == 0:
@@ -220,7 +220,7 @@ class SweepTuner(keras_tuner.Tuner):
                 if trial.status == TrialStatus.IDLE:
                     break
                 trials.append(trial)
-                if not self.family.fusable:  # its trials train one at a time: no group to fill
+                if len(trials) == group_size:  # full: no need to weigh it (a build family's would build it)
                     break
                 work += fusion_work(self.family, trial_values(trial.hyperparameters.values), self.splits,
                                     self.executions_per_trial)

@@ -390,6 +390,19 @@ class _Selection:
             return -math.inf  # every epoch is the best so far: the last is kept
         return (1.0 if self.direction == "min" else -1.0) * record[self.objective]
 
+    def judge(self, state: _Progress, epoch: int, record: Mapping[str, float]) -> bool:
+        """Whether this epoch is the member's best so far; stops it on divergence or patience."""
+        if not all(math.isfinite(value) for value in record.values()):
+            state.diverged_at, state.stopped = epoch, True
+            return False
+        value = self.signed(record)
+        if value < state.best_value or self.objective is None:
+            state.best_value, state.best_epoch = value, epoch
+            return True
+        if self.patience is not None and epoch - state.best_epoch >= self.patience:
+            state.stopped = True
+        return False
+
 
 @dataclass
 class _Progress:
@@ -441,26 +454,12 @@ class _Watcher(keras.callbacks.Callback):
             }
             if self.on_epoch is not None:
                 self.on_epoch(self.members[index], epoch, record, seconds)
-            if self._select(index, epoch, record):
+            if self.selection.judge(self.progress[index], epoch, record):
                 improved.append(index)
             self.progress[index].ended_at = time.time()
         self._keep_best(improved)
         if all(state.stopped for state in self.progress):
             self.fused.stop_training = True
-
-    def _select(self, index: int, epoch: int, record: Mapping[str, float]) -> bool:
-        """Whether this epoch is the member's best so far; stops it on divergence or patience."""
-        state = self.progress[index]
-        if not all(math.isfinite(value) for value in record.values()):
-            state.diverged_at, state.stopped = epoch, True
-            return False
-        value = self.selection.signed(record)
-        if value < state.best_value or self.selection.objective is None:
-            state.best_value, state.best_epoch = value, epoch
-            return True
-        if self.selection.patience is not None and epoch - state.best_epoch >= self.selection.patience:
-            state.stopped = True
-        return False
 
     def _keep_best(self, improved: list[int]) -> None:
         positions = self.fused.positions()
@@ -483,22 +482,38 @@ class _Watcher(keras.callbacks.Callback):
         return [self._outcome(index, test[index], sizes) for index in range(len(self.members))]
 
     def _outcome(self, index: int, test_probabilities: np.ndarray, sizes: dict[str, int]) -> Outcome:
-        member, state = self.members[index], self.progress[index]
-        shape = {"n_features": self.splits.n_features, "n_classes": self.splits.n_classes}
-        summary: dict[str, float] = {**sizes, "params": state.params, "started_at": self.started_at,
-                                     "ended_at": state.ended_at or time.time()}
-        if state.diverged_at is not None or state.best_weights is None:
-            return Outcome(member, None, state.best_epoch, state.best_value, state.diverged_at,
-                           {**summary, "diverged": 1.0}, **shape)
-        test = scores(test_probabilities, self.splits.y_test, self.splits.n_classes)
-        weights = weight_stats(state.best_weights[0::2])
-        summary.update({
-            "weight_l1": weights["l1_norm"], "weight_l2": weights["l2_norm"],
-            "near_zero_share": weights["near_zero_share"],
-            "test_loss": test["loss"], "test_accuracy": test["accuracy"], "test_crossentropy": test["crossentropy"],
-            "best_epoch": state.best_epoch,
-        })
-        return Outcome(member, state.best_weights, state.best_epoch, state.best_value, None, summary, **shape)
+        state = self.progress[index]
+
+        def tested() -> tuple[dict[str, float], list[np.ndarray]]:
+            assert state.best_weights is not None  # `_ended` asks only a member that did not diverge
+            return scores(test_probabilities, self.splits.y_test, self.splits.n_classes), state.best_weights[0::2]
+
+        return _ended(self.members[index], state, self.splits, {**sizes, "started_at": self.started_at}, tested)
+
+
+def _ended(member: Member, state: _Progress, splits: Splits, summary: dict[str, float],
+           tested: Callable[[], tuple[dict[str, float], list[np.ndarray]]], model: keras.Model | None = None
+           ) -> Outcome:
+    """A member's outcome: diverged, or its best epoch with the test scores and kernels `tested` gives.
+
+    `summary` holds the row counts and `started_at`; the rest of what is reported once per
+    execution is added here, the same for fused members and models trained alone.
+    """
+    shape = {"n_features": splits.n_features, "n_classes": splits.n_classes}
+    summary = {**summary, "params": state.params, "ended_at": state.ended_at or time.time()}
+    if state.diverged_at is not None or state.best_weights is None:
+        return Outcome(member, None, state.best_epoch, state.best_value, state.diverged_at,
+                       {**summary, "diverged": 1.0}, **shape)
+    test, kernels = tested()
+    weights = weight_stats(kernels) if kernels else dict.fromkeys(("l1_norm", "l2_norm", "near_zero_share"), math.nan)
+    summary.update({
+        "weight_l1": weights["l1_norm"], "weight_l2": weights["l2_norm"],
+        "near_zero_share": weights["near_zero_share"],
+        "test_loss": test["loss"], "test_accuracy": test["accuracy"], "test_crossentropy": test["crossentropy"],
+        "best_epoch": state.best_epoch,
+    })
+    return Outcome(member, state.best_weights, state.best_epoch, state.best_value, None, summary, model=model,
+                   **shape)
 
 
 def _inference(fused: _FusedNetworks, n_features: int) -> Callable[[np.ndarray], np.ndarray]:
@@ -698,39 +713,20 @@ class _AloneWatcher(keras.callbacks.Callback):
         if self.on_epoch is not None:
             self.on_epoch(self.member, epoch, {**record, **running}, seconds)
         state.ended_at = time.time()
-        if not all(math.isfinite(value) for value in record.values()):
-            state.diverged_at, state.stopped = epoch, True
-        else:
-            value = self.selection.signed(record)
-            if value < state.best_value or self.selection.objective is None:
-                state.best_value, state.best_epoch = value, epoch
-                state.best_weights = reader.model.get_weights()
-            elif self.selection.patience is not None and epoch - state.best_epoch >= self.selection.patience:
-                state.stopped = True
+        if self.selection.judge(state, epoch, record):
+            state.best_weights = reader.model.get_weights()
         if state.stopped:
             reader.model.stop_training = True
 
     def outcome(self, sizes: dict[str, int]) -> Outcome:
-        member, state, splits, model = self.member, self.state, self.splits, self.reader.model
-        shape = {"n_features": splits.n_features, "n_classes": splits.n_classes}
-        summary: dict[str, float] = {**sizes, "params": state.params, "started_at": self.started_at,
-                                     "ended_at": state.ended_at or time.time()}
-        if state.diverged_at is not None or state.best_weights is None:
-            return Outcome(member, None, state.best_epoch, state.best_value, state.diverged_at,
-                           {**summary, "diverged": 1.0}, **shape)
-        model.set_weights(state.best_weights)
-        test = scores(self.reader.probabilities(splits.x_test), splits.y_test, splits.n_classes)
-        kernels = [variable.numpy() for variable in model.trainable_weights if variable.path.endswith("kernel")]
-        weights = weight_stats(kernels) if kernels else {"l1_norm": math.nan, "l2_norm": math.nan,
-                                                         "near_zero_share": math.nan}
-        summary.update({
-            "weight_l1": weights["l1_norm"], "weight_l2": weights["l2_norm"],
-            "near_zero_share": weights["near_zero_share"],
-            "test_loss": test["loss"], "test_accuracy": test["accuracy"], "test_crossentropy": test["crossentropy"],
-            "best_epoch": state.best_epoch,
-        })
-        return Outcome(member, state.best_weights, state.best_epoch, state.best_value, None, summary,
-                       model=model, **shape)
+        model, splits = self.reader.model, self.splits
+
+        def tested() -> tuple[dict[str, float], list[np.ndarray]]:
+            model.set_weights(self.state.best_weights)
+            kernels = [variable.numpy() for variable in model.trainable_weights if variable.path.endswith("kernel")]
+            return scores(self.reader.probabilities(splits.x_test), splits.y_test, splits.n_classes), kernels
+
+        return _ended(self.member, self.state, splits, {**sizes, "started_at": self.started_at}, tested, model)
 
 
 # Keras' names of the running metrics a model may log, for fitsweep's running_* records.
