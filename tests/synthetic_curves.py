@@ -24,6 +24,7 @@ EXPECTED = {
     "overfit_rise": "overfit",
     "overfit_gap": "overfit",
     "underfit": "underfit",
+    "stuck": "underfit",
     "diverged": "diverged",
     "diverged_inf": "diverged",
 }
@@ -54,6 +55,8 @@ def _shape(kind: str, t: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray
         "loss_at_half_chance": (_decay(t, 0.69, CHANCE / 2, 4), _decay(t, 0.69, CHANCE / 2, 4), acc, acc),
         "one_epoch": (_decay(t, 0.68, 0.08, 4), _decay(t, 0.68, 0.10, 4), acc, acc),
         "flat": (np.full_like(t, 0.3), np.full_like(t, 0.3), np.full_like(t, 0.8), np.full_like(t, 0.8)),
+        # A network that never trains (a learning rate of 1e-6, dead relu units): priors at every epoch.
+        "stuck": (np.full_like(t, CHANCE), np.full_like(t, CHANCE), np.full_like(t, 0.5), np.full_like(t, 0.5)),
         "noisy": (_decay(t, 0.68, 0.10, 4), _decay(t, 0.68, 0.12, 4), acc, acc - 0.02),
         "unstable": (_decay(t, 0.68, 0.10, 3) + 0.01 * late, _decay(t, 0.68, 0.12, 3) + 0.012 * late, acc, acc),
     }
@@ -67,7 +70,7 @@ def curve(kind: str, *, epochs: int = 30, seed: int = 0) -> pd.DataFrame:
     t = np.arange(1, epochs + 1, dtype=float)
     loss, val_loss, accuracy, val_accuracy = (np.array(a, dtype=float) for a in _shape(kind, t))
     rng = np.random.default_rng(seed)
-    jitter = 0.03 if kind == "noisy" else 0.002
+    jitter = {"noisy": 0.03, "stuck": 0.0}.get(kind, 0.002)
     loss = loss * (1 + jitter / 4 * rng.standard_normal(epochs))  # training loss is an epoch mean: smoother
     val_loss = val_loss * (1 + jitter * rng.standard_normal(epochs))
     frame = pd.DataFrame({"epoch": t.astype(int), "loss": loss, "val_loss": val_loss,

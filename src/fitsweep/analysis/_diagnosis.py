@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
 from typing import Any, cast
 
@@ -30,7 +30,7 @@ import pandas as pd
 
 from fitsweep.analysis._common import AnalysisError, as_float, require_columns, trial_keys
 from fitsweep.analysis._fit_evidence import EVIDENCE, evidence_table
-from fitsweep.analysis._noise import best_of_z, binomial_se, finite_population, mean_se, one_sided_z
+from fitsweep.analysis._noise import best_of_z, binomial_se, finite_population, mean_se, one_sided_z, student_t
 
 __all__ = ["Fit", "diagnose", "chance_level_loss"]
 
@@ -221,7 +221,7 @@ def diagnose(
 
 
 _PENALTY_FREE = {"loss": "crossentropy", "val_loss": "val_crossentropy"}
-_CAUSE_COLUMNS = ("params", "l1", "l2", "dropout", *_ROW_COUNTS)
+_CAUSE_COLUMNS = ("params", "l1", "l2", "dropout", "learning_rate", *_ROW_COUNTS)
 
 
 def _without_penalty(epochs: pd.DataFrame) -> tuple[pd.DataFrame, bool]:
@@ -351,14 +351,22 @@ def _best_mean(values: Any) -> tuple[str, float, float]:
 
 def _judge(table: pd.DataFrame, keys: list[str], settings: _Settings, measured: bool, loss_name: str) -> pd.DataFrame:
     reachable = _reachable(table, keys)
+
+    def reference(row: dict[str, Any]) -> _Reachable | None:
+        return reachable.get(row["run"] if "run" in keys else None)
+
     records = cast(list[dict[str, Any]], table.to_dict("records"))
-    judged = [
-        _verdict(row, reachable.get(row["run"] if "run" in keys else None), settings, measured, loss_name)
-        for row in records
-    ]
+    alone = [_verdict(row, reference(row), settings, measured, loss_name) for row in records]
+    outliers = _outliers(records, alone, keys, settings)
+    kept = np.array([index not in outliers for index in range(len(records))], dtype=bool)
+    pooled = cast(list[dict[str, Any]], _pooled(table[kept], keys[:-1]).to_dict("records"))
+    together = {_configuration(row, keys): _verdict(row, reference(row), settings, measured, loss_name)
+                for row in pooled}
+    judged = _with_repeats(records, alone, together, outliers, keys)
+    notes = [_near_chance_note(reference(row), settings, loss_name) for row in records]
     table = table.assign(
         fit=[j.fit.value for j in judged],
-        fit_reason=[j.reason if measured or j.fit is Fit.DIVERGED else j.reason + _RUNNING_AVERAGES for j in judged],
+        fit_reason=[_reason(j, note, measured) for j, note in zip(judged, notes, strict=True)],
         high_bias=pd.array([j.high_bias for j in judged], dtype="boolean"),
         high_variance=pd.array([j.high_variance for j in judged], dtype="boolean"),
         reachable_error=[j.reachable_error for j in judged],
@@ -374,8 +382,130 @@ def _judge(table: pd.DataFrame, keys: list[str], settings: _Settings, measured: 
     return table[[*front, *EVIDENCE]].sort_values(keys, ignore_index=True)
 
 
+def _reason(judgement: _Judgement, note: str, measured: bool) -> str:
+    if judgement.fit is Fit.DIVERGED:
+        return judgement.reason
+    return judgement.reason + note + ("" if measured else _RUNNING_AVERAGES)
+
+
 _RUNNING_AVERAGES = ("; the training metrics are Keras' running averages over the epoch's batches (dropout on), so "
                      "the better of training and validation stands for the training fit")
+
+
+# --- repeats judged together ---------------------------------------------------------------
+
+# The moments of a configuration's repeats whose spread enters the noise of their mean.
+_SPREAD = ("train_error", "train_crossentropy")
+_EPOCHS = ("best_epoch", "min_val_epoch", "last_epoch")
+
+
+def _configuration(row: dict[str, Any], keys: list[str]) -> tuple[Any, ...]:
+    return tuple(row[key] for key in keys[:-1])
+
+
+def _pooled(table: pd.DataFrame, trial: list[str]) -> pd.DataFrame:
+    """One row per configuration with two or more finite executions: the mean of their evidence.
+
+    `repeats` counts them; `<measure>_spread` is the variance of the mean of `_SPREAD`'s measures
+    between them (the seed's noise, which the repeats measure and their mean divides by their
+    number). Epochs are the median's, for the rules; the reasons of a pooled row name none.
+    """
+    finite = table[table["diverged_at"].isna() & table["final_loss"].notna()]
+    grouped = finite.groupby(trial, sort=False, dropna=False)
+    size = grouped["final_loss"].transform("size")
+    finite = finite[size.to_numpy() >= 2]
+    if finite.empty:
+        return finite
+    grouped = finite.groupby(trial, sort=False, dropna=False)
+    numeric = [c for c in finite.columns
+               if c not in (*trial, "execution", *_EPOCHS) and pd.api.types.is_numeric_dtype(finite[c])]
+    pooled = grouped[numeric].mean()
+    repeats = grouped.size()
+    pooled["repeats"] = repeats
+    for measure in _SPREAD:
+        pooled[f"{measure}_spread"] = grouped[measure].var(ddof=1) / repeats
+    for name in _EPOCHS:
+        pooled[name] = grouped[name].median().round()
+    return pooled.reset_index().assign(diverged_at=None)
+
+
+def _with_repeats(records: list[dict[str, Any]], alone: list[_Judgement], together: dict[tuple[Any, ...], _Judgement],
+                  outliers: dict[int, str], keys: list[str]) -> list[_Judgement]:
+    """Each execution takes its configuration's verdict, unless it diverged or stands out from its repeats.
+
+    The configuration's reason, read from its repeats' mean, says how many they were.
+    """
+    judged = []
+    for index, row in enumerate(records):
+        own, shared = alone[index], together.get(_configuration(row, keys))
+        if own.fit is Fit.DIVERGED or shared is None or shared.fit is own.fit:
+            judged.append(own)
+        elif index in outliers:
+            judged.append(replace(own, reason=f"execution {row['execution']} is an outlier among its "
+                                              f"{outliers[index]}: {own.reason}"))
+        else:
+            judged.append(replace(shared, reason=f"its repeats judged together: {shared.reason}; alone, this "
+                                                 f"execution reads {own.fit.value} ({_first_clause(own.reason)})",
+                                  bias=own.bias, variance=own.variance))
+    return judged
+
+
+def _first_clause(reason: str) -> str:
+    return reason.split(". ")[0].split("; ")[0]
+
+
+def _outliers(records: list[dict[str, Any]], alone: list[_Judgement], keys: list[str],
+              settings: _Settings) -> dict[int, str]:
+    """The executions clearly apart from their repeats, with words saying how; they are left out of the pool.
+
+    Apart means, on the training cross-entropy (bias) or the variance, beyond what the other
+    repeats' spread predicts for one more of them (Student's t on n - 2 degrees of freedom, at
+    `confidence` corrected for testing each of the n repeats), and by more than `margin` of its
+    level. Two repeats cannot tell which one stands out, so an outlier needs three or more.
+    """
+    siblings: dict[tuple[Any, ...], list[int]] = {}
+    for index, row in enumerate(records):
+        if alone[index].fit is not Fit.DIVERGED:
+            siblings.setdefault(_configuration(row, keys), []).append(index)
+    measures = {"training cross-entropy": [_number(row, "train_crossentropy") for row in records],
+                "variance": [judgement.variance for judgement in alone]}
+    found = {}
+    for members in siblings.values():
+        if len(members) < 3:
+            continue
+        for index in members:
+            others = [i for i in members if i != index]
+            for name, values in measures.items():
+                words = _apart(values[index], [values[i] for i in others], name, settings)
+                if words:
+                    found[index] = f"{len(members)} repeats ({words})"
+                    break
+    return found
+
+
+def _apart(value: float, others: list[float], name: str, settings: _Settings) -> str:
+    sample = np.asarray([v for v in others if math.isfinite(v)])
+    if len(sample) < 2 or not math.isfinite(value):
+        return ""
+    center, sd = float(sample.mean()), float(sample.std(ddof=1))
+    n = len(sample) + 1
+    bound = student_t(1 - (1 - settings.confidence) / n, n - 2) * sd * math.sqrt(1 + 1 / len(sample))
+    if abs(value - center) <= max(bound, settings.margin * max(abs(center), abs(value))):
+        return ""
+    return f"its {name} {value:.3g} against {center:.3g} for the others, beyond their spread {bound:.2g}"
+
+
+def _near_chance_note(reachable: _Reachable | None, settings: _Settings, loss_name: str) -> str:
+    """A sweep whose best configuration is itself near chance: say so, since no verdict can."""
+    chance = settings.chance_loss
+    if reachable is None or chance is None or not math.isfinite(reachable.crossentropy):
+        return ""
+    if reachable.crossentropy < settings.underfit_chance_share * chance:
+        return ""
+    below = 1 - reachable.crossentropy / chance
+    return (f"; the best configuration (trial {reachable.crossentropy_trial}, validation {loss_name} "
+            f"{reachable.crossentropy:.3g}) reaches only {max(below, 0):.0%} below the chance level {chance:.3g}: the "
+            "inputs carry little signal for this label, or the task is hard")
 
 
 @dataclass(frozen=True)
@@ -411,7 +541,7 @@ def _verdict(row: dict[str, Any], reachable: _Reachable | None, settings: _Setti
               "reachable_crossentropy": reachable.crossentropy if reachable else math.nan}
     numbers = {"bias": bias.size, "variance": variance.size, **levels}
     if bias.clear and variance.clear:
-        fit = Fit.UNDERFIT if bias.size >= variance.size else Fit.OVERFIT
+        fit = Fit.UNDERFIT if bias.size >= variance.size else Fit.OVERFIT  # a bias of unknown size yields
         first, second = (bias, variance) if fit is Fit.UNDERFIT else (variance, bias)
         other = "overfits" if fit is Fit.UNDERFIT else "underfits"
         reason = f"{first.text}. It also {other}, the smaller problem: {second.text}"
@@ -420,7 +550,7 @@ def _verdict(row: dict[str, Any], reachable: _Reachable | None, settings: _Setti
         return _Judgement(Fit.UNDERFIT, bias.text, True, False, **numbers)
     if variance.clear:
         return _Judgement(Fit.OVERFIT, variance.text, False, True, **numbers)
-    return _Judgement(Fit.GOOD, _good_reason(row, reachable, bias, variance, loss_name), False, False, **numbers)
+    return _Judgement(Fit.GOOD, _good_reason(row, reachable, bias, settings, loss_name), False, False, **numbers)
 
 
 def _missing(value: Any) -> bool:
@@ -434,24 +564,49 @@ def _number(row: dict[str, Any], name: str) -> float:
     return float(value)  # NaN stays NaN
 
 
+def _repeats(row: dict[str, Any]) -> int:
+    repeats = _number(row, "repeats")
+    return int(repeats) if math.isfinite(repeats) else 1
+
+
+def _mean_of(row: dict[str, Any]) -> str:
+    """" (mean of N repeats)" after a pooled configuration's number, "" after one execution's."""
+    return f" (mean of {_repeats(row)} repeats)" if _repeats(row) > 1 else ""
+
+
+def _at_epoch(row: dict[str, Any], name: str, words: str = " at epoch ") -> str:
+    """Where one execution's number was read; a pooled configuration's repeats have each their own epochs."""
+    return f"{words}{int(row[name])}" if _repeats(row) == 1 and math.isfinite(_number(row, name)) else ""
+
+
 # --- bias ----------------------------------------------------------------------------------
 
 # A training loss still falling faster than this share per epoch at its end has not converged
 # (a few epochs of SGD fall by 10% or more; a converged net by well under 1%).
 _STEEP_TREND = -0.03
+# A training loss that moved less than this share of its level over the whole run never moved: it
+# reads the same to the three digits a loss is read at.
+_FLAT_RANGE = 1e-3
 
 
 def _bias(row: dict[str, Any], reachable: _Reachable | None, settings: _Settings, measured: bool,
           loss_name: str) -> _Finding:
+    """High bias: a loss stuck at chance, a training level clearly above what the sweep reaches, or (alone) its curve.
+
+    The chance level is no floor: with noisy labels even a perfect model's cross-entropy is a large
+    share of it, so a sweep calls an execution underfit only when a configuration does clearly
+    better; alone, only its own curve can show bias.
+    """
     train_error, val_error = _number(row, "train_error"), _number(row, "val_error")
     train_ce, val_ce = _number(row, "train_crossentropy"), _number(row, "val_crossentropy")
     if not measured:  # running averages under dropout overstate the training error
         train_error, train_ce = _better(train_error, val_error), _better(train_ce, val_ce)
-    chance = _chance_finding(train_ce, settings, loss_name)
-    if chance.clear and _improving(row):
-        chance = _Finding(True, chance.size, f"{chance.text}. Likely cause: {_improving(row)}")
+    stuck = _stuck(row, train_ce, settings, loss_name)
+    if stuck:
+        size = train_ce - reachable.crossentropy if reachable else math.nan
+        return _Finding(True, size, stuck + _underfit_causes(row, reachable, settings, train_ce))
     if reachable is None:
-        return chance if chance.clear else _alone_bias(row, train_error, settings, loss_name)
+        return _alone_bias(row, train_error, train_ce, settings, loss_name)
     checks = [
         _above_reachable(row, train_error, reachable.error, reachable.error_var, reachable, settings, "error"),
         _above_reachable(row, train_ce, reachable.crossentropy, reachable.crossentropy_var, reachable, settings,
@@ -459,8 +614,8 @@ def _bias(row: dict[str, Any], reachable: _Reachable | None, settings: _Settings
     ]
     clear = [check for check in checks if check is not None]
     if not clear:
-        return chance if chance.clear else _Finding(False, train_ce - reachable.crossentropy, "")
-    text = "; ".join(clear) + _underfit_causes(row, reachable)
+        return _Finding(False, train_ce - reachable.crossentropy, "")
+    text = "; ".join(clear) + _underfit_causes(row, reachable, settings, train_ce)
     return _Finding(True, train_ce - reachable.crossentropy, text)
 
 
@@ -474,28 +629,66 @@ def _nan_extreme(pick: Any, first: float, second: float) -> float:
     return float(pick(values)) if values else math.nan
 
 
+def _at_chance(train_ce: float, settings: _Settings) -> bool:
+    """Within `margin` of the chance level (or above it): as good as predicting the class priors."""
+    chance = settings.chance_loss
+    return chance is not None and math.isfinite(train_ce) and train_ce >= (1 - settings.margin) * chance
+
+
+def _flat(row: dict[str, Any]) -> bool:
+    return _number(row, "train_range") < _FLAT_RANGE and _number(row, "epochs_run") >= 2
+
+
+def _stuck(row: dict[str, Any], train_ce: float, settings: _Settings, loss_name: str) -> str:
+    """Words for a training loss at the chance level that never moved over its epochs, or ""."""
+    if not (_flat(row) and _at_chance(train_ce, settings)):
+        return ""
+    chance = cast(float, settings.chance_loss)
+    return (f"the training {loss_name} never moved: {_number(row, 'first_loss'):.4g} after the first epoch and "
+            f"{_number(row, 'final_loss'):.4g} after the last{_mean_of(row)}, {train_ce / chance:.0%} of the chance "
+            f"level {chance:.3g}: nothing trained")
+
+
 def _above_reachable(row: dict[str, Any], level: float, reference: float, spread: float, reachable: _Reachable,
                      settings: _Settings, measure: str) -> str | None:
-    """Words for a training level clearly above the sweep's reachable level, or None."""
+    """Words for a training level clearly above the sweep's reachable level, or None.
+
+    For a configuration's repeats judged together, the level is their mean and the variance of
+    that mean between them adds to the noise; the validation split's own noise does not shrink
+    with repeats, as every repeat is measured on the same rows.
+    """
     if not (math.isfinite(level) and math.isfinite(reference)):
         return None
     val_rows = _number(row, "val_rows")
     if measure == "error":
-        noise = binomial_se(level, val_rows) ** 2 + _train_se(row, binomial_se(level, _measured_rows(row))) ** 2
+        noise = _level_se(row, binomial_se(level, val_rows), "val_error_scatter", 1.0) ** 2 + _train_se(
+            row, binomial_se(level, _measured_rows(row))) ** 2
     else:
         sd = _number(row, "train_crossentropy_sd")
-        noise = mean_se(sd, val_rows) ** 2 + _train_se(row, mean_se(sd, _measured_rows(row))) ** 2
+        noise = _level_se(row, mean_se(sd, val_rows), "val_scatter", level) ** 2 + _train_se(
+            row, mean_se(sd, _measured_rows(row))) ** 2
+    own_spread = _number(row, f"train_{'error' if measure == 'error' else 'crossentropy'}_spread")
+    noise += own_spread if math.isfinite(own_spread) else 0.0
     bound = best_of_z(settings.confidence, reachable.trials) * math.sqrt(noise + spread)
     difference = level - reference
     if difference <= max(bound, _practical(settings, measure, level)) or difference <= 0:
         return None
     trial = reachable.error_trial if measure == "error" else reachable.crossentropy_trial
     if measure == "error":
-        shown = (f"training accuracy {1 - level:.3f} against {1 - reference:.3f} reachable "
+        shown = (f"training accuracy {1 - level:.3f}{_mean_of(row)} against {1 - reference:.3f} reachable "
                  f"(trial {trial}'s validation accuracy)")
     else:
-        shown = f"training {measure} {level:.3g} against {reference:.3g} reachable (trial {trial}'s validation)"
+        shown = (f"training {measure} {level:.3g}{_mean_of(row)} against {reference:.3g} reachable "
+                 f"(trial {trial}'s validation)")
     return shown + _beyond(bound, reachable.trials, val_rows)
+
+
+def _level_se(row: dict[str, Any], counted: float, scatter: str, level: float) -> float:
+    """A validation level's standard error: from its row count, else from its curve's epoch-to-epoch scatter."""
+    if math.isfinite(_number(row, "val_rows")):
+        return counted
+    relative = _number(row, scatter)
+    return relative * abs(level) if math.isfinite(relative) else 0.0
 
 
 def _practical(settings: _Settings, measure: str, level: float) -> float:
@@ -505,7 +698,7 @@ def _practical(settings: _Settings, measure: str, level: float) -> float:
 
 def _beyond(bound: float, trials: int, val_rows: float) -> str:
     if not math.isfinite(val_rows):
-        return " (noise of the splits unknown: the trials table has no row counts)"
+        return f", beyond the noise bound {bound:.2g} (from its curve's scatter: the trials table has no row counts)"
     return f", beyond the noise bound {bound:.2g} for the best of {trials} trials"
 
 
@@ -518,49 +711,121 @@ def _train_se(row: dict[str, Any], sample_se: float) -> float:
     return sample_se * finite_population(_measured_rows(row), _number(row, "train_rows"))
 
 
-def _chance_finding(train_ce: float, settings: _Settings, loss_name: str) -> _Finding:
-    chance = settings.chance_loss
-    if chance is None or not math.isfinite(train_ce) or train_ce < settings.underfit_chance_share * chance:
-        return _Finding(False, math.nan, "")
-    return _Finding(True, train_ce, f"it learned little: training {loss_name} {train_ce:.3g} is "
-                                    f"{train_ce / chance:.0%} of the chance level {chance:.3g}")
-
-
-def _alone_bias(row: dict[str, Any], train_error: float, settings: _Settings, loss_name: str) -> _Finding:
-    """With one configuration: only a training loss still falling steeply shows bias, where training still errs.
+def _alone_bias(row: dict[str, Any], train_error: float, train_ce: float, settings: _Settings,
+                loss_name: str) -> _Finding:
+    """With one configuration, only its own curve shows bias: a loss at chance, or one still falling steeply.
 
     A network that classifies its training rows right but for `accuracy_margin` fits them: its
     loss falling further (0.01 to 0.002 is -80% an epoch) is confidence, not a bias to remove.
     """
+    if _at_chance(train_ce, settings):
+        chance = cast(float, settings.chance_loss)
+        text = (f"it learned nothing: training {loss_name} {train_ce:.3g}{_mean_of(row)} is {train_ce / chance:.0%} "
+                f"of the chance level {chance:.3g}")
+        return _Finding(True, math.nan, text + _underfit_causes(row, None, settings, train_ce))
     trend = _number(row, "train_trend")
     if math.isfinite(train_error) and train_error <= settings.accuracy_margin:
         return _Finding(False, math.nan, "")
     if math.isfinite(trend) and trend < _STEEP_TREND:
-        return _Finding(True, math.nan, f"training {loss_name} still falls {-trend:.1%} per epoch at "
-                                        f"epoch {int(row['last_epoch'])}, so training stopped before it converged; "
-                                        "train longer or raise the learning rate")
+        return _Finding(True, math.nan, f"training {loss_name} still falls {-trend:.1%} per epoch"
+                                        f"{_at_epoch(row, 'last_epoch')}, so training stopped before it converged"
+                                        + _underfit_causes(row, None, settings, train_ce))
     return _Finding(False, math.nan, "")
 
 
-def _improving(row: dict[str, Any]) -> str:
-    """Words for a training loss still falling when training stopped, or ""."""
-    trend = _number(row, "train_trend")
-    if int(row["best_epoch"]) < int(row["last_epoch"]) - 1 or not (math.isfinite(trend) and trend < 0):
+def _improving(row: dict[str, Any], settings: _Settings) -> str:
+    """Words for a training loss still falling clearly when training stopped, or "".
+
+    Clearly: as many epochs again at its final rate would take more than `margin` off it (a
+    straight line overstates what a slowing curve gains, so less is a clear no).
+    """
+    trend, epochs = _number(row, "train_trend"), _number(row, "epochs_run")
+    if _number(row, "best_epoch") < _number(row, "last_epoch") - 1 or not (math.isfinite(trend) and trend < 0):
         return ""
-    return (f"still improving at its last epoch {int(row['last_epoch'])} (training loss falling "
-            f"{-trend:.1%} per epoch): train longer or raise the learning rate")
+    if -trend * epochs <= settings.margin:
+        return ""
+    return (f"still improving{_at_epoch(row, 'last_epoch', ' at its last epoch ')} (training loss falling "
+            f"{-trend:.1%} per epoch, steadily): raise the learning rate{_learning_rate(row)}, or train longer")
 
 
-def _underfit_causes(row: dict[str, Any], reachable: _Reachable) -> str:
-    causes = [_improving(row)] if _improving(row) else []
+def _learning_rate(row: dict[str, Any]) -> str:
+    rate = _number(row, "learning_rate")
+    return f" ({rate:g})" if math.isfinite(rate) else ""
+
+
+def _too_fast(row: dict[str, Any], settings: _Settings) -> str:
+    """Words for a training loss that rises at its end or jumps between epochs: a learning rate too high."""
+    trend, epochs, scatter = _number(row, "train_trend"), _number(row, "epochs_run"), _number(row, "train_scatter")
+    if math.isfinite(trend) and trend > 0 and trend * epochs > settings.margin:
+        shown = f"the training loss rises {trend:.1%} per epoch at its end"
+    elif math.isfinite(scatter) and scatter > settings.margin:
+        shown = f"the training loss jumps about {scatter:.0%} between epochs"
+    else:
+        return ""
+    return f"{shown}: the learning rate{_learning_rate(row)} is likely too high: lower it"
+
+
+def _never_moved_causes(row: dict[str, Any]) -> str:
+    scaling = f"; {_scaling(row)}" if _scaling(row) else ""
+    return (f"a learning rate{_learning_rate(row)} too small to move the weights (raise it), dead relu units or "
+            f"saturated outputs (a loss that reads the same at every epoch has no gradient){scaling}")
+
+
+def _scaling(row: dict[str, Any]) -> str:
+    """Words for inputs the run did not scale, where the run records that they needed it ("" otherwise)."""
+    reason = row.get("scaling_reason")
+    return f"unscaled inputs ({reason}): scale them (data.scaling)" if isinstance(reason, str) and reason else ""
+
+
+def _majority(row: dict[str, Any], train_ce: float, settings: _Settings) -> str:
+    """Words for a model at chance that predicts the majority class for every row, or ""."""
+    chance = settings.chance_loss
+    train, val = _number(row, "train_error"), _number(row, "val_error")
+    if not (_at_chance(train_ce, settings) and math.isfinite(train) and math.isfinite(val)):
+        return ""
+    if abs(train - val) > settings.accuracy_margin:
+        return ""
+    share = _binary_majority(cast(float, chance))
+    baseline = (f", the majority class's share {share:.3f}" if math.isfinite(share) and abs(1 - train - share)
+                <= settings.accuracy_margin else "")
+    return (f"it predicts the class priors for every row, as a model of no inputs would: training accuracy "
+            f"{1 - train:.3f} and validation {1 - val:.3f}{baseline} (the majority-class baseline)")
+
+
+def _binary_majority(chance: float) -> float:
+    """The majority share of a binary task whose chance-level loss is `chance` (NaN above ln 2: more classes)."""
+    if not 0 < chance <= math.log(2) + 1e-12:
+        return math.nan
+    low, high = 1e-12, 0.5  # the binary entropy rises from 0 to ln 2 over (0, 0.5]: bisect it
+    for _ in range(60):
+        middle = (low + high) / 2
+        if -(middle * math.log(middle) + (1 - middle) * math.log(1 - middle)) < chance:
+            low = middle
+        else:
+            high = middle
+    return 1 - low
+
+
+def _underfit_causes(row: dict[str, Any], reachable: _Reachable | None, settings: _Settings, train_ce: float) -> str:
+    """The likely causes of high bias, the optimisation first: no capacity helps a network that does not train."""
+    causes = []
+    if _flat(row):
+        causes.append(_never_moved_causes(row))
+    else:
+        causes += [text for text in (_too_fast(row, settings), _improving(row, settings)) if text]
     penalties = [f"{name}={_number(row, name):g}" for name in ("l1", "l2", "dropout") if _number(row, name) > 0]
     if penalties:
         causes.append(f"regularization {', '.join(penalties)}: weaken it")
     params = _number(row, "params")
-    if math.isfinite(params) and math.isfinite(reachable.params) and params < reachable.params / 2:
+    if reachable is not None and math.isfinite(params) and math.isfinite(reachable.params) and \
+            params < reachable.params / 2:
         causes.append(f"a small network ({params:,.0f} parameters against {reachable.params:,.0f} in trial "
                       f"{reachable.crossentropy_trial}): add capacity")
-    return ". Likely cause: " + "; ".join(causes) if causes else ""
+    if _scaling(row) and not _flat(row):
+        causes.append(_scaling(row))
+    majority = _majority(row, train_ce, settings)
+    return (f". Likely cause: {'; '.join(causes)}" if causes else "") + (f". {majority[:1].upper()}{majority[1:]}"
+                                                                         if majority else "")
 
 
 # --- variance ------------------------------------------------------------------------------
@@ -588,18 +853,18 @@ def _gap(row: dict[str, Any], reachable: _Reachable | None, settings: _Settings)
     if not (math.isfinite(train) and math.isfinite(val)):
         return ""
     val_rows = _number(row, "val_rows")
-    val_se = binomial_se(val, val_rows)
+    val_se = _level_se(row, binomial_se(val, val_rows), "val_error_scatter", 1.0)
     train_se = _train_se(row, binomial_se(train, _measured_rows(row)))
     bound = one_sided_z(settings.confidence) * math.hypot(val_se, train_se)
     clear = val - train > max(bound, settings.accuracy_margin)
     if not clear or not _worse_than_reachable(val, val_se, reachable, settings):
         return ""
-    return (f"validation accuracy {1 - val:.3f} against training {1 - train:.3f} at epoch {int(row['best_epoch'])}"
-            + _beyond_gap(bound, val_rows))
+    return (f"validation accuracy {1 - val:.3f} against training {1 - train:.3f}{_mean_of(row)}"
+            f"{_at_epoch(row, 'best_epoch')}" + _beyond_gap(bound, val_rows))
 
 
 def _beyond_gap(bound: float, val_rows: float) -> str:
-    return " (noise unknown)" if not math.isfinite(val_rows) else f" (noise bound {bound:.2g})"
+    return f" (noise bound {bound:.2g}{'' if math.isfinite(val_rows) else ', from the curve'})"
 
 
 def _worse_than_reachable(val: float, val_se: float, reachable: _Reachable | None, settings: _Settings) -> bool:
@@ -615,16 +880,32 @@ def _rise(row: dict[str, Any], settings: _Settings, loss_name: str) -> tuple[flo
     z = one_sided_z(settings.confidence)
     lowest, final = _number(row, "min_val_loss"), _number(row, "final_val_loss")
     rise = final - lowest
-    bound = z * mean_se(_number(row, "val_sd_at_min"), _number(row, "val_rows"))
+    bound = _rise_bound(row, settings, lowest)
     fell = _number(row, "loss_at_min_val") - _number(row, "final_loss")
     train_bound = z * _train_se(row, mean_se(_number(row, "final_loss_sd"), _measured_rows(row)))
     if not (rise > max(bound, settings.margin * lowest) and fell > train_bound and fell > 0):
         return math.nan, ""
-    text = (f"validation {loss_name} rose {rise / lowest:.0%} after its minimum {lowest:.3g} at epoch "
-            f"{int(row['min_val_epoch'])}, to {final:.3g} at epoch {int(row['last_epoch'])}"
+    text = (f"validation {loss_name} rose {rise / lowest:.0%}{_mean_of(row)} after its minimum {lowest:.3g}"
+            f"{_at_epoch(row, 'min_val_epoch')}, to {final:.3g}{_at_epoch(row, 'last_epoch')}"
             f"{_beyond_gap(bound, _number(row, 'val_rows'))}, while training {loss_name} kept falling "
             f"({_number(row, 'loss_at_min_val'):.3g} to {_number(row, 'final_loss'):.3g})")
     return rise, text
+
+
+def _rise_bound(row: dict[str, Any], settings: _Settings, lowest: float) -> float:
+    """How far the final validation loss may sit above the minimum by noise alone.
+
+    With row counts: z standard errors of the loss on that many validation rows. Without them:
+    the curve's own epoch-to-epoch scatter s; the minimum is the lowest of the epochs' noisy
+    values and the final one is another, so the rise of a flat curve stays below
+    z_best * sqrt(2) * s, z_best corrected for taking the lowest of the epochs (Bonferroni).
+    """
+    if math.isfinite(_number(row, "val_rows")):
+        return one_sided_z(settings.confidence) * mean_se(_number(row, "val_sd_at_min"), _number(row, "val_rows"))
+    scatter, epochs = _number(row, "val_scatter"), _number(row, "epochs_run")
+    if not (math.isfinite(scatter) and math.isfinite(epochs)):
+        return 0.0
+    return best_of_z(settings.confidence, int(epochs)) * math.sqrt(2) * scatter * abs(lowest)
 
 
 def _overfit_causes(row: dict[str, Any], rose: bool) -> str:
@@ -636,23 +917,30 @@ def _overfit_causes(row: dict[str, Any], rose: bool) -> str:
     if all(not (_number(row, name) > 0) for name in ("l1", "l2", "dropout")) and "params" in row:
         causes.append("no regularization: add dropout or l2")
     kept = f". The kept weights are epoch {int(row['best_epoch'])}'s, before the rise" if (
-        rose and int(row["best_epoch"]) < int(row["last_epoch"])) else ""
+        rose and _repeats(row) == 1 and _number(row, "best_epoch") < _number(row, "last_epoch")) else ""
     return kept + (". Likely cause: " + "; ".join(causes) if causes else "")
 
 
 # --- good ----------------------------------------------------------------------------------
 
 
-def _good_reason(row: dict[str, Any], reachable: _Reachable | None, bias: _Finding, variance: _Finding,
+def _good_reason(row: dict[str, Any], reachable: _Reachable | None, bias: _Finding, settings: _Settings,
                  loss_name: str) -> str:
     train, val = _number(row, "train_error"), _number(row, "val_error")
-    accuracy = (f"training accuracy {1 - train:.3f}, validation {1 - val:.3f} at epoch {int(row['best_epoch'])}"
-                if math.isfinite(train) and math.isfinite(val) else
+    accuracy = (f"training accuracy {1 - train:.3f}, validation {1 - val:.3f}{_mean_of(row)}"
+                f"{_at_epoch(row, 'best_epoch')}" if math.isfinite(train) and math.isfinite(val) else
                 f"training {loss_name} {_number(row, 'train_crossentropy'):.3g}, validation "
-                f"{_number(row, 'val_crossentropy'):.3g} at epoch {int(row['best_epoch'])}")
+                f"{_number(row, 'val_crossentropy'):.3g}{_mean_of(row)}{_at_epoch(row, 'best_epoch')}")
     if reachable is not None:
         return (f"{accuracy}: within noise of the {1 - reachable.error:.3f} validation accuracy the sweep reaches, "
                 "and no clear rise of the validation loss")
-    note = bias.text or ("underfitting not judged: one configuration shows nothing better to reach "
-                         "(pass chance_loss, or sweep more than one configuration)")
+    if bias.text:
+        note = bias.text
+    elif settings.chance_loss is None:
+        note = ("underfitting judged by its curve alone: one configuration shows nothing better to reach "
+                "(pass chance_loss, or sweep more than one configuration)")
+    else:
+        note = (f"underfitting judged by its curve alone (below the chance level {settings.chance_loss:.3g}, not "
+                "still falling steeply): one configuration shows nothing better to reach; sweep more than one "
+                "configuration to compare")
     return f"{accuracy}; no clear gap or rise of the validation loss; {note}"

@@ -11,6 +11,7 @@ epoch rows, and a Python loop over its executions took minutes.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -111,6 +112,14 @@ def evidence_table(epochs: pd.DataFrame, keys: Sequence[str], selected: pd.DataF
         "train_trend": _relative_slopes(epoch, loss, used & (position >= end[group] - trend_epochs), group,
                                         n_groups),
         "last_epoch": epoch[rows["last"]].astype(float),
+        "first_loss": loss[start],
+        # How far the training loss moved over the whole run, relative to its level: a loss that
+        # never moved reads the same at every epoch.
+        "train_range": _relative_range(loss, used, group, n_groups),
+        # Each curve's own epoch-to-epoch scatter: the noise of its levels when the row counts are unknown.
+        "train_scatter": _scatter(loss, used, group, position, n_groups, relative=True),
+        "val_scatter": _scatter(val, used, group, position, n_groups, relative=True),
+        "val_error_scatter": _scatter(1 - val_accuracy, used, group, position, n_groups, relative=False),
     }
     for name, values in evidence.items():
         table[name] = np.where(has, values, np.nan)
@@ -148,6 +157,53 @@ def _selected_positions(table: pd.DataFrame, keys: Sequence[str], selected: pd.D
     first = np.full(n_groups, np.iinfo(np.int64).max, dtype=np.int64)
     np.minimum.at(first, group[hit], position[hit])
     return np.where(first == np.iinfo(np.int64).max, none, first)
+
+
+def _relative_range(loss: FloatArray, used: npt.NDArray[np.bool_], group: IntArray, n_groups: int) -> FloatArray:
+    """Per group, (largest - smallest) training loss over the used rows, relative to the smallest."""
+    low, high = np.full(n_groups, np.inf), np.full(n_groups, -np.inf)
+    np.minimum.at(low, group[used], loss[used])
+    np.maximum.at(high, group[used], loss[used])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(np.isfinite(low), (high - low) / np.maximum(np.abs(low), 1e-12), np.nan)
+
+
+# Fewer second differences than this give no scatter: a median of two or three says little.
+_MIN_DIFFERENCES = 5
+# For independent noise of standard deviation s, a second difference e[t+1] - 2 e[t] + e[t-1] has
+# standard deviation sqrt(6) s, and the median of its absolute value is 0.6745 of that.
+_SECOND_DIFFERENCE_MAD = math.sqrt(6) * 0.6745
+
+
+def _scatter(values: FloatArray, used: npt.NDArray[np.bool_], group: IntArray, position: IntArray, n_groups: int,
+             relative: bool) -> FloatArray:
+    """Per group, the standard deviation of a curve's epoch-to-epoch noise, from its second differences.
+
+    A smooth learning curve (a fall that slows, a steady rise) has second differences near 0
+    except where it bends most, so their median absolute value measures the noise around it,
+    robust to the few epochs of the first fall. `relative`: in shares of the curve's level.
+    """
+    before, after = np.roll(values, 1), np.roll(values, -1)
+    inside = used & (position >= 1) & np.roll(used, -1) & (np.roll(group, -1) == group)
+    inside[-1] = False  # np.roll wraps the last row onto the first
+    second = before - 2 * values + after
+    if relative:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            second = second / np.abs(values)
+    inside &= np.isfinite(second)
+    median, count = _group_median(np.abs(second[inside]), group[inside], n_groups)
+    return np.where(count >= _MIN_DIFFERENCES, median / _SECOND_DIFFERENCE_MAD, np.nan)
+
+
+def _group_median(values: FloatArray, group: IntArray, n_groups: int) -> tuple[FloatArray, IntArray]:
+    """Each group's median (NaN for an empty group) and count, by one sort over all groups."""
+    order = np.lexsort((values, group))
+    count = np.bincount(group, minlength=n_groups)
+    start = np.concatenate([[0], np.cumsum(count)[:-1]])
+    sorted_values = np.append(values[order], np.nan)  # a slot for empty groups to point at
+    low = np.where(count > 0, start + (count - 1) // 2, len(values))
+    high = np.where(count > 0, start + count // 2, len(values))
+    return (sorted_values[low] + sorted_values[high]) / 2, count
 
 
 def _divergence(epoch: int, loss: float, val: float) -> str:

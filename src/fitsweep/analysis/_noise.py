@@ -13,7 +13,7 @@ from functools import lru_cache
 
 from scipy import stats
 
-__all__ = ["binomial_se", "mean_se", "finite_population", "one_sided_z", "best_of_z"]
+__all__ = ["binomial_se", "mean_se", "finite_population", "one_sided_z", "best_of_z", "student_t"]
 
 
 def binomial_se(rate: float, rows: float) -> float:
@@ -58,3 +58,9 @@ def best_of_z(confidence: float, candidates: int) -> float:
     probability at most 1 - confidence, for z = Phi^-1(1 - (1 - confidence) / candidates).
     """
     return float(stats.norm.ppf(1 - (1 - confidence) / max(candidates, 1)))
+
+
+@lru_cache(maxsize=64)
+def student_t(probability: float, degrees_of_freedom: int) -> float:
+    """Student's t quantile: the normal quantile's counterpart for a spread estimated from few values."""
+    return float(stats.t.ppf(probability, max(degrees_of_freedom, 1)))
