@@ -244,7 +244,8 @@ def cli_placeholders(tmp_path: Path) -> dict[str, str]:
     fake_run.mkdir()
     for name in ("sweep.yaml", "trials.parquet", "epochs.parquet", "run.json"):
         _garbage(fake_run / name, 256)
-    return {"good": str(good), "tmp": str(scratch), "plain_file": str(plain_file), "fake_run": str(fake_run)}
+    return {"good": str(good), "tmp": str(scratch), "plain_file": str(plain_file), "fake_run": str(fake_run),
+            "long": "x" * 300, "deep": "a/" * 2100}
 
 
 @pytest.mark.parametrize("case", MANIFEST["cli"], ids=case_id)

@@ -7,6 +7,7 @@ by SIGTERM (which `run`, `resume`, `chief` and `worker` handle as Ctrl-C).
 
 from __future__ import annotations
 
+import errno
 import os
 import signal
 import sys
@@ -38,12 +39,61 @@ def app() -> None:
 _Command = TypeVar("_Command", bound=Callable[..., Any])
 
 
+# What a file system holds when it cannot say (Linux's limits: bytes in one name, in a whole path).
+_NAME_MAX, _PATH_MAX = 255, 4096
+
+
+class _UsablePath(click.Path):
+    """click's Path that refuses a name too long for the file system, and a file to write with no folder.
+
+    Checked here, at the edge, so that no command gets as far as the operating system's
+    "File name too long" (or writes half its files first).
+    """
+
+    def __init__(self, *, to_write: bool = False, **kwargs: Any) -> None:
+        super().__init__(path_type=Path, **kwargs)
+        self.to_write = to_write
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        too_long = _too_long(os.fsdecode(value))
+        if too_long:
+            self.fail(f"{os.fsdecode(value)!r}: {too_long}", param, ctx)
+        path = Path(os.fsdecode(super().convert(value, param, ctx)))
+        if self.to_write and path.is_dir():
+            self.fail(f"'{path}' is a folder; give a file name", param, ctx)
+        if self.to_write and not path.parent.is_dir():
+            self.fail(f"'{path}': its folder {path.parent} does not exist; create it first", param, ctx)
+        return path
+
+
+def _too_long(path: str) -> str | None:
+    """Why `path` is longer than its file system allows, or None when it fits."""
+    name_max, path_max = _file_system_limits(Path(path))
+    longest = max((len(os.fsencode(part)) for part in Path(path).parts), default=0)
+    if longest > name_max:
+        return f"a name of {longest} bytes is longer than the file system allows (at most {name_max} bytes a name)"
+    if len(os.fsencode(path)) >= path_max:
+        return f"a path of {len(os.fsencode(path))} bytes is longer than the file system allows (under {path_max})"
+    return None
+
+
+def _file_system_limits(path: Path) -> tuple[int, int]:
+    """NAME_MAX and PATH_MAX of the file system that holds `path` (its nearest existing folder)."""
+    folder = Path(os.path.abspath(path)).parent
+    try:
+        while not os.path.isdir(folder) and folder != folder.parent:
+            folder = folder.parent
+        return os.pathconf(folder, "PC_NAME_MAX"), os.pathconf(folder, "PC_PATH_MAX")
+    except (OSError, ValueError):  # a platform or file system that does not say
+        return _NAME_MAX, _PATH_MAX
+
+
 def _sweep_argument(function: _Command) -> _Command:
-    return click.argument("sweep", type=click.Path(path_type=Path))(function)
+    return click.argument("sweep", type=_UsablePath())(function)
 
 
 def _run_dir_argument(function: _Command) -> _Command:
-    return click.argument("run_dir", type=click.Path(path_type=Path))(function)
+    return click.argument("run_dir", type=_UsablePath())(function)
 
 
 @contextmanager
@@ -63,7 +113,7 @@ def _quiet_native_logs() -> Iterator[None]:
 
 @app.command()
 @_sweep_argument
-@click.option("--results-dir", type=click.Path(path_type=Path), default=Path("results"), show_default=True,
+@click.option("--results-dir", type=_UsablePath(), default=Path("results"), show_default=True,
               help="Parent folder of the run; results go to DIR/<name>.")
 @click.option("--max-trials", type=click.IntRange(min=1), help="Override tuner.max_trials.")
 @click.option("--epochs", type=click.IntRange(min=1), help="Override train.epochs.")
@@ -127,6 +177,8 @@ def resume(run_dir: Path, quiet: bool) -> None:
     from fitsweep.spec import load_spec
 
     paths = RunPaths(run_dir)
+    if run_dir.is_file():
+        raise FitsweepError(f"{run_dir}: is a file, not a run folder; give a run's folder (results/<name>)")
     if not paths.spec.is_file():
         raise FitsweepError(f"{run_dir}: not a fitsweep run (no sweep.yaml); nothing to resume")
     spec = load_spec(paths.spec, recorded=True)
@@ -147,7 +199,7 @@ def resume(run_dir: Path, quiet: bool) -> None:
               help="Port the oracle listens on (0: any free one).")
 @click.option("--workers", type=click.IntRange(min=0), default=0, show_default=True,
               help="Worker processes to start on this machine as well.")
-@click.option("--results-dir", type=click.Path(path_type=Path), default=Path("results"), show_default=True,
+@click.option("--results-dir", type=_UsablePath(), default=Path("results"), show_default=True,
               help="Parent folder of the run, shared with the workers; results go to DIR/<name>.")
 @click.option("--max-trials", type=click.IntRange(min=1), help="Override tuner.max_trials.")
 @click.option("--epochs", type=click.IntRange(min=1), help="Override train.epochs (give workers the same).")
@@ -196,7 +248,7 @@ def chief(sweep: Path, host: str, port: int, workers: int, results_dir: Path, ma
 @app.command()
 @_sweep_argument
 @click.option("--chief", "chief_address", required=True, help="The chief's HOST:PORT, as `fitsweep chief` prints it.")
-@click.option("--results-dir", type=click.Path(path_type=Path), default=Path("results"), show_default=True,
+@click.option("--results-dir", type=_UsablePath(), default=Path("results"), show_default=True,
               help="Parent folder of the run, shared with the chief (trial models are saved there).")
 @click.option("--epochs", type=click.IntRange(min=1), help="Override train.epochs, as the chief does.")
 @click.option("--threads", type=click.IntRange(min=1), help="TensorFlow threads (default: TensorFlow's choice).")
@@ -344,7 +396,7 @@ def show(run_dir: Path) -> None:
 @_run_dir_argument
 @click.option("--retrain", is_flag=True,
               help="Retrain the most overfit and underfit trials (same seed) to draw their decision boundaries.")
-@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path),
+@click.option("--data-dir", type=_UsablePath(file_okay=False),
               help="Folder the sweep's relative data paths start at (default: the one the run recorded).")
 def report_command(run_dir: Path, retrain: bool, data_dir: Path | None) -> None:
     """Write a run's report.html (one self-contained file) and report.md, and print its findings.
@@ -377,7 +429,7 @@ def report_command(run_dir: Path, retrain: bool, data_dir: Path | None) -> None:
 @click.option("--epochs", type=click.IntRange(min=1), help="Epochs per training (default: the sweep's).")
 @click.option("--metric", type=click.Choice(["error", "crossentropy"]), default="error", show_default=True,
               help="What the curve is fitted to: validation error (1 - accuracy) or cross-entropy.")
-@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path),
+@click.option("--data-dir", type=_UsablePath(file_okay=False),
               help="Folder the sweep's relative data paths start at (default: the one the run recorded).")
 def learning_curve_command(run_dir: Path, trials: str, sizes: str, repeats: int, epochs: int | None, metric: str,
                            data_dir: Path | None) -> None:
@@ -408,7 +460,8 @@ def learning_curve_command(run_dir: Path, trials: str, sizes: str, repeats: int,
 
 @app.command("diagnose")
 @_run_dir_argument
-@click.option("--csv", "csv_path", type=click.Path(dir_okay=False, path_type=Path), help="Also write the table as CSV.")
+@click.option("--csv", "csv_path", type=_UsablePath(to_write=True),
+              help="Also write the table as CSV.")
 @click.option("--confidence", type=click.FloatRange(min=0.5, max=1, min_open=True, max_open=True), default=0.95,
               show_default=True, help="Confidence that a difference called clear is not noise.")
 @click.option("--margin", type=click.FloatRange(min=0), default=0.05, show_default=True,
@@ -438,12 +491,13 @@ def diagnose_command(run_dir: Path, csv_path: Path | None, confidence: float, ma
 
 
 @app.command("compare")
-@click.argument("run_dirs", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("run_dirs", nargs=-1, required=True, type=_UsablePath())
 @click.option("--by", multiple=True,
               help="Group by this column instead of exact configuration: a hyperparameter (layers, dropout, l1, "
                    "depth, ...), 'regularizers' (the exact combination), 'regularizer_kind' (none, l2+dropout, "
                    "...; also accepted under its older name 'regularizer') or 'run'; repeat for several.")
-@click.option("--csv", "csv_path", type=click.Path(dir_okay=False, path_type=Path), help="Also write the table as CSV.")
+@click.option("--csv", "csv_path", type=_UsablePath(to_write=True),
+              help="Also write the table as CSV.")
 def compare_command(run_dirs: tuple[Path, ...], by: tuple[str, ...], csv_path: Path | None) -> None:
     """Compare configurations by test accuracy: 95% intervals, Welch tests against the best, Holm-corrected.
 
@@ -477,7 +531,7 @@ def compare_command(run_dirs: tuple[Path, ...], by: tuple[str, ...], csv_path: P
 
 @app.command("suggest")
 @_run_dir_argument
-@click.option("--output", "-o", type=click.Path(path_type=Path),
+@click.option("--output", "-o", type=_UsablePath(to_write=True),
               help="Write the sweep file here (atomically) instead of printing it.")
 def suggest_command(run_dir: Path, output: Path | None) -> None:
     """Print the next sweep file of a finished run, each change commented with its evidence.
@@ -502,16 +556,19 @@ def suggest_command(run_dir: Path, output: Path | None) -> None:
 
 
 @app.command("import")
-@click.argument("project_dir", type=click.Path(path_type=Path))
-@click.option("--tensorboard", "log_dir", type=click.Path(path_type=Path),
+@click.argument("project_dir", type=_UsablePath())
+@click.option("--tensorboard", "log_dir", type=_UsablePath(),
               help="The log_dir of the keras.callbacks.TensorBoard passed to tuner.search: per-epoch curves of "
                    "every trial. Without it each trial has only its best epoch.")
-@click.option("--results-dir", type=click.Path(path_type=Path), default=Path("results"), show_default=True,
+@click.option("--results-dir", type=_UsablePath(), default=Path("results"), show_default=True,
               help="Parent folder of the run; results go to DIR/<name>.")
 @click.option("--name", help="The run's name (default: the project folder's name).")
 @click.option("--overwrite", is_flag=True, help="Replace an earlier run of the same name.")
+@click.option("--skip-damaged-logs", is_flag=True,
+              help="Import a trial whose TensorBoard logs hold a damaged event file (cut short, corrupt) from its "
+                   "other files, naming each skipped file; without it such a file is refused.")
 def import_command(project_dir: Path, log_dir: Path | None, results_dir: Path, name: str | None,
-                   overwrite: bool) -> None:
+                   overwrite: bool, skip_damaged_logs: bool) -> None:
     """Import a search plain KerasTuner ran: its trials table, curves, verdicts and report.
 
     PROJECT_DIR is KerasTuner's directory/project_name, the folder holding oracle.json; it
@@ -524,7 +581,10 @@ def import_command(project_dir: Path, log_dir: Path | None, results_dir: Path, n
     _import_tensorflow()
     from fitsweep.importing import import_project
 
-    run = import_project(project_dir, results_dir=results_dir, name=name, tensorboard=log_dir, overwrite=overwrite)
+    run = import_project(project_dir, results_dir=results_dir, name=name, tensorboard=log_dir, overwrite=overwrite,
+                         skip_damaged_logs=skip_damaged_logs)
+    for skipped in run.info["imported"]["skipped_event_files"]:
+        stderr.print(f"fitsweep: warning: skipped {_one_line(skipped)}", markup=False)
     _print_summary(run)
     stdout.print(f"Imported into {run.path}; report in {run.path / 'report.html'}")
 
@@ -539,7 +599,7 @@ def _write_csv(frame: Any, path: Path | None) -> None:
     try:
         frame.to_csv(path, index=False)
     except OSError as error:
-        raise FitsweepError(f"{path}: cannot write the CSV file ({error.strerror})") from None
+        raise FitsweepError(f"--csv {path}: cannot write the CSV file ({error.strerror or error})") from None
     stdout.print(f"Wrote {path}")
 
 
@@ -574,7 +634,18 @@ def main() -> None:
     except FitsweepError as error:
         stderr.print(f"fitsweep: error: {_one_line(str(error))}", markup=False)
         code = 2
+    except OSError as error:
+        if error.errno not in _UNUSABLE_PATH or error.filename is None:
+            raise
+        # A path the user gave, made unusable further on (a name it was joined to): the same one line.
+        stderr.print(f"fitsweep: error: {_one_line(str(error.filename))}: not a usable path ({error.strerror})",
+                     markup=False)
+        code = 2
     sys.exit(code if isinstance(code, int) else 0)
+
+
+# OSError numbers that say a path cannot name anything, whatever is on disk.
+_UNUSABLE_PATH = frozenset({errno.ENAMETOOLONG, errno.ELOOP})
 
 
 def _one_line(message: str) -> str:

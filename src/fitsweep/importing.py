@@ -83,6 +83,7 @@ def import_project(
     tensorboard: str | Path | None = None,
     overwrite: bool = False,
     report: bool = True,
+    skip_damaged_logs: bool = False,
 ) -> SweepRun:
     """Read a KerasTuner project folder into a fitsweep run folder, and write its report.
 
@@ -94,13 +95,17 @@ def import_project(
             for per-epoch curves; without it each trial has only its best epoch.
         overwrite: Replace an earlier fitsweep run of the same name.
         report: Also write report.html and report.md.
+        skip_damaged_logs: Import a trial whose TensorBoard logs hold a damaged event file (cut
+            short, corrupt) from its other files, listing the file in run.json's
+            `imported.skipped_event_files`; by default such a file is refused.
 
     Returns:
         The imported run, as `fitsweep.load` reads it.
 
     Raises:
         ProjectError: Not a KerasTuner project, a truncated or corrupt trial.json, a layout
-            KerasTuner 1.4 does not write, or TensorBoard logs that hold none of its trials.
+            KerasTuner 1.4 does not write, TensorBoard logs that hold none of its trials, or
+            a damaged event file (unless `skip_damaged_logs`).
         ResultsError: The run's folder is taken (see `overwrite`).
 
     Example:
@@ -109,7 +114,7 @@ def import_project(
     """
     project_path = Path(project_dir)
     log_dir = None if tensorboard is None else Path(tensorboard)
-    search = imported_search(read_project(project_path), log_dir, name)
+    search = imported_search(read_project(project_path), log_dir, name, skip_damaged_logs=skip_damaged_logs)
     run_root = Path(results_dir) / search.spec.name
     _check_apart(run_root, project_path, "the KerasTuner project")
     if log_dir is not None:
@@ -123,22 +128,26 @@ def import_project(
     return load(paths.root)
 
 
-def imported_search(project: KerasTunerProject, log_dir: Path | None = None, name: str | None = None) -> ImportedSearch:
+def imported_search(project: KerasTunerProject, log_dir: Path | None = None, name: str | None = None, *,
+                    skip_damaged_logs: bool = False) -> ImportedSearch:
     """A read KerasTuner project as fitsweep's tables, sweep file and run.json.
 
     Args:
         project: From `fitsweep._keras_tuner.read_project`.
         log_dir: The TensorBoard callback's `log_dir`, or None.
         name: The run's name (default: the project folder's name, made a valid one).
+        skip_damaged_logs: Skip a damaged event file (listed in run.json) rather than refuse it.
 
     Raises:
         ProjectError: The project has no trial, `log_dir` is not a folder or holds logs of none of
-            the project's trials, or `name` is not a valid run name.
+            the project's trials, an event file is damaged (unless `skip_damaged_logs`), or
+            `name` is not a valid run name.
     """
     if not project.trials:
         raise ProjectError(f"{project.path}: holds no trial_*/trial.json (KerasTuner had not created a trial yet); "
                            "nothing to import")
-    curves = _curves(project, log_dir)
+    skipped: list[str] | None = [] if skip_damaged_logs else None
+    curves = _curves(project, log_dir, skipped)
     objective, direction = kerastuner_objective(project.trials)
     ranked_by = _fitsweep_objective(objective)
     columns = _hyperparameter_columns(project)
@@ -148,7 +157,8 @@ def imported_search(project: KerasTunerProject, log_dir: Path | None = None, nam
     epochs = _epochs_table(project, curves)
     run_name = _run_name(project.path, name)
     spec = _spec(project, run_name, log_dir, ranked_by, trials, epochs)
-    return ImportedSearch(spec, trials, epochs, _run_info(project, log_dir, spec, objective, direction, curves))
+    info = _run_info(project, log_dir, spec, objective, direction, curves, skipped or [])
+    return ImportedSearch(spec, trials, epochs, info)
 
 
 def kerastuner_objective(trials: Sequence[Any]) -> tuple[str | None, str]:
@@ -191,13 +201,15 @@ def _fitsweep_objective(objective: str | None) -> str:
     return renamed if renamed in ("val_loss", "val_accuracy") else "val_loss"
 
 
-def _curves(project: KerasTunerProject, log_dir: Path | None) -> dict[str, dict[int, ExecutionCurve]]:
+def _curves(project: KerasTunerProject, log_dir: Path | None,
+            skipped: list[str] | None) -> dict[str, dict[int, ExecutionCurve]]:
     if log_dir is None:
         return {}
     if not log_dir.is_dir():
-        raise ProjectError(f"--tensorboard {log_dir}: no such folder; give the log_dir of the TensorBoard callback "
+        what = "is a file, not a folder" if log_dir.is_file() else "no such folder"
+        raise ProjectError(f"--tensorboard {log_dir}: {what}; give the log_dir of the TensorBoard callback "
                            "passed to tuner.search")
-    curves = {trial.trial_id: read_execution_curves(log_dir, trial.trial_id) for trial in project.trials}
+    curves = {trial.trial_id: read_execution_curves(log_dir, trial.trial_id, skipped) for trial in project.trials}
     if not any(curves.values()):
         raise ProjectError(f"--tensorboard {log_dir}: holds no logs of this project's trials (KerasTuner writes "
                            f"{log_dir}/<trial_id>/execution0/train, such as {log_dir}/{project.trials[0].trial_id})")
@@ -351,7 +363,7 @@ def _spec(project: KerasTunerProject, name: str, log_dir: Path | None, objective
 
 
 def _run_info(project: KerasTunerProject, log_dir: Path | None, spec: SweepSpec, objective: str | None,
-              direction: str, curves: dict[str, dict[int, ExecutionCurve]]) -> dict[str, Any]:
+              direction: str, curves: dict[str, dict[int, ExecutionCurve]], skipped: list[str]) -> dict[str, Any]:
     times = [t for by_execution in curves.values() for c in by_execution.values() for t in (c.started, c.ended)
              if t is not None]
     running = any(trial_status(trial) == "running" for trial in project.trials)
@@ -379,6 +391,7 @@ def _run_info(project: KerasTunerProject, log_dir: Path | None, spec: SweepSpec,
             "objective_direction": direction,
             "space": _space_text(project.space),
             "trials_with_curves": len(curves),
+            "skipped_event_files": skipped,
             "trials": len(project.trials),
             "not_recorded": not_recorded,
         },

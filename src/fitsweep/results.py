@@ -18,6 +18,7 @@ half-written table.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -35,8 +36,8 @@ from fitsweep.errors import ResultsError
 from fitsweep.spec import SweepSpec, load_spec
 
 __all__ = [
-    "RunPaths", "SweepRun", "load", "prepare_run_dir", "read_run_info", "run_lock",
-    "write_atomic", "write_tables", "write_run_info", "write_spec",
+    "RunPaths", "SweepRun", "check_recorded_sweep", "load", "prepare_run_dir", "read_run_info", "run_lock",
+    "sweep_fingerprint", "write_atomic", "write_tables", "write_run_info", "write_spec",
 ]
 
 TUNER_PROJECT = "tuner"
@@ -155,7 +156,8 @@ def write_atomic(path: Path, write: Callable[[Path], object]) -> None:
     Example:
         >>> write_atomic(Path("/tmp/x.txt"), lambda p: p.write_text("hello"))  # doctest: +SKIP
     """
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    # The name shortened, so that the temporary file's fits wherever the file's own does.
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name[:100]}.", suffix=".tmp")
     os.close(handle)
     try:
         write(Path(temporary))
@@ -246,6 +248,33 @@ def read_run_info(paths: RunPaths) -> dict[str, Any]:
     return info
 
 
+def sweep_fingerprint(text: str) -> str:
+    """A digest of sweep.yaml's text as the run wrote it, kept in run.json to recognise the run's own file.
+
+    The text, not the spec it parses to: a later fitsweep that adds a key with its default reads
+    the same file as a different resolved spec.
+    """
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def check_recorded_sweep(paths: RunPaths, spec: SweepSpec, info: dict[str, Any]) -> None:
+    """Refuse a run folder whose sweep.yaml is not the sweep its run.json records (another sweep's, copied in).
+
+    Runs recorded before run.json kept the digest are compared by the fields it always held.
+    """
+    recorded = {"name": spec.name, "seed": spec.tuner.seed, "algorithm": spec.tuner.algorithm,
+                "objective": spec.tuner.objective}
+    differing = [f"{key} {info[key]!r} there, {value!r} here" for key, value in recorded.items()
+                 if key in info and info[key] != value]
+    digest = info.get("sweep_sha256")
+    if not differing and digest is not None and digest != sweep_fingerprint(paths.spec.read_text(encoding="utf-8")):
+        differing = ["the file is not the one the run wrote"]
+    if differing:
+        raise ResultsError(
+            f"{paths.spec}: sweep '{spec.name}' is not the sweep '{info.get('name')}' that {paths.run_info} records "
+            f"({'; '.join(differing)}); put the run's own sweep.yaml back, or start this sweep with `fitsweep run`")
+
+
 def load(path: str | Path) -> SweepRun:
     """Load a results folder as DataFrames.
 
@@ -260,6 +289,8 @@ def load(path: str | Path) -> SweepRun:
         >>> run.trials.sort_values("val_loss").head()  # doctest: +SKIP
     """
     paths = RunPaths(Path(path))
+    if paths.root.is_file():
+        raise ResultsError(f"{paths.root}: is a file, not a results folder; give a run's folder (results/<name>)")
     if not paths.root.is_dir():
         raise ResultsError(f"{paths.root}: no such results folder")
     missing = [p.name for p in (paths.spec, paths.trials, paths.epochs) if not p.exists()]

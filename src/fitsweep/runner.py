@@ -33,11 +33,13 @@ from fitsweep.records import execution_epochs
 from fitsweep.results import (
     RunPaths,
     SweepRun,
+    check_recorded_sweep,
     keep_best_model,
     load,
     prepare_run_dir,
     read_run_info,
     run_lock,
+    sweep_fingerprint,
     write_run_info,
     write_spec,
     write_tables,
@@ -134,6 +136,7 @@ def resume_sweep(run_dir: str | Path, *, observer: SweepObserver | None = None, 
     if not paths.spec.exists() or not info:
         raise ResultsError(f"{paths.root}: not a fitsweep run (no sweep.yaml and run.json); nothing to resume")
     spec = load_spec(paths.spec, recorded=True)
+    check_recorded_sweep(paths, spec, info)
     splits = prepare_data(spec.data, info.get("data_dir", "."))
     family_for(spec).check_data(splits)
     with run_lock(paths):
@@ -372,6 +375,7 @@ def _run_info(spec: SweepSpec, splits: Splits, data_dir: Path) -> dict[str, Any]
         "seed": spec.tuner.seed,
         "algorithm": spec.tuner.algorithm,
         "objective": spec.tuner.objective,
+        "sweep_sha256": sweep_fingerprint(spec.to_yaml()),  # `resume` recognises the run's own sweep.yaml by it
         "host": platform.node(),
         "data_dir": str(data_dir.resolve()),
         "python": sys.version.split()[0],
