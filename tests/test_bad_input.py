@@ -139,6 +139,8 @@ MAKERS: dict[str, Callable[[Path], None]] = {
     "csv_empty": lambda d: _csv(d / "empty.csv", ""),
     "csv_header_only": lambda d: _csv(d / "header_only.csv", "a,b,target\n"),
     "csv_only_target": lambda d: _csv(d / "only_target.csv", "target\n" + "0\n1\n" * 10),
+    "csv_header_too_long": lambda d: _csv(d / "million_columns.csv", ",".join(f"c{i}" for i in range(10**6)) + "\n"),
+    "csv_too_many_columns": lambda d: _csv(d / "wide.csv", "a," * 100_001 + "target\n" + "0," * 100_001 + "1\n"),
     "csv_ragged_rows": lambda d: _csv(d / "ragged.csv", "a,b,target\n1,2,0\n1,2,3,4\n"),
     "csv_not_utf8": lambda d: (d / "latin1.csv").write_bytes(_rows("caf\xe9,b,target", TWO).encode("latin-1")),
     "csv_test_columns_differ": lambda d: (_csv(d / "good.csv", _rows("a,b,target", TWO)),
