@@ -4,8 +4,11 @@ Keras' training logs are running averages over an epoch's batches, taken with dr
 while the weights change, so "training minus validation" from them measures dropout and
 averaging as much as generalisation. fitsweep measures the training rows, the validation split
 and the test split in one way: the model in inference mode, at the end of the epoch, from the
-predicted probabilities. The cross-entropy comes with the standard deviation of its per-sample
-values, so the analysis can tell a real difference from the noise of a split of that size.
+predicted probabilities, or from the logits where the model's output layer is a sigmoid or a
+softmax: Keras computes its cross-entropy from those logits too, so a saturated output costs what
+Keras says it costs rather than the loss of a probability clipped at 1e-7. The cross-entropy comes
+with the standard deviation of its per-sample values, so the analysis can tell a real difference
+from the noise of a split of that size.
 """
 
 from __future__ import annotations
@@ -74,14 +77,22 @@ def measure(
     return scores(_predict(model, x), y, n_classes, extra)
 
 
-def scores(probabilities: np.ndarray, y: np.ndarray, n_classes: int, model_penalty: float = 0.0) -> dict[str, float]:
-    """`measure`'s scores from a model's predicted probabilities of the rows `y` labels.
+def scores(outputs: np.ndarray, y: np.ndarray, n_classes: int, model_penalty: float = 0.0, *,
+           logits: bool = False) -> dict[str, float]:
+    """`measure`'s scores from a model's outputs on the rows `y` labels.
+
+    `outputs` are probabilities (rows, 1) of the positive class for two classes, else (rows,
+    classes); with `logits=True` they are the logits before the sigmoid or softmax, and the
+    cross-entropy is taken from them as Keras takes it (no clipping).
 
     Example:
         >>> scores(np.array([[0.9], [0.2]]), np.array([1, 0]), n_classes=2)["accuracy"]
         1.0
+        >>> round(scores(np.array([[-30.0]]), np.array([1]), n_classes=2, logits=True)["crossentropy"], 3)
+        30.0
     """
-    losses, correct = _per_sample(np.asarray(probabilities, dtype="float64"), np.asarray(y).astype("int64"), n_classes)
+    per_sample = _per_sample_from_logits if logits else _per_sample
+    losses, correct = per_sample(np.asarray(outputs, dtype="float64"), np.asarray(y).astype("int64"), n_classes)
     crossentropy = float(losses.mean())
     return {
         "loss": crossentropy + model_penalty,
@@ -107,3 +118,14 @@ def _per_sample(probabilities: np.ndarray, y: np.ndarray, n_classes: int) -> tup
     shares = probabilities / probabilities.sum(axis=1, keepdims=True)
     picked = np.clip(shares[np.arange(len(y)), y], PROBABILITY_EPSILON, 1 - PROBABILITY_EPSILON)
     return -np.log(picked), probabilities.argmax(axis=1) == y
+
+
+def _per_sample_from_logits(logits: np.ndarray, y: np.ndarray, n_classes: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's cross-entropy from logits, as Keras' sigmoid and softmax cross-entropies compute it."""
+    if n_classes == 2:
+        z = logits.reshape(-1)
+        with np.errstate(invalid="ignore"):  # a diverged network's NaN logits give NaN losses
+            return np.logaddexp(0.0, z) - y * z, (z > 0) == (y == 1)
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    log_normaliser = np.log(np.exp(shifted).sum(axis=1))
+    return log_normaliser - shifted[np.arange(len(y)), y], logits.argmax(axis=1) == y

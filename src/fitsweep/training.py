@@ -13,9 +13,13 @@ optimizers fitsweep offers update each weight from its own gradient), its own ea
 best-epoch weights. So a member trains to the same weights alone as beside others, and `train`
 with one member is the unfused path.
 
+Each member's loss is Keras' own: the cross-entropy of its sigmoid or softmax output taken from
+the logits (as Keras takes it for a Dense layer with that activation), so a saturated output
+still has a gradient and a learning rate that sends Keras to NaN sends the member there too.
+
 After each epoch every member is measured in inference mode on the measured training rows and
-the validation split (`fitsweep.measurement.scores`); Keras-style running averages over the
-epoch's batches, with dropout active, are kept as `running_*`.
+the validation split (`fitsweep.measurement.scores`, from the logits); Keras-style running
+averages over the epoch's batches, with dropout active, are kept as `running_*`.
 """
 
 from __future__ import annotations
@@ -200,7 +204,6 @@ class _Stack(keras.layers.Layer):
         widths = [*hidden_widths(values), 1 if n_classes == 2 else n_classes]
         sizes = list(zip([n_features, *widths[:-1]], widths, strict=True))
         self.activation = keras.activations.get(values["activation"])
-        self.output_activation = keras.activations.get("sigmoid" if n_classes == 2 else "softmax")
         self.kernels = [self._kernel(members, layer, size) for layer, size in enumerate(sizes)]
         self.biases = [self.add_weight(shape=(len(members), 1, units), initializer="zeros", name=f"bias_{layer}")
                        for layer, (_, units) in enumerate(sizes)]
@@ -219,7 +222,10 @@ class _Stack(keras.layers.Layer):
                                name=f"kernel_{layer}")
 
     def call(self, x: Any, training: bool = False, step: Any = None) -> Any:
-        """`x` is (members, rows, features), or (rows, features) shared by every member."""
+        """Every member's logits: the output layer before its sigmoid or softmax.
+
+        `x` is (members, rows, features), or (rows, features) shared by every member.
+        """
         hidden = x
         last = len(self.kernels) - 1
         for layer, (kernel, bias) in enumerate(zip(self.kernels, self.biases, strict=True)):
@@ -228,7 +234,7 @@ class _Stack(keras.layers.Layer):
             else:
                 hidden = tf.matmul(hidden, kernel) + bias
             if layer == last:
-                return self.output_activation(hidden)
+                return hidden
             hidden = self.activation(hidden)
             if training:
                 hidden = self._dropout(hidden, layer, step)
@@ -341,8 +347,8 @@ class _FusedNetworks(keras.Model):
         indices = tf.transpose(data)  # (members, rows)
         x, y = tf.gather(self.rows[0], indices), tf.gather(self.rows[1], indices)
         with tf.GradientTape() as tape:
-            probabilities = self(x, training=True)
-            losses = self._sample_losses(y, probabilities)  # (members, rows)
+            logits = self(x, training=True)
+            losses = self._sample_losses(y, logits)  # (members, rows)
             penalised = tf.reduce_mean(losses, axis=1) + self.penalties()
             total = tf.reduce_sum(penalised)
         self.optimizer.apply(tape.gradient(total, self.trainable_variables), self.trainable_variables)
@@ -350,19 +356,20 @@ class _FusedNetworks(keras.Model):
         rows = tf.cast(tf.shape(losses)[1], "float32")
         self.running["loss"].assign_add(penalised * rows)
         self.running["crossentropy"].assign_add(tf.reduce_sum(losses, axis=1))
-        self.running["accuracy"].assign_add(tf.reduce_sum(self._hits(y, probabilities), axis=1))
+        self.running["accuracy"].assign_add(tf.reduce_sum(self._hits(y, logits), axis=1))
         self.running["rows"].assign_add(tf.fill([self.n_members], rows))
         return {"loss": total}
 
-    def _sample_losses(self, y: Any, p: Any) -> Any:
+    def _sample_losses(self, y: Any, logits: Any) -> Any:
+        # From the logits, as Keras' own loss takes them from a sigmoid or softmax Dense output.
         if self.binary:
-            return keras.losses.binary_crossentropy(y, p)
-        return keras.losses.sparse_categorical_crossentropy(y, p)
+            return keras.losses.binary_crossentropy(y, logits, from_logits=True)
+        return keras.losses.sparse_categorical_crossentropy(y, logits, from_logits=True)
 
-    def _hits(self, y: Any, p: Any) -> Any:
-        if self.binary:
-            return tf.cast(tf.equal(tf.cast(p[..., 0] > 0.5, "float32"), y[..., 0]), "float32")
-        return tf.cast(tf.equal(tf.argmax(p, axis=-1), tf.cast(y, "int64")), "float32")
+    def _hits(self, y: Any, logits: Any) -> Any:
+        if self.binary:  # probability above 0.5: a positive logit
+            return tf.cast(tf.equal(tf.cast(logits[..., 0] > 0, "float32"), y[..., 0]), "float32")
+        return tf.cast(tf.equal(tf.argmax(logits, axis=-1), tf.cast(y, "int64")), "float32")
 
     def running_means(self) -> dict[str, np.ndarray]:
         """Each member's running averages since the epoch began, and a fresh start for the next."""
@@ -447,9 +454,9 @@ class _Watcher(keras.callbacks.Callback):
         improved = []
         for index in active:
             record = {
-                **scores(train[index], y_train[index], splits.n_classes, penalties[index]),
-                **{f"val_{name}": value
-                   for name, value in scores(val[index], splits.y_val, splits.n_classes, penalties[index]).items()},
+                **scores(train[index], y_train[index], splits.n_classes, penalties[index], logits=True),
+                **{f"val_{name}": value for name, value in
+                   scores(val[index], splits.y_val, splits.n_classes, penalties[index], logits=True).items()},
                 **{f"running_{name}": float(running[name][index]) for name in RUNNING},
             }
             if self.on_epoch is not None:
@@ -481,12 +488,13 @@ class _Watcher(keras.callbacks.Callback):
                  "val_rows": len(splits.y_val), "test_rows": len(splits.y_test)}
         return [self._outcome(index, test[index], sizes) for index in range(len(self.members))]
 
-    def _outcome(self, index: int, test_probabilities: np.ndarray, sizes: dict[str, int]) -> Outcome:
+    def _outcome(self, index: int, test_logits: np.ndarray, sizes: dict[str, int]) -> Outcome:
         state = self.progress[index]
 
         def tested() -> tuple[dict[str, float], list[np.ndarray]]:
             assert state.best_weights is not None  # `_ended` asks only a member that did not diverge
-            return scores(test_probabilities, self.splits.y_test, self.splits.n_classes), state.best_weights[0::2]
+            tested = scores(test_logits, self.splits.y_test, self.splits.n_classes, logits=True)
+            return tested, state.best_weights[0::2]
 
         return _ended(self.members[index], state, self.splits, {**sizes, "started_at": self.started_at}, tested)
 
@@ -517,7 +525,7 @@ def _ended(member: Member, state: _Progress, splits: Splits, summary: dict[str, 
 
 
 def _inference(fused: _FusedNetworks, n_features: int) -> Callable[[np.ndarray], np.ndarray]:
-    """Every member's probabilities on the same rows, (members, rows, outputs), from one traced function."""
+    """Every member's logits on the same rows, (members, rows, outputs), from one traced function."""
     predict = tf.function(lambda x: fused(x, training=False),
                           input_signature=[tf.TensorSpec((None, n_features), tf.float32)])
 
@@ -530,7 +538,7 @@ def _inference(fused: _FusedNetworks, n_features: int) -> Callable[[np.ndarray],
 
 
 class _MeasuredRows:
-    """Every member's probabilities on its measured training rows, with their labels."""
+    """Every member's logits on its measured training rows, with their labels."""
 
     def __init__(self, fused: _FusedNetworks, splits: Splits, own_rows: np.ndarray | None,
                  infer: Callable[[np.ndarray], np.ndarray]) -> None:
@@ -547,8 +555,8 @@ class _MeasuredRows:
         splits = self.splits
         if self.own is None:
             return self.infer(splits.x_train_measured), [splits.y_train_measured] * self.fused.n_members
-        probabilities = self.predict(self.x).numpy().astype("float64")
-        return probabilities, list(splits.y_train[self.own])
+        logits = self.predict(self.x).numpy().astype("float64")
+        return logits, list(splits.y_train[self.own])
 
 
 def _penalties(fused: _FusedNetworks) -> Callable[[], list[float]]:
@@ -620,14 +628,27 @@ def check_model(model: keras.Model, splits: Splits) -> None:
 
 
 class _ModelReader:
-    """A Keras classifier's probabilities on the data's rows, in inference mode, from one traced function."""
+    """A Keras classifier's scores on the data's rows, in inference mode, from one traced function.
+
+    The scores are taken from the logits wherever Keras' own loss would take them: the model's
+    compiled loss says `from_logits`, or its output is a sigmoid or softmax (Keras keeps the
+    logits beside such an output and its cross-entropy reads them).
+    """
 
     def __init__(self, model: keras.Model, splits: Splits) -> None:
         self.model, self.n_classes = model, splits.n_classes
         self.shape = _input_shape(model, splits)
         self.width = _output_width(model, splits.n_classes)
-        self.from_logits = _from_logits(model)
-        self.predict = tf.function(lambda x: model(x, training=False))
+        self.logits = _from_logits(model)
+        self.predict = tf.function(self._outputs)
+
+    def _outputs(self, x: Any) -> Any:
+        output = self.model(x, training=False)
+        kept = getattr(output, "_keras_logits", None)  # set while tracing, before any value is read
+        if kept is None:
+            return output
+        self.logits = True
+        return kept
 
     def inputs(self, x: np.ndarray) -> np.ndarray:
         return x.reshape((len(x), *self.shape))
@@ -636,15 +657,19 @@ class _ModelReader:
         """Labels as the model's own loss takes them: float (rows, 1) for one sigmoid unit, else class indices."""
         return y.astype("float32").reshape(-1, 1) if self.width == 1 else y
 
-    def probabilities(self, x: np.ndarray) -> np.ndarray:
-        """(rows, 1) positive-class probabilities for two classes, else (rows, classes)."""
+    def scores(self, x: np.ndarray, y: np.ndarray, model_penalty: float = 0.0) -> dict[str, float]:
+        """`fitsweep.measurement.scores` of the model on the rows `x`, labelled `y`."""
+        outputs = self.outputs(x)
+        return scores(outputs, y, self.n_classes, model_penalty, logits=self.logits)
+
+    def outputs(self, x: np.ndarray) -> np.ndarray:
+        """(rows, 1) for two classes (the positive class's), else (rows, classes): logits or probabilities."""
         chunks = [np.asarray(self.predict(tf.constant(self.inputs(x[start:start + MEASURE_BATCH]), tf.float32)))
                   for start in range(0, len(x), MEASURE_BATCH)]
         outputs = np.concatenate(chunks).astype("float64").reshape(len(x), -1)
-        if self.from_logits:
-            outputs = 1.0 / (1.0 + np.exp(-outputs)) if self.width == 1 else _softmax(outputs)
-        if self.n_classes == 2 and self.width == 2:
-            positive: np.ndarray = outputs[:, 1:] / outputs.sum(axis=1, keepdims=True)
+        if self.n_classes == 2 and self.width == 2:  # two softmax units: the positive class against the other
+            positive: np.ndarray = (outputs[:, 1:] - outputs[:, :1] if self.logits
+                                    else outputs[:, 1:] / outputs.sum(axis=1, keepdims=True))
             return positive
         return outputs
 
@@ -678,12 +703,6 @@ def _from_logits(model: keras.Model) -> bool:
     return bool(config.get("from_logits", False))
 
 
-def _softmax(logits: np.ndarray) -> np.ndarray:
-    shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
-    shares: np.ndarray = shifted / shifted.sum(axis=1, keepdims=True)
-    return shares
-
-
 class _AloneWatcher(keras.callbacks.Callback):
     """After each epoch: measures the model, keeps its best weights, stops it on divergence or patience."""
 
@@ -705,9 +724,8 @@ class _AloneWatcher(keras.callbacks.Callback):
         extra = penalty(reader.model)
         x_measured, y_measured = self.measured
         record = {
-            **scores(reader.probabilities(x_measured), y_measured, splits.n_classes, extra),
-            **{f"val_{name}": value for name, value in
-               scores(reader.probabilities(splits.x_val), splits.y_val, splits.n_classes, extra).items()},
+            **reader.scores(x_measured, y_measured, extra),
+            **{f"val_{name}": value for name, value in reader.scores(splits.x_val, splits.y_val, extra).items()},
         }
         running = _running(logs or {})
         if self.on_epoch is not None:
@@ -724,7 +742,7 @@ class _AloneWatcher(keras.callbacks.Callback):
         def tested() -> tuple[dict[str, float], list[np.ndarray]]:
             model.set_weights(self.state.best_weights)
             kernels = [variable.numpy() for variable in model.trainable_weights if variable.path.endswith("kernel")]
-            return scores(self.reader.probabilities(splits.x_test), splits.y_test, splits.n_classes), kernels
+            return self.reader.scores(splits.x_test, splits.y_test), kernels
 
         return _ended(self.member, self.state, splits, {**sizes, "started_at": self.started_at}, tested, model)
 
