@@ -91,7 +91,8 @@ def test_hdf5_without_test_dataset_splits_the_test_set_off(tmp_path: Path) -> No
 def test_hdf5_validation_dataset_replaces_the_validation_split(tmp_path: Path) -> None:
     write_h5(tmp_path / "d.h5", train=table(50), test=table(20, start=50), val=table(15, start=70))
     spec = data_spec(
-        source="hdf5", path="d.h5", train_dataset="train", test_dataset="test", validation_dataset="val"
+        source="hdf5", path="d.h5", train_dataset="train", test_dataset="test", validation_dataset="val",
+        scaling="none",  # the row ids are read back as stored
     )
     splits = prepare_data(spec, tmp_path)
     assert (len(splits.x_train), len(splits.x_val), len(splits.x_test)) == (50, 15, 20)

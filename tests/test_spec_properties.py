@@ -223,7 +223,7 @@ names = st.from_regex(SWEEP_NAME, fullmatch=True) | st.sampled_from(TRICKY)
 file_names = st.text(min_size=1, max_size=20) | st.sampled_from(TRICKY)
 common_data = st.fixed_dictionaries({}, optional={
     "test_size": fractions, "validation_size": fractions, "split_seed": seeds, "stratify": st.booleans(),
-    "scaling": st.sampled_from(["none", "standardize", "minmax"]),
+    "scaling": st.sampled_from(["auto", "none", "standardize", "minmax"]),
 })
 sources = st.one_of(
     st.fixed_dictionaries({"source": st.just("moons")}, optional={

@@ -303,6 +303,9 @@ class _Termination:
         if self.requested is not None:
             raise self.requested
 
+    def data_prepared(self, summary: str) -> None:
+        self.observer.data_prepared(summary)
+
     def trial_started(self, *args: Any) -> None:
         self._check()
         self.observer.trial_started(*args)
@@ -365,7 +368,10 @@ def _import_tensorflow() -> None:
 @app.command()
 @_sweep_argument
 def validate(sweep: Path) -> None:
-    """Check a sweep file and print it with every default filled in.
+    """Check a sweep file, print it with every default filled in, and say what its data hold.
+
+    The data are loaded and split as `run` would: the last lines give their sizes and the
+    scaling `data.scaling` applies (for `auto`, what it decided and why).
 
     \b
     Example:
@@ -375,6 +381,9 @@ def validate(sweep: Path) -> None:
 
     spec = load_spec(sweep)
     stdout.print(spec.to_yaml(), end="", markup=False)
+    from fitsweep.data import prepare_data  # the data, loaded to say what data.scaling does with them
+
+    stdout.print(prepare_data(spec.data, sweep.parent).summary, highlight=False, soft_wrap=True, markup=False)
     stdout.print(f"{sweep}: valid", style="green")
 
 

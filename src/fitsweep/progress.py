@@ -28,6 +28,9 @@ class NoProgress(NullObserver):
     def __exit__(self, *exc: object) -> None:
         return None
 
+    def data_prepared(self, summary: str) -> None:
+        """The run's data and their scaling, once prepared (a line shown before the first trial)."""
+
 
 class LineProgress(NoProgress):
     """One line per finished trial, for logs and pipes."""
@@ -35,6 +38,9 @@ class LineProgress(NoProgress):
     def __init__(self, console: Console, total_trials: int, objective: str) -> None:
         self.console, self.total, self.objective = console, total_trials, objective
         self.done, self.started = 0, 0.0
+
+    def data_prepared(self, summary: str) -> None:
+        self.console.print(summary, highlight=False, soft_wrap=True, markup=False)
 
     def trial_started(self, trial_id: str, values: Mapping[str, Any], epochs: int, executions: int) -> None:
         self.started = time.perf_counter()
@@ -67,6 +73,9 @@ class LiveProgress(NoProgress):
 
     def __exit__(self, *exc: object) -> None:
         self.bars.stop()
+
+    def data_prepared(self, summary: str) -> None:
+        self.bars.console.print(summary, highlight=False, soft_wrap=True, markup=False)
 
     def trial_started(self, trial_id: str, values: Mapping[str, Any], epochs: int, executions: int) -> None:
         # Trials trained fused start together: the epochs bar counts all of theirs.

@@ -113,6 +113,7 @@ def run_sweep(
     spec = located_build(spec, data_dir, build)
     splits = prepare_data(spec.data, data_dir)
     family_for(spec).check_data(splits)
+    _announce_data(observer, splits)
     paths = prepare_run_dir(run_dir_for(spec, results_dir), overwrite)
     with run_lock(paths):
         info = _run_info(spec, splits, Path(data_dir))
@@ -139,6 +140,7 @@ def resume_sweep(run_dir: str | Path, *, observer: SweepObserver | None = None, 
     check_recorded_sweep(paths, spec, info)
     splits = prepare_data(spec.data, info.get("data_dir", "."))
     family_for(spec).check_data(splits)
+    _announce_data(observer, splits)
     with run_lock(paths):
         info.update(status="running", resumed=_now())
         write_run_info(paths, info)
@@ -356,6 +358,13 @@ def _live_report(paths: RunPaths, splits: Splits, wanted: bool) -> Any:
     return LiveReport(paths.root, splits)
 
 
+def _announce_data(observer: SweepObserver | None, splits: Splits) -> None:
+    """Tell a display that shows it (`fitsweep.progress`) what data the run trains on, scaling included."""
+    shown = getattr(observer, "data_prepared", None)  # optional: other observers need not have it
+    if shown is not None:
+        shown(splits.summary)
+
+
 def _make_deterministic() -> None:
     import tensorflow as tf
 
@@ -387,6 +396,8 @@ def _run_info(spec: SweepSpec, splits: Splits, data_dir: Path) -> dict[str, Any]
             "test": len(splits.x_test),
             "features": splits.n_features,
             "classes": splits.n_classes,
+            "scaling": splits.scaling.method,
+            "scaling_reason": splits.scaling.reason,
         },
     }
 

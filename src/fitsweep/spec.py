@@ -262,10 +262,21 @@ class _DataBase(_Section):
     validation_size: float = Field(0.2, gt=0.0, lt=1.0)
     split_seed: Seed = 0
     stratify: bool = True
-    scaling: Literal["none", "standardize", "minmax"] = "none"
+    # auto: standardize when the training split's features are far from a unit scale
+    # (fitsweep.data.scaling says the rule); none, standardize, minmax: as named.
+    scaling: Literal["auto", "none", "standardize", "minmax"] = "auto"
     # Rows of the training split on which each epoch's training metrics are measured (None: see
     # fitsweep.data.splits.measured_rows); at least 10 so an error rate means something.
     train_metrics_rows: int | None = Field(None, ge=10, le=100_000_000)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _recorded_runs_kept_raw_inputs(cls, raw: Any, info: ValidationInfo) -> Any:
+        """A run recorded before `auto` existed, with no `scaling` in its sweep.yaml, ran unscaled."""
+        recorded = bool(info.context and info.context.get("recorded"))
+        if recorded and isinstance(raw, dict) and "scaling" not in raw:
+            return {**raw, "scaling": "none"}
+        return raw
 
 
 # [height, width] or [height, width, channels] of one row folded into an image.

@@ -8,8 +8,8 @@ from typing import Any
 
 import numpy as np
 from sklearn.model_selection import train_test_split
-from sklearn.preprocessing import MinMaxScaler, StandardScaler
 
+from fitsweep.data.scaling import UNSCALED, Scaling, choose_scaling
 from fitsweep.data.sources import SourceData, load_source
 from fitsweep.errors import DataError
 
@@ -36,11 +36,19 @@ class Splits:
     y_train_measured: np.ndarray
     # One row's shape before it was flattened into features, such as (28, 28) for images; None: flat data.
     feature_shape: tuple[int, ...] | None = None
+    # The scaling applied to every split, and why (what `data.scaling: auto` decided).
+    scaling: Scaling = UNSCALED
 
     @property
     def n_features(self) -> int:
         """Number of input features per sample."""
         return int(self.x_train.shape[1])
+
+    @property
+    def summary(self) -> str:
+        """The data in one line, as `run` and `validate` print it: split sizes, shape, scaling."""
+        return (f"data: {len(self.y_train):,} training, {len(self.y_val):,} validation and {len(self.y_test):,} test "
+                f"rows, {self.n_features:,} features, {self.n_classes} classes; scaling {self.scaling.summary}")
 
     @property
     def class_priors(self) -> np.ndarray:
@@ -60,8 +68,9 @@ def make_splits(data: SourceData, spec: Any) -> Splits:
 
     The test split is the source's own when it has one, else a seeded (stratified unless
     `stratify: false`) `test_size` fraction. Validation is likewise the source's own or a
-    `validation_size` fraction of what remains. A scaler, if any, is fitted on the training
-    split only, so no statistic of validation or test rows leaks into training.
+    `validation_size` fraction of what remains. The scaling (`data.scaling`; `auto` decides
+    from the training split, see `fitsweep.data.scaling`) is fitted on the training split
+    only, so no statistic of validation or test rows leaks into training.
 
     Raises:
         DataError: Labels that skip a class index, or a split left without some class.
@@ -91,13 +100,15 @@ def make_splits(data: SourceData, spec: Any) -> Splits:
         x_val, y_val = data.x_val, np.asarray(data.y_val).astype("int64")
     for split, labels in (("training", y_train), ("validation", y_val), ("test", y_test)):
         _check_classes(labels, n_classes, split, where)
-    x_train, x_val, x_test = _scale(spec.scaling, x_train, x_val, x_test)
+    scaling = choose_scaling(spec.scaling, x_train, images=data.feature_shape is not None)
+    x_train, x_val, x_test = scaling.apply(x_train, x_val, x_test)
     rows = measured_rows(len(y_train), len(y_val), spec.train_metrics_rows, where)
     x_measured, y_measured = _measured_sample(x_train, y_train, rows, spec.split_seed)
     return Splits(
         x_train=x_train, y_train=y_train, x_val=x_val, y_val=y_val,
         x_test=x_test, y_test=y_test, n_classes=max(n_classes, 2),
         x_train_measured=x_measured, y_train_measured=y_measured, feature_shape=data.feature_shape,
+        scaling=scaling,
     )
 
 
@@ -171,10 +182,3 @@ def _check_classes(labels: np.ndarray, n_classes: int, split: str, where: str) -
             "use more data, keep data.stratify on, or give that split more rows"
         )
 
-
-def _scale(scaling: str, *arrays: np.ndarray) -> list[np.ndarray]:
-    if scaling == "none":
-        return [a.astype("float32") for a in arrays]
-    scaler = StandardScaler() if scaling == "standardize" else MinMaxScaler()
-    scaler.fit(arrays[0])
-    return [scaler.transform(a).astype("float32") for a in arrays]

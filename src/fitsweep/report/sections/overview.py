@@ -18,8 +18,9 @@ def _overview(context: Context) -> Section:
     run, info = context.run, context.run.info
     if info.get("imported"):
         return _imported_overview(run)
-    facts = [("Data", _data_text(run)), ("Model", _model_text(run)), ("Swept", _swept_text(run, varied=True)),
-             ("Fixed", _swept_text(run, varied=False)), ("Search", _search_text(run)), ("Time", _time_text(info))]
+    facts = [("Data", _data_text(run)), ("Scaling", _scaling_text(run)), ("Model", _model_text(run)),
+             ("Swept", _swept_text(run, varied=True)), ("Fixed", _swept_text(run, varied=False)),
+             ("Search", _search_text(run)), ("Time", _time_text(info))]
     versions = info.get("versions") or {}
     if versions:
         facts.append(("Versions", ", ".join(f"{name} {version}" for name, version in versions.items() if version)))
@@ -50,11 +51,23 @@ def _imported_overview(run: SweepRun) -> Section:
 
 def _data_text(run: SweepRun) -> str:
     data = run.spec.data.model_dump(mode="json")
-    keys = ", ".join(f"{key} {value}" for key, value in data.items() if key != "source" and value is not None)
+    keys = ", ".join(f"{key} {value}" for key, value in data.items()
+                     if key not in ("source", "scaling") and value is not None)
     sizes = run.info.get("data") or {}
     split = (f"; {sizes['train']} training, {sizes['validation']} validation and {sizes['test']} test samples, "
              f"{sizes['features']} features, {sizes['classes']} classes") if "train" in sizes else ""
     return f"{data['source']} ({keys}){split}"
+
+
+def _scaling_text(run: SweepRun) -> str:
+    """The scaling the run applied and why, as run.json recorded it (older runs: as their sweep file set it)."""
+    recorded = run.info.get("data") or {}
+    requested = getattr(run.spec.data, "scaling", None)
+    if "scaling" not in recorded:
+        return f"{requested} (set in data.scaling)" if requested else ""
+    chosen = "auto: " if requested == "auto" else ""
+    fitted = ", fitted on the training split only" if recorded["scaling"] != "none" else ""
+    return f"{recorded['scaling']} ({chosen}{recorded.get('scaling_reason', '')}){fitted}"
 
 
 def _model_text(run: SweepRun) -> str:
