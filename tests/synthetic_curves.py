@@ -324,3 +324,56 @@ def write_synthetic_run(root: Any, n_trials: int, *, executions: int = 2, seed: 
     })
     write_tables(paths, trials, epochs)
     return paths
+
+
+# --- labelled curves at realistic noise, without row counts ---------------------------------
+
+LABELLED_KINDS = ("good", "overfit", "underfit", "diverged")
+
+
+def labelled_runs(n_runs: int, *, epochs: int = 40, seed: int = 0) -> pd.DataFrame:
+    """An epochs table of `n_runs` sweeps (a `run` column), each one trial of every `LABELLED_KINDS` kind.
+
+    The trial id is the kind. Shapes are drawn per curve: a good network's losses settle at a floor
+    (training 0.04-0.12, validation 0.01-0.04 above it: the best of its sweep); an overfit one's
+    validation loss turns up 0.5-2% of a unit per epoch from epoch 10-20 while its training loss
+    falls towards 0; an underfit one's
+    losses settle at 0.45-0.6 (65-87% of chance); a diverged one is good until a NaN at epoch 3-20.
+    The validation loss carries the epoch-to-epoch noise of a real run, 1-5% of its level (its
+    accuracy 0.3-1 point), the training loss a quarter of it. No row counts: the tables of an
+    imported search or an older run.
+    """
+    rng = np.random.default_rng(seed)
+    t = np.arange(1, epochs + 1, dtype=float)
+    frames = []
+    for run in range(n_runs):
+        for kind in LABELLED_KINDS:
+            loss, val = _labelled_shape(kind, t, rng)
+            noise = rng.uniform(0.01, 0.05)
+            loss = loss * (1 + noise / 4 * rng.standard_normal(epochs))
+            val = val * (1 + noise * rng.standard_normal(epochs))
+            accuracy = np.clip(1 - (0.004 + 0.4 * loss), 0.5, 1)
+            val_accuracy = np.clip(1 - (0.006 + 0.4 * np.minimum.accumulate(val)) - 0.3 * (val - np.minimum.accumulate(
+                val)) + rng.uniform(0.003, 0.01) * rng.standard_normal(epochs), 0.5, 1)
+            frame = pd.DataFrame({"run": f"r{run}", "trial_id": kind, "execution": 0, "epoch": t.astype(int),
+                                  "loss": loss, "val_loss": val, "accuracy": accuracy, "val_accuracy": val_accuracy})
+            if kind == "diverged":
+                blown = int(rng.integers(3, 21))
+                frame = frame.iloc[:blown].copy()
+                frame.loc[frame.index[-1], ["loss", "val_loss"]] = np.nan
+            frames.append(frame)
+    return pd.concat(frames, ignore_index=True).astype({"trial_id": "string", "execution": "int64"})
+
+
+def _labelled_shape(kind: str, t: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    scale = rng.uniform(2, 6)
+    if kind == "overfit":
+        train_floor, val_floor = rng.uniform(0.005, 0.05), rng.uniform(0.15, 0.3)
+        rise = rng.uniform(0.005, 0.02) * np.maximum(t - rng.uniform(10, 20), 0)
+        return _decay(t, CHANCE, train_floor, scale), _decay(t, CHANCE, val_floor, scale) + rise
+    if kind == "underfit":
+        train_floor = rng.uniform(0.45, 0.6)
+        scale = rng.uniform(6, 12)
+        return _decay(t, CHANCE, train_floor, scale), _decay(t, CHANCE, train_floor + rng.uniform(0, 0.02), scale)
+    train_floor = rng.uniform(0.04, 0.12)  # the sweep's best: its validation floor is what the sweep reaches
+    return _decay(t, CHANCE, train_floor, scale), _decay(t, CHANCE, train_floor + rng.uniform(0.01, 0.04), scale)

@@ -320,3 +320,30 @@ def test_a_value_only_one_trial_holds_names_no_configuration() -> None:
     trials["layers"] = np.repeat(["8", "8", "64"], 2)  # now two trials share the value all their executions underfit
     underfit = fit_groups(diagnose(epochs, trials), trials).query("fit == 'underfit'").iloc[0]
     assert (underfit.column, underfit.value, underfit.executions) == ("layers", "8", 4)
+
+
+# --- noise from the curve when the row counts are unknown ----------------------------------
+
+
+def test_labelled_curves_without_row_counts_are_judged_right() -> None:
+    """240 curves at 1-5% epoch-to-epoch noise and no row counts: each curve's own scatter sets its noise."""
+    from synthetic_curves import LABELLED_KINDS, labelled_runs
+
+    table = diagnose(labelled_runs(60, seed=11), chance_loss=CHANCE)
+    right = table["fit"] == table["trial_id"]
+    by_kind = right.groupby(table["trial_id"]).mean()
+    assert set(by_kind.index) == set(LABELLED_KINDS) and len(table) == 240
+    assert by_kind.min() >= 0.95, by_kind.to_dict()  # the healthy ones included
+    assert table.loc[table["fit"] == "overfit", "fit_reason"].str.contains("from the curve").all()
+
+
+def test_a_curves_scatter_is_its_noise() -> None:
+    from fitsweep.analysis._fit_evidence import evidence_table
+
+    rng = np.random.default_rng(0)
+    epochs = pd.DataFrame({"trial_id": "a", "execution": 0, "epoch": np.arange(1, 201),
+                           "loss": 0.3 * (1 + 0.02 * rng.standard_normal(200)),
+                           "val_loss": 0.2 + 0.3 * np.exp(-np.arange(200) / 5) + 0.001 * np.arange(200)})
+    row = evidence_table(epochs, ["trial_id", "execution"], None, trend_epochs=5).iloc[0]
+    assert row["train_scatter"] == pytest.approx(0.02, rel=0.2)  # the noise put in
+    assert row["val_scatter"] < 0.002  # a smooth fall and a straight rise have no scatter

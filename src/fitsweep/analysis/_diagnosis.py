@@ -76,6 +76,7 @@ class _Settings:
     accuracy_margin: float
     underfit_chance_share: float
     chance_loss: float | None
+    trend_epochs: int
 
 
 def chance_level_loss(class_priors: Sequence[float] | npt.ArrayLike, binary: bool = False) -> float:
@@ -207,7 +208,7 @@ def diagnose(
     """
     require_columns(epochs, _EPOCH_COLUMNS, "epochs")
     _check_settings(chance_loss, confidence, (margin, accuracy_margin, underfit_chance_share), trend_epochs)
-    settings = _Settings(confidence, margin, accuracy_margin, underfit_chance_share, chance_loss)
+    settings = _Settings(confidence, margin, accuracy_margin, underfit_chance_share, chance_loss, trend_epochs)
     # Training metrics measured in inference mode sit beside Keras' running averages (running_*).
     measured = "running_loss" in epochs.columns and bool(epochs["running_loss"].notna().any())
     epochs, renamed = _without_penalty(epochs) if penalty_free else (epochs, False)
@@ -742,10 +743,23 @@ def _improving(row: dict[str, Any], settings: _Settings) -> str:
     trend, epochs = _number(row, "train_trend"), _number(row, "epochs_run")
     if _number(row, "best_epoch") < _number(row, "last_epoch") - 1 or not (math.isfinite(trend) and trend < 0):
         return ""
-    if -trend * epochs <= settings.margin:
+    if -trend * epochs <= settings.margin or -trend <= _trend_bound(row, settings):
         return ""
     return (f"still improving{_at_epoch(row, 'last_epoch', ' at its last epoch ')} (training loss falling "
             f"{-trend:.1%} per epoch, steadily): raise the learning rate{_learning_rate(row)}, or train longer")
+
+
+def _trend_bound(row: dict[str, Any], settings: _Settings) -> float:
+    """How steep a relative trend the training loss's own scatter gives over the final epochs by chance.
+
+    A least-squares slope over k epochs has standard error s / sqrt(k (k^2 - 1) / 12) for
+    independent noise s; unknown scatter gives 0.
+    """
+    scatter = _number(row, "train_scatter")
+    k = min(settings.trend_epochs, _number(row, "epochs_run"))
+    if not (math.isfinite(scatter) and k >= 2):
+        return 0.0
+    return one_sided_z(settings.confidence) * scatter / math.sqrt(k * (k * k - 1) / 12)
 
 
 def _learning_rate(row: dict[str, Any]) -> str:
@@ -756,7 +770,7 @@ def _learning_rate(row: dict[str, Any]) -> str:
 def _too_fast(row: dict[str, Any], settings: _Settings) -> str:
     """Words for a training loss that rises at its end or jumps between epochs: a learning rate too high."""
     trend, epochs, scatter = _number(row, "train_trend"), _number(row, "epochs_run"), _number(row, "train_scatter")
-    if math.isfinite(trend) and trend > 0 and trend * epochs > settings.margin:
+    if math.isfinite(trend) and trend > max(settings.margin / epochs, _trend_bound(row, settings)):
         shown = f"the training loss rises {trend:.1%} per epoch at its end"
     elif math.isfinite(scatter) and scatter > settings.margin:
         shown = f"the training loss jumps about {scatter:.0%} between epochs"
