@@ -98,7 +98,7 @@ def test_a_run_that_completes_no_trial_exits_1(tmp_path: Path, monkeypatch) -> N
     def broken(*args, **kwargs):
         raise RuntimeError("no trial can run")
 
-    monkeypatch.setattr(fitsweep.engine, "train", broken)
+    monkeypatch.setattr(fitsweep.engine, "train_executions", broken)
     sweep = write_sweep(tmp_path, tiny_sweep())
     result = invoke("run", str(sweep), "--results-dir", str(tmp_path / "r"), "--quiet")
     assert result.exit_code == 1

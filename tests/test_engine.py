@@ -142,7 +142,7 @@ def test_a_run_where_every_trial_fails_raises_with_the_first_error(tmp_path: Pat
     def broken(*args, **kwargs):
         raise ImportError("tensorboard is not installed")
 
-    monkeypatch.setattr(fitsweep.engine, "train", broken)
+    monkeypatch.setattr(fitsweep.engine, "train_executions", broken)
     with pytest.raises(RunFailedError, match="ImportError: tensorboard is not installed"):
         run_sweep(parse_spec(tiny_sweep()), results_dir=tmp_path)
     info = json.loads((tmp_path / "tiny" / "run.json").read_text())

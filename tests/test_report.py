@@ -138,7 +138,7 @@ def test_report_of_a_run_that_completed_no_trial(tmp_path: Path, monkeypatch) ->
     def broken(*args: Any, **kwargs: Any) -> None:
         raise RuntimeError("no trial can run")
 
-    monkeypatch.setattr(fitsweep.engine, "train", broken)
+    monkeypatch.setattr(fitsweep.engine, "train_executions", broken)
     with pytest.raises(RunFailedError):
         run_sweep(parse_spec(tiny_sweep()), results_dir=tmp_path)
     html, markdown = report_of(tmp_path / "tiny")

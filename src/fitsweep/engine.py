@@ -16,7 +16,7 @@ import time
 import traceback
 import warnings
 import zlib
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
 import keras_tuner
@@ -34,7 +34,7 @@ from fitsweep.data import Splits
 from fitsweep.families import ModelFamily, family_for
 from fitsweep.space import declare_space, trial_values
 from fitsweep.spec import SweepSpec
-from fitsweep.training import EpochListener, Member, Outcome, fusion_key, train, train_alone
+from fitsweep.training import MAX_FUSED_MEMBERS, EpochListener, Member, Outcome, fusion_key, train_executions
 
 __all__ = [
     "MODEL_FILE", "NullObserver", "SweepObserver", "SweepTuner", "build_oracle", "execution_seed", "oracle_snapshot",
@@ -42,9 +42,8 @@ __all__ = [
 ]
 
 MODEL_FILE = "model.keras"
-# Fused groups: at most this many executions, and this much arithmetic per step (parameters x
-# batch size, summed): beyond it a step is bound by arithmetic and fusing saves nothing.
-MAX_FUSED_MEMBERS = 32
+# Fused groups: at most MAX_FUSED_MEMBERS executions, and this much arithmetic per step (parameters
+# x batch size, summed): beyond it a step is bound by arithmetic and fusing saves nothing.
 MAX_FUSED_WORK = 2**25
 # A worker of a chief takes one trial at a time under "auto" (its repeats fused), so trials spread
 # over the workers as they would unfused: a worker cannot know how many others share the search.
@@ -309,19 +308,15 @@ class SweepTuner(keras_tuner.Tuner):
     def _outcomes(self, trials: list[keras_tuner.engine.trial.Trial], members: list[Member], epochs: int,
                   on_epoch: EpochListener) -> list[Outcome]:
         """Train the members: fused where the family stacks its networks, else one model at a time."""
-        tuner, patience = self.spec.tuner, self.spec.train.early_stopping
-        if self.family.fusable:
-            return train(members, self.splits, epochs=epochs, objective=tuner.objective, direction=tuner.direction,
-                         patience=patience, on_epoch=on_epoch)
+        tuner = self.spec.tuner
         hyperparameters = {trial.trial_id: trial.hyperparameters for trial in trials}
-        return [train_alone(member, self._builder(member, hyperparameters[member.trial_id]), self.splits, epochs=epochs,
-                            batch_size=int(member.values["batch_size"]), objective=tuner.objective,
-                            direction=tuner.direction, patience=patience, on_epoch=on_epoch)
-                for member in members]
 
-    def _builder(self, member: Member, hyperparameters: keras_tuner.HyperParameters) -> Callable[[], keras.Model]:
-        """What builds the member's compiled model, when `train_alone` has cleared the session for it."""
-        return lambda: self.family.build(member.values, self.splits, hyperparameters)
+        def build(member: Member) -> keras.Model:
+            return self.family.build(member.values, self.splits, hyperparameters[member.trial_id])
+
+        return train_executions(members, self.splits, fused=self.family.fusable, build=build, epochs=epochs,
+                                objective=tuner.objective, direction=tuner.direction,
+                                patience=self.spec.train.early_stopping, on_epoch=on_epoch)
 
     def _settle(self, trial: keras_tuner.engine.trial.Trial, outcomes: list[Outcome],
                 best_so_far: float) -> tuple[str, str | None]:

@@ -28,7 +28,7 @@ import pandas as pd
 
 from fitsweep.columns import HYPERPARAMETERS, present
 from fitsweep.errors import FitsweepError, ResultsError
-from fitsweep.families import ModelFamily, family_for
+from fitsweep.families import family_for
 from fitsweep.results import RunPaths, SweepRun, load, run_lock, write_atomic
 
 __all__ = [
@@ -40,7 +40,6 @@ DEFAULT_SIZES = (0.1, 0.25, 0.5, 1.0)
 COLUMNS = ("trial_id", "size", "repeat", "train_rows", "seed", "epochs", "status", "epochs_run", "best_epoch",
            "train_error", "val_error", "train_crossentropy", "val_crossentropy", "fit_seconds")
 _KEYS = ["trial_id", "size", "repeat"]
-_MAX_MEMBERS = 32  # as the sweep's fused groups
 
 # Told after each size has trained: its share, its training rows, executions trained, seconds.
 SizeListener = Callable[[float, int, int, float], None]
@@ -249,9 +248,6 @@ def load_learning_curve(run_dir: str | Path) -> pd.DataFrame:
 
 def _train_missing(run: SweepRun, paths: RunPaths, splits: Any, trial_ids: list[str], rows: dict[float, int],
                    repeats: int, epochs: int, table: pd.DataFrame, on_size: SizeListener | None) -> pd.DataFrame:
-    import tensorflow as tf
-
-    tf.config.experimental.enable_op_determinism()  # as the sweep: the same table from the same run
     have = {(str(t), float(s), int(r)) for t, s, r in table[_KEYS].itertuples(index=False)}
     orders = [stratified_order(splits.y_train, splits.n_classes, seed=_order_seed(run, repeat))
               for repeat in range(repeats)]
@@ -287,7 +283,7 @@ def _train_size(run: SweepRun, splits: Any, wanted: list[tuple[str, int]], order
                 share: float, epochs: int) -> list[dict[str, Any]]:
     """One size's trials and repeats, fused where the sweep fused (each member on its own subset), one row each."""
     from fitsweep.engine import execution_seed
-    from fitsweep.training import Member, fusion_key
+    from fitsweep.training import MAX_FUSED_MEMBERS, Member, fusion_key
 
     members = [Member(trial_id, repeat, _values(run, trial_id), execution_seed(run.spec.tuner.seed, trial_id, repeat),
                       rows=tuple(int(row) for row in np.sort(orders[repeat][:count])))
@@ -295,7 +291,7 @@ def _train_size(run: SweepRun, splits: Any, wanted: list[tuple[str, int]], order
     groups: dict[tuple[Any, ...], list[Any]] = {}
     for member in members:
         groups.setdefault(fusion_key(member.values, epochs), []).append(member)
-    limit = _MAX_MEMBERS if run.spec.train.fused and family_for(run.spec).fusable else 1
+    limit = MAX_FUSED_MEMBERS if run.spec.train.fused and family_for(run.spec).fusable else 1
     records = []
     for group in groups.values():
         for start in range(0, len(group), limit):
@@ -304,7 +300,7 @@ def _train_size(run: SweepRun, splits: Any, wanted: list[tuple[str, int]], order
 
 
 def _train_members(run: SweepRun, splits: Any, members: list[Any], share: float, epochs: int) -> list[dict[str, Any]]:
-    from fitsweep.training import train, train_alone
+    from fitsweep.training import train_executions
 
     history: dict[tuple[str, int], list[dict[str, float]]] = {}
 
@@ -312,24 +308,14 @@ def _train_members(run: SweepRun, splits: Any, members: list[Any], share: float,
         history.setdefault((member.trial_id, member.execution), []).append(record)
 
     started = time.perf_counter()
-    tuner = run.spec.tuner
-    family = family_for(run.spec)
-    if family.fusable:
-        outcomes = train(members, splits, epochs=epochs, objective=tuner.objective, direction=tuner.direction,
-                         patience=run.spec.train.early_stopping, on_epoch=on_epoch)
-    else:  # one model at a time, as the sweep trained them
-        outcomes = [train_alone(member, _builder(family, member, splits), splits, epochs=epochs,
-                                batch_size=int(member.values["batch_size"]), objective=tuner.objective,
-                                direction=tuner.direction, patience=run.spec.train.early_stopping,
-                                on_epoch=on_epoch) for member in members]
+    tuner, family = run.spec.tuner, family_for(run.spec)
+    outcomes = train_executions(members, splits, fused=family.fusable,
+                                build=lambda member: family.build(member.values, splits), epochs=epochs,
+                                objective=tuner.objective, direction=tuner.direction,
+                                patience=run.spec.train.early_stopping, on_epoch=on_epoch)
     seconds = (time.perf_counter() - started) / len(members)
     return [_row(outcome, history.get((outcome.member.trial_id, outcome.member.execution), []), splits, share,
                  epochs, seconds) for outcome in outcomes]
-
-
-def _builder(family: ModelFamily, member: Any, splits: Any) -> Callable[[], Any]:
-    """What builds a member's compiled model when `train_alone` asks for it."""
-    return lambda: family.build(member.values, splits)
 
 
 def _row(outcome: Any, epochs_seen: list[dict[str, float]], splits: Any, share: float, epochs: int,

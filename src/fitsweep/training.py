@@ -24,6 +24,7 @@ averages over the epoch's batches, with dropout active, are kept as `running_*`.
 
 from __future__ import annotations
 
+import functools
 import gc
 import math
 import time
@@ -41,10 +42,15 @@ from fitsweep.data import Splits
 from fitsweep.measurement import MEASURE_BATCH, penalty, scores
 from fitsweep.model import build_network, compile_network, hidden_widths, layer_seed, optimizer_for, parameter_count
 
-__all__ = ["Member", "Outcome", "EpochListener", "ModelError", "check_model", "fusion_key", "train", "train_alone"]
+__all__ = [
+    "MAX_FUSED_MEMBERS", "Member", "Outcome", "EpochListener", "ModelError", "check_model", "fusion_key",
+    "train", "train_alone", "train_executions",
+]
 
 # The hyperparameters every member of one fused model must share (with the number of epochs).
 FUSION_KEYS = ("batch_size", "optimizer", "learning_rate")
+# The most executions one fused model holds: past it a step's arithmetic, not its overhead, dominates.
+MAX_FUSED_MEMBERS = 32
 RUNNING = ("loss", "accuracy", "crossentropy")
 
 
@@ -113,6 +119,41 @@ def architecture(values: Mapping[str, Any]) -> tuple[Any, ...]:
     return (tuple(hidden_widths(values)), values["activation"])
 
 
+def train_executions(
+    members: Sequence[Member],
+    splits: Splits,
+    *,
+    fused: bool,
+    build: Callable[[Member], keras.Model] | None = None,
+    epochs: int,
+    objective: str | None = "val_crossentropy",
+    direction: str = "min",
+    patience: int | None = None,
+    on_epoch: EpochListener | None = None,
+) -> list[Outcome]:
+    """Train executions as a sweep does: fused in one model (`train`), or each alone (`train_alone`).
+
+    The one door every caller (the sweep, the learning curve, a retrained trial) trains through.
+
+    Args:
+        members: The executions; fused, they must share `fusion_key`.
+        splits: The data.
+        fused: Whether the family stacks its networks (`train`); else each member's model is
+            `build(member)` (compiled), trained alone.
+        build: Required when not `fused`.
+        epochs, objective, direction, patience, on_epoch: As `train` takes them.
+    """
+    if fused:
+        return train(members, splits, epochs=epochs, objective=objective, direction=direction, patience=patience,
+                     on_epoch=on_epoch)
+    if build is None:
+        raise ValueError("executions trained alone need a build function")
+    return [train_alone(member, functools.partial(build, member), splits, epochs=epochs,
+                        batch_size=int(member.values["batch_size"]), objective=objective, direction=direction,
+                        patience=patience, on_epoch=on_epoch)
+            for member in members]
+
+
 def train(
     members: Sequence[Member],
     splits: Splits,
@@ -162,7 +203,9 @@ def train(
 
 
 def _fresh_session() -> None:
-    """Clear Keras' session (it runs a full garbage collection) for the next model.
+    """Clear Keras' session (it runs a full garbage collection) for the next model, with deterministic ops.
+
+    Op determinism makes one seed give one run on CPU, whoever asks for the training.
 
     When the caller has frozen long-lived objects (`gc.freeze`, as `SweepTuner.search` does for
     TensorFlow's and Keras' own), what survived this collection is long-lived as well (a sweep's
@@ -170,6 +213,7 @@ def _fresh_session() -> None:
     was made since, not every trial of the sweep so far.
     """
     keras.backend.clear_session()
+    tf.config.experimental.enable_op_determinism()
     if gc.get_freeze_count():
         gc.freeze()
 

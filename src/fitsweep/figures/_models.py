@@ -217,16 +217,13 @@ def retrain_execution(run: Any, splits: Any, trial_id: str, execution: int,
     Example:
         >>> model, val_loss = retrain_execution(run, load_splits(run), "07", 0)  # doctest: +SKIP
     """
-    import tensorflow as tf
-
     from fitsweep.engine import execution_seed
     from fitsweep.families import family_for
-    from fitsweep.training import Member, train, train_alone
+    from fitsweep.training import Member, train_executions
 
     row = _trial_row(run.trials, trial_id, execution)
     values = {name: row[name] for name in hyperparameter_columns(run.trials)}
     epochs = int(epochs if epochs is not None else row["epochs_run"])
-    tf.config.experimental.enable_op_determinism()
     family = family_for(run.spec)
     member = Member(trial_id, execution, values, execution_seed(run.spec.tuner.seed, trial_id, execution))
     last: dict[str, float] = {}
@@ -234,11 +231,10 @@ def retrain_execution(run: Any, splits: Any, trial_id: str, execution: int,
     def keep_last(_member: Member, _epoch: int, record: dict[str, float], _seconds: float) -> None:
         last.update(record)
 
-    if family.fusable:  # objective None: keep the last epoch's weights
-        [outcome] = train([member], splits, epochs=epochs, objective=None, on_epoch=keep_last)
-    else:
-        outcome = train_alone(member, lambda: family.build(member.values, splits), splits, epochs=epochs,
-                              batch_size=int(values["batch_size"]), objective=None, on_epoch=keep_last)
+    # objective None: keep the last epoch's weights
+    [outcome] = train_executions([member], splits, fused=family.fusable,
+                                 build=lambda member: family.build(member.values, splits), epochs=epochs,
+                                 objective=None, on_epoch=keep_last)
     return outcome.network(), last["val_loss"]
 
 
