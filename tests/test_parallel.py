@@ -288,3 +288,87 @@ def test_a_worker_without_a_chief_stops_with_one_line_and_writes_nothing(tmp_pat
     with pytest.raises(FitsweepError, match=f"no chief answers at 127.0.0.1:{port}"):
         run_worker(parse_spec(tiny_sweep()), f"127.0.0.1:{port}", results_dir=tmp_path / "results")
     assert not (tmp_path / "results").exists()
+
+
+def _serve_an_oracle() -> tuple[Any, int]:
+    """A started gRPC server answering for a bare KerasTuner oracle, as a chief's does, and its port."""
+    from concurrent import futures
+
+    import grpc
+    import keras_tuner
+
+    from fitsweep._keras_tuner import serve_oracle
+
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=1))
+    serve_oracle(keras_tuner.oracles.RandomSearchOracle(objective="val_loss", max_trials=1), server)
+    port = server.add_insecure_port("127.0.0.1:0")
+    server.start()
+    return server, port
+
+
+def test_a_worker_whose_chief_stops_answering_is_interrupted_with_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    from fitsweep.parallel import _worker
+
+    monkeypatch.setattr(_worker, "HEARTBEAT_SECONDS", 0.1)
+    monkeypatch.setattr(_worker, "CHIEF_LOST_SECONDS", 0.5)
+    server, port = _serve_an_oracle()
+    with _worker._ChiefWatch("127.0.0.1", port) as watch:
+        answered = time.monotonic()
+        while time.monotonic() - answered < 2.0:  # many heartbeats, each answered: no interruption
+            time.sleep(0.05)
+        assert not watch.lost
+        server.stop(grace=None).wait()
+        with pytest.raises(KeyboardInterrupt):  # the worker's main thread, interrupted by the watch
+            deadline = time.monotonic() + 60  # a safety net only: the watch gives up after 0.5 s
+            while time.monotonic() < deadline:
+                time.sleep(0.05)
+    assert watch.lost and "--chief 127.0.0.1:" in watch.message and "\n" not in watch.message
+
+
+def test_a_chief_refuses_a_taken_port_before_writing_anything(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    from conftest import invoke_cli
+
+    sweep = write_sweep(tmp_path, tiny_sweep())
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        code, output = invoke_cli(["chief", str(sweep), "--port", str(port), "--results-dir", str(tmp_path / "r")],
+                                  monkeypatch, capsys)
+    lines = output.strip().splitlines()
+    assert code == 2 and len(lines) == 1 and f"--port {port}" in lines[0] and "Traceback" not in output, output
+    assert not (tmp_path / "r").exists()
+
+
+@pytest.mark.slow
+def test_a_remote_worker_stops_with_one_line_when_its_chief_is_killed(tmp_path: Path) -> None:
+    """`fitsweep worker` mid-trial when its chief is SIGKILLed: it notices (35 s at most) and exits 1 with one line."""
+    sweep = write_sweep(tmp_path, tiny_sweep(tuner={"max_trials": 2}, train={"epochs": 300}))
+    results = tmp_path / "shared"
+    cli = [sys.executable, "-c", "from fitsweep.cli import main; main()"]
+    environment = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    chief = subprocess.Popen([*cli, "chief", str(sweep), "--port", "0", "--results-dir", str(results), "--quiet"],
+                             env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    worker = None
+    try:
+        line = next(line for line in chief.stderr if "start workers with:" in line)  # type: ignore[union-attr]
+        command = line.split("start workers with: ", 1)[1].split()
+        worker = subprocess.Popen([*cli, *command[1:]], env=environment, stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, text=True)
+        oracle = results / "tiny" / "tuner" / "oracle.json"
+        deadline = time.monotonic() + 300  # a safety net: the event below comes once the worker trains
+        while not (oracle.is_file() and json.loads(oracle.read_text()).get("ongoing_trials")):
+            assert worker.poll() is None and time.monotonic() < deadline, "the worker never started a trial"
+            time.sleep(0.1)
+        chief.kill()
+        killed = time.monotonic()
+        _, error = worker.communicate(timeout=600)  # a safety net: KerasTuner alone would wait an hour
+        print(f"the worker stopped {time.monotonic() - killed:.1f} s after its chief was killed")
+    finally:
+        chief.kill()
+        if worker is not None:
+            worker.kill()
+    lines = error.strip().splitlines()
+    assert worker.returncode == 1 and "Traceback" not in error, error
+    assert len(lines) == 1 and lines[0].startswith("fitsweep: run failed: --chief ") and "has not answered" in lines[0]

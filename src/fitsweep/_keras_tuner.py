@@ -19,7 +19,8 @@ says which part. The private parts it touches, and why:
   memory only; `recover_interrupted_trials` rebuilds it (with `_populate_next`) for a reloaded run.
 - `keras_tuner.src.distribute.oracle_chief.OracleServicer`: the gRPC servicer of KerasTuner's
   chief. The chief serves a subclass whose `UpdateTrial` answers without the trial's history.
-- `keras_tuner.src.protos`: the gRPC service and its messages, to register and answer it.
+- `keras_tuner.src.protos`: the gRPC service and its messages, to register and answer it, and for a
+  worker to ask its chief whether it still answers (`chief_answers`).
 - `keras_tuner.src.engine.metrics_tracking.MetricsTracker`: a trial's metric history, emptied
   for a trial that runs again.
 - `keras_tuner.src.distribute.utils`: whether this process is a worker of a chief oracle, which
@@ -66,7 +67,7 @@ from fitsweep.errors import ProjectError
 
 __all__ = [
     "ORACLE_CLASSES", "WRITTEN_AGAINST", "ExecutionCurve", "KerasTunerProject", "MetricsTracker", "ReportServicer",
-    "TrialStatus", "install_atomic_saves", "oracle_snapshot", "read_execution_curves", "read_project",
+    "TrialStatus", "chief_answers", "install_atomic_saves", "oracle_snapshot", "read_execution_curves", "read_project",
     "recover_interrupted_trials", "save_json_atomically", "serve_oracle", "works_for_a_chief",
 ]
 
@@ -333,6 +334,22 @@ class ReportServicer(OracleServicer):
         trial = self.oracle.update_trial(request.trial_id, request.metrics, step=request.step)
         status = Trial(trial.hyperparameters, trial_id=trial.trial_id, status=trial.status)
         return protos.get_service().UpdateTrialResponse(trial=status.to_proto())
+
+
+def chief_answers(channel: Any, timeout: float) -> bool:
+    """Whether a chief's oracle answers a call on `channel` within `timeout` seconds.
+
+    The call asks for the search space: cheap, and read-only. Unlike KerasTuner's own client
+    calls, it does not wait for the chief to come back, so a dead chief fails it at once.
+    """
+    import grpc
+
+    stub = protos.get_service_grpc().OracleStub(channel)
+    try:
+        stub.GetSpace(protos.get_service().GetSpaceRequest(), timeout=timeout)
+    except grpc.RpcError:
+        return False
+    return True
 
 
 def serve_oracle(oracle: keras_tuner.Oracle, server: Any) -> ReportServicer:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -109,10 +111,14 @@ def run_parallel(
     message = exposure_warning(host)
     if message:
         warnings.warn(message, ExposedOracleWarning, stacklevel=2)
-    chief = _Chief(workers=workers, data_dir=Path(data_dir).resolve(), host=host, port=port, on_ready=on_ready,
-                   threads=default_threads(workers), trials_per_process=trials_per_process)
-    run = run_sweep(spec, results_dir=results_dir, data_dir=data_dir, overwrite=overwrite, observer=observer,
-                    report=report, search=chief)
+    server, bound = _listening_server(host, port)  # before the run folder exists: a taken port writes nothing
+    chief = _Chief(workers=workers, data_dir=Path(data_dir).resolve(), host=host, port=bound, server=server,
+                   on_ready=on_ready, threads=default_threads(workers), trials_per_process=trials_per_process)
+    try:
+        run = run_sweep(spec, results_dir=results_dir, data_dir=data_dir, overwrite=overwrite, observer=observer,
+                        report=report, search=chief)
+    finally:
+        server.stop(grace=None)  # the port is released even when the search never started
     if chief.error is not None:
         raise RunFailedError(f"{run.path}: {chief.error}")
     return run
@@ -148,7 +154,8 @@ class _Chief:
     workers: int
     data_dir: Path
     host: str
-    port: int
+    port: int  # bound already, by `server`
+    server: Any
     threads: int
     on_ready: Callable[[str], None] | None = None
     trials_per_process: int | None = None
@@ -157,14 +164,10 @@ class _Chief:
     _ended: set[str] = field(default_factory=set)
 
     def __call__(self, tuner: SweepTuner) -> None:
-        from grpc import server as grpc_server
-
         oracle = tuner.oracle
         self._started, self._ended = _oracle_lists(oracle)  # a resumed run's trials were announced before
-        # One thread, as KerasTuner's chief: the oracle serialises its calls anyway.
-        server = grpc_server(futures.ThreadPoolExecutor(max_workers=1))
+        server, port = self.server, self.port
         servicer = serve_oracle(oracle, server)
-        port = _bind(server, self.host, self.port)
         server.start()
         workers: list[_Worker] = []
         try:
@@ -324,11 +327,41 @@ def _signal_group(pid: int, signal_number: int) -> None:
         os.killpg(pid, signal_number)
 
 
-def _bind(server: Any, host: str, port: int) -> int:
+def _listening_server(host: str, port: int) -> tuple[Any, int]:
+    """A gRPC server (not started) bound to host:port, and the port it got; a port it cannot take is refused.
+
+    One thread, as KerasTuner's chief: the oracle serialises its calls anyway. Without
+    SO_REUSEPORT (gRPC's default), so that a second chief on the same port is refused rather than
+    given half of the first one's workers.
+    """
+    from grpc import server as grpc_server
+
+    _check_port_free(host, port)
+    server = grpc_server(futures.ThreadPoolExecutor(max_workers=1), options=[("grpc.so_reuseport", 0)])
     try:
         bound = server.add_insecure_port(address(host, port))
     except RuntimeError as error:
         raise FitsweepError(f"--host/--port: cannot listen on {address(host, port)} ({error})") from None
     if not bound:
-        raise FitsweepError(f"--host/--port: cannot listen on {address(host, port)}; is the port taken?")
-    return int(bound)
+        raise FitsweepError(f"--port {port}: cannot listen on {address(host, port)}; is the port taken?")
+    return server, int(bound)
+
+
+def _check_port_free(host: str, port: int) -> None:
+    """Refuse a port another process listens on, in one line (gRPC would first log a native error)."""
+    if port == 0:
+        return
+    try:
+        family, kind, protocol, _, where = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+    except (socket.gaierror, UnicodeError) as error:
+        raise FitsweepError(f"--host {host}: cannot be resolved to an address ({error})") from None
+    with socket.socket(family, kind, protocol) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as gRPC does: a port in TIME_WAIT is free
+        try:
+            probe.bind(where)
+        except OSError as error:
+            if error.errno not in (errno.EADDRINUSE, errno.EACCES):
+                raise FitsweepError(f"--host {host}: cannot listen on {address(host, port)} ({error.strerror}); "
+                                    "give an address of this machine") from None
+            raise FitsweepError(f"--port {port}: cannot listen on {address(host, port)} ({error.strerror}); choose a "
+                                "free port, or 0 for any free one") from None

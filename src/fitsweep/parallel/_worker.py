@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import _thread
 import argparse
 import os
 import signal
@@ -15,9 +16,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from fitsweep._keras_tuner import chief_answers
 from fitsweep.data import prepare_data
 from fitsweep.engine import NullObserver, SweepObserver, SweepTuner, build_oracle
-from fitsweep.errors import FitsweepError
+from fitsweep.errors import FitsweepError, RunFailedError
 from fitsweep.families import family_for
 from fitsweep.parallel._network import address, split_address
 from fitsweep.results import TUNER_PROJECT
@@ -28,6 +30,13 @@ from fitsweep.spec import SweepSpec, load_spec
 RECYCLE_EXIT_CODE = 75
 # How long a worker waits for its chief to answer before giving up (it may start before the chief).
 CHIEF_WAIT_SECONDS = 60.0
+# Once working, a worker asks its chief every HEARTBEAT_SECONDS whether it still answers, and stops
+# when it has not for CHIEF_LOST_SECONDS: a dead chief is noticed within LOST + HEARTBEAT + the
+# call's own timeout (35 s), and the worker is gone STOP_GRACE_SECONDS later at most (KerasTuner's
+# own client would wait an hour on each call).
+HEARTBEAT_SECONDS = 5.0
+CHIEF_LOST_SECONDS = 25.0
+STOP_GRACE_SECONDS = 5.0
 
 
 def run_worker(
@@ -66,6 +75,8 @@ def run_worker(
     Raises:
         FitsweepError: No chief answers at `chief` within CHIEF_WAIT_SECONDS (KerasTuner's own
             client would wait an hour), or the chief runs another sweep.
+        RunFailedError: The chief stopped answering for CHIEF_LOST_SECONDS (killed, or its
+            machine or network gone); the trial this worker was running runs again on resume.
 
     Example:
         >>> run_worker(load_spec("sweeps/moons.yaml"), "10.0.0.5:8470")  # doctest: +SKIP
@@ -84,15 +95,66 @@ def run_worker(
     import tensorflow as tf
 
     tf.config.experimental.enable_op_determinism()  # as the chief's run_sweep does
-    with _kerastuner_environment(tuner_id, host, port):
-        tuner = _WorkerTuner(spec, splits, build_oracle(spec), observer=observer or NullObserver(),
-                             directory=str(run_dir), project_name=TUNER_PROJECT, overwrite=False)
-        tuner.trial_limit = trials_per_process
+    with _ChiefWatch(host, port) as watch, _kerastuner_environment(tuner_id, host, port):
         try:
+            tuner = _WorkerTuner(spec, splits, build_oracle(spec), observer=observer or NullObserver(),
+                                 directory=str(run_dir), project_name=TUNER_PROJECT, overwrite=False)
+            tuner.trial_limit = trials_per_process
             tuner.search()
         except _TrialLimitReached:
             return False
+        except KeyboardInterrupt:
+            if watch.lost:
+                raise RunFailedError(watch.message) from None
+            raise
     return True
+
+
+class _ChiefWatch:
+    """Asks the chief, from a thread, whether it still answers; stops the worker when it has not for a while.
+
+    The worker's own calls to the chief happen only between epochs, and KerasTuner's client
+    waits up to an hour on each: a chief killed mid-epoch would keep the worker training, then
+    waiting. A lost chief interrupts the worker's main thread (raised as `RunFailedError` by
+    `run_worker`); should the interruption be swallowed (Python drops exceptions raised in
+    finalisers), the process exits STOP_GRACE_SECONDS later with the same one line.
+    """
+
+    def __init__(self, host: str, port: int) -> None:
+        self.target = address(host, port)
+        self.lost = False
+        self.message = (f"--chief {self.target}: the chief has not answered for {CHIEF_LOST_SECONDS:g} s (stopped, or "
+                        "its machine or network is down); this worker stops, and its trial runs again when the "
+                        "chief's run is resumed")
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, name="fitsweep-chief-watch", daemon=True)
+
+    def __enter__(self) -> _ChiefWatch:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._stop.set()
+
+    def _watch(self) -> None:
+        import grpc
+
+        with grpc.insecure_channel(self.target) as channel:
+            answered = time.monotonic()
+            while not self._stop.wait(HEARTBEAT_SECONDS):
+                if chief_answers(channel, timeout=HEARTBEAT_SECONDS):
+                    answered = time.monotonic()
+                elif time.monotonic() - answered >= CHIEF_LOST_SECONDS:
+                    self._stop_worker()
+                    return
+
+    def _stop_worker(self) -> None:
+        self.lost = True
+        _thread.interrupt_main()
+        if not self._stop.wait(STOP_GRACE_SECONDS):  # the interruption was swallowed
+            sys.stderr.write(f"fitsweep: run failed: {self.message}\n")
+            sys.stderr.flush()
+            os._exit(1)
 
 
 def _wait_for_chief(host: str, port: int) -> None:
