@@ -6,6 +6,7 @@ import contextlib
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -159,13 +160,18 @@ def test_sigterm_to_a_chief_and_its_workers_at_once_leaves_their_trials_to_rerun
 def test_sigterm_stops_a_worker_with_one_line_and_exit_143(tmp_path: Path) -> None:
     """A preempted `fitsweep worker` (here still waiting for its chief) ends as Ctrl-C would, not killed mid-word."""
     sweep = write_sweep(tmp_path, tiny_sweep())
-    command = [sys.executable, "-c", "from fitsweep.cli import main; main()", "worker", str(sweep),
-               "--chief", "127.0.0.1:9", "--results-dir", str(tmp_path / "results")]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                               env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
-    time.sleep(15)  # past TensorFlow's import, waiting for the chief
-    process.send_signal(signal.SIGTERM)
-    _, error = process.communicate(timeout=60)
+    with socket.socket() as silent_chief:  # accepts the worker's connection and never answers it
+        silent_chief.bind(("127.0.0.1", 0))
+        silent_chief.listen()
+        silent_chief.settimeout(300)  # a safety net: the worker connects once TensorFlow is imported
+        command = [sys.executable, "-c", "from fitsweep.cli import main; main()", "worker", str(sweep),
+                   "--chief", f"127.0.0.1:{silent_chief.getsockname()[1]}", "--results-dir", str(tmp_path / "results")]
+        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                   env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+        connection, _ = silent_chief.accept()  # the worker is waiting for its chief now
+        process.send_signal(signal.SIGTERM)
+        _, error = process.communicate(timeout=60)
+        connection.close()
     assert process.returncode == 143
     assert "Traceback" not in error and error.strip().splitlines()[-1] == "fitsweep: interrupted (SIGTERM)"
 

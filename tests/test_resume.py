@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import json
 import os
-import random
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
 
-from conftest import tiny_sweep, write_sweep
+from conftest import invoke_cli, tiny_sweep, write_sweep
 from fitsweep import ResultsError, parse_spec, run_sweep
 from fitsweep.results import RunPaths, run_lock
 from fitsweep.runner import resume_sweep
@@ -50,6 +51,28 @@ def test_resuming_a_finished_run_changes_nothing(tmp_path: Path) -> None:
     assert resumed.info["status"] == "completed"
 
 
+def _contents(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.mark.parametrize("replacement, said", [
+    (tiny_sweep(name="other", tuner={"max_trials": 1}, train={"epochs": 1}), "name 'tiny' there, 'other' here"),
+    (tiny_sweep(tuner={"max_trials": 1}, train={"epochs": 2}), "not the one the run wrote"),
+], ids=["another sweep", "the same name, trained otherwise"])
+def test_resume_refuses_a_sweep_file_that_is_not_its_runs(replacement: dict[str, Any], said: str, tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch,
+                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    run_sweep(parse_spec(tiny_sweep(tuner={"max_trials": 1}, train={"epochs": 1})), results_dir=tmp_path)
+    run_dir = tmp_path / "tiny"
+    (run_dir / "sweep.yaml").write_text(parse_spec(replacement).to_yaml(), encoding="utf-8")
+    before = _contents(run_dir)
+    code, output = invoke_cli(["resume", str(run_dir)], monkeypatch, capsys)
+    lines = output.strip().splitlines()
+    assert code == 2 and len(lines) == 1 and "Traceback" not in output, output
+    assert str(run_dir / "sweep.yaml") in lines[0] and str(run_dir / "run.json") in lines[0] and said in lines[0]
+    assert _contents(run_dir) == before
+
+
 def _start_run(sweep: Path, results: Path) -> subprocess.Popen:
     """`run`, or `resume` once the killed run left a resumable folder, as a user would."""
     run_dir = results / "tiny"
@@ -63,28 +86,76 @@ def _start_run(sweep: Path, results: Path) -> subprocess.Popen:
     )
 
 
-@pytest.mark.slow
-def test_resume_after_sigkill_at_random_moments_keeps_every_trial_once(tmp_path: Path) -> None:
-    sweep = write_sweep(tmp_path, tiny_sweep(tuner={"max_trials": 6, "executions_per_trial": 2},
-                                             train={"epochs": 4}))
-    reference = run_sweep(parse_spec(tiny_sweep(tuner={"max_trials": 6, "executions_per_trial": 2},
-                                                train={"epochs": 4})), results_dir=tmp_path / "reference")
-    results = tmp_path / "killed"
-    rng = random.Random(7)
+def trial_records(run_dir: Path) -> list[dict[str, Any]]:
+    """Every trial.json of a run as it stands (KerasTuner's files are written whole, by a rename)."""
+    records = []
+    for path in (run_dir / "tuner").glob("trial_*/trial.json"):
+        try:
+            records.append(json.loads(path.read_text(encoding="utf-8")))
+        except (OSError, ValueError):  # removed meanwhile, by a resume forgetting an unrecorded trial
+            continue
+    return records
+
+
+def with_epochs(records: list[dict[str, Any]]) -> int:
+    """How many trials have an epoch recorded (a running trial's first epoch is saved at once)."""
+    return sum(any(metric.get("observations") for metric in record["metrics"]["metrics"].values())
+               for record in records)
+
+
+def completed(records: list[dict[str, Any]]) -> int:
+    return sum(record["status"] == "COMPLETED" for record in records)
+
+
+Moment = tuple[str, Callable[[list[dict[str, Any]]], bool]]
+# Moments of a sweep of 6 trials trained 2 at a time (fused groups 00-01, 02-03, 04-05).
+EVERY_STAGE: list[Moment] = [
+    ("the first group starts", lambda records: len(records) >= 1),
+    ("the first group records an epoch", lambda records: with_epochs(records) >= 1),
+    ("the first group ends", lambda records: completed(records) >= 1),
+    ("the second group starts", lambda records: len(records) >= 3),
+    ("the second group records an epoch", lambda records: with_epochs(records) >= 3),
+    ("the second group ends", lambda records: completed(records) >= 3),
+    ("the third group starts", lambda records: len(records) >= 5),
+    ("the third group records an epoch", lambda records: with_epochs(records) >= 5),
+    ("the last trial ends, before the run's last tables", lambda records: completed(records) >= 6),
+]
+
+
+def _wait_for(moment: Moment, run_dir: Path, process: subprocess.Popen) -> bool:
+    """Wait until the run reaches `moment` (True), or ends first (False)."""
+    name, reached = moment
+    deadline = time.monotonic() + 600  # a safety net against a hung run, not a speed limit
+    while not reached(trial_records(run_dir)):
+        if process.poll() is not None:
+            return False
+        assert time.monotonic() < deadline, f"the run never reached: {name}"
+        time.sleep(0.05)
+    return True
+
+
+def run_killed_at(moments: list[Moment], sweep: Path, results: Path) -> None:
+    """Run a sweep, SIGKILL it at each moment it has not reached yet, resume it each time, and let it finish."""
+    run_dir = results / "tiny"
     process = _start_run(sweep, results)
-    kills = 0
-    while kills < 10:
-        time.sleep(rng.uniform(0.5, 6.0))
-        if process.poll() is not None:  # the run finished before this kill
-            assert process.returncode == 0, process.stderr.read().decode()
+    for moment in moments:
+        if moment[1](trial_records(run_dir)):  # the killed run had got past it already
+            continue
+        if not _wait_for(moment, run_dir, process):
             break
         process.send_signal(signal.SIGKILL)
         process.wait()
-        kills += 1
         process = _start_run(sweep, results)
     process.wait(timeout=600)
-    assert process.returncode == 0, process.stderr.read().decode()
-    assert kills == 10
+    assert process.returncode == 0, process.stderr.read().decode() if process.stderr else ""
+
+
+@pytest.mark.slow
+def test_resume_after_sigkill_at_every_stage_keeps_every_trial_once(tmp_path: Path) -> None:
+    raw = tiny_sweep(tuner={"max_trials": 6, "executions_per_trial": 2}, train={"epochs": 4, "fused_trials": 2})
+    reference = run_sweep(parse_spec(raw), results_dir=tmp_path / "reference")
+    results = tmp_path / "killed"
+    run_killed_at(EVERY_STAGE, write_sweep(tmp_path, raw), results)
     resumed = pd.read_parquet(results / "tiny" / "trials.parquet")
     epochs = pd.read_parquet(results / "tiny" / "epochs.parquet")
     assert json.loads((results / "tiny" / "run.json").read_text())["status"] == "completed"

@@ -2,13 +2,8 @@
 
 from __future__ import annotations
 
-import os
-import random
 import shutil
-import signal
-import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -249,23 +244,14 @@ def test_a_run_recorded_without_tensorboard_files_stays_without_on_resume(tmp_pa
 
 
 @pytest.mark.slow
-def test_after_kills_at_random_moments_every_step_is_written_once(tmp_path: Path) -> None:
+def test_after_kills_at_each_stage_every_step_is_written_once(tmp_path: Path) -> None:
+    from test_resume import EVERY_STAGE, run_killed_at
+
     sweep = write_sweep(tmp_path, tiny_sweep(tuner={"max_trials": 6, "executions_per_trial": 2},
                                              train={"epochs": 4, "fused_trials": 2}))
     results, run_dir = tmp_path / "results", tmp_path / "results" / "tiny"
-    rng = random.Random(11)
-    for attempt in range(4):
-        resumable = (run_dir / "sweep.yaml").exists() and (run_dir / "run.json").exists()
-        arguments = ["resume", str(run_dir)] if resumable else ["run", str(sweep), "--results-dir", str(results),
-                                                                          "--overwrite"]
-        process = subprocess.Popen([sys.executable, "-m", "fitsweep", *arguments, "--quiet"],
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                   env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
-        if attempt < 3:
-            time.sleep(rng.uniform(4.0, 12.0))
-            if process.poll() is None:
-                process.send_signal(signal.SIGKILL)
-        assert process.wait(timeout=600) in (0, -signal.SIGKILL)
+    # Mid-epochs, as a group's sessions are written, and as the next group starts.
+    run_killed_at([EVERY_STAGE[1], EVERY_STAGE[2], EVERY_STAGE[6], EVERY_STAGE[8]], sweep, results)
     run = load(run_dir)
     assert run.info["status"] == "completed" and len(run.trials) == 6 * 2
     assert_tensorboard_matches_tables(run)
