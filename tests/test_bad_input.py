@@ -1,7 +1,8 @@
 """The bad-input corpus, through the real command line: exit 2, one line, no traceback, nothing written.
 
 Every case is listed in `tests/corpus/manifest.yaml` with the fragments its message must contain,
-or, for a resource bomb that PyYAML or fitsweep may refuse, the time and memory its refusal may take.
+or, for a resource bomb that PyYAML or fitsweep may refuse, the time and memory budget its refusal
+has (measured by `benchmarks/bad_input.py`; the tests check the refusal, not its speed).
 Sweep files are committed under `tests/corpus/sweeps/`; the broken data files that the sweep files
 under `tests/corpus/data/` name are written at test time by the maker of the same name below, so
 no binary is committed. Errors are all caught before training, so no model is ever fitted.
@@ -9,7 +10,6 @@ no binary is committed. Errors are all caught before training, so no model is ev
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
@@ -197,7 +197,7 @@ def test_manifest_lists_every_corpus_file_once() -> None:
     assert on_disk == set(listed) - made
     assert {case["make"] for kind in ("sweeps", "data") for case in MANIFEST[kind] if "make" in case} == set(MAKERS)
     assert sum(len(cases) for cases in MANIFEST.values()) >= 40
-    assert all(case.get("expect") or case.get("limits") for cases in MANIFEST.values() for case in cases)
+    assert all(case.get("expect") or case.get("budget") for cases in MANIFEST.values() for case in cases)
 
 
 # --- sweep files: `run` and `validate` ------------------------------------------------------------
@@ -282,53 +282,26 @@ def test_console_script(command: str, file: str, tmp_path: Path) -> None:
     if command == "run":
         args += ["--results-dir", str(tmp_path / "results"), "--max-trials", "1", "--epochs", "1", "--quiet"]
     before = snapshot(tmp_path)
-    done = subprocess.run(args, cwd=work, capture_output=True, text=True, timeout=120,
+    done = subprocess.run(args, cwd=work, capture_output=True, text=True, timeout=600,  # a safety net
                           env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
     assert_one_line_error(done.returncode, done.stdout + done.stderr, case["expect"])
     assert snapshot(tmp_path) == before
 
 
-# --- resource bombs: refused quickly and in little memory, whichever layer refuses them -----------
+# --- resource bombs: refused whichever layer refuses them (their budgets: benchmarks/bad_input.py) -
 
-MEASURED = "measured: "
-# Runs the CLI's entry point in a fresh interpreter and prints, last, the time and the growth of
-# peak resident memory that the command itself took (the imports before it are not counted).
-MEASURED_MAIN = f"""
-import json, resource, sys, time
-from fitsweep import cli
-baseline_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-started = time.perf_counter()
-sys.argv = ["fitsweep", *sys.argv[1:]]
-try:
-    cli.main()
-    code = 0
-except SystemExit as exited:
-    code = exited.code
-seconds = time.perf_counter() - started
-growth_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - baseline_kb) / 1024
-sys.stdout.flush()
-print({MEASURED!r} + json.dumps({{"seconds": seconds, "peak_rss_growth_mb": growth_mb}}))
-sys.exit(code)
-"""
-BOMBS = [case for kind in ("sweeps", "data") for case in MANIFEST[kind] if "limits" in case]
+BOMBS = [case for kind in ("sweeps", "data") for case in MANIFEST[kind] if "budget" in case]
 
 
 @pytest.mark.parametrize("command", ["run", "validate"])
 @pytest.mark.parametrize("case", BOMBS, ids=case_id)
-def test_bomb_refused_within_limits(case: dict[str, Any], command: str, tmp_path: Path) -> None:
+def test_bomb_refused(case: dict[str, Any], command: str, tmp_path: Path, workdir: Path,
+                      monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     sweep = place(case, tmp_path / "sweeps")
-    work = tmp_path / "work"
-    work.mkdir()
     args = [command, str(sweep)]
     if command == "run":
         args += ["--results-dir", str(tmp_path / "results"), "--max-trials", "1", "--epochs", "1", "--quiet"]
     before = snapshot(tmp_path)
-    done = subprocess.run([sys.executable, "-c", MEASURED_MAIN, *args], cwd=work, capture_output=True, text=True,
-                          timeout=120, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
-    output, _, measured = done.stdout.rpartition(MEASURED)
-    line = assert_one_line_error(done.returncode, output + done.stderr, case.get("expect", []))
+    line = assert_one_line_error(*invoke(args, monkeypatch, capsys), case.get("expect", []))
     assert f"{PREFIX}{sweep}: " in line
     assert snapshot(tmp_path) == before
-    usage = json.loads(measured)
-    for limit, allowed in case["limits"].items():
-        assert usage[limit] < allowed, f"{limit}: {usage[limit]:.1f}, allowed under {allowed}"
