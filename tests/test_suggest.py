@@ -76,8 +76,9 @@ def test_the_best_trial_at_the_top_of_a_choice_widens_it(learning_rate_run: Swee
     assert best["learning_rate"] == pytest.approx(0.1)
     suggestion = _suggest(learning_rate_run)
     assert "widen" in _changes(suggestion)["train.learning_rate"]
-    assert _section(suggestion, "train.learning_rate") == {"values": [0.001, 0.01, 0.1, 1.0]}
-    assert suggestion.sweep["tuner"]["max_trials"] >= 4  # the grid grew with it
+    values = _section(suggestion, "train.learning_rate")["values"]
+    assert values[-2:] == [0.1, 1.0]  # 0.01, which no good top configuration has, may be narrowed away
+    assert suggestion.sweep["tuner"]["max_trials"] == len(values)  # the grid follows it
     parse_spec(suggestion.sweep)
 
 

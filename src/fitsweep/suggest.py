@@ -54,7 +54,8 @@ def suggest_next_sweep(run_dir: str | Path) -> str:
                            f"model.family is {run.spec.model.family}, so narrow its sweep file by hand")
     _require_finished(run)
     try:
-        suggestion = next_sweep(run.spec, run.trials, run.epochs, chance_loss=run.info.get("chance_loss"))
+        suggestion = next_sweep(run.spec, run.trials, run.epochs, chance_loss=run.info.get("chance_loss"),
+                                data=run.info.get("data"))
     except AnalysisError as error:
         raise ResultsError(f"{run.path}: {error}") from None
     sweep, moved = _absolute_data_paths(suggestion.sweep, run.info.get("data_dir"))

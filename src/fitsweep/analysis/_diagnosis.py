@@ -19,7 +19,7 @@ Every verdict states its numbers and the likely cause.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from enum import Enum
 from typing import Any, cast
@@ -46,8 +46,8 @@ class Fit(str, Enum):
     compared with them.
 
     Example:
-        >>> Fit("overfit") == "overfit", Fit.UNDERFIT.remedy.split(",")[0]
-        (True, 'add capacity')
+        >>> Fit("overfit") == "overfit", Fit.OVERFIT.remedy.split(" (")[0]
+        (True, 'regularize')
     """
 
     OVERFIT = "overfit"
@@ -63,7 +63,8 @@ class Fit(str, Enum):
         """What usually helps, in one line."""
         return {
             Fit.OVERFIT: "regularize (l2, dropout), shrink the network, or stop earlier",
-            Fit.UNDERFIT: "add capacity, train longer, raise the learning rate, or weaken regularization",
+            Fit.UNDERFIT: ("raise the learning rate (or scale the inputs) where the loss never moved or falls slowly; "
+                           "else add capacity, weaken regularization, or train longer"),
             Fit.GOOD: "nothing to fix; compare its test accuracy with the other trials",
             Fit.DIVERGED: "lower the learning rate or check the inputs for extreme values",
         }[self]
@@ -77,6 +78,7 @@ class _Settings:
     underfit_chance_share: float
     chance_loss: float | None
     trend_epochs: int
+    unscaled: str  # words for inputs the run left unscaled by request, or ""
 
 
 def chance_level_loss(class_priors: Sequence[float] | npt.ArrayLike, binary: bool = False) -> float:
@@ -131,6 +133,7 @@ def diagnose(
     accuracy_margin: float = 0.02,
     underfit_chance_share: float = 0.5,
     trend_epochs: int = 5,
+    data: Mapping[str, Any] | None = None,
 ) -> pd.DataFrame:
     """Give each execution of each trial a verdict: overfit, underfit, good or diverged.
 
@@ -143,8 +146,10 @@ def diagnose(
     2. **high bias**: the training error (or cross-entropy) stays above the reachable level by
        more than its noise: z standard errors of an estimate on the validation rows at the
        execution's own level, z from `confidence` corrected for taking the best of the sweep's
-       trials (Bonferroni), plus the spread between the best trial's repeats; or the training
-       cross-entropy is at least `underfit_chance_share` of `chance_loss` (it learned little).
+       trials (Bonferroni), plus the spread between the best trial's repeats; or the training loss
+       never moved over the epochs and sits at the chance level (nothing trained). The chance level
+       is no floor otherwise: with noisy labels even a perfect model's cross-entropy is a large
+       share of it, so only a configuration that does clearly better shows bias.
     3. **high variance**: validation error (or cross-entropy) above training by more than the
        noise of both, while also clearly above the reachable level; or the validation loss rose
        after its minimum by more than its standard error while the training loss kept falling.
@@ -154,19 +159,26 @@ def diagnose(
        `accuracy_margin` in accuracy, `margin` times the level in cross-entropy, so that very large
        splits do not turn trivial differences into verdicts.
 
+    **Repeats** (executions of one trial) are judged together: the tests run on their mean levels,
+    with the spread between them added to the noise, and each execution takes that verdict unless
+    it is an outlier among them (three repeats or more; its reason says so).
+
     With one configuration, bias cannot be measured against the sweep: an execution is underfit
-    only by the chance level or when its training loss still falls steeply at the last epoch, and
-    the reason says what could not be judged. Without row counts (`train_rows`,
-    `train_measured_rows`, `val_rows` in the trials table) the noise is unknown and only `margin`
-    applies. Tables whose training metrics are Keras' running averages (no `running_loss`
+    only by its own curve (a training loss within `margin` of the chance level, or one still
+    falling steeply at the last epoch while it misclassifies training rows), and the reason says
+    what could not be judged. A sweep whose best configuration's validation cross-entropy is at
+    least `underfit_chance_share` of the chance level says so in every reason: the inputs carry
+    little signal, or the task is hard. Without row counts (`train_rows`, `train_measured_rows`,
+    `val_rows` in the trials table) each curve's own epoch-to-epoch scatter stands for the noise.
+    Tables whose training metrics are Keras' running averages (no `running_loss`
     column, or one without values: runs made before fitsweep measured training rows in inference
     mode, searches imported from KerasTuner) overstate the training error under dropout; there the
     better of training and validation stands for the fit, and each reason says so.
 
     Defaults and why: 95% confidence, the usual level; two points of accuracy and 5% of a
     cross-entropy are the smallest differences a reader would act on (the cross-entropy, which
-    also measures confidence, is the more sensitive of the two); half the chance-level loss means
-    training removed less than half of what predicting the priors costs.
+    also measures confidence, is the more sensitive of the two); a best configuration at half the
+    chance-level loss or more removed less than half of what predicting the priors costs.
 
     Args:
         epochs: The epochs table (trial_id, execution, epoch, loss, val_loss; accuracy,
@@ -181,8 +193,12 @@ def diagnose(
         confidence: Confidence that a difference called clear is not noise, in (0.5, 1).
         margin: Smallest difference of cross-entropy that counts, relative to its level, at least 0.
         accuracy_margin: Smallest difference of accuracy that counts, at least 0.
-        underfit_chance_share: Share of `chance_loss` at or above which a training loss is high.
+        underfit_chance_share: Share of `chance_loss` at or above which the sweep's best validation
+            cross-entropy is called near chance (a note in the reasons; no verdict rests on it).
         trend_epochs: How many final epochs `train_trend` is fitted over.
+        data: The run's data section (run.json's `data`), optional: where it records that the
+            inputs were left unscaled by request (`scaling: none`), a loss that never moved or
+            stays at chance names them among its likely causes.
 
     Returns:
         One row per (trial_id, execution), `run` first when present: `status` (with `trials`),
@@ -208,7 +224,8 @@ def diagnose(
     """
     require_columns(epochs, _EPOCH_COLUMNS, "epochs")
     _check_settings(chance_loss, confidence, (margin, accuracy_margin, underfit_chance_share), trend_epochs)
-    settings = _Settings(confidence, margin, accuracy_margin, underfit_chance_share, chance_loss, trend_epochs)
+    settings = _Settings(confidence, margin, accuracy_margin, underfit_chance_share, chance_loss, trend_epochs,
+                         _unscaled(data))
     # Training metrics measured in inference mode sit beside Keras' running averages (running_*).
     measured = "running_loss" in epochs.columns and bool(epochs["running_loss"].notna().any())
     epochs, renamed = _without_penalty(epochs) if penalty_free else (epochs, False)
@@ -506,7 +523,7 @@ def _near_chance_note(reachable: _Reachable | None, settings: _Settings, loss_na
     below = 1 - reachable.crossentropy / chance
     return (f"; the best configuration (trial {reachable.crossentropy_trial}, validation {loss_name} "
             f"{reachable.crossentropy:.3g}) reaches only {max(below, 0):.0%} below the chance level {chance:.3g}: the "
-            "inputs carry little signal for this label, or the task is hard")
+            "inputs carry little signal for this label, or the task is hard, or no configuration trained enough")
 
 
 @dataclass(frozen=True)
@@ -542,7 +559,7 @@ def _verdict(row: dict[str, Any], reachable: _Reachable | None, settings: _Setti
               "reachable_crossentropy": reachable.crossentropy if reachable else math.nan}
     numbers = {"bias": bias.size, "variance": variance.size, **levels}
     if bias.clear and variance.clear:
-        fit = Fit.UNDERFIT if bias.size >= variance.size else Fit.OVERFIT  # a bias of unknown size yields
+        fit = Fit.UNDERFIT if bias.size >= variance.size else Fit.OVERFIT
         first, second = (bias, variance) if fit is Fit.UNDERFIT else (variance, bias)
         other = "overfits" if fit is Fit.UNDERFIT else "underfits"
         reason = f"{first.text}. It also {other}, the smaller problem: {second.text}"
@@ -604,7 +621,7 @@ def _bias(row: dict[str, Any], reachable: _Reachable | None, settings: _Settings
         train_error, train_ce = _better(train_error, val_error), _better(train_ce, val_ce)
     stuck = _stuck(row, train_ce, settings, loss_name)
     if stuck:
-        size = train_ce - reachable.crossentropy if reachable else math.nan
+        size = train_ce - reachable.crossentropy if reachable else train_ce  # all of it is left to learn
         return _Finding(True, size, stuck + _underfit_causes(row, reachable, settings, train_ce))
     if reachable is None:
         return _alone_bias(row, train_error, train_ce, settings, loss_name)
@@ -723,12 +740,14 @@ def _alone_bias(row: dict[str, Any], train_error: float, train_ce: float, settin
         chance = cast(float, settings.chance_loss)
         text = (f"it learned nothing: training {loss_name} {train_ce:.3g}{_mean_of(row)} is {train_ce / chance:.0%} "
                 f"of the chance level {chance:.3g}")
-        return _Finding(True, math.nan, text + _underfit_causes(row, None, settings, train_ce))
+        return _Finding(True, train_ce, text + _underfit_causes(row, None, settings, train_ce))
     trend = _number(row, "train_trend")
     if math.isfinite(train_error) and train_error <= settings.accuracy_margin:
         return _Finding(False, math.nan, "")
     if math.isfinite(trend) and trend < _STEEP_TREND:
-        return _Finding(True, math.nan, f"training {loss_name} still falls {-trend:.1%} per epoch"
+        # Its size: what as many epochs again would take off at the final rate, a floor of the bias left.
+        size = -trend * _number(row, "epochs_run") * train_ce
+        return _Finding(True, size, f"training {loss_name} still falls {-trend:.1%} per epoch"
                                         f"{_at_epoch(row, 'last_epoch')}, so training stopped before it converged"
                                         + _underfit_causes(row, None, settings, train_ce))
     return _Finding(False, math.nan, "")
@@ -779,16 +798,27 @@ def _too_fast(row: dict[str, Any], settings: _Settings) -> str:
     return f"{shown}: the learning rate{_learning_rate(row)} is likely too high: lower it"
 
 
-def _never_moved_causes(row: dict[str, Any]) -> str:
-    scaling = f"; {_scaling(row)}" if _scaling(row) else ""
-    return (f"a learning rate{_learning_rate(row)} too small to move the weights (raise it), dead relu units or "
-            f"saturated outputs (a loss that reads the same at every epoch has no gradient){scaling}")
+def _never_moved_causes(row: dict[str, Any], settings: _Settings) -> str:
+    scaling = f"; {settings.unscaled}" if settings.unscaled else ""
+    return (f"the training loss never moved (it changed {_number(row, 'train_range'):.2%} over "
+            f"{_number(row, 'epochs_run'):.0f} epochs): a learning rate{_learning_rate(row)} too small to move the "
+            "weights (raise it), dead relu units or saturated outputs (a loss that reads the same at every epoch has "
+            f"no gradient){scaling}")
 
 
-def _scaling(row: dict[str, Any]) -> str:
-    """Words for inputs the run did not scale, where the run records that they needed it ("" otherwise)."""
-    reason = row.get("scaling_reason")
-    return f"unscaled inputs ({reason}): scale them (data.scaling)" if isinstance(reason, str) and reason else ""
+def _unscaled(data: Mapping[str, Any] | None) -> str:
+    """Words for inputs left unscaled by request, from the run's data section ("" when scaled or unknown).
+
+    `data.scaling: auto` records why it left inputs alone ("on a unit scale already"); only a
+    `none` asked for says nothing about their ranges, so those are the inputs worth checking.
+    """
+    if not data or data.get("scaling") != "none":
+        return ""
+    reason = str(data.get("scaling_reason") or "")
+    if reason.startswith("on a unit scale"):
+        return ""
+    return (f"inputs left unscaled (data.scaling: none{', ' + reason if reason else ''}): if their ranges are far "
+            "from the unit range, set data.scaling: auto")
 
 
 def _majority(row: dict[str, Any], train_ce: float, settings: _Settings) -> str:
@@ -824,7 +854,7 @@ def _underfit_causes(row: dict[str, Any], reachable: _Reachable | None, settings
     """The likely causes of high bias, the optimisation first: no capacity helps a network that does not train."""
     causes = []
     if _flat(row):
-        causes.append(_never_moved_causes(row))
+        causes.append(_never_moved_causes(row, settings))
     else:
         causes += [text for text in (_too_fast(row, settings), _improving(row, settings)) if text]
     penalties = [f"{name}={_number(row, name):g}" for name in ("l1", "l2", "dropout") if _number(row, name) > 0]
@@ -835,8 +865,8 @@ def _underfit_causes(row: dict[str, Any], reachable: _Reachable | None, settings
             params < reachable.params / 2:
         causes.append(f"a small network ({params:,.0f} parameters against {reachable.params:,.0f} in trial "
                       f"{reachable.crossentropy_trial}): add capacity")
-    if _scaling(row) and not _flat(row):
-        causes.append(_scaling(row))
+    if settings.unscaled and not _flat(row) and _at_chance(train_ce, settings):
+        causes.append(settings.unscaled)
     majority = _majority(row, train_ce, settings)
     return (f". Likely cause: {'; '.join(causes)}" if causes else "") + (f". {majority[:1].upper()}{majority[1:]}"
                                                                          if majority else "")

@@ -7,8 +7,10 @@ test cannot tell from the best, and from their verdicts:
 - a range (or numeric choice) is **widened** where the best configuration sits at its edge;
 - it is **narrowed** around the top configurations where most of their executions fit well;
 - **regularization** is added or strengthened where most of them overfit;
-- where most underfit, **epochs and the learning rate** are raised when they were still
-  improving at their last epoch, **capacity** otherwise;
+- where most underfit, the **learning rate** is raised where their loss never moved (no
+  capacity: a network that does not train needs none), inputs left unscaled are scaled, the
+  **learning rate and then epochs** are raised when they were still improving at their last
+  epoch, **capacity** otherwise;
 - **train longer** where the best configuration's best epoch is in the last tenth of its epochs;
 - **repeats** are raised where the best two configurations differ by less than their noise.
 
@@ -19,7 +21,7 @@ Every change carries its evidence, with numbers. The result is plain sweep-file 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -64,7 +66,7 @@ class Change:
         before: Its value in the finished sweep (sweep-file form: constant, {values}, {min, max}).
         after: Its value in the next sweep.
         rule: Which rule made it: "widen", "narrow", "regularize", "capacity", "train longer",
-            "learning rate", "repeats", "objective", "grid".
+            "learning rate", "scaling", "repeats", "objective", "grid".
         evidence: Why, with the numbers it rests on, in one sentence.
     """
 
@@ -117,6 +119,7 @@ def next_sweep(
     confidence: float = 0.95,
     power: float = 0.8,
     max_repeats: int = 10,
+    data: Mapping[str, Any] | None = None,
 ) -> NextSweep:
     """Derive the next sweep from a finished one: each change with its evidence.
 
@@ -139,6 +142,8 @@ def next_sweep(
         confidence: Level at which the best two configurations count as told apart.
         power: Power the repeats are sized for (as `compare` sizes them).
         max_repeats: The most executions per trial suggested; more needed is said in the evidence.
+        data: The run's data section (run.json's `data`), passed to `diagnose`: inputs left
+            unscaled by request are named as a cause, and scaled in the next sweep.
 
     Returns:
         A `NextSweep`: the sweep as plain data, its changes and the notes on what stayed.
@@ -166,7 +171,7 @@ def next_sweep(
     objective = spec.tuner.objective
     require_columns(trials, ["trial_id", "execution", objective, "best_epoch", "epochs_run"], "trials")
     if diagnosis is None:
-        diagnosis = diagnose(epochs, trials, chance_loss=chance_loss)
+        diagnosis = diagnose(epochs, trials, chance_loss=chance_loss, data=data)
     reading = _read(spec, trials, epochs, diagnosis, top_share, last_epochs_share, confidence)
     editor = _Editor(spec)
     _shape_rules(editor, spec, reading, edge_share)
@@ -214,9 +219,10 @@ def _read(spec: SweepSpec, trials: pd.DataFrame, epochs: pd.DataFrame, diagnosis
     rows = completed(trials).copy()
     if rows.empty:
         raise AnalysisError("the sweep has no completed trial, so there is nothing to base a next sweep on")
-    fits = diagnosis[["trial_id", "execution", "fit"]].astype({"trial_id": "string"})
+    fits = diagnosis[["trial_id", "execution", "fit", "fit_reason"]].astype({"trial_id": "string"})
     rows["trial_id"] = rows["trial_id"].astype("string")
-    rows = rows.drop(columns=["fit"], errors="ignore").merge(fits, on=["trial_id", "execution"], how="left")
+    rows = rows.drop(columns=["fit", "fit_reason"], errors="ignore").merge(fits, on=["trial_id", "execution"],
+                                                                         how="left")
     rows = rows.merge(_late_rates(epochs, last_epochs_share), on=["trial_id", "execution"], how="left")
     columns = configuration_columns(rows)
     rows["configuration"] = rows.groupby(columns, dropna=False, sort=False).ngroup() if columns else 0
@@ -554,17 +560,7 @@ def _fit_rules(editor: _Editor, spec: SweepSpec, reading: _Reading, last_epochs_
     if reading.mood == "overfit":
         _regularize(editor, spec, reading)
     elif reading.mood == "underfit":
-        underfit = _top_rows(reading)
-        underfit = underfit[underfit["fit"].astype("string") == "underfit"]
-        improving = _still_improving(underfit, last_epochs_share, margin)
-        share = f"{int(improving.sum())} of {len(underfit)} underfit executions were still improving (best epoch " \
-                f"in the last {last_epochs_share:.0%} of their epochs, and at the final rate as many epochs again " \
-                f"would take over {margin:.0%} off the validation loss)"
-        if improving.sum() * 2 > len(underfit):
-            _train_longer(editor, spec, f"{reading.mood_evidence}; {share}")
-            _raise_learning_rate(editor, spec, f"{reading.mood_evidence}; {share}")
-        else:
-            _add_capacity(editor, spec, reading, f"{reading.mood_evidence}; {share}: not for want of epochs")
+        _underfit_rules(editor, spec, reading, last_epochs_share, margin)
     best = _best_rows(reading)
     improving = _still_improving(best, last_epochs_share, margin)
     if improving.sum() * 2 > len(best) and not any(c.key == "train.epochs" for c in editor.changes):
@@ -574,6 +570,42 @@ def _fit_rules(editor: _Editor, spec: SweepSpec, reading: _Reading, last_epochs_
                                     f"{last_epochs_share:.0%} of its {int(best['epochs_run'].max())} epochs, where "
                                     f"its validation loss still fell {falls} per epoch (as many epochs again at "
                                     f"that rate would take over {margin:.0%} off it)")
+
+
+def _underfit_rules(editor: _Editor, spec: SweepSpec, reading: _Reading, last_epochs_share: float,
+                    margin: float) -> None:
+    """The cause of the top configurations' underfitting decides the change: the optimisation before capacity.
+
+    A network whose loss never moved, or whose inputs were left unscaled, does not train: more
+    width or epochs cannot help it, a larger learning rate (or scaled inputs) can. A loss still
+    falling steadily when training stopped asks for a larger learning rate first, then more
+    epochs. Otherwise the network learned what it could: add capacity.
+    """
+    underfit = _top_rows(reading)
+    underfit = underfit[underfit["fit"].astype("string") == "underfit"]
+    reasons = underfit["fit_reason"].astype("string").fillna("")
+    unscaled = reasons.str.contains("inputs left unscaled")
+    if unscaled.any():
+        editor.set("data.scaling", "auto", "scaling",
+                   f"{reading.mood_evidence}; {int(unscaled.sum())} of {len(underfit)} underfit executions stayed at "
+                   "the chance level on inputs left unscaled: standardize those far from a unit scale")
+    frozen = reasons.str.contains("never moved")
+    if frozen.sum() * 2 > len(underfit):
+        _raise_learning_rate(editor, spec, f"{reading.mood_evidence}; the training loss of {int(frozen.sum())} of "
+                                           f"{len(underfit)} underfit executions never moved: a network that does "
+                                           "not train needs a larger learning rate (or live units), not capacity")
+        return
+    if unscaled.any():
+        return
+    improving = _still_improving(underfit, last_epochs_share, margin)
+    share = f"{int(improving.sum())} of {len(underfit)} underfit executions were still improving (best epoch " \
+            f"in the last {last_epochs_share:.0%} of their epochs, and at the final rate as many epochs again " \
+            f"would take over {margin:.0%} off the validation loss)"
+    if improving.sum() * 2 > len(underfit):
+        _raise_learning_rate(editor, spec, f"{reading.mood_evidence}; {share}")
+        _train_longer(editor, spec, f"{reading.mood_evidence}; {share}")
+    else:
+        _add_capacity(editor, spec, reading, f"{reading.mood_evidence}; {share}: not for want of epochs")
 
 
 def _still_improving(rows: pd.DataFrame, last_epochs_share: float, margin: float) -> np.ndarray:

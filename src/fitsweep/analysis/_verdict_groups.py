@@ -21,6 +21,7 @@ __all__ = ["fit_groups", "fit_findings"]
 _ORDER = ("underfit", "overfit", "diverged")
 _MAX_GROUPS = 3  # per verdict; executions left over are named one by one
 _MAX_NAMED = 10  # trials named in one finding before "and N more"
+_ACCURACY_GAP = 0.02  # diagnose's accuracy_margin: a smaller shortfall of accuracy is no evidence
 
 
 def fit_groups(diagnosis: pd.DataFrame, trials: pd.DataFrame) -> pd.DataFrame:
@@ -110,18 +111,29 @@ def _summary(fit: str, members: pd.DataFrame) -> str:
     if fit == "diverged":
         return "a loss became NaN or infinite"
     if fit == "underfit":
-        text = (f"training accuracy {_span(1 - as_float(members['train_error']))} against "
-                f"{_span(1 - as_float(members['reachable_error']))} reachable, training cross-entropy "
-                f"{_span(members['train_crossentropy'])} against {_span(members['reachable_crossentropy'])}")
-        improving = members["fit_reason"].astype(str).str.contains("still improving|still falls").sum()
-        if improving:
-            epochs = _span(members["epochs_run"], 0)
-            text += f"; {improving} of {len(members)} still improving at their last epoch ({epochs})"
-        return text
+        return _underfit_summary(members)
     rose = as_float(members["val_rise"])
     accuracies = _span(1 - as_float(members["val_error"])), _span(1 - as_float(members["train_error"]))
     return (f"validation accuracy {accuracies[0]} against training {accuracies[1]}; "
             f"validation loss up {_percent_span(rose)} after its minimum")
+
+
+def _underfit_summary(members: pd.DataFrame) -> str:
+    """The underfit group's evidence: accuracy only where it shows a gap, so no "0.626 against 0.626"."""
+    cross_entropy = (f"training cross-entropy {_span(members['train_crossentropy'])} against "
+                     f"{_span(members['reachable_crossentropy'])} reachable")
+    gap = as_float(members["reachable_error"]) - as_float(members["train_error"])
+    text = cross_entropy
+    if np.nanmax(np.append(-gap, -np.inf)) > _ACCURACY_GAP:
+        text = (f"training accuracy {_span(1 - as_float(members['train_error']))} against "
+                f"{_span(1 - as_float(members['reachable_error']))} reachable, {cross_entropy}")
+    reasons = members["fit_reason"].astype(str)
+    for words, pattern in (("never moved (a flat training loss)", "never moved"),
+                           ("still improving at their last epoch", "still improving|still falls")):
+        count = int(reasons.str.contains(pattern).sum())
+        if count:
+            text += f"; {count} of {len(members)} {words}"
+    return text
 
 
 def _percent_span(values: np.ndarray) -> str:
