@@ -248,7 +248,29 @@ def _copy(project: Path, tmp_path: Path) -> Path:
     return copy
 
 
+def _edit_trials(project: Path, change: Any) -> None:
+    """Rewrite every trial.json after `change(record)`, as a hand or another program might."""
+    for path in project.glob("trial_*/trial.json"):
+        record = json.loads(path.read_text())
+        change(record)
+        path.write_text(json.dumps(record))
+
+
+def _first_observation(record: dict[str, Any]) -> dict[str, Any]:
+    """A trial's first metric observation ({} for a failed trial, which has none)."""
+    metrics = record["metrics"]["metrics"].values()
+    return next((metric["observations"][0] for metric in metrics if metric["observations"]), {})
+
+
 @pytest.mark.parametrize("damage, named, said", [
+    (lambda p: _edit_trials(p, lambda r: r.update(score="high")), "trial.json", 'score is "high"'),
+    (lambda p: _edit_trials(p, lambda r: _first_observation(r).update(value=["low"])), "trial.json",
+     '.observations[0].value is "low", where KerasTuner writes a number'),
+    (lambda p: _edit_trials(p, lambda r: _first_observation(r).update(step="one")), "trial.json",
+     '.observations[0].step is "one"'),
+    (lambda p: _edit_trials(p, lambda r: r.update(best_step=[1])), "trial.json", "best_step is [1]"),
+    (lambda p: (p / "oracle.json").write_text(json.dumps({**json.loads((p / "oracle.json").read_text()),
+                                                          "start_order": "0"})), "oracle.json", "start_order"),
     (lambda p: (p / "oracle.json").unlink(), "oracle.json", "not a KerasTuner project"),
     (lambda p: next(p.glob("trial_*/trial.json")).write_text('{"trial_id": "0", "hyper'), "trial.json",
      "truncated or corrupt"),
@@ -274,7 +296,58 @@ def test_kerastuners_directory_is_refused_with_the_projects_inside(grid_project:
     assert not any(tmp_path.iterdir())
 
 
+def _write_logs(log_dir: Path, trial_ids: list[str]) -> None:
+    """Each trial's two epochs as Keras' TensorBoard callback logs them under KerasTuner: train/ and validation/."""
+    import tensorflow as tf
+
+    for trial_id in trial_ids:
+        for run in ("train", "validation"):
+            with tf.summary.create_file_writer(str(log_dir / trial_id / "execution0" / run)).as_default():
+                for epoch in range(2):
+                    tf.summary.scalar("epoch_loss", 0.7 - 0.1 * epoch, step=epoch)
+                    tf.summary.scalar("epoch_accuracy", 0.5 + 0.1 * epoch, step=epoch)
+
+
+def _truncate(path: Path) -> None:
+    path.write_bytes(path.read_bytes()[: path.stat().st_size - 7])
+
+
+DAMAGES = {
+    "cut short": _truncate,
+    "emptied": lambda path: path.write_bytes(b""),
+    "overwritten": lambda path: path.write_bytes(bytes(range(256)) * 4),
+}
+
+
+@pytest.mark.parametrize("damage", DAMAGES.values(), ids=DAMAGES.keys())
+def test_a_damaged_event_file_is_named_and_skipped_only_when_asked(grid_project: Path, tmp_path: Path,
+                                                                   damage: Any) -> None:
+    project, logs = _copy(grid_project, tmp_path), tmp_path / "logs"
+    trial_ids = sorted(trial_records(project))
+    _write_logs(logs, trial_ids)
+    damaged = next((logs / trial_ids[0] / "execution0" / "train").glob("events.out.tfevents.*"))
+    damage(damaged)
+    before = tree_digest(project, logs)
+    refused = invoke("import", str(project), "--tensorboard", str(logs), "--results-dir", str(tmp_path / "results"))
+    lines = refused.output.strip().splitlines()
+    assert refused.exit_code == 2 and len(lines) == 1 and "Traceback" not in refused.output, refused.output
+    assert str(damaged) in lines[0] and "--skip-damaged-logs" in lines[0]
+    assert not (tmp_path / "results").exists() and tree_digest(project, logs) == before
+
+    imported = invoke("import", str(project), "--tensorboard", str(logs), "--results-dir", str(tmp_path / "results"),
+                      "--skip-damaged-logs")
+    assert imported.exit_code == 0, imported.output
+    assert f"fitsweep: warning: skipped {damaged}: " in imported.output
+    run = load(tmp_path / "results" / "grid")
+    assert run.info["imported"]["skipped_event_files"][0].startswith(f"{damaged}: ")
+    curve = run.epochs[run.epochs["trial_id"] == trial_ids[0]]
+    assert list(curve["epoch"]) == [1, 2] and curve["val_loss"].notna().all()  # its validation file was read
+    assert "loss" not in curve or curve["loss"].isna().all()
+    assert tree_digest(project, logs) == before
+
+
 @pytest.mark.parametrize("arguments, said", [
+    (["--tensorboard", "{project}/oracle.json"], "is a file, not a folder"),
     (["--tensorboard", "{project}"], "holds no logs of this project's trials"),
     (["--tensorboard", "{project}/missing"], "no such folder"),
     (["--name", "bad name"], "--name"),
