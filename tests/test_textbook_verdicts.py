@@ -87,3 +87,16 @@ def test_a_loss_still_falling_is_underfit_only_while_training_rows_are_misclassi
         assert row.fit == "good", row.fit_reason
     else:
         assert row.fit == "underfit" and "train longer" in row.fit_reason, row.fit_reason
+
+
+def test_a_learning_rate_that_sends_keras_to_nan_diverges_beside_a_healthy_one(tmp_path: Path) -> None:
+    # Plain Keras' model.fit of this network at SGD 10 on these rows goes NaN in the first epoch in
+    # each of 5 seeds; a loss of clipped probabilities froze it instead, and it was called underfit.
+    trials = _run(tmp_path, "diverging", data=_DATA,
+                  train={"optimizer": "sgd", "learning_rate": {"values": [10.0, 0.1]}, "batch_size": 32, "epochs": 20},
+                  model={"layers": [25, 50, 50, 25], "dropout": 0.0, "l2": 0.0},
+                  tuner={"algorithm": "grid", "max_trials": 2})
+    rows = trials.set_index("learning_rate")
+    assert rows.loc[10.0, "fit"] == "diverged" and rows.loc[10.0, "status"] == "diverged", rows.loc[10.0, "fit_reason"]
+    assert "epoch 1" in rows.loc[10.0, "fit_reason"]
+    assert rows.loc[0.1, "fit"] != "diverged" and rows.loc[0.1, "val_accuracy"] > 0.85, rows.loc[0.1, "fit_reason"]
