@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from conftest import tiny_sweep
 from fitsweep import SpecError, SweepSpec, load_spec, parse_spec
-from fitsweep.spec import ACTIVATIONS, OPTIMIZERS, SWEEP_NAME, _SweepLoader
+from fitsweep.spec import ACTIVATIONS, OPTIMIZERS, SWEEP_NAME, parse_spec_text
 
 SETTINGS = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 # Longer than any message fitsweep writes; a value quoted whole (an alias bomb) would exceed it.
@@ -134,7 +134,7 @@ def mutated_sweeps(draw: st.DrawFn) -> dict[str, Any]:
 
 
 def reads_back(spec: SweepSpec) -> SweepSpec:
-    return parse_spec(yaml.load(spec.to_yaml(), Loader=_SweepLoader), "resolved")  # noqa: S506
+    return parse_spec_text(spec.to_yaml(), "resolved")
 
 
 @SETTINGS
