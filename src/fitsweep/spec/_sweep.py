@@ -1,14 +1,4 @@
-"""The sweep file: its schema, its defaults and its validation.
-
-A sweep file is YAML with five sections (`name`, `data`, `model`, `train`, `tuner`). It is read
-and validated once, here; everything downstream trusts the returned `SweepSpec`.
-
-Every searchable hyperparameter takes one of three forms::
-
-    dropout: 0.2                                        # a constant
-    dropout: {values: [0.0, 0.2, 0.5]}                  # a choice
-    l2: {min: 1.0e-6, max: 1.0e-2, sampling: log}       # a range (optional `step`)
-"""
+"""The sweep file's schema, its YAML reading and writing, its messages and overrides (see the package)."""
 
 from __future__ import annotations
 

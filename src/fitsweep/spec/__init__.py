@@ -1,0 +1,65 @@
+"""The sweep file: its schema, its defaults and its validation.
+
+A sweep file is YAML with five sections (`name`, `data`, `model`, `train`, `tuner`). It is read
+and validated once, here; everything downstream trusts the returned `SweepSpec`.
+
+Every searchable hyperparameter takes one of three forms::
+
+    dropout: 0.2                                        # a constant
+    dropout: {values: [0.0, 0.2, 0.5]}                  # a choice
+    l2: {min: 1.0e-6, max: 1.0e-2, sampling: log}       # a range (optional `step`)
+"""
+
+from fitsweep.spec._sweep import (
+    ACTIVATIONS,
+    MODEL_FAMILIES,
+    OPTIMIZERS,
+    BuildModelSpec,
+    Choice,
+    ConvModelSpec,
+    DataSpec,
+    ModelSection,
+    ModelSpec,
+    Range,
+    SweepSpec,
+    TrainSpec,
+    TunerSpec,
+    load_spec,
+    names_a_key,
+    parse_spec,
+    parse_spec_text,
+    yaml_entry,
+)
+from fitsweep.spec._sweep import SWEEP_NAME as SWEEP_NAME
+from fitsweep.spec._sweep import CirclesData as CirclesData
+from fitsweep.spec._sweep import CSVData as CSVData
+from fitsweep.spec._sweep import DigitsData as DigitsData
+from fitsweep.spec._sweep import HDF5Data as HDF5Data
+from fitsweep.spec._sweep import KerasTunerData as KerasTunerData
+from fitsweep.spec._sweep import MoonsData as MoonsData
+from fitsweep.spec._sweep import NotMNISTData as NotMNISTData
+from fitsweep.spec._sweep import NpzData as NpzData
+from fitsweep.spec._sweep import Regularization as Regularization
+from fitsweep.spec._sweep import RegularizationChoice as RegularizationChoice
+from fitsweep.spec._sweep import ReportSpec as ReportSpec
+
+__all__ = [
+    "Choice",
+    "Range",
+    "SweepSpec",
+    "DataSpec",
+    "ModelSpec",
+    "BuildModelSpec",
+    "ConvModelSpec",
+    "ModelSection",
+    "MODEL_FAMILIES",
+    "TrainSpec",
+    "TunerSpec",
+    "load_spec",
+    "names_a_key",
+    "parse_spec_text",
+    "yaml_entry",
+    "parse_spec",
+    "ACTIVATIONS",
+    "OPTIMIZERS",
+]
