@@ -10,6 +10,7 @@ Every searchable hyperparameter takes one of three forms::
     l2: {min: 1.0e-6, max: 1.0e-2, sampling: log}       # a range (optional `step`)
 """
 
+from fitsweep.spec._messages import names_a_key
 from fitsweep.spec._sweep import (
     ACTIVATIONS,
     MODEL_FAMILIES,
@@ -25,7 +26,6 @@ from fitsweep.spec._sweep import (
     TrainSpec,
     TunerSpec,
     load_spec,
-    names_a_key,
     parse_spec,
     parse_spec_text,
     yaml_entry,

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import difflib
 import math
 import re
-import reprlib
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, TypeVar, Union, get_args
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, TypeVar, Union
 
 import yaml
 from pydantic import (
@@ -26,27 +24,7 @@ from yaml.composer import ComposerError
 from yaml.constructor import ConstructorError
 
 from fitsweep.errors import SpecError
-
-__all__ = [
-    "Choice",
-    "Range",
-    "SweepSpec",
-    "DataSpec",
-    "ModelSpec",
-    "BuildModelSpec",
-    "ConvModelSpec",
-    "ModelSection",
-    "MODEL_FAMILIES",
-    "TrainSpec",
-    "TunerSpec",
-    "load_spec",
-    "names_a_key",
-    "parse_spec_text",
-    "yaml_entry",
-    "parse_spec",
-    "ACTIVATIONS",
-    "OPTIMIZERS",
-]
+from fitsweep.spec._messages import describe, shown, shown_number
 
 ACTIVATIONS = ("relu", "tanh", "sigmoid", "elu", "selu", "gelu", "swish", "leaky_relu", "linear")
 OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop", "nadam", "adagrad")
@@ -60,25 +38,6 @@ MAX_YAML_DEPTH = 32
 # Keys a mapping may collect through `<<` merges: merges of merges grow exponentially per alias.
 MAX_YAML_MERGED_KEYS = 1000
 MAX_LAYERS = 64
-
-# Values quoted in error messages are cut short, so that a huge or self-repeating value (an alias
-# bomb) still gives one short line.
-_SHORT = reprlib.Repr()
-_SHORT.maxstring, _SHORT.maxother, _SHORT.maxlong, _SHORT.maxlevel = 60, 60, 30, 2
-_SHORT.maxlist = _SHORT.maxtuple = _SHORT.maxdict = _SHORT.maxset = 6
-MAX_SHOWN = 100
-
-
-def _shown(value: Any) -> str:
-    """A short repr of a user's value for an error message."""
-    text = _SHORT.repr(value)
-    return text if len(text) <= MAX_SHOWN else text[: MAX_SHOWN - 3] + "..."
-
-
-def _number(value: int | float) -> str:
-    """A number for an error message: `:g` for floats, shortened digits for (huge) ints."""
-    return f"{value:g}" if isinstance(value, float) else _shown(value)
-
 
 def _is_integral(value: Any) -> bool:
     """Whether a number is a whole number, without converting huge ints to float."""
@@ -114,11 +73,11 @@ class Range(_Section):
     @model_validator(mode="after")
     def _check_bounds(self) -> Range:
         if self.min > self.max:
-            raise ValueError(f"min ({_number(self.min)}) must not exceed max ({_number(self.max)})")
+            raise ValueError(f"min ({shown_number(self.min)}) must not exceed max ({shown_number(self.max)})")
         if self.sampling == "log" and self.min <= 0:
-            raise ValueError(f"a log range must stay above 0, got min {_number(self.min)}")
+            raise ValueError(f"a log range must stay above 0, got min {shown_number(self.min)}")
         if self.step is not None and self.step <= 0:
-            raise ValueError(f"step must be positive, got {_number(self.step)}")
+            raise ValueError(f"step must be positive, got {shown_number(self.step)}")
         return self
 
 
@@ -160,10 +119,10 @@ def _numbers(*, integer: bool, low: float, high: float = math.inf, high_open: bo
         for value in _values_of(param):
             is_number = isinstance(value, (int, float)) and not isinstance(value, bool)
             if not is_number or (integer and not _is_integral(value)):
-                raise ValueError(f"{_shown(value)} is not {allowed}")
+                raise ValueError(f"{shown(value)} is not {allowed}")
             too_high = value >= high if high_open else value > high
             if value < low or too_high or (isinstance(value, float) and not math.isfinite(value)):
-                raise ValueError(f"{_shown(value)} is outside the allowed {interval}")
+                raise ValueError(f"{shown(value)} is outside the allowed {interval}")
         return param
 
     return AfterValidator(check)
@@ -177,7 +136,7 @@ def _names(allowed: tuple[str, ...]) -> AfterValidator:
             raise ValueError(f"takes a value or a choice, not a range; allowed: {', '.join(allowed)}")
         for value in _values_of(param):
             if value not in allowed:
-                raise ValueError(f"{_shown(value)} is not one of: {', '.join(allowed)}")
+                raise ValueError(f"{shown(value)} is not one of: {', '.join(allowed)}")
         return param
 
     return AfterValidator(check)
@@ -189,7 +148,7 @@ def _odd(param: Any) -> Any:
         raise ValueError("takes a value or a choice of odd sizes (1, 3, 5, 7), not a range")
     for value in _values_of(param):
         if int(value) % 2 == 0:
-            raise ValueError(f"{_shown(value)} is even; allowed: an odd size 1, 3, 5 or 7")
+            raise ValueError(f"{shown(value)} is even; allowed: an odd size 1, 3, 5 or 7")
     return param
 
 
@@ -199,7 +158,7 @@ def _switch(param: Any) -> Any:
         raise ValueError("takes true, false or {values: [true, false]}, not a range")
     for value in _values_of(param):
         if not isinstance(value, bool):
-            raise ValueError(f"{_shown(value)} is not true or false")
+            raise ValueError(f"{shown(value)} is not true or false")
     return param
 
 
@@ -215,7 +174,7 @@ def _layer_lists(param: Any) -> Any:
             isinstance(w, int) and not isinstance(w, bool) and 1 <= w <= 1_000_000 for w in option
         ):
             raise ValueError(
-                f"{_shown(option)} is not a list of integer widths in [1, 1000000] such as [600, 400, 200]"
+                f"{shown(option)} is not a list of integer widths in [1, 1000000] such as [600, 400, 200]"
             )
     return param
 
@@ -495,7 +454,7 @@ class BuildModelSpec(_Section):
     @classmethod
     def _file_and_function(cls, value: str) -> str:
         if not _BUILD_TARGET.match(value):
-            raise ValueError(f"{_shown(value)} is not FILE.py:FUNCTION, such as models.py:build")
+            raise ValueError(f"{shown(value)} is not FILE.py:FUNCTION, such as models.py:build")
         return value
 
     @property
@@ -675,7 +634,7 @@ class SweepSpec(_Section):
     def _check_name(self) -> SweepSpec:
         if not SWEEP_NAME.match(self.name):
             raise ValueError(
-                f"name {_shown(self.name)} must be 1-64 letters, digits, '.', '_' or '-' "
+                f"name {shown(self.name)} must be 1-64 letters, digits, '.', '_' or '-' "
                 "and start with a letter or digit"
             )
         return self
@@ -785,7 +744,7 @@ class _SweepLoader(yaml.SafeLoader):
         for key, _ in node.value:
             if isinstance(key, yaml.ScalarNode) and key.tag != "tag:yaml.org,2002:merge":
                 if (key.tag, key.value) in seen:
-                    raise ComposerError(None, None, f"duplicate key {_shown(key.value)}", key.start_mark)
+                    raise ComposerError(None, None, f"duplicate key {shown(key.value)}", key.start_mark)
                 seen.add((key.tag, key.value))
         return node
 
@@ -800,7 +759,7 @@ class _SweepLoader(yaml.SafeLoader):
             return super().construct_object(node, deep)
         except (ValueError, TypeError, AttributeError, OverflowError):
             tag = str(node.tag).replace("tag:yaml.org,2002:", "!!")
-            raise ConstructorError(None, None, f"cannot read {_shown(node.value)} as {tag}",
+            raise ConstructorError(None, None, f"cannot read {shown(node.value)} as {tag}",
                                    node.start_mark) from None
 
 
@@ -852,7 +811,7 @@ def _read_yaml(path: Path) -> Any:
     try:
         exists = path.exists()
     except (OSError, ValueError) as error:
-        raise SpecError(f"{path}: not a usable file name ({_shown(str(error))})") from None
+        raise SpecError(f"{path}: not a usable file name ({shown(str(error))})") from None
     if not exists:
         raise SpecError(f"{path}: no such sweep file")
     if not path.is_file():
@@ -890,91 +849,7 @@ def parse_spec(raw: Any, source: str = "<sweep>", *, recorded: bool = False) -> 
     try:
         return SweepSpec.model_validate(raw, context={"recorded": recorded})
     except ValidationError as error:
-        raise SpecError(f"{source}: {_describe(error)}") from None
-
-
-_KEY_PREFIX = re.compile(r"^[a-z_]+\.[a-z_]+: ")
-
-
-def names_a_key(message: str) -> bool:
-    """Whether an error message starts with the sweep-file key it is about (`model.family: ...`)."""
-    return bool(_KEY_PREFIX.match(message))
-
-
-def _describe(error: ValidationError) -> str:
-    """The first validation problem as `key.path: what is wrong`, with a did-you-mean hint."""
-    first = error.errors()[0]
-    keys, model = _walk(first["loc"])
-    where = ".".join(k if k.isprintable() and len(k) <= 60 else _shown(k) for k in keys) or "(top level)"
-    if first["type"] == "extra_forbidden":
-        allowed = sorted(model.model_fields) if model else []
-        owners = _families_with(keys[-1]) if model in MODEL_FAMILIES else []
-        if owners:  # a key of another model family: say which
-            families = " or ".join(f"model.family: {kind}" for kind in owners)
-            return (f"{where}: belongs to {families}, not family {getattr(model, 'kind', '')}; set that family, "
-                    f"or use this family's keys: {', '.join(allowed)}")
-        hint = difflib.get_close_matches(keys[-1], allowed, n=1)
-        suggestion = f"; did you mean '{hint[0]}'?" if hint else ""
-        return f"{where}: unknown key{suggestion} (allowed: {', '.join(allowed)})"
-    if first["type"] == "model_family":
-        return f"{where}: {_unknown_family(first['input'])}"
-    if first["type"] == "missing":
-        return f"{where}: required key is missing"
-    message = first["msg"].removeprefix("Value error, ")
-    if not keys and _KEY_PREFIX.match(message):  # a check across sections names its own key
-        return message
-    return f"{where}: {message}"
-
-
-def _families_with(key: str) -> list[str]:
-    """The model families whose section has `key`."""
-    return [family.kind for family in MODEL_FAMILIES if key in family.model_fields]
-
-
-def _unknown_family(section: Any) -> str:
-    """What is wrong with a `model.family` no family has, with a did-you-mean hint."""
-    kinds = [family.kind for family in MODEL_FAMILIES]
-    given = section.get("family") if isinstance(section, dict) else None
-    hint = difflib.get_close_matches(given, kinds, n=1) if isinstance(given, str) else []
-    suggestion = f"; did you mean '{hint[0]}'?" if hint else ""
-    return f"unknown family {_shown(given)}{suggestion} (allowed: {', '.join(kinds)})"
-
-
-def _walk(loc: tuple[Any, ...]) -> tuple[list[str], type[BaseModel] | None]:
-    """The user's key path for an error location, dropping union tags; and the innermost model."""
-    keys: list[str] = []
-    model: type[BaseModel] | None = SweepSpec
-    candidates: list[type[BaseModel]] = [SweepSpec]
-    for step in loc:
-        if step == "constant":
-            continue
-        if isinstance(step, int):  # a list index: the list's items have the same model
-            keys.append(str(step))
-            continue
-        # A tag picks among a union's members; once picked, a key of the same name is a key (model.build).
-        tagged = [c for c in candidates if step and getattr(c, "kind", "") == step] if len(candidates) > 1 else []
-        if tagged:
-            candidates, model = tagged, tagged[0]
-            continue
-        keys.append(str(step))
-        owner = next((c for c in candidates if str(step) in c.model_fields), None)
-        if owner is None:
-            model = candidates[0] if candidates else None
-            candidates = []
-            continue
-        model = owner
-        candidates = _models_in(owner.model_fields[str(step)].annotation)
-    return keys, model
-
-
-def _models_in(annotation: Any) -> list[type[BaseModel]]:
-    """The `_Section` classes an annotation can hold (through Union, Annotated and Optional)."""
-    if isinstance(annotation, type) and issubclass(annotation, _Section):
-        return [annotation]
-    found: list[type[BaseModel]] = []
-    for arg in get_args(annotation):
-        found.extend(_models_in(arg))
-    return found
+        raise SpecError(f"{source}: {describe(error, SweepSpec, MODEL_FAMILIES)}") from None
 
 
 # --- writing sweep files -------------------------------------------------------------------
