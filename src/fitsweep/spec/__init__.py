@@ -10,18 +10,15 @@ Every searchable hyperparameter takes one of three forms::
     l2: {min: 1.0e-6, max: 1.0e-2, sampling: log}       # a range (optional `step`)
 """
 
+from fitsweep.spec._hyperparameters import ACTIVATIONS, OPTIMIZERS, Choice, Range
 from fitsweep.spec._messages import names_a_key
 from fitsweep.spec._sweep import (
-    ACTIVATIONS,
     MODEL_FAMILIES,
-    OPTIMIZERS,
     BuildModelSpec,
-    Choice,
     ConvModelSpec,
     DataSpec,
     ModelSection,
     ModelSpec,
-    Range,
     SweepSpec,
     TrainSpec,
     TunerSpec,

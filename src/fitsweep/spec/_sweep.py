@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import math
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, TypeVar, Union
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, Union
 
 import yaml
 from pydantic import (
-    AfterValidator,
-    BaseModel,
-    ConfigDict,
     Discriminator,
     Field,
     Tag,
@@ -24,11 +20,25 @@ from yaml.composer import ComposerError
 from yaml.constructor import ConstructorError
 
 from fitsweep.errors import SpecError
-from fitsweep.spec._messages import describe, shown, shown_number
-
-ACTIVATIONS = ("relu", "tanh", "sigmoid", "elu", "selu", "gelu", "swish", "leaky_relu", "linear")
-OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop", "nadam", "adagrad")
-POOLINGS = ("max", "average", "none")
+from fitsweep.spec._hyperparameters import (
+    Activation,
+    BatchSize,
+    Blocks,
+    Depth,
+    Filters,
+    KernelSize,
+    Layers,
+    LearningRate,
+    Optimizer,
+    Penalty,
+    Pooling,
+    Rate,
+    Section,
+    Switch,
+    Width,
+    largest,
+)
+from fitsweep.spec._messages import describe, shown
 
 SWEEP_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 MAX_SWEEP_FILE_BYTES = 1_000_000
@@ -37,174 +47,16 @@ MAX_YAML_ALIASES = 100
 MAX_YAML_DEPTH = 32
 # Keys a mapping may collect through `<<` merges: merges of merges grow exponentially per alias.
 MAX_YAML_MERGED_KEYS = 1000
-MAX_LAYERS = 64
-
-def _is_integral(value: Any) -> bool:
-    """Whether a number is a whole number, without converting huge ints to float."""
-    return isinstance(value, int) or (isinstance(value, float) and value.is_integer())
 
 
-class _Section(BaseModel):
-    """A strict, closed mapping: unknown keys and wrong types are errors."""
-
-    model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
-    kind: ClassVar[str] = ""
-
-
-# --- hyperparameter forms ------------------------------------------------------------------
-
-
-class Choice(_Section):
-    """A hyperparameter searched over a list of values."""
-
-    kind: ClassVar[str] = "choice"
-    values: list[Any] = Field(min_length=1)
-
-
-class Range(_Section):
-    """A numeric hyperparameter searched between `min` and `max` (inclusive)."""
-
-    kind: ClassVar[str] = "range"
-    min: int | float
-    max: int | float
-    step: int | float | None = None
-    sampling: Literal["linear", "log"] = "linear"
-
-    @model_validator(mode="after")
-    def _check_bounds(self) -> Range:
-        if self.min > self.max:
-            raise ValueError(f"min ({shown_number(self.min)}) must not exceed max ({shown_number(self.max)})")
-        if self.sampling == "log" and self.min <= 0:
-            raise ValueError(f"a log range must stay above 0, got min {shown_number(self.min)}")
-        if self.step is not None and self.step <= 0:
-            raise ValueError(f"step must be positive, got {shown_number(self.step)}")
-        return self
-
-
-def _form(value: Any) -> str:
-    if isinstance(value, _Section):
-        return value.kind
-    if isinstance(value, dict):
-        return "choice" if "values" in value else "range"
-    return "constant"
-
-
-_Scalar = TypeVar("_Scalar")
-# The three accepted forms of one hyperparameter whose constant form is a `_Scalar`.
-Param = Annotated[
-    Annotated[_Scalar, Tag("constant")] | Annotated[Choice, Tag("choice")] | Annotated[Range, Tag("range")],
-    Discriminator(_form),
-]
-
-
-def _values_of(param: Any) -> list[Any]:
-    """Every value a parameter can take that can be checked: constant, choices, range ends."""
-    if isinstance(param, Choice):
-        return list(param.values)
-    if isinstance(param, Range):
-        return [param.min, param.max]
-    return [param]
-
-
-def _numbers(*, integer: bool, low: float, high: float = math.inf, high_open: bool = False) -> AfterValidator:
-    """A validator that every value of a numeric parameter is a number within bounds."""
-    upper = ")" if high_open else "]"
-    interval = f"[{low:g}, {high:g}{upper}"
-    allowed = f"{'an integer' if integer else 'a number'} in {interval}"
-
-    def check(param: Any) -> Any:
-        bounds = (param.min, param.max, param.step or 1) if isinstance(param, Range) else ()
-        if integer and not all(_is_integral(v) for v in bounds):
-            raise ValueError(f"range bounds and step must be integers, allowed: {allowed}")
-        for value in _values_of(param):
-            is_number = isinstance(value, (int, float)) and not isinstance(value, bool)
-            if not is_number or (integer and not _is_integral(value)):
-                raise ValueError(f"{shown(value)} is not {allowed}")
-            too_high = value >= high if high_open else value > high
-            if value < low or too_high or (isinstance(value, float) and not math.isfinite(value)):
-                raise ValueError(f"{shown(value)} is outside the allowed {interval}")
-        return param
-
-    return AfterValidator(check)
-
-
-def _names(allowed: tuple[str, ...]) -> AfterValidator:
-    """A validator that a string parameter (constant or choice) is one of `allowed`."""
-
-    def check(param: Any) -> Any:
-        if isinstance(param, Range):
-            raise ValueError(f"takes a value or a choice, not a range; allowed: {', '.join(allowed)}")
-        for value in _values_of(param):
-            if value not in allowed:
-                raise ValueError(f"{shown(value)} is not one of: {', '.join(allowed)}")
-        return param
-
-    return AfterValidator(check)
-
-
-def _odd(param: Any) -> Any:
-    """`model.kernel_size`: odd sizes only, so a "same"-padded kernel is centred on its pixel."""
-    if isinstance(param, Range):
-        raise ValueError("takes a value or a choice of odd sizes (1, 3, 5, 7), not a range")
-    for value in _values_of(param):
-        if int(value) % 2 == 0:
-            raise ValueError(f"{shown(value)} is even; allowed: an odd size 1, 3, 5 or 7")
-    return param
-
-
-def _switch(param: Any) -> Any:
-    """A true/false parameter (constant or choice)."""
-    if isinstance(param, Range):
-        raise ValueError("takes true, false or {values: [true, false]}, not a range")
-    for value in _values_of(param):
-        if not isinstance(value, bool):
-            raise ValueError(f"{shown(value)} is not true or false")
-    return param
-
-
-def _layer_lists(param: Any) -> Any:
-    """`model.layers`: one list of widths, or a choice of such lists."""
-    if isinstance(param, Range):
-        raise ValueError("takes a list of widths or {values: [[...], ...]}, not a range")
-    options = param.values if isinstance(param, Choice) else [param]
-    for option in options:
-        if isinstance(option, list) and len(option) > MAX_LAYERS:
-            raise ValueError(f"{len(option)} layers; at most {MAX_LAYERS} hidden layers are allowed")
-        if not isinstance(option, list) or not all(
-            isinstance(w, int) and not isinstance(w, bool) and 1 <= w <= 1_000_000 for w in option
-        ):
-            raise ValueError(
-                f"{shown(option)} is not a list of integer widths in [1, 1000000] such as [600, 400, 200]"
-            )
-    return param
-
-
-Depth = Annotated[Param[int], _numbers(integer=True, low=0, high=64)]
-Width = Annotated[Param[int], _numbers(integer=True, low=1, high=1_000_000)]
-Rate = Annotated[Param[float], _numbers(integer=False, low=0.0, high=1.0, high_open=True)]
-Penalty = Annotated[Param[float], _numbers(integer=False, low=0.0, high=1e3)]
-LearningRate = Annotated[Param[float], _numbers(integer=False, low=1e-12, high=10.0)]
-BatchSize = Annotated[Param[int], _numbers(integer=True, low=1, high=1_000_000)]
-Activation = Annotated[Param[str], _names(ACTIVATIONS)]
-Blocks = Annotated[Param[int], _numbers(integer=True, low=0, high=8)]
-Filters = Annotated[Param[int], _numbers(integer=True, low=1, high=1024)]
-KernelSize = Annotated[Param[int], _numbers(integer=True, low=1, high=7), AfterValidator(_odd)]
-Pooling = Annotated[Param[str], _names(POOLINGS)]
-Switch = Annotated[Param[bool], AfterValidator(_switch)]
-Optimizer = Annotated[Param[str], _names(OPTIMIZERS)]
 # Seeds go to scikit-learn, NumPy and TensorFlow, which all take this range.
 Seed = Annotated[int, Field(ge=0, le=2**31 - 1)]
-Layers = Annotated[
-    Annotated[list[Any], Tag("constant")] | Annotated[Choice, Tag("choice")] | Annotated[Range, Tag("range")],
-    Discriminator(_form),
-    AfterValidator(_layer_lists),
-]
 
 
 # --- data ----------------------------------------------------------------------------------
 
 
-class _DataBase(_Section):
+class _DataBase(Section):
     """Keys shared by every data source: how the data are split and scaled."""
 
     test_size: float = Field(0.2, gt=0.0, lt=1.0)
@@ -336,7 +188,7 @@ class NotMNISTData(_ImageData):
     limit: int | None = Field(None, ge=100)
 
 
-class KerasTunerData(_Section):
+class KerasTunerData(Section):
     """The data of a search plain KerasTuner ran, imported with `fitsweep import`: fitsweep never saw them.
 
     Only an imported run's recorded sweep.yaml names this source; a sweep file cannot run it. It has
@@ -349,7 +201,7 @@ class KerasTunerData(_Section):
     tensorboard: str | None = None
 
 
-DATA_SOURCES: tuple[type[_Section], ...] = (
+DATA_SOURCES: tuple[type[Section], ...] = (
     MoonsData, CirclesData, DigitsData, HDF5Data, CSVData, NpzData, NotMNISTData, KerasTunerData,
 )
 
@@ -374,7 +226,7 @@ else:
 # --- model, training, tuner ----------------------------------------------------------------
 
 
-class Regularization(_Section):
+class Regularization(Section):
     """One combination of regularizers, an option of `model.regularizers`."""
 
     dropout: float = Field(0.0, ge=0.0, lt=1.0)
@@ -382,13 +234,13 @@ class Regularization(_Section):
     l2: float = Field(0.0, ge=0.0, le=1e3)
 
 
-class RegularizationChoice(_Section):
+class RegularizationChoice(Section):
     """`model.regularizers`: whole combinations to compare, instead of a product of dropout, l1, l2."""
 
     values: list[Regularization] = Field(min_length=1)
 
 
-class ModelSpec(_Section):
+class ModelSpec(Section):
     """The Dense network (`family: dense`, the default): hidden layers by `depth` x `width` or a `layers` list."""
 
     kind: ClassVar[str] = "dense"
@@ -415,7 +267,7 @@ class ModelSpec(_Section):
         """Whether some trial of the sweep has an L1 or L2 penalty."""
         if self.regularizers is not None:
             return any(option.l1 > 0 or option.l2 > 0 for option in self.regularizers.values)
-        return any(_largest(form) > 0 for form in (self.l1, self.l2))
+        return any(largest(form) > 0 for form in (self.l1, self.l2))
 
 
 # `model.build`: "FILE.py:FUNCTION"; a function passed to `run_sweep(build=...)` is recorded as
@@ -425,7 +277,7 @@ _BUILD_TARGET = re.compile(r"^(?P<file>.+):(?P<function>[A-Za-z_][A-Za-z0-9_.]*)
 _DENSE_ONLY_KEYS = ("depth", "width", "layers", "activation", "dropout", "l1", "l2", "regularizers")
 
 
-class BuildModelSpec(_Section):
+class BuildModelSpec(Section):
     """A model from the user's own KerasTuner `build(hp)` function (`family: build`).
 
     `build` names a Python file and a function in it, `FILE.py:FUNCTION`; a relative file
@@ -479,7 +331,7 @@ class BuildModelSpec(_Section):
         return self.model_copy(update={"build": f"{(Path(base_dir) / self.file).resolve()}:{self.function}"})
 
 
-class ConvModelSpec(_Section):
+class ConvModelSpec(Section):
     """A convolutional network over images (`family: conv`): Conv2D blocks, then a Dense head.
 
     Block i (from 0) has `filters` x 2**i filters of `kernel_size` ("same" padding), batch
@@ -497,7 +349,7 @@ class ConvModelSpec(_Section):
     kernel_size: KernelSize = 3
     pooling: Pooling = "max"
     batch_norm: Switch = False
-    head: Layers = [64]
+    head: Layers = [64]  # noqa: RUF012 - a pydantic field: each section gets its own copy
     activation: Activation = "relu"
     dropout: Rate = 0.0
     l1: Penalty = 0.0
@@ -506,11 +358,11 @@ class ConvModelSpec(_Section):
     @property
     def can_penalise(self) -> bool:
         """Whether some trial of the sweep has an L1 or L2 penalty."""
-        return any(_largest(form) > 0 for form in (self.l1, self.l2))
+        return any(largest(form) > 0 for form in (self.l1, self.l2))
 
 
 # Every model family's section, each chosen by its `family` (`fitsweep.families` builds them).
-MODEL_FAMILIES: tuple[type[_Section], ...] = (ModelSpec, BuildModelSpec, ConvModelSpec)
+MODEL_FAMILIES: tuple[type[Section], ...] = (ModelSpec, BuildModelSpec, ConvModelSpec)
 
 
 def _family_tag(value: Any) -> str | None:
@@ -532,7 +384,7 @@ else:
     ]
 
 
-class TrainSpec(_Section):
+class TrainSpec(Section):
     """How each model is trained."""
 
     optimizer: Optimizer = "adam"
@@ -554,7 +406,7 @@ class TrainSpec(_Section):
         return value
 
 
-class TunerSpec(_Section):
+class TunerSpec(Section):
     """Which KerasTuner search runs, for how long, and towards what."""
 
     algorithm: Literal["random", "grid", "bayesian", "hyperband"] = "random"
@@ -572,14 +424,14 @@ class TunerSpec(_Section):
         return "max" if self.objective.endswith("accuracy") else "min"
 
 
-class ReportSpec(_Section):
+class ReportSpec(Section):
     """What a run writes for reading, besides its tables and report."""
 
     # TensorBoard event files under RUN_DIR/tensorboard (fitsweep.tensorboard): curves and HParams sessions.
     tensorboard: bool = True
 
 
-class SweepSpec(_Section):
+class SweepSpec(Section):
     """A validated sweep file."""
 
     name: str
@@ -683,15 +535,6 @@ class SweepSpec(_Section):
     def to_yaml(self) -> str:
         """The resolved sweep file as YAML."""
         return yaml.dump(self.resolved(), Dumper=_SweepDumper, sort_keys=False)
-
-
-def _largest(form: Any) -> float:
-    """The largest value a constant, choice or range can take."""
-    if isinstance(form, Choice):
-        return float(max(form.values))
-    if isinstance(form, Range):
-        return float(form.max)
-    return float(form)
 
 
 def _plain(value: Any) -> Any:
