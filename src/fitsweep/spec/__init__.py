@@ -10,13 +10,21 @@ Every searchable hyperparameter takes one of three forms::
     l2: {min: 1.0e-6, max: 1.0e-2, sampling: log}       # a range (optional `step`)
 """
 
+from fitsweep.spec._data import CirclesData as CirclesData
+from fitsweep.spec._data import CSVData as CSVData
+from fitsweep.spec._data import DataSpec
+from fitsweep.spec._data import DigitsData as DigitsData
+from fitsweep.spec._data import HDF5Data as HDF5Data
+from fitsweep.spec._data import KerasTunerData as KerasTunerData
+from fitsweep.spec._data import MoonsData as MoonsData
+from fitsweep.spec._data import NotMNISTData as NotMNISTData
+from fitsweep.spec._data import NpzData as NpzData
 from fitsweep.spec._hyperparameters import ACTIVATIONS, OPTIMIZERS, Choice, Range
 from fitsweep.spec._messages import names_a_key
 from fitsweep.spec._sweep import (
     MODEL_FAMILIES,
     BuildModelSpec,
     ConvModelSpec,
-    DataSpec,
     ModelSection,
     ModelSpec,
     SweepSpec,
@@ -28,14 +36,6 @@ from fitsweep.spec._sweep import (
     yaml_entry,
 )
 from fitsweep.spec._sweep import SWEEP_NAME as SWEEP_NAME
-from fitsweep.spec._sweep import CirclesData as CirclesData
-from fitsweep.spec._sweep import CSVData as CSVData
-from fitsweep.spec._sweep import DigitsData as DigitsData
-from fitsweep.spec._sweep import HDF5Data as HDF5Data
-from fitsweep.spec._sweep import KerasTunerData as KerasTunerData
-from fitsweep.spec._sweep import MoonsData as MoonsData
-from fitsweep.spec._sweep import NotMNISTData as NotMNISTData
-from fitsweep.spec._sweep import NpzData as NpzData
 from fitsweep.spec._sweep import Regularization as Regularization
 from fitsweep.spec._sweep import RegularizationChoice as RegularizationChoice
 from fitsweep.spec._sweep import ReportSpec as ReportSpec

@@ -1,0 +1,184 @@
+"""The `data` section: one section class per data source, chosen by its `source`.
+
+A new source is a class here, listed in `DATA_SOURCES`, and a loader of the same name in
+`fitsweep.data.sources`. Every source but `kerastuner` (an imported run's record) shares the
+split and scaling keys of `_DataBase`.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, Union
+
+from pydantic import Discriminator, Field, Tag, ValidationInfo, model_validator
+
+from fitsweep.spec._hyperparameters import Section
+
+# Seeds go to scikit-learn, NumPy and TensorFlow, which all take this range.
+Seed = Annotated[int, Field(ge=0, le=2**31 - 1)]
+
+
+class _DataBase(Section):
+    """Keys shared by every data source: how the data are split and scaled."""
+
+    test_size: float = Field(0.2, gt=0.0, lt=1.0)
+    validation_size: float = Field(0.2, gt=0.0, lt=1.0)
+    split_seed: Seed = 0
+    stratify: bool = True
+    # auto: standardize when the training split's features are far from a unit scale
+    # (fitsweep.data.scaling says the rule); none, standardize, minmax: as named.
+    scaling: Literal["auto", "none", "standardize", "minmax"] = "auto"
+    # Rows of the training split on which each epoch's training metrics are measured (None: see
+    # fitsweep.data.splits.measured_rows); at least 10 so an error rate means something.
+    train_metrics_rows: int | None = Field(None, ge=10, le=100_000_000)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _recorded_runs_kept_raw_inputs(cls, raw: Any, info: ValidationInfo) -> Any:
+        """A run recorded before `auto` existed, with no `scaling` in its sweep.yaml, ran unscaled."""
+        recorded = bool(info.context and info.context.get("recorded"))
+        if recorded and isinstance(raw, dict) and "scaling" not in raw:
+            return {**raw, "scaling": "none"}
+        return raw
+
+
+# [height, width] or [height, width, channels] of one row folded into an image.
+ImageShape = Annotated[list[Annotated[int, Field(ge=1, le=100_000)]], Field(min_length=2, max_length=3)]
+
+
+class _ImageData(_DataBase):
+    """A source whose rows may be images: `image_shape` says how one row folds up, for `family: conv`.
+
+    `[height, width]` or `[height, width, channels]`; its product must be the feature count.
+    """
+
+    image_shape: ImageShape | None = None
+
+
+class MoonsData(_DataBase):
+    """scikit-learn's two interleaving half circles (binary, 2 features)."""
+
+    kind: ClassVar[str] = "moons"
+    source: Literal["moons"]
+    samples: int = Field(1000, ge=20, le=10_000_000)
+    noise: float = Field(0.2, ge=0.0, le=10.0)
+    seed: Seed = 0
+
+
+class CirclesData(_DataBase):
+    """scikit-learn's two concentric circles (binary, 2 features)."""
+
+    kind: ClassVar[str] = "circles"
+    source: Literal["circles"]
+    samples: int = Field(1000, ge=20, le=10_000_000)
+    noise: float = Field(0.1, ge=0.0, le=10.0)
+    factor: float = Field(0.5, gt=0.0, lt=1.0)
+    seed: Seed = 0
+
+
+class DigitsData(_DataBase):
+    """scikit-learn's bundled 8x8 handwritten digits (10 classes, 64 features)."""
+
+    kind: ClassVar[str] = "digits"
+    source: Literal["digits"]
+
+
+class HDF5Data(_ImageData):
+    """An HDF5 file of tables, one row per sample: the features, then the label.
+
+    This is the notMNIST study's `data.h5` layout. Float features are used as stored; uint8
+    features are divided by 255. `test_dataset: null` splits the test set off the training data;
+    `validation_dataset` replaces the `validation_size` split with a dataset of the file.
+    A relative `path` starts at the sweep file's folder.
+
+    Example:
+        data: {source: hdf5, path: data.h5, train_dataset: trainData, test_dataset: testData}
+    """
+
+    kind: ClassVar[str] = "hdf5"
+    source: Literal["hdf5"]
+    path: str = Field(min_length=1)
+    train_dataset: str = Field("trainData", min_length=1)
+    test_dataset: str | None = Field("testData", min_length=1)
+    validation_dataset: str | None = Field(None, min_length=1)
+    # Where the label sits in each row; the default (-1) is the last column.
+    label_column: int = -1
+
+
+class CSVData(_ImageData):
+    """A CSV file with a header row: numeric feature columns and an integer `target` column.
+
+    Example:
+        data: {source: csv, path: train.csv, target: label, test_path: test.csv}
+    """
+
+    kind: ClassVar[str] = "csv"
+    source: Literal["csv"]
+    path: str = Field(min_length=1)
+    target: str = Field("target", min_length=1)
+    test_path: str | None = Field(None, min_length=1)
+
+
+class NpzData(_ImageData):
+    """A NumPy `.npz` file with arrays `x_train`, `y_train` and optionally `x_test`, `y_test`.
+
+    Feature arrays with more than two axes (images) are flattened, keeping their shape as the image
+    shape (`image_shape` overrides it); uint8 ones are divided by 255.
+
+    Example:
+        data: {source: npz, path: mnist.npz}
+    """
+
+    kind: ClassVar[str] = "npz"
+    source: Literal["npz"]
+    path: str = Field(min_length=1)
+
+
+class NotMNISTData(_ImageData):
+    """The bundled notMNIST_small letters A-J (28x28 pixels in [0, 1], 10 classes, own test set).
+
+    `limit` keeps a stratified, `split_seed`-seeded subset of the training rows for quick runs;
+    the test set stays whole.
+
+    Example:
+        data: {source: notmnist, limit: 2000}
+    """
+
+    kind: ClassVar[str] = "notmnist"
+    source: Literal["notmnist"]
+    # 100 rows leave enough of each of the 10 classes for a stratified validation split.
+    limit: int | None = Field(None, ge=100)
+
+
+class KerasTunerData(Section):
+    """The data of a search plain KerasTuner ran, imported with `fitsweep import`: fitsweep never saw them.
+
+    Only an imported run's recorded sweep.yaml names this source; a sweep file cannot run it. It has
+    no split keys: KerasTuner's search chose its own validation data and had no test split.
+    """
+
+    kind: ClassVar[str] = "kerastuner"
+    source: Literal["kerastuner"]
+    project: str = Field(min_length=1)
+    tensorboard: str | None = None
+
+
+DATA_SOURCES: tuple[type[Section], ...] = (
+    MoonsData, CirclesData, DigitsData, HDF5Data, CSVData, NpzData, NotMNISTData, KerasTunerData,
+)
+
+
+def _source_tag(value: Any) -> str | None:
+    return value.get("source") if isinstance(value, dict) else getattr(value, "source", None)
+
+
+if TYPE_CHECKING:  # the same union, written out: mypy cannot read one built at run time
+    DataSpec = MoonsData | CirclesData | DigitsData | HDF5Data | CSVData | NpzData | NotMNISTData | KerasTunerData
+else:
+    DataSpec = Annotated[
+        # A Union built from a tuple at run time: `X | Y` syntax cannot take a generated list.
+        Union[tuple(Annotated[cls, Tag(cls.kind)] for cls in DATA_SOURCES)],  # noqa: UP007
+        Discriminator(_source_tag, custom_error_type="data_source", custom_error_message=(
+            "unknown or missing source; allowed: "
+            + ", ".join(cls.kind for cls in DATA_SOURCES if cls is not KerasTunerData)
+        )),
+    ]
