@@ -21,12 +21,12 @@ from fitsweep.spec._data import NotMNISTData as NotMNISTData
 from fitsweep.spec._data import NpzData as NpzData
 from fitsweep.spec._hyperparameters import ACTIVATIONS, OPTIMIZERS, Choice, Range
 from fitsweep.spec._messages import names_a_key
+from fitsweep.spec._model import MODEL_FAMILIES, BuildModelSpec, ConvModelSpec, ModelSection, ModelSpec
+from fitsweep.spec._model import Regularization as Regularization
+from fitsweep.spec._model import RegularizationChoice as RegularizationChoice
+from fitsweep.spec._sweep import SWEEP_NAME as SWEEP_NAME
+from fitsweep.spec._sweep import ReportSpec as ReportSpec
 from fitsweep.spec._sweep import (
-    MODEL_FAMILIES,
-    BuildModelSpec,
-    ConvModelSpec,
-    ModelSection,
-    ModelSpec,
     SweepSpec,
     TrainSpec,
     TunerSpec,
@@ -35,10 +35,6 @@ from fitsweep.spec._sweep import (
     parse_spec_text,
     yaml_entry,
 )
-from fitsweep.spec._sweep import SWEEP_NAME as SWEEP_NAME
-from fitsweep.spec._sweep import Regularization as Regularization
-from fitsweep.spec._sweep import RegularizationChoice as RegularizationChoice
-from fitsweep.spec._sweep import ReportSpec as ReportSpec
 
 __all__ = [
     "Choice",
