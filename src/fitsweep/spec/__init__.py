@@ -20,6 +20,7 @@ from fitsweep.spec._data import MoonsData as MoonsData
 from fitsweep.spec._data import NotMNISTData as NotMNISTData
 from fitsweep.spec._data import NpzData as NpzData
 from fitsweep.spec._hyperparameters import ACTIVATIONS, OPTIMIZERS, Choice, Range
+from fitsweep.spec._loader import load_spec, parse_spec_text
 from fitsweep.spec._messages import names_a_key
 from fitsweep.spec._model import MODEL_FAMILIES, BuildModelSpec, ConvModelSpec, ModelSection, ModelSpec
 from fitsweep.spec._model import Regularization as Regularization
@@ -30,11 +31,9 @@ from fitsweep.spec._sweep import (
     SweepSpec,
     TrainSpec,
     TunerSpec,
-    load_spec,
     parse_spec,
-    parse_spec_text,
-    yaml_entry,
 )
+from fitsweep.spec._writer import yaml_entry
 
 __all__ = [
     "Choice",

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import (
     Field,
     ValidationError,
@@ -14,8 +12,6 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from yaml.composer import ComposerError
-from yaml.constructor import ConstructorError
 
 from fitsweep.errors import SpecError
 from fitsweep.spec._data import DataSpec, KerasTunerData
@@ -27,14 +23,9 @@ from fitsweep.spec._hyperparameters import (
 )
 from fitsweep.spec._messages import describe, shown
 from fitsweep.spec._model import MODEL_FAMILIES, BuildModelSpec, ModelSection, ModelSpec
+from fitsweep.spec._writer import sweep_yaml
 
 SWEEP_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
-MAX_SWEEP_FILE_BYTES = 1_000_000
-MAX_YAML_ALIASES = 100
-# Deeper nesting is no sweep file, and would exhaust Python's recursion limit while parsing.
-MAX_YAML_DEPTH = 32
-# Keys a mapping may collect through `<<` merges: merges of merges grow exponentially per alias.
-MAX_YAML_MERGED_KEYS = 1000
 
 
 # --- training, tuner, report ----------------------------------------------------------------
@@ -190,7 +181,7 @@ class SweepSpec(Section):
 
     def to_yaml(self) -> str:
         """The resolved sweep file as YAML."""
-        return yaml.dump(self.resolved(), Dumper=_SweepDumper, sort_keys=False)
+        return sweep_yaml(self.resolved())
 
 
 def _plain(value: Any) -> Any:
@@ -202,145 +193,6 @@ def _plain(value: Any) -> Any:
     return value
 
 
-# --- reading a sweep file ------------------------------------------------------------------
-
-
-class _SweepLoader(yaml.SafeLoader):
-    """PyYAML's safe loader with YAML 1.2 floats (`1e-3`) and limits a sweep file never reaches.
-
-    Limits: aliases, nesting depth and keys gathered by `<<` merges (so no alias bomb expands),
-    no duplicate keys (the later one would silently win), and a scalar its tag cannot build
-    (`!!int abc`, a 5000-digit number) is a YAML error with its line, not a Python exception.
-    """
-
-    def __init__(self, stream: str) -> None:
-        super().__init__(stream)
-        self._aliases = 0
-        self._depth = 0
-
-    def _next_mark(self) -> Any:
-        """Where the next event starts, for an error's line."""
-        return self.peek_event().start_mark  # type: ignore[no-untyped-call]  # unannotated in types-PyYAML
-
-    def compose_node(self, parent: Any, index: Any) -> Any:
-        if self.check_event(yaml.AliasEvent):
-            self._aliases += 1
-            if self._aliases > MAX_YAML_ALIASES:
-                raise ComposerError(None, None, f"more than {MAX_YAML_ALIASES} aliases (&/*) in one file",
-                                    self._next_mark())
-        self._depth += 1
-        try:
-            if self._depth > MAX_YAML_DEPTH:
-                raise ComposerError(None, None, f"nested more than {MAX_YAML_DEPTH} levels deep",
-                                    self._next_mark())
-            return super().compose_node(parent, index)
-        finally:
-            self._depth -= 1
-
-    def compose_mapping_node(self, anchor: Any) -> Any:
-        node = super().compose_mapping_node(anchor)
-        seen: set[tuple[str, str]] = set()
-        for key, _ in node.value:
-            if isinstance(key, yaml.ScalarNode) and key.tag != "tag:yaml.org,2002:merge":
-                if (key.tag, key.value) in seen:
-                    raise ComposerError(None, None, f"duplicate key {shown(key.value)}", key.start_mark)
-                seen.add((key.tag, key.value))
-        return node
-
-    def flatten_mapping(self, node: Any) -> None:
-        super().flatten_mapping(node)
-        if len(node.value) > MAX_YAML_MERGED_KEYS:
-            raise ConstructorError(None, None, f"more than {MAX_YAML_MERGED_KEYS} keys merged with <<",
-                                   node.start_mark)
-
-    def construct_object(self, node: Any, deep: bool = False) -> Any:
-        try:
-            return super().construct_object(node, deep)
-        except (ValueError, TypeError, AttributeError, OverflowError):
-            tag = str(node.tag).replace("tag:yaml.org,2002:", "!!")
-            raise ConstructorError(None, None, f"cannot read {shown(node.value)} as {tag}",
-                                   node.start_mark) from None
-
-
-_SweepLoader.add_implicit_resolver(
-    "tag:yaml.org,2002:float",
-    re.compile(r"^[-+]?(?:\d[\d_]*)?(?:\.\d*)?[eE][-+]?\d+$"),
-    list("-+0123456789."),
-)
-
-
-class _SweepDumper(yaml.SafeDumper):
-    """Writes what `_SweepLoader` reads back the same: strings such as `1e5` are quoted."""
-
-
-_SweepDumper.add_implicit_resolver(
-    "tag:yaml.org,2002:float",
-    re.compile(r"^[-+]?(?:\d[\d_]*)?(?:\.\d*)?[eE][-+]?\d+$"),
-    list("-+0123456789."),
-)
-
-
-def load_spec(path: str | Path, *, recorded: bool = False) -> SweepSpec:
-    """Read and validate a sweep file.
-
-    Args:
-        path: The YAML sweep file.
-        recorded: The file is a results folder's record of a run that already ran (its
-            `sweep.yaml`): checks that concern how a new run would select are skipped.
-
-    Returns:
-        The validated `SweepSpec`.
-
-    Raises:
-        SpecError: With one line naming the file, the key and what is allowed.
-
-    Example:
-        >>> spec = load_spec("sweeps/moons.yaml")  # doctest: +SKIP
-        >>> spec.tuner.algorithm
-        'random'
-    """
-    path = Path(path)
-    spec = parse_spec(_read_yaml(path), str(path), recorded=recorded)
-    if isinstance(spec.model, BuildModelSpec):  # recorded absolute, so a resumed run or a worker finds it
-        spec = spec.model_copy(update={"model": spec.model.located(path.parent)})
-    return spec
-
-
-def _read_yaml(path: Path) -> Any:
-    try:
-        exists = path.exists()
-    except (OSError, ValueError) as error:
-        raise SpecError(f"{path}: not a usable file name ({shown(str(error))})") from None
-    if not exists:
-        raise SpecError(f"{path}: no such sweep file")
-    if not path.is_file():
-        raise SpecError(f"{path}: not a file; give the path of a YAML sweep file")
-    try:
-        raw = path.read_bytes()
-    except OSError as error:
-        raise SpecError(f"{path}: cannot be read ({error.strerror})") from None
-    if len(raw) > MAX_SWEEP_FILE_BYTES:
-        raise SpecError(f"{path}: {len(raw)} bytes is too large for a sweep file (limit {MAX_SWEEP_FILE_BYTES})")
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as error:
-        raise SpecError(f"{path}: not UTF-8 text (bad byte at offset {error.start})") from None
-    try:
-        return yaml.load(text, Loader=_SweepLoader)  # noqa: S506 - a SafeLoader subclass
-    except yaml.reader.ReaderError as error:  # a character YAML does not allow (control codes)
-        line = text.count("\n", 0, error.position) + 1
-        column = error.position - text.rfind("\n", 0, error.position)
-        code = error.character if isinstance(error.character, int) else ord(str(error.character)[:1] or "\0")
-        character = f"U+{code:04X}"
-        raise SpecError(f"{path}: invalid YAML at line {line}, column {column}: "
-                        f"character {character} is not allowed in YAML") from None
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(error, "problem", None) or str(error)
-        raise SpecError(f"{path}: invalid YAML{where}: {' '.join(problem.split())}") from None
-
-
 def parse_spec(raw: Any, source: str = "<sweep>", *, recorded: bool = False) -> SweepSpec:
     """Validate an already-parsed sweep file (a dict), naming `source` in errors (`recorded`: see `load_spec`)."""
     if not isinstance(raw, dict):
@@ -349,22 +201,3 @@ def parse_spec(raw: Any, source: str = "<sweep>", *, recorded: bool = False) -> 
         return SweepSpec.model_validate(raw, context={"recorded": recorded})
     except ValidationError as error:
         raise SpecError(f"{source}: {describe(error, SweepSpec, MODEL_FAMILIES)}") from None
-
-
-# --- writing sweep files -------------------------------------------------------------------
-
-
-def yaml_entry(key: str, value: Any) -> str:
-    """`key: value` as one line of flow-style YAML that `load_spec` reads back as the same value.
-
-    Example:
-        >>> yaml_entry("dropout", {"values": [0.0, 0.2]})
-        'dropout: {values: [0.0, 0.2]}'
-    """
-    text = yaml.dump({key: value}, Dumper=_SweepDumper, default_flow_style=True, width=2**31, sort_keys=False)
-    return text.strip()[1:-1]
-
-
-def parse_spec_text(text: str, source: str = "<sweep>") -> SweepSpec:
-    """Validate sweep-file YAML text, read as `load_spec` reads a file (for text fitsweep wrote itself)."""
-    return parse_spec(yaml.load(text, Loader=_SweepLoader), source)  # noqa: S506 - a SafeLoader subclass
