@@ -744,7 +744,7 @@ def _alone_bias(row: dict[str, Any], train_error: float, train_ce: float, settin
     trend = _number(row, "train_trend")
     if math.isfinite(train_error) and train_error <= settings.accuracy_margin:
         return _Finding(False, math.nan, "")
-    if math.isfinite(trend) and trend < _STEEP_TREND:
+    if math.isfinite(trend) and trend < min(_STEEP_TREND, -_trend_bound(row, settings)):  # steep beyond its scatter
         # Its size: what as many epochs again would take off at the final rate, a floor of the bias left.
         size = -trend * _number(row, "epochs_run") * train_ce
         return _Finding(True, size, f"training {loss_name} still falls {-trend:.1%} per epoch"
