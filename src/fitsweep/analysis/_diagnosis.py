@@ -765,7 +765,12 @@ def _improving(row: dict[str, Any], settings: _Settings) -> str:
     if -trend * epochs <= settings.margin or -trend <= _trend_bound(row, settings):
         return ""
     return (f"still improving{_at_epoch(row, 'last_epoch', ' at its last epoch ')} (training loss falling "
-            f"{-trend:.1%} per epoch, steadily): raise the learning rate{_learning_rate(row)}, or train longer")
+            f"{_percent(-trend)} per epoch, steadily): raise the learning rate{_learning_rate(row)}, or train longer")
+
+
+def _percent(share: float) -> str:
+    """A share in percent to two significant digits: a fall of 0.04% an epoch is not "0.0%"."""
+    return f"{100 * share:.2g}%"
 
 
 def _trend_bound(row: dict[str, Any], settings: _Settings) -> float:
