@@ -142,8 +142,8 @@ def run(sweep: Path, results_dir: Path, max_trials: int | None, epochs: int | No
     """
     from fitsweep.spec import load_spec
 
-    spec = load_spec(sweep).with_overrides(max_trials=max_trials, epochs=epochs, fused=fuse, fused_trials=fused_trials,
-                                           tensorboard=tensorboard)
+    spec = _with_options(load_spec(sweep), max_trials=max_trials, epochs=epochs, fuse=fuse, fused_trials=fused_trials,
+                         tensorboard=tensorboard)
     _import_tensorflow()
     from fitsweep.runner import run_dir_for, run_sweep
 
@@ -221,7 +221,7 @@ def chief(sweep: Path, host: str, port: int, workers: int, results_dir: Path, ma
 
     from fitsweep.spec import load_spec
 
-    spec = load_spec(sweep).with_overrides(max_trials=max_trials, epochs=epochs)
+    spec = _with_options(load_spec(sweep), max_trials=max_trials, epochs=epochs)
     _import_tensorflow()
     from fitsweep.parallel import ExposedOracleWarning, exposure_warning, run_parallel
     from fitsweep.runner import run_dir_for
@@ -264,7 +264,7 @@ def worker(sweep: Path, chief_address: str, results_dir: Path, epochs: int | Non
     termination = _Termination(None)  # a preempted job stops like Ctrl-C: one line, exit 143
     signal.signal(signal.SIGTERM, termination.handle)  # first, so that SIGTERM during the imports counts too
     try:
-        spec = load_spec(sweep).with_overrides(epochs=epochs)
+        spec = _with_options(load_spec(sweep), epochs=epochs)
         _import_tensorflow()
         from fitsweep.engine import NullObserver
         from fitsweep.parallel import run_worker
@@ -331,6 +331,22 @@ def _naming_the_sweep_file(sweep: Path) -> Iterator[None]:
         if names_a_key(str(error)):
             raise SpecError(f"{sweep}: {error}") from None
         raise
+
+
+def _with_options(spec: SweepSpec, *, tensorboard: bool | None = None, fuse: bool | None = None,
+                  fused_trials: int | None = None, max_trials: int | None = None,
+                  epochs: int | None = None) -> SweepSpec:
+    """The sweep file with a command's override options; an error names them as typed (`command line (--epochs 0)`)."""
+    given = []
+    if tensorboard is not None:
+        given.append("--tensorboard" if tensorboard else "--no-tensorboard")
+    if fuse is not None:
+        given.append("--fuse" if fuse else "--no-fuse")
+    valued = (("--fused-trials", fused_trials), ("--max-trials", max_trials), ("--epochs", epochs))
+    given += [f"{flag} {value}" for flag, value in valued if value is not None]
+    source = f"command line ({', '.join(given)})" if given else "command line"
+    return spec.with_overrides(max_trials=max_trials, epochs=epochs, fused=fuse, fused_trials=fused_trials,
+                               tensorboard=tensorboard, source=source)
 
 
 @contextmanager

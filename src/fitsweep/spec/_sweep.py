@@ -23,6 +23,7 @@ from fitsweep.spec._hyperparameters import (
 )
 from fitsweep.spec._messages import describe, shown
 from fitsweep.spec._model import MODEL_FAMILIES, BuildModelSpec, ModelSection, ModelSpec
+from fitsweep.spec._overrides import overridden, overrides_source
 from fitsweep.spec._writer import sweep_yaml
 
 SWEEP_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
@@ -140,26 +141,26 @@ class SweepSpec(Section):
 
     def with_overrides(self, *, max_trials: int | None = None, epochs: int | None = None,
                        fused: bool | None = None, fused_trials: int | None = None,
-                       tensorboard: bool | None = None) -> SweepSpec:
-        """A copy with command-line overrides applied and validated again."""
-        raw = self.resolved()
-        given = []
-        if tensorboard is not None:
-            raw["report"]["tensorboard"] = tensorboard
-            given.append("--tensorboard" if tensorboard else "--no-tensorboard")
-        if fused is not None:
-            raw["train"]["fused"] = fused
-            given.append("--fuse" if fused else "--no-fuse")
-        if fused_trials is not None:
-            raw["train"]["fused_trials"] = fused_trials
-            given.append(f"--fused-trials {fused_trials}")
-        if max_trials is not None:
-            raw["tuner"]["max_trials"] = max_trials
-            given.append(f"--max-trials {max_trials}")
-        if epochs is not None:
-            raw["train"]["epochs"] = epochs
-            given.append(f"--epochs {epochs}")
-        return parse_spec(raw, f"command line ({', '.join(given)})" if given else "command line")
+                       tensorboard: bool | None = None, source: str | None = None) -> SweepSpec:
+        """A copy with the given keys overridden (None keeps a key) and validated again.
+
+        Args:
+            max_trials: `tuner.max_trials`.
+            epochs: `train.epochs`.
+            fused: `train.fused`.
+            fused_trials: `train.fused_trials`.
+            tensorboard: `report.tensorboard`.
+            source: What an error names as the overrides' source; by default the call itself,
+                such as `with_overrides(epochs=0)`. The command line names its flags.
+
+        Example:
+            >>> spec = parse_spec({"name": "moons", "data": {"source": "moons"}})
+            >>> spec.with_overrides(max_trials=3, epochs=5).train.epochs
+            5
+        """
+        overrides = {"max_trials": max_trials, "epochs": epochs, "fused": fused, "fused_trials": fused_trials,
+                     "tensorboard": tensorboard}
+        return parse_spec(overridden(self.resolved(), overrides), source or overrides_source(overrides))
 
     def resolved(self) -> dict[str, Any]:
         """Every key with its value, defaults included, as plain data that validates again."""
