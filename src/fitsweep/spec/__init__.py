@@ -8,6 +8,17 @@ Every searchable hyperparameter takes one of three forms::
     dropout: 0.2                                        # a constant
     dropout: {values: [0.0, 0.2, 0.5]}                  # a choice
     l2: {min: 1.0e-6, max: 1.0e-2, sampling: log}       # a range (optional `step`)
+
+Its modules, each one job, importing only those above it:
+
+- `_messages`: how a problem is worded, one line naming the key (pydantic errors included).
+- `_hyperparameters`: the three forms of a hyperparameter, the values each key allows, `Section`.
+- `_data`: the `data` section, one class per source.
+- `_model`: the `model` section, one class per model family (`MODEL_FAMILIES`).
+- `_writer`: YAML out (`yaml_entry`, a resolved sweep.yaml).
+- `_overrides`: keys overridden apart from the file (`SweepSpec.with_overrides`).
+- `_sweep`: `train`, `tuner`, `report`, the whole `SweepSpec`, and `parse_spec`.
+- `_loader`: YAML in, hardened, and `load_spec`.
 """
 
 from fitsweep.spec._data import CirclesData as CirclesData

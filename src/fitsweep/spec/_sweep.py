@@ -1,26 +1,20 @@
-"""The sweep file's schema, its YAML reading and writing, its messages and overrides (see the package)."""
+"""The whole sweep file: the `train`, `tuner` and `report` sections and `SweepSpec`, which holds them all.
+
+`SweepSpec` checks what concerns several sections at once (a penalised objective, a build function
+that compiles its own model), resolves its defaults for writing, and takes overrides;
+`parse_spec` validates parsed data into one, with errors worded by `fitsweep.spec._messages`.
+"""
 
 from __future__ import annotations
 
 import re
 from typing import Any, Literal
 
-from pydantic import (
-    Field,
-    ValidationError,
-    ValidationInfo,
-    field_validator,
-    model_validator,
-)
+from pydantic import Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from fitsweep.errors import SpecError
 from fitsweep.spec._data import DataSpec, KerasTunerData
-from fitsweep.spec._hyperparameters import (
-    BatchSize,
-    LearningRate,
-    Optimizer,
-    Section,
-)
+from fitsweep.spec._hyperparameters import BatchSize, LearningRate, Optimizer, Section
 from fitsweep.spec._messages import describe, shown
 from fitsweep.spec._model import MODEL_FAMILIES, BuildModelSpec, ModelSection, ModelSpec
 from fitsweep.spec._overrides import overridden, overrides_source
