@@ -156,6 +156,17 @@ def test_sigterm_to_a_chief_and_its_workers_at_once_leaves_their_trials_to_rerun
     _assert_resumed_to_the_end(run_dir, 4)
 
 
+def _first_connection(listening: socket.socket, process: subprocess.Popen[str]) -> socket.socket:
+    """The first connection `process` makes to `listening` (which must have a timeout)."""
+    deadline = time.monotonic() + 300  # a safety net: the worker connects once TensorFlow is imported
+    while True:
+        try:
+            return listening.accept()[0]
+        except TimeoutError:
+            assert process.poll() is None, process.communicate()[1]
+            assert time.monotonic() < deadline, "the worker never connected"
+
+
 @pytest.mark.slow
 def test_sigterm_stops_a_worker_with_one_line_and_exit_143(tmp_path: Path) -> None:
     """A preempted `fitsweep worker` (here still waiting for its chief) ends as Ctrl-C would, not killed mid-word."""
@@ -163,12 +174,12 @@ def test_sigterm_stops_a_worker_with_one_line_and_exit_143(tmp_path: Path) -> No
     with socket.socket() as silent_chief:  # accepts the worker's connection and never answers it
         silent_chief.bind(("127.0.0.1", 0))
         silent_chief.listen()
-        silent_chief.settimeout(300)  # a safety net: the worker connects once TensorFlow is imported
+        silent_chief.settimeout(1.0)
         command = [sys.executable, "-c", "from fitsweep.cli import main; main()", "worker", str(sweep),
                    "--chief", f"127.0.0.1:{silent_chief.getsockname()[1]}", "--results-dir", str(tmp_path / "results")]
         process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                    env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
-        connection, _ = silent_chief.accept()  # the worker is waiting for its chief now
+        connection = _first_connection(silent_chief, process)  # the worker is waiting for its chief now
         process.send_signal(signal.SIGTERM)
         _, error = process.communicate(timeout=60)
         connection.close()
