@@ -501,13 +501,12 @@ def diagnose_command(run_dir: Path, csv_path: Path | None, confidence: float, ma
     Example:
       fitsweep diagnose results/notmnist-capacity --csv verdicts.csv
     """
-    from fitsweep.analysis import diagnose
     from fitsweep.display import frame_table
     from fitsweep.results import load
+    from fitsweep.verdicts import verdicts_of
 
     run = load(run_dir)
-    verdicts = diagnose(run.epochs, run.trials, chance_loss=run.info.get("chance_loss"),
-                        confidence=confidence, margin=margin, accuracy_margin=accuracy_margin)
+    verdicts = verdicts_of(run, confidence=confidence, margin=margin, accuracy_margin=accuracy_margin)
     counts = ", ".join(f"{n} {fit}" for fit, n in verdicts["fit"].value_counts().items())
     stdout.print(f"{run.spec.name}: {counts}")
     shown = verdicts[["trial_id", "execution", "fit", "best_epoch", "train_error", "val_error", "fit_reason"]]

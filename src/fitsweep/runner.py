@@ -14,7 +14,7 @@ from typing import Any
 import pandas as pd
 
 from fitsweep._keras_tuner import FINISHED
-from fitsweep.analysis import chance_level_loss, diagnose
+from fitsweep.analysis import chance_level_loss
 from fitsweep.data import Splits, prepare_data
 from fitsweep.engine import (
     MODEL_FILE,
@@ -48,6 +48,7 @@ from fitsweep.space import hyperparameter_names
 from fitsweep.spec import SweepSpec, load_spec
 from fitsweep.tables import epoch_rows, epochs_frame, trial_error, trial_rows, trial_status, trials_frame
 from fitsweep.tensorboard import TensorBoardLog
+from fitsweep.verdicts import VERDICT_COLUMNS, run_verdicts
 
 __all__ = ["run_sweep", "resume_sweep", "run_dir_for", "with_verdicts"]
 
@@ -156,10 +157,9 @@ def _search(
     try:
         _make_deterministic()
         oracle = build_oracle(spec)
-        chance_loss = chance_level_loss(splits.class_priors, binary=splits.n_classes == 2)
-        info["chance_loss"] = chance_loss
+        info["chance_loss"] = chance_level_loss(splits.class_priors, binary=splits.n_classes == 2)
         tensorboard = TensorBoardLog(paths, spec, oracle) if spec.report.tensorboard else None
-        refresher = _TableRefresher(paths, spec, oracle, chance_loss, observer,
+        refresher = _TableRefresher(paths, spec, oracle, info, observer,
                                     report=_live_report(paths, splits, report), tensorboard=tensorboard)
         tuner = SweepTuner(  # reloads KerasTuner's state from the folder when there is one
             spec, splits, oracle, observer=refresher,
@@ -186,7 +186,7 @@ def _search(
         info["stop_reason"] = str(error).splitlines()[0]
     finally:
         try:
-            _finish(paths, refresher.tables, oracle, chance_loss, info, status)
+            _finish(paths, refresher.tables, oracle, info, status)
         finally:
             if refresher.tensorboard is not None:  # the verdicts of the final tables
                 refresher.tensorboard.write_verdicts(refresher.tables.trials_table)
@@ -210,7 +210,8 @@ class _Tables:
         self._cleared: set[str] = set()
         self.trials_table: pd.DataFrame | None = None  # as last written
 
-    def save(self, paths: RunPaths, oracle: Any, chance_loss: float, final: bool = False) -> tuple[list[Any], Any]:
+    def save(self, paths: RunPaths, oracle: Any, info: Mapping[str, Any], final: bool = False
+             ) -> tuple[list[Any], Any]:
         """Write both tables (trials with their fit verdicts) and keep only the best trial's model.
 
         Returns the trials (copies no one changes) and the best ones, as KerasTuner ranks them.
@@ -232,7 +233,7 @@ class _Tables:
             trial_table += kept[1]
             epoch_table += kept[2]
         epochs = epochs_frame(epoch_table)
-        self.trials_table = with_verdicts(trials_frame(trial_table, names), epochs, chance_loss)
+        self.trials_table = with_verdicts(trials_frame(trial_table, names), epochs, info)
         write_tables(paths, self.trials_table, epochs)
         self._keep_best_model(paths, trials, best[0].trial_id if best else None, final)
         return trials, best
@@ -257,20 +258,23 @@ class _Tables:
         self._best = best
 
 
-def with_verdicts(trials: pd.DataFrame, epochs: pd.DataFrame, chance_loss: float) -> pd.DataFrame:
-    """The trials table with each execution's `fit` verdict and `fit_reason` as its last columns."""
-    verdicts = pd.DataFrame(columns=["trial_id", "execution", "fit", "fit_reason"])
+def with_verdicts(trials: pd.DataFrame, epochs: pd.DataFrame, info: Mapping[str, Any]) -> pd.DataFrame:
+    """The trials table with each execution's `fit` verdict and `fit_reason` as its last columns.
+
+    `info` is the run's run.json as far as it is known: its chance level and data section.
+    """
+    keys = ["trial_id", "execution"]
+    verdicts = pd.DataFrame(columns=[*keys, *VERDICT_COLUMNS])
     if not epochs.empty:
-        verdicts = diagnose(epochs, trials, chance_loss=chance_loss)[["trial_id", "execution", "fit", "fit_reason"]]
+        verdicts = run_verdicts(epochs, trials, info)[[*keys, *VERDICT_COLUMNS]]
         verdicts = verdicts.astype({"fit": "string", "fit_reason": "string"})
     merged = trials.merge(verdicts, on=["trial_id", "execution"], how="left")
     typed: pd.DataFrame = merged.astype({"fit": "string", "fit_reason": "string"})
     return typed
 
 
-def _finish(paths: RunPaths, tables: _Tables, oracle: Any, chance_loss: float, info: dict[str, Any],
-            status: str) -> None:
-    trials, best = tables.save(paths, oracle, chance_loss, final=True)
+def _finish(paths: RunPaths, tables: _Tables, oracle: Any, info: dict[str, Any], status: str) -> None:
+    trials, best = tables.save(paths, oracle, info, final=True)
     completed = [t for t in trials if trial_status(t) == "completed"]
     if not completed and status == "completed":
         status = "failed"
@@ -300,13 +304,13 @@ class _TableRefresher:
     """
 
     def __init__(
-        self, paths: RunPaths, spec: SweepSpec, oracle: Any, chance_loss: float, observer: SweepObserver | None,
+        self, paths: RunPaths, spec: SweepSpec, oracle: Any, info: Mapping[str, Any], observer: SweepObserver | None,
         report: Any = None, tensorboard: TensorBoardLog | None = None,
     ) -> None:
         self.paths, self.spec, self.oracle, self.report = paths, spec, oracle, report
         self.tensorboard = tensorboard  # writes each trial's event files as it ends, verdicts with the tables
         self.inner: SweepObserver = observer or NullObserver()
-        self.chance_loss = chance_loss
+        self.info = info  # run.json as the verdicts read it: its chance level and data section
         self.tables = _Tables(spec)
         self.running: dict[str, int] = {}  # running trial -> its cohort: the trials that started together
         self._cohort, self._cohort_open = 0, False
@@ -340,7 +344,7 @@ class _TableRefresher:
     def refresh(self) -> None:
         """Rewrite the tables now, then the report; the next rewrite waits as REFRESH_SPACING says."""
         started = time.monotonic()
-        self.tables.save(self.paths, self.oracle, self.chance_loss)
+        self.tables.save(self.paths, self.oracle, self.info)
         if self.tensorboard is not None:
             self.tensorboard.write_verdicts(self.tables.trials_table)
         self.pending = False

@@ -20,6 +20,7 @@ from fitsweep.errors import FitsweepError, ResultsError
 from fitsweep.families import family_for
 from fitsweep.results import SweepRun, load, write_atomic
 from fitsweep.spec import parse_spec, parse_spec_text, yaml_entry
+from fitsweep.verdicts import verdicts_of
 
 __all__ = ["suggest_next_sweep", "write_suggestion"]
 
@@ -55,7 +56,7 @@ def suggest_next_sweep(run_dir: str | Path) -> str:
     _require_finished(run)
     try:
         suggestion = next_sweep(run.spec, run.trials, run.epochs, chance_loss=run.info.get("chance_loss"),
-                                data=run.info.get("data"))
+                                data=run.info.get("data"), diagnosis=verdicts_of(run))
     except AnalysisError as error:
         raise ResultsError(f"{run.path}: {error}") from None
     sweep, moved = _absolute_data_paths(suggestion.sweep, run.info.get("data_dir"))
@@ -108,7 +109,9 @@ def _render(run: SweepRun, suggestion: NextSweep, sweep: dict[str, Any], moved: 
     for change in suggestion.changes:
         by_key.setdefault(change.key, []).append(change)
     lines.append(yaml_entry("name", sweep["name"]))
-    for section in ("data", "model", "train", "tuner"):
+    for section in ("data", "model", "train", "tuner", "report"):
+        if section not in sweep:
+            continue
         lines.append(f"{section}:")
         for key, value in sweep[section].items():
             changes = by_key.get(f"{section}.{key}", [])

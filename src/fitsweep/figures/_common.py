@@ -68,13 +68,14 @@ def completed_rows(trials: pd.DataFrame) -> pd.DataFrame:
 
 
 def verdicts(run: Any, diagnosis: pd.DataFrame | None) -> pd.DataFrame:
-    """`diagnose`'s table for the run: the one given, or computed from its tables."""
+    """The run's verdicts: the diagnosis given, or the run's own (`fitsweep.verdicts.verdicts_of`)."""
     if diagnosis is not None:
         return diagnosis
-    from fitsweep.analysis import AnalysisError, diagnose
+    from fitsweep.analysis import AnalysisError
+    from fitsweep.verdicts import verdicts_of
 
     try:
-        return diagnose(run.epochs, run.trials)
+        return verdicts_of(run)
     except AnalysisError as error:
         raise FigureError(str(error)) from None
 

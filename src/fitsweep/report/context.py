@@ -50,36 +50,15 @@ class Context:
 
 
 def diagnose_run(run: SweepRun, splits: Callable[[], Any] | None = None) -> pd.DataFrame | None:
-    """`diagnose` of a run against its chance-level loss, or None before its first epoch.
-
-    The chance level is the one run.json recorded; a run from before that is judged against
-    the class priors of its data (`splits()`, or the data loaded again), and without a chance
-    level when the data cannot be loaded.
+    """The run's verdicts (`fitsweep.verdicts.verdicts_of`), or None before its first epoch.
 
     Example:
         >>> diagnose_run(fitsweep.load("results/moons"))  # doctest: +SKIP
     """
-    from fitsweep.analysis import AnalysisError, diagnose
+    from fitsweep.analysis import AnalysisError
+    from fitsweep.verdicts import verdicts_of
 
     try:
-        return diagnose(run.epochs, run.trials, chance_loss=_chance_loss(run, splits))
+        return verdicts_of(run, splits)
     except AnalysisError:
-        return None
-
-
-def _chance_loss(run: SweepRun, splits: Callable[[], Any] | None) -> float | None:
-    if run.info.get("chance_loss") is not None:
-        return float(run.info["chance_loss"])
-    from fitsweep.analysis import chance_level_loss
-
-    if splits is None:
-        from fitsweep.figures import load_splits
-
-        def splits() -> Any:
-            return load_splits(run, run.info.get("data_dir", "."))
-
-    try:
-        return chance_level_loss(splits().class_priors)
-    except Exception as error:  # noqa: BLE001 - data that cannot be loaded still leaves the curves to judge
-        log.debug("no chance level: %s", error)
         return None

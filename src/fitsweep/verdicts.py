@@ -1,0 +1,73 @@
+"""A run's verdicts: the one place `diagnose` is asked about a run, with everything the run knows.
+
+`fitsweep.analysis.diagnose` is a pure function of the tables and its settings; a run adds what
+its tables cannot say: the task's chance-level loss and its data's description (the scaling
+applied and what `auto` would have done), both recorded in run.json. The trials table's `fit`
+column, the report, the terminal, the figures and the next sweep all take their verdicts from
+here, so a trial is coloured in a figure as the report and the table call it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import pandas as pd
+
+from fitsweep.analysis import chance_level_loss, diagnose
+from fitsweep.results import SweepRun
+
+__all__ = ["VERDICT_COLUMNS", "run_verdicts", "verdicts_of"]
+
+log = logging.getLogger(__name__)
+
+# What the trials table keeps of each execution's diagnosis.
+VERDICT_COLUMNS = ("fit", "fit_reason")
+
+
+def run_verdicts(epochs: pd.DataFrame, trials: pd.DataFrame | None, info: Mapping[str, Any],
+                 **settings: Any) -> pd.DataFrame:
+    """`diagnose` of a run's tables against what its run.json (`info`) records.
+
+    Args:
+        epochs: The run's epochs table.
+        trials: The run's trials table.
+        info: run.json's contents, or as much as is known yet: `chance_loss` and `data`.
+        settings: `diagnose`'s own settings (confidence, margin, accuracy_margin).
+
+    Raises:
+        AnalysisError: As `diagnose` does (no epochs yet, a table missing columns).
+    """
+    chance = info.get("chance_loss")
+    return diagnose(epochs, trials, chance_loss=None if chance is None else float(chance), data=info.get("data"),
+                    **settings)
+
+
+def verdicts_of(run: SweepRun | Any, splits: Callable[[], Any] | None = None, **settings: Any) -> pd.DataFrame:
+    """`run_verdicts` of a loaded run; a run from before run.json kept its chance level gets it from its data.
+
+    The chance level then comes from the class priors of the run's splits (`splits()`, or the
+    data loaded again), and is left out when the data cannot be loaded.
+
+    Example:
+        >>> verdicts_of(fitsweep.load("results/moons"))["fit"].value_counts()  # doctest: +SKIP
+    """
+    info = dict(getattr(run, "info", None) or {})  # figures take any object with the two tables
+    if info.get("chance_loss") is None:
+        info["chance_loss"] = _chance_from_data(run, splits)
+    return run_verdicts(run.epochs, run.trials, info, **settings)
+
+
+def _chance_from_data(run: SweepRun, splits: Callable[[], Any] | None) -> float | None:
+    if splits is None:
+        from fitsweep.figures import load_splits
+
+        def splits() -> Any:
+            return load_splits(run, run.info.get("data_dir", "."))
+
+    try:
+        return chance_level_loss(splits().class_priors)
+    except Exception as error:  # noqa: BLE001 - data that cannot be loaded still leaves the curves to judge
+        log.debug("no chance level: %s", error)
+        return None
