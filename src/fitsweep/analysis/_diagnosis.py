@@ -32,7 +32,7 @@ from fitsweep.analysis._common import AnalysisError, as_float, require_columns, 
 from fitsweep.analysis._fit_evidence import EVIDENCE, evidence_table
 from fitsweep.analysis._noise import best_of_z, binomial_se, finite_population, mean_se, one_sided_z, student_t
 
-__all__ = ["Fit", "diagnose", "chance_level_loss"]
+__all__ = ["Fit", "diagnose", "chance_level_loss", "unscaled_inputs"]
 
 _EPOCH_COLUMNS = ("trial_id", "execution", "epoch", "loss", "val_loss")
 # Row counts the trials table carries per execution; without them the noise of a split is unknown.
@@ -225,7 +225,7 @@ def diagnose(
     require_columns(epochs, _EPOCH_COLUMNS, "epochs")
     _check_settings(chance_loss, confidence, (margin, accuracy_margin, underfit_chance_share), trend_epochs)
     settings = _Settings(confidence, margin, accuracy_margin, underfit_chance_share, chance_loss, trend_epochs,
-                         _unscaled(data))
+                         unscaled_inputs(data))
     # Training metrics measured in inference mode sit beside Keras' running averages (running_*).
     measured = "running_loss" in epochs.columns and bool(epochs["running_loss"].notna().any())
     epochs, renamed = _without_penalty(epochs) if penalty_free else (epochs, False)
@@ -381,7 +381,8 @@ def _judge(table: pd.DataFrame, keys: list[str], settings: _Settings, measured: 
     together = {_configuration(row, keys): _verdict(row, reference(row), settings, measured, loss_name)
                 for row in pooled}
     judged = _with_repeats(records, alone, together, outliers, keys)
-    notes = [_near_chance_note(reference(row), settings, loss_name) for row in records]
+    unscaled = f"; {settings.unscaled}" if settings.unscaled else ""
+    notes = [_near_chance_note(reference(row), settings, loss_name) + unscaled for row in records]
     table = table.assign(
         fit=[j.fit.value for j in judged],
         fit_reason=[_reason(j, note, measured) for j, note in zip(judged, notes, strict=True)],
@@ -804,26 +805,27 @@ def _too_fast(row: dict[str, Any], settings: _Settings) -> str:
 
 
 def _never_moved_causes(row: dict[str, Any], settings: _Settings) -> str:
-    scaling = f"; {settings.unscaled}" if settings.unscaled else ""
     return (f"the training loss never moved (it changed {_number(row, 'train_range'):.2%} over "
             f"{_number(row, 'epochs_run'):.0f} epochs): a learning rate{_learning_rate(row)} too small to move the "
             "weights (raise it), dead relu units or saturated outputs (a loss that reads the same at every epoch has "
-            f"no gradient){scaling}")
+            "no gradient)")
 
 
-def _unscaled(data: Mapping[str, Any] | None) -> str:
-    """Words for inputs left unscaled by request, from the run's data section ("" when scaled or unknown).
+def unscaled_inputs(data: Mapping[str, Any] | None) -> str:
+    """Words for inputs left unscaled that `data.scaling: auto` would have scaled ("" otherwise).
 
-    `data.scaling: auto` records why it left inputs alone ("on a unit scale already"); only a
-    `none` asked for says nothing about their ranges, so those are the inputs worth checking.
+    The run's data section records, for a `scaling: none` asked for, what auto would have done
+    and on what numbers (`scaling_reason`); unscaled inputs that far from the unit range hold
+    back every configuration alike, so no comparison within the sweep can show it.
     """
     if not data or data.get("scaling") != "none":
         return ""
     reason = str(data.get("scaling_reason") or "")
-    if reason.startswith("on a unit scale"):
+    marker = "auto would "
+    if marker not in reason:
         return ""
-    return (f"inputs left unscaled (data.scaling: none{', ' + reason if reason else ''}): if their ranges are far "
-            "from the unit range, set data.scaling: auto")
+    return (f"the inputs were left unscaled (data.scaling: none) though {reason[reason.index(marker):]}; "
+            "every configuration may be held back by it: set data.scaling: auto")
 
 
 def _majority(row: dict[str, Any], train_ce: float, settings: _Settings) -> str:
@@ -870,8 +872,6 @@ def _underfit_causes(row: dict[str, Any], reachable: _Reachable | None, settings
             params < reachable.params / 2:
         causes.append(f"a small network ({params:,.0f} parameters against {reachable.params:,.0f} in trial "
                       f"{reachable.crossentropy_trial}): add capacity")
-    if settings.unscaled and not _flat(row) and _at_chance(train_ce, settings):
-        causes.append(settings.unscaled)
     majority = _majority(row, train_ce, settings)
     return (f". Likely cause: {'; '.join(causes)}" if causes else "") + (f". {majority[:1].upper()}{majority[1:]}"
                                                                          if majority else "")

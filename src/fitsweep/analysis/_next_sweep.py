@@ -30,7 +30,7 @@ import pandas as pd
 
 from fitsweep.analysis._common import AnalysisError, FloatArray, as_float, completed, require_columns
 from fitsweep.analysis._comparison import configuration_columns, repeats_to_resolve, welch_p_value
-from fitsweep.analysis._diagnosis import diagnose
+from fitsweep.analysis._diagnosis import diagnose, unscaled_inputs
 from fitsweep.analysis._noise import binomial_se, mean_se, one_sided_z
 from fitsweep.columns import REGULARIZERS, decode_layers, decode_regularizers, encode_layers
 from fitsweep.spec import SWEEP_NAME, Choice, ModelSpec, Range, SweepSpec
@@ -174,8 +174,9 @@ def next_sweep(
         diagnosis = diagnose(epochs, trials, chance_loss=chance_loss, data=data)
     reading = _read(spec, trials, epochs, diagnosis, top_share, last_epochs_share, confidence)
     editor = _Editor(spec)
-    _shape_rules(editor, spec, reading, edge_share)
-    _fit_rules(editor, spec, reading, last_epochs_share, margin)
+    if not _scaling_rule(editor, data):  # on unscaled inputs the ranking of shapes and fits says little
+        _shape_rules(editor, spec, reading, edge_share)
+        _fit_rules(editor, spec, reading, last_epochs_share, margin)
     _repeat_rule(editor, spec, reading, confidence, power, max_repeats)
     _bookkeeping_rules(editor, spec)
     return NextSweep(sweep=editor.raw, changes=tuple(editor.changes), notes=tuple(editor.notes),
@@ -555,6 +556,21 @@ def _sparse(option: dict[str, float]) -> dict[str, float]:
 # --- what the verdicts ask for ---------------------------------------------------------------
 
 
+def _scaling_rule(editor: _Editor, data: Mapping[str, Any] | None) -> bool:
+    """Inputs left unscaled that auto would scale: scale them first, since they hold back every configuration.
+
+    The search space and the training stay as they were: which shape or learning rate did best
+    on unscaled inputs says little about scaled ones. Returns whether it changed the sweep.
+    """
+    unscaled = unscaled_inputs(data)
+    if not unscaled:
+        return False
+    editor.set("data.scaling", "auto", "scaling", unscaled)
+    editor.notes.append("the search space and training are kept as they were until a sweep on scaled inputs "
+                        "shows what they need")
+    return True
+
+
 def _fit_rules(editor: _Editor, spec: SweepSpec, reading: _Reading, last_epochs_share: float, margin: float) -> None:
     """Regularize where the top configurations overfit; train longer or add capacity where they underfit."""
     if reading.mood == "overfit":
@@ -584,18 +600,14 @@ def _underfit_rules(editor: _Editor, spec: SweepSpec, reading: _Reading, last_ep
     underfit = _top_rows(reading)
     underfit = underfit[underfit["fit"].astype("string") == "underfit"]
     reasons = underfit["fit_reason"].astype("string").fillna("")
-    unscaled = reasons.str.contains("inputs left unscaled")
-    if unscaled.any():
-        editor.set("data.scaling", "auto", "scaling",
-                   f"{reading.mood_evidence}; {int(unscaled.sum())} of {len(underfit)} underfit executions stayed at "
-                   "the chance level on inputs left unscaled: standardize those far from a unit scale")
+    unscaled = any(change.key == "data.scaling" for change in editor.changes)
     frozen = reasons.str.contains("never moved")
     if frozen.sum() * 2 > len(underfit):
         _raise_learning_rate(editor, spec, f"{reading.mood_evidence}; the training loss of {int(frozen.sum())} of "
                                            f"{len(underfit)} underfit executions never moved: a network that does "
                                            "not train needs a larger learning rate (or live units), not capacity")
         return
-    if unscaled.any():
+    if unscaled:
         return
     improving = _still_improving(underfit, last_epochs_share, margin)
     share = f"{int(improving.sum())} of {len(underfit)} underfit executions were still improving (best epoch " \

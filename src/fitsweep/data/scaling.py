@@ -73,7 +73,12 @@ def choose_scaling(requested: str, x_train: np.ndarray, *, images: bool = False)
     """The scaling `data.scaling` asks for: `auto` decides from the training split, others are kept."""
     if requested == "auto":
         return decide_scaling(x_train, images=images)
-    method: Method = "standardize" if requested == "standardize" else "minmax" if requested == "minmax" else "none"
+    if requested == "none":  # say what auto would have done, so a verdict can name unscaled inputs as a cause
+        automatic = decide_scaling(x_train, images=images)
+        if automatic.method != "none":
+            return Scaling("none", f"set in data.scaling; auto would {automatic.method}: {automatic.reason}")
+        return UNSCALED
+    method: Method = "standardize" if requested == "standardize" else "minmax"
     return Scaling(method, "set in data.scaling")
 
 
