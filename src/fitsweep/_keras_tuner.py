@@ -575,7 +575,7 @@ def read_execution_curves(log_dir: Path, trial_id: str, skipped: list[str] | Non
 
 def _execution_number(name: str) -> int | None:
     digits = name.removeprefix("execution")
-    return int(digits) if digits.isdigit() else None
+    return int(digits) if digits.isdecimal() else None
 
 
 def _execution_curve(folder: Path, skipped: list[str] | None) -> ExecutionCurve:

@@ -24,10 +24,11 @@ from fitsweep.errors import FitsweepError, RunFailedError
 if TYPE_CHECKING:
     from fitsweep.spec import SweepSpec
 
-stdout = Console(highlight=False)
+# No emoji codes: a path or address a user typed may hold one (":b:" would print as a symbol).
+stdout = Console(highlight=False, emoji=False)
 if not stdout.is_terminal:
-    stdout = Console(highlight=False, width=160)  # logs and pipes have room for the whole table
-stderr = Console(stderr=True, highlight=False, soft_wrap=True)
+    stdout = Console(highlight=False, emoji=False, width=160)  # logs and pipes have room for the whole table
+stderr = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -227,11 +228,11 @@ def chief(sweep: Path, host: str, port: int, workers: int, results_dir: Path, ma
     from fitsweep.runner import run_dir_for
 
     exposed = exposure_warning(host)
-    if exposed:
-        stderr.print(f"fitsweep: warning: {exposed}", markup=False)
     overrides = f" --epochs {epochs}" if epochs else ""
 
     def ready(address: str) -> None:
+        if exposed:  # once listening: a host or port refused says only why
+            stderr.print(f"fitsweep: warning: {exposed}", markup=False)
         stderr.print(f"fitsweep: oracle at {address}; start workers with: fitsweep worker {sweep} --chief "
                      f"{address} --results-dir {results_dir}{overrides}", markup=False)
 
@@ -449,9 +450,10 @@ def report_command(run_dir: Path, retrain: bool, data_dir: Path | None) -> None:
               help="Trials to retrain, comma-separated: best (the run's best trial) or trial ids such as 03.")
 @click.option("--sizes", default="0.1,0.25,0.5,1.0", show_default=True,
               help="Shares of the training split to train on, comma-separated, each in (0, 1].")
-@click.option("--repeats", type=click.IntRange(min=1), default=3, show_default=True,
+@click.option("--repeats", type=click.IntRange(min=1, max=100), default=3, show_default=True,
               help="Nested subsets (and seeds) per size.")
-@click.option("--epochs", type=click.IntRange(min=1), help="Epochs per training (default: the sweep's).")
+@click.option("--epochs", type=click.IntRange(min=1, max=100_000),
+              help="Epochs per training (default: the sweep's).")
 @click.option("--metric", type=click.Choice(["error", "crossentropy"]), default="error", show_default=True,
               help="What the curve is fitted to: validation error (1 - accuracy) or cross-entropy.")
 @click.option("--data-dir", type=_UsablePath(file_okay=False),
@@ -508,10 +510,11 @@ def diagnose_command(run_dir: Path, csv_path: Path | None, confidence: float, ma
     run = load(run_dir)
     verdicts = verdicts_of(run, confidence=confidence, margin=margin, accuracy_margin=accuracy_margin)
     counts = ", ".join(f"{n} {fit}" for fit, n in verdicts["fit"].value_counts().items())
+    _write_csv(verdicts, csv_path)  # first: a file that cannot be written is the one line said
     stdout.print(f"{run.spec.name}: {counts}")
     shown = verdicts[["trial_id", "execution", "fit", "best_epoch", "train_error", "val_error", "fit_reason"]]
     stdout.print(frame_table(shown))
-    _write_csv(verdicts, csv_path)
+    _say_written(csv_path)
 
 
 @app.command("compare")
@@ -548,9 +551,10 @@ def compare_command(run_dirs: tuple[Path, ...], by: tuple[str, ...], csv_path: P
     if unknown:
         raise FitsweepError(f"--by {unknown[0]}: not a column of these trials; choose from {', '.join(allowed)}")
     table = compare(trials, by=list(by) or None)
+    _write_csv(table, csv_path)  # first: a file that cannot be written is the one line said
     title = f"Test accuracy by {', '.join(by) or 'configuration'} (completed executions)"
     stdout.print(frame_table(table[[c for c in _COMPARE_SHOWN if c in table.columns]], title=title))
-    _write_csv(table, csv_path)
+    _say_written(csv_path)
 
 
 @app.command("suggest")
@@ -618,13 +622,20 @@ _COMPARE_SHOWN = ("group", "n_executions", "test_accuracy_mean", "test_accuracy_
 
 
 def _write_csv(frame: Any, path: Path | None) -> None:
+    """Write a table as CSV, whole or not at all."""
+    from fitsweep.results import write_atomic
+
     if path is None:
         return
     try:
-        frame.to_csv(path, index=False)
+        write_atomic(path, lambda temporary: frame.to_csv(temporary, index=False))
     except OSError as error:
         raise FitsweepError(f"--csv {path}: cannot write the CSV file ({error.strerror or error})") from None
-    stdout.print(f"Wrote {path}")
+
+
+def _say_written(path: Path | None) -> None:
+    if path is not None:
+        stdout.print(f"Wrote {path}")
 
 
 def _print_summary(result: object) -> None:

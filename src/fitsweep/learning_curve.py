@@ -162,7 +162,7 @@ def _trial_named(selector: str, run: SweepRun, ids: list[str]) -> str:
         return str(best)
     if selector in ids:
         return selector
-    numeric = [trial_id for trial_id in ids if selector.isdigit() and trial_id.isdigit()
+    numeric = [trial_id for trial_id in ids if selector.isdecimal() and trial_id.isdecimal()
                and int(trial_id) == int(selector)]
     if len(numeric) == 1:
         return numeric[0]

@@ -342,7 +342,7 @@ def _lock_holder(paths: RunPaths) -> str:
 
 def _holder_alive(holder: str) -> bool:
     host, _, pid = holder.partition(" ")
-    if host != socket.gethostname() or not pid.isdigit():
+    if host != socket.gethostname() or not pid.isdecimal():
         return bool(holder)  # another host's lock cannot be checked from here; trust it
     try:
         os.kill(int(pid), 0)

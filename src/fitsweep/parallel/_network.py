@@ -42,6 +42,6 @@ def is_loopback(host: str) -> bool:
 def split_address(chief: str) -> tuple[str, int]:
     """The host and port of a chief's "host:port" as a user gave it."""
     host, _, port = chief.rpartition(":")
-    if not host or not port.isdigit():
-        raise FitsweepError(f"--chief: '{chief}' is not HOST:PORT, such as 10.0.0.5:8470")
+    if not host or not port.isdecimal() or not 1 <= int(port) <= 65535:
+        raise FitsweepError(f"--chief: '{chief}' is not HOST:PORT with a port from 1 to 65535, such as 10.0.0.5:8470")
     return host.strip("[]"), int(port)
