@@ -155,7 +155,6 @@ def _search(
 ) -> None:
     """The KerasTuner search itself, ending with tables, the best model and run.json's status."""
     try:
-        _make_deterministic()
         oracle = build_oracle(spec)
         info["chance_loss"] = chance_level_loss(splits.class_priors, binary=splits.n_classes == 2)
         tensorboard = TensorBoardLog(paths, spec, oracle) if spec.report.tensorboard else None
@@ -367,12 +366,6 @@ def _announce_data(observer: SweepObserver | None, splits: Splits) -> None:
     shown = getattr(observer, "data_prepared", None)  # optional: other observers need not have it
     if shown is not None:
         shown(splits.summary)
-
-
-def _make_deterministic() -> None:
-    import tensorflow as tf
-
-    tf.config.experimental.enable_op_determinism()
 
 
 def _now() -> str:

@@ -92,9 +92,6 @@ def run_worker(
         _limit_threads(threads)
     splits = prepare_data(spec.data, data_dir)
     family_for(spec).check_data(splits)
-    import tensorflow as tf
-
-    tf.config.experimental.enable_op_determinism()  # as the chief's run_sweep does
     with _ChiefWatch(host, port) as watch, _kerastuner_environment(tuner_id, host, port):
         try:
             tuner = _WorkerTuner(spec, splits, build_oracle(spec), observer=observer or NullObserver(),
