@@ -9,8 +9,9 @@ from __future__ import annotations
 import pandas as pd
 
 import fitsweep
-from fitsweep.analysis import capacity, compare, diagnose
+from fitsweep.analysis import capacity, compare
 from fitsweep.report import findings
+from fitsweep.verdicts import verdicts_of
 
 COLUMNS = ["n_executions", "test_accuracy_mean", "test_accuracy_ci_low", "test_accuracy_ci_high", "p_holm"]
 
@@ -18,7 +19,7 @@ COLUMNS = ["n_executions", "test_accuracy_mean", "test_accuracy_ci_low", "test_a
 def verdicts_by(run: fitsweep.SweepRun, by: str) -> pd.DataFrame:
     """Per group: mean training and validation accuracy at the selected epoch, the rise of the
     validation loss after its minimum, the best epoch, and the verdicts."""
-    verdicts = diagnose(run.epochs, run.trials, chance_loss=run.info.get("chance_loss"))
+    verdicts = verdicts_of(run)
     merged = verdicts.merge(run.trials[["trial_id", "execution", by]], on=["trial_id", "execution"])
     merged = merged.assign(train_accuracy=1 - merged["train_error"], val_accuracy=1 - merged["val_error"])
     table = merged.groupby(by, sort=False).agg(
@@ -45,14 +46,14 @@ def _study(path: str, by: str) -> None:
     print(f"## {run.spec.name}: by {by}\n")
     print(markdown(table.join(verdicts_by(run, by))))
     print()
-    print("\n".join(findings.headline(run, diagnose(run.epochs, run.trials, chance_loss=run.info.get("chance_loss")))))
+    print("\n".join(findings.headline(run, verdicts_of(run))))
     print()
 
 
 def main() -> None:
     _study("results/notmnist-capacity", "layers")
     capacity_run = fitsweep.load("results/notmnist-capacity")
-    verdicts = diagnose(capacity_run.epochs, capacity_run.trials, chance_loss=capacity_run.info.get("chance_loss"))
+    verdicts = verdicts_of(capacity_run)
     print("Spearman correlation of the gap with size:\n")
     print(markdown(capacity(capacity_run.trials, verdicts), index=False))
     print()
