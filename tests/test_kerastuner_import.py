@@ -269,6 +269,11 @@ def _first_observation(record: dict[str, Any]) -> dict[str, Any]:
     (lambda p: _edit_trials(p, lambda r: _first_observation(r).update(step="one")), "trial.json",
      '.observations[0].step is "one"'),
     (lambda p: _edit_trials(p, lambda r: r.update(best_step=[1])), "trial.json", "best_step is [1]"),
+    (lambda p: _edit_trials(p, lambda r: _first_observation(r).update(value=[])), "trial.json",
+     ".observations[0].value is []"),
+    (lambda p: (p / "oracle.json").write_text(json.dumps({**json.loads((p / "oracle.json").read_text()),
+                                                          "hyperparameters": {"space": [{"config": "x"}]}})),
+     "oracle.json", "config that is not a mapping"),
     (lambda p: (p / "oracle.json").write_text(json.dumps({**json.loads((p / "oracle.json").read_text()),
                                                           "start_order": "0"})), "oracle.json", "start_order"),
     (lambda p: (p / "oracle.json").unlink(), "oracle.json", "not a KerasTuner project"),
@@ -316,6 +321,7 @@ DAMAGES = {
     "cut short": _truncate,
     "emptied": lambda path: path.write_bytes(b""),
     "overwritten": lambda path: path.write_bytes(bytes(range(256)) * 4),
+    "replaced by a folder": lambda path: (path.unlink(), path.mkdir()),
 }
 
 

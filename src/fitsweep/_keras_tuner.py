@@ -452,6 +452,9 @@ def read_project(path: Path) -> KerasTunerProject:
     trials.sort(key=lambda trial: (order.get(trial.trial_id, len(order)), str(trial.trial_id)))
     space = state["hyperparameters"].get("space", []) if isinstance(state["hyperparameters"], dict) else []
     _require_list_of(space, dict, oracle_file, "hyperparameters.space", "hyperparameter configs")
+    if any(not isinstance(entry.get("config", {}), dict) for entry in space):
+        raise ProjectError(f"{oracle_file}: hyperparameters.space holds a config that is not a mapping, where "
+                           "KerasTuner writes one mapping per hyperparameter")
     return KerasTunerProject(path=path, algorithm=_algorithm(state), seed=state.get("seed"), trials=trials,
                              space=list(space), settings=_settings(state, oracle_file))
 
@@ -510,6 +513,8 @@ def _require_numbers(state: dict[str, Any], path: Path) -> None:
         for index, observation in enumerate(observations if isinstance(observations, list) else []):
             where = f"metrics.{name}.observations[{index}]"
             value = observation.get("value") if isinstance(observation, dict) else observation
+            if value == []:
+                raise ProjectError(f"{path}: {where}.value is [], where KerasTuner writes a list of numbers")
             for number in value if isinstance(value, list) else [value]:
                 _require_number(number, path, f"{where}.value")
             if isinstance(observation, dict):
@@ -615,6 +620,8 @@ def _event_file_damage(path: Path) -> str | None:
     import tensorflow as tf
 
     try:
+        if path.is_dir():
+            return "a folder where an event file belongs"
         if path.stat().st_size == 0:
             return "empty, cut short before its first record"
         for _ in tf.data.TFRecordDataset(str(path)):
