@@ -12,7 +12,8 @@ Every searchable hyperparameter takes one of three forms::
 Its modules, each one job, importing only those above it:
 
 - `_messages`: how a problem is worded, one line naming the key (pydantic errors included).
-- `_hyperparameters`: the three forms of a hyperparameter, the values each key allows, `Section`.
+- `_hyperparameters`: the three forms of a hyperparameter, the values each key allows (`bounds_of`
+  reads them back), `Section`.
 - `_data`: the `data` section, one class per source.
 - `_model`: the `model` section, one class per model family (`MODEL_FAMILIES`).
 - `_writer`: YAML out (`yaml_entry`, a resolved sweep.yaml).
@@ -30,7 +31,7 @@ from fitsweep.spec._data import KerasTunerData as KerasTunerData
 from fitsweep.spec._data import MoonsData as MoonsData
 from fitsweep.spec._data import NotMNISTData as NotMNISTData
 from fitsweep.spec._data import NpzData as NpzData
-from fitsweep.spec._hyperparameters import ACTIVATIONS, OPTIMIZERS, Choice, Range
+from fitsweep.spec._hyperparameters import ACTIVATIONS, OPTIMIZERS, Bounds, Choice, Range, bounds_of
 from fitsweep.spec._loader import load_spec, parse_spec_text
 from fitsweep.spec._messages import names_a_key
 from fitsweep.spec._model import MODEL_FAMILIES, BuildModelSpec, ConvModelSpec, ModelSection, ModelSpec
@@ -47,8 +48,10 @@ from fitsweep.spec._sweep import (
 from fitsweep.spec._writer import yaml_entry
 
 __all__ = [
+    "Bounds",
     "Choice",
     "Range",
+    "bounds_of",
     "SweepSpec",
     "DataSpec",
     "ModelSpec",

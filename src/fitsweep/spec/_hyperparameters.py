@@ -8,6 +8,7 @@ values each key allows. `Section` is the base of every section of the sweep file
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Annotated, Any, ClassVar, Literal, TypeVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
@@ -88,26 +89,66 @@ def _values_of(param: Any) -> list[Any]:
     return [param]
 
 
-def _numbers(*, integer: bool, low: float, high: float = math.inf, high_open: bool = False) -> AfterValidator:
-    """A validator that every value of a numeric parameter is a number within bounds."""
-    upper = ")" if high_open else "]"
-    interval = f"[{low:g}, {high:g}{upper}"
-    allowed = f"{'an integer' if integer else 'a number'} in {interval}"
+@dataclass(frozen=True)
+class Bounds:
+    """The numbers a numeric key allows: whole numbers or not, from `low` to `high`.
 
-    def check(param: Any) -> Any:
+    The validator of a numeric hyperparameter is one of these; `bounds_of` reads it back, so
+    code that proposes values (`fitsweep.suggest`) keeps within what the spec accepts.
+    """
+
+    integer: bool
+    low: float
+    high: float = math.inf
+    high_open: bool = False  # `high` itself excluded
+
+    def check(self, param: Any) -> Any:
+        """Every value of a constant, choice or range is a number within bounds."""
+        upper = ")" if self.high_open else "]"
+        interval = f"[{self.low:g}, {self.high:g}{upper}"
+        allowed = f"{'an integer' if self.integer else 'a number'} in {interval}"
         bounds = (param.min, param.max, param.step or 1) if isinstance(param, Range) else ()
-        if integer and not all(_is_integral(v) for v in bounds):
+        if self.integer and not all(_is_integral(v) for v in bounds):
             raise ValueError(f"range bounds and step must be integers, allowed: {allowed}")
         for value in _values_of(param):
             is_number = isinstance(value, (int, float)) and not isinstance(value, bool)
-            if not is_number or (integer and not _is_integral(value)):
+            if not is_number or (self.integer and not _is_integral(value)):
                 raise ValueError(f"{shown(value)} is not {allowed}")
-            too_high = value >= high if high_open else value > high
-            if value < low or too_high or (isinstance(value, float) and not math.isfinite(value)):
+            too_high = value >= self.high if self.high_open else value > self.high
+            if value < self.low or too_high or (isinstance(value, float) and not math.isfinite(value)):
                 raise ValueError(f"{shown(value)} is outside the allowed {interval}")
         return param
 
-    return AfterValidator(check)
+
+def _numbers(*, integer: bool, low: float, high: float = math.inf, high_open: bool = False) -> AfterValidator:
+    """A validator that every value of a numeric parameter is a number within bounds."""
+    return AfterValidator(Bounds(integer=integer, low=low, high=high, high_open=high_open).check)
+
+
+def bounds_of(section: type[BaseModel], key: str) -> Bounds:
+    """The numbers a section's numeric key allows, as its validation checks them.
+
+    A hyperparameter's come from its type (`Depth`, `Rate`, ...); a plain number's from its
+    `Field(ge=..., le=...)`, whole if annotated `int`.
+
+    Example:
+        >>> from fitsweep.spec import ModelSpec
+        >>> bounds_of(ModelSpec, "depth")
+        Bounds(integer=True, low=0, high=64, high_open=False)
+    """
+    field = section.model_fields[key]
+    for item in field.metadata:
+        owner = getattr(item.func, "__self__", None) if isinstance(item, AfterValidator) else None
+        if isinstance(owner, Bounds):  # `_numbers` validates with a `Bounds`' own check
+            return owner
+    low, high, high_open = -math.inf, math.inf, False
+    for item in field.metadata:
+        low = getattr(item, "ge", getattr(item, "gt", low))
+        if hasattr(item, "le") or hasattr(item, "lt"):
+            high, high_open = getattr(item, "le", getattr(item, "lt", high)), hasattr(item, "lt")
+    if math.isinf(low) and math.isinf(high):
+        raise KeyError(f"{section.__name__}.{key} is not a bounded number")
+    return Bounds(integer=field.annotation is int, low=low, high=high, high_open=high_open)
 
 
 def _names(allowed: tuple[str, ...]) -> AfterValidator:
