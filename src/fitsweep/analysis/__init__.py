@@ -12,8 +12,10 @@
   size (`fitsweep.learning_curve`'s table), its extrapolation to 2x and 4x the data and whether
   more data would help; `learning_curve_findings` says it in a sentence per trial.
 - `weight_stats`: norms and sparsity of a network's kernels.
-- `next_sweep`: the sweep to run next (ranges widened or narrowed, regularization, capacity,
-  epochs, repeats), each `Change` with its evidence.
+- `read_sweep`: what a finished sweep says for the next one: its top configurations and their
+  values, their verdicts and why they underfit, whether the best was still improving, and the
+  repeats that would tell the best two apart. `fitsweep.suggest` turns it into a sweep file
+  (`next_sweep`, `NextSweep` and `Change` are `fitsweep.suggest`'s, importable from here as before).
 
 Every threshold is a keyword argument with a documented default. Tables that cannot be analysed
 (empty, too small, missing columns) raise `AnalysisError`, a `FitsweepError`.
@@ -27,19 +29,23 @@ Example:
 
 from __future__ import annotations
 
+from typing import Any
+
 from fitsweep.analysis._capacity import capacity
 from fitsweep.analysis._common import AnalysisError
 from fitsweep.analysis._comparison import compare, comparison_findings, configuration_columns, groupable_columns
 from fitsweep.analysis._diagnosis import Fit, chance_level_loss, diagnose
 from fitsweep.analysis._importance import importance, importance_findings
 from fitsweep.analysis._learning_curve import DataVerdict, learning_curve_findings, power_law, training_size_verdicts
-from fitsweep.analysis._next_sweep import Change, NextSweep, next_sweep
+from fitsweep.analysis._next_sweep import BestConfiguration, ClosestPair, SweepReading, UnderfitCauses, read_sweep
 from fitsweep.analysis._verdict_groups import fit_findings, fit_groups
 from fitsweep.analysis._weights import weight_stats
 
 __all__ = [
     "AnalysisError",
+    "BestConfiguration",
     "Change",
+    "ClosestPair",
     "DataVerdict",
     "Fit",
     "capacity",
@@ -57,6 +63,21 @@ __all__ = [
     "NextSweep",
     "next_sweep",
     "power_law",
+    "read_sweep",
+    "SweepReading",
     "training_size_verdicts",
+    "UnderfitCauses",
     "weight_stats",
 ]
+
+# The next sweep file is `fitsweep.suggest`'s, which reads this package: its names are lent here
+# on first use, as before the move, without importing it when this package loads.
+_FROM_SUGGEST = ("Change", "NextSweep", "next_sweep")
+
+
+def __getattr__(name: str) -> Any:
+    if name in _FROM_SUGGEST:
+        import fitsweep.suggest
+
+        return getattr(fitsweep.suggest, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

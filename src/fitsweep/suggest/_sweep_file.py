@@ -1,8 +1,8 @@
-"""`fitsweep suggest`: the next sweep file of a finished run, each change commented with its evidence.
+"""The next sweep file of a finished run, as commented YAML, and writing it.
 
-The decisions are `fitsweep.analysis.next_sweep`'s; this module reads the run, writes the
-sweep file as YAML with a comment above each changed key, and checks that the text validates
-as the sweep it means before anyone sees it.
+The decisions are `next_sweep`'s; this module reads the run, writes the sweep file as YAML
+with a comment above each changed key, and checks that the text validates as the sweep it
+means before anyone sees it.
 
 Example:
     >>> text = suggest_next_sweep("results/moons")  # doctest: +SKIP
@@ -15,11 +15,13 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
-from fitsweep.analysis import AnalysisError, Change, NextSweep, next_sweep
+from fitsweep.analysis import AnalysisError
 from fitsweep.errors import FitsweepError, ResultsError
 from fitsweep.families import family_for
 from fitsweep.results import SweepRun, load, write_atomic
 from fitsweep.spec import parse_spec, parse_spec_text, yaml_entry
+from fitsweep.suggest._editor import Change, NextSweep
+from fitsweep.suggest._rules import next_sweep
 from fitsweep.verdicts import verdicts_of
 
 __all__ = ["suggest_next_sweep", "write_suggestion"]
