@@ -114,9 +114,9 @@ def run_sweep(
     spec = located_build(spec, data_dir, build)
     splits = prepare_data(spec.data, data_dir)
     family_for(spec).check_data(splits)
-    _announce_data(observer, splits)
     paths = prepare_run_dir(run_dir_for(spec, results_dir), overwrite)
     with run_lock(paths):
+        _announce_data(observer, splits)  # once the folder is taken: a refusal is the only line said
         info = _run_info(spec, splits, Path(data_dir))
         write_run_info(paths, info)
         write_spec(paths, spec)  # last: a folder with sweep.yaml and run.json can be resumed
@@ -141,8 +141,8 @@ def resume_sweep(run_dir: str | Path, *, observer: SweepObserver | None = None, 
     check_recorded_sweep(paths, spec, info)
     splits = prepare_data(spec.data, info.get("data_dir", "."))
     family_for(spec).check_data(splits)
-    _announce_data(observer, splits)
     with run_lock(paths):
+        _announce_data(observer, splits)
         info.update(status="running", resumed=_now())
         write_run_info(paths, info)
         _search(paths, spec, splits, info, observer, resuming=True, report=report)
