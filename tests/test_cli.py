@@ -9,25 +9,7 @@ from click.testing import CliRunner
 
 from conftest import tiny_sweep, write_sweep
 from fitsweep.cli import app
-
-
-def invoke(*args: str) -> object:
-    """Run the CLI the way the `fitsweep` console script does (errors become one line)."""
-    return CliRunner().invoke(_Main(), list(args), catch_exceptions=False)
-
-
-class _Main:
-    """Adapter so CliRunner drives `fitsweep.cli.main` (which owns error handling)."""
-
-    name = "fitsweep"
-
-    def main(self, args=None, prog_name=None, **kwargs):  # CliRunner's entry point
-        import sys
-
-        from fitsweep.cli import main
-
-        sys.argv = ["fitsweep", *(args or [])]
-        main()
+from helpers import invoke
 
 
 def test_run_writes_tables_and_show_prints_them(tmp_path: Path) -> None:

@@ -24,7 +24,7 @@ from fitsweep.families.conv import ConvFamily
 from fitsweep.learning_curve import run_learning_curve
 from fitsweep.results import RunPaths
 from fitsweep.spec import MoonsData
-from test_tensorboard import _hparam, _read, _series, _session_start
+from helpers import hparam_value, read_events, scalar_series, session_start
 
 PREFIX = "fitsweep: error: "
 CONV_COLUMNS = ["blocks", "filters", "kernel_size", "pooling", "batch_norm", "head"]
@@ -229,18 +229,18 @@ def test_a_conv_sweep_writes_tables_with_its_columns_verdicts_and_a_report(digit
 def test_a_conv_sweeps_tensorboard_sessions_read_back_with_its_hyperparameters(digits_run: Any) -> None:
     paths = RunPaths(digits_run.path)
     experiment = hparams_metadata.parse_experiment_plugin_data(
-        _read(paths.tensorboard_dir).SummaryMetadata(hparams_metadata.EXPERIMENT_TAG).plugin_data.content)
+        read_events(paths.tensorboard_dir).SummaryMetadata(hparams_metadata.EXPERIMENT_TAG).plugin_data.content)
     domains = {info.name: info for info in experiment.hparam_infos}
     assert set(CONV_COLUMNS) <= set(domains)
     assert sorted(value.number_value for value in domains["blocks"].domain_discrete.values) == [1.0, 2.0]
     assert sorted(value.string_value for value in domains["batch_norm"].domain_discrete.values) == ["False", "True"]
     for row in digits_run.trials.itertuples(index=False):
-        session = _read(paths.tensorboard_trial(row.trial_id) / f"execution_{row.execution}")
-        recorded = {name: _hparam(value) for name, value in _session_start(session).hparams.items()}
+        session = read_events(paths.tensorboard_trial(row.trial_id) / f"execution_{row.execution}")
+        recorded = {name: hparam_value(value) for name, value in session_start(session).hparams.items()}
         assert recorded["blocks"] == row.blocks and recorded["head"] == row.head == "32"
         assert recorded["batch_norm"] == str(bool(row.batch_norm))  # HParams holds text or numbers
-        validation = _read(paths.tensorboard_trial(row.trial_id) / f"execution_{row.execution}" / "validation")
-        curve = [value for _, value in _series(validation, "epoch_accuracy")]
+        validation = read_events(paths.tensorboard_trial(row.trial_id) / f"execution_{row.execution}" / "validation")
+        curve = [value for _, value in scalar_series(validation, "epoch_accuracy")]
         mine = digits_run.epochs[(digits_run.epochs["trial_id"] == row.trial_id)
                                  & (digits_run.epochs["execution"] == row.execution)].sort_values("epoch")
         assert curve == pytest.approx(mine["val_accuracy"].tolist(), abs=1e-6)

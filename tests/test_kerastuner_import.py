@@ -21,7 +21,7 @@ import pytest
 
 from fitsweep import load
 from fitsweep.columns import table_hyperparameters
-from test_cli import invoke
+from helpers import invoke
 
 keras = pytest.importorskip("keras")
 kt = pytest.importorskip("keras_tuner")

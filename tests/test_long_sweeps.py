@@ -21,7 +21,7 @@ from conftest import tiny_sweep, write_sweep
 from fitsweep import parse_spec, run_sweep, runner
 from fitsweep.results import RunPaths
 from fitsweep.runner import resume_sweep
-from test_parallel import worker_processes
+from helpers import worker_processes
 
 
 class _Clock:

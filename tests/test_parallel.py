@@ -22,25 +22,10 @@ from fitsweep import RunFailedError, parse_spec, run_sweep
 from fitsweep.errors import FitsweepError
 from fitsweep.parallel import default_threads, exposure_warning, run_parallel, run_worker
 from fitsweep.tables import EPOCH_COLUMNS
+from helpers import worker_processes
 
 # Two executions, so every trial reports two curves through the chief.
 SWEEP = tiny_sweep(tuner={"max_trials": 4, "executions_per_trial": 2})
-
-
-def worker_processes(marker: Path) -> list[int]:
-    """Local worker processes whose command line mentions `marker` (a test's own folder)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit() or int(entry.name) == os.getpid():
-            continue
-        try:
-            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-            state = next(line for line in (entry / "status").read_text().splitlines() if line.startswith("State:"))
-        except (OSError, StopIteration):
-            continue  # gone meanwhile
-        if str(marker) in command and "-m fitsweep.parallel" in command and "Z (zombie)" not in state:
-            found.append(int(entry.name))
-    return found
 
 
 def kill_workers_when_training(marker: Path, how_many: int) -> threading.Thread:

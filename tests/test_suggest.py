@@ -21,7 +21,7 @@ from conftest import REPO, tiny_sweep, write_sweep
 from fitsweep import load, load_spec, parse_spec, run_sweep
 from fitsweep.analysis import NextSweep, next_sweep
 from fitsweep.results import SweepRun
-from test_cli import invoke
+from helpers import invoke
 
 _MOONS = {"source": "moons", "samples": 300, "noise": 0.2, "seed": 0}
 

@@ -10,10 +10,9 @@ from typing import Any
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from tensorboard.backend.event_processing.event_accumulator import TENSORS, EventAccumulator
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 from tensorboard.plugins.hparams import api_pb2
 from tensorboard.plugins.hparams import metadata as hparams_metadata
-from tensorboard.util import tensor_util
 
 from conftest import tiny_sweep, write_sweep
 from fitsweep import SpecError, cli, load, parse_spec, run_sweep
@@ -23,38 +22,18 @@ from fitsweep.results import RunPaths
 from fitsweep.runner import resume_sweep
 from fitsweep.space import hyperparameter_names
 from fitsweep.tensorboard import EPOCH_SCALARS, FIT_CODES, TensorBoardLog
+from helpers import hparam_value, read_events, scalar_series, session_start
 
 SESSION_COLUMNS = ["test_accuracy", "test_crossentropy", "val_accuracy", "val_crossentropy", "train_accuracy",
                    "train_crossentropy", "best_epoch", "epochs_run", "params"]
 
 
-def _read(folder: Path) -> EventAccumulator:
-    """Every event of the files directly in `folder`, as TensorBoard loads a run."""
-    assert folder.is_dir(), folder
-    accumulator = EventAccumulator(str(folder), size_guidance={TENSORS: 0})
-    accumulator.Reload()
-    return accumulator
-
-
-def _series(accumulator: EventAccumulator, tag: str) -> list[tuple[int, float]]:
-    return [(event.step, float(tensor_util.make_ndarray(event.tensor_proto))) for event in accumulator.Tensors(tag)]
-
-
 def _last(accumulator: EventAccumulator, tag: str) -> float:
-    return _series(accumulator, tag)[-1][1]
+    return scalar_series(accumulator, tag)[-1][1]
 
 
 def _f32(value: Any) -> float:
     return float(np.float32(value))
-
-
-def _session_start(accumulator: EventAccumulator) -> Any:
-    content = accumulator.SummaryMetadata(hparams_metadata.SESSION_START_INFO_TAG).plugin_data.content
-    return hparams_metadata.parse_session_start_info_plugin_data(content)
-
-
-def _hparam(value: Any) -> Any:
-    return value.string_value if value.WhichOneof("kind") == "string_value" else value.number_value
 
 
 def assert_tensorboard_matches_tables(run: Any) -> None:
@@ -62,7 +41,7 @@ def assert_tensorboard_matches_tables(run: Any) -> None:
     paths = RunPaths(run.path)
     names = hyperparameter_names(run.spec)
     experiment = hparams_metadata.parse_experiment_plugin_data(
-        _read(paths.tensorboard_dir).SummaryMetadata(hparams_metadata.EXPERIMENT_TAG).plugin_data.content)
+        read_events(paths.tensorboard_dir).SummaryMetadata(hparams_metadata.EXPERIMENT_TAG).plugin_data.content)
     assert sorted(info.name for info in experiment.hparam_infos) == sorted(names)
     assert {(m.name.group, m.name.tag) for m in experiment.metric_infos} >= {("", "test_accuracy"), ("verdict", "fit")}
     sessions = sorted(path.relative_to(paths.tensorboard_dir).as_posix()
@@ -71,10 +50,10 @@ def assert_tensorboard_matches_tables(run: Any) -> None:
     assert sessions == sorted(f"trial_{trial}/execution_{execution}" for trial, execution in keys)
     for row in run.trials.itertuples(index=False):
         session = paths.tensorboard_trial(row.trial_id) / f"execution_{row.execution}"
-        accumulator = _read(session)
-        start = _session_start(accumulator)
+        accumulator = read_events(session)
+        start = session_start(accumulator)
         assert start.group_name == row.trial_id  # a trial's repeats form one session group
-        recorded = {name: _hparam(value) for name, value in start.hparams.items()}
+        recorded = {name: hparam_value(value) for name, value in start.hparams.items()}
         assert recorded == {name: getattr(row, name) if isinstance(getattr(row, name), str)
                             else float(getattr(row, name)) for name in names}
         for column in SESSION_COLUMNS:
@@ -83,13 +62,13 @@ def assert_tensorboard_matches_tables(run: Any) -> None:
         end = hparams_metadata.parse_session_end_info_plugin_data(
             accumulator.SummaryMetadata(hparams_metadata.SESSION_END_INFO_TAG).plugin_data.content)
         assert end.status == (api_pb2.STATUS_SUCCESS if row.status == "completed" else api_pb2.STATUS_FAILURE)
-        assert _last(_read(session / "verdict"), "fit") == FIT_CODES[row.fit]
+        assert _last(read_events(session / "verdict"), "fit") == FIT_CODES[row.fit]
         epochs = run.epochs[(run.epochs["trial_id"] == row.trial_id) & (run.epochs["execution"] == row.execution)]
         for split, tags in EPOCH_SCALARS.items():
-            curves = _read(session / split)
+            curves = read_events(session / split)
             for tag, column in tags.items():
                 expected = zip(epochs["epoch"], epochs[column], strict=True)
-                assert _series(curves, tag) == [(int(epoch), _f32(value)) for epoch, value in expected]
+                assert scalar_series(curves, tag) == [(int(epoch), _f32(value)) for epoch, value in expected]
 
 
 @pytest.fixture(scope="module")
@@ -108,7 +87,7 @@ def test_every_execution_is_a_session_whose_values_are_the_tables(tiny_run: Any)
 def test_the_experiment_declares_each_hyperparameters_domain(tiny_run: Any) -> None:
     paths = RunPaths(tiny_run.path)
     experiment = hparams_metadata.parse_experiment_plugin_data(
-        _read(paths.tensorboard_dir).SummaryMetadata(hparams_metadata.EXPERIMENT_TAG).plugin_data.content)
+        read_events(paths.tensorboard_dir).SummaryMetadata(hparams_metadata.EXPERIMENT_TAG).plugin_data.content)
     infos = {info.name: info for info in experiment.hparam_infos}
     # tiny_sweep: depth {min: 1, max: 2}, width {values: [4, 8]}, l2 log range, activation constant.
     assert (infos["depth"].domain_interval.min_value, infos["depth"].domain_interval.max_value) == (1, 2)
@@ -129,7 +108,7 @@ def test_a_changed_verdict_replaces_the_old_one(tiny_run: Any, tmp_path: Path) -
     writer.write_verdicts(trials)
     verdict = paths.tensorboard_trial(first["trial_id"]) / f"execution_{first['execution']}" / "verdict"
     assert len(list(verdict.iterdir())) == 1
-    assert _series(_read(verdict), "fit") == [(0, FIT_CODES[flipped])]
+    assert scalar_series(read_events(verdict), "fit") == [(0, FIT_CODES[flipped])]
 
 
 def test_switched_off_a_run_writes_no_tensorboard_folder(tmp_path: Path) -> None:
@@ -228,7 +207,8 @@ def test_layer_lists_and_regularizer_combinations_are_discrete_domains() -> None
     spec = parse_spec(sweep)
     summary = experiment_summary(spec)
     experiment = hparams_metadata.parse_experiment_plugin_data(summary.value[0].metadata.plugin_data.content)
-    infos = {info.name: [_hparam(value) for value in info.domain_discrete.values] for info in experiment.hparam_infos}
+    infos = {info.name: [hparam_value(value) for value in info.domain_discrete.values]
+             for info in experiment.hparam_infos}
     assert infos["layers"] == sorted(["8", "16-8", "none"])
     assert infos["regularizers"] == sorted(["none", "l2=0.001", "dropout=0.2"])
     assert (infos["dropout"], infos["l1"], infos["l2"]) == ([0.0, 0.2], [0.0], [0.0, 0.001])
