@@ -1,6 +1,7 @@
 """The `fitsweep` command line: thin commands over the library.
 
-Exit codes: 0 success, 1 a run that completed no trial, 2 bad input (one line on stderr naming
+Exit codes: 0 success, 1 a run that completed no trial (or a worker whose chief stopped
+answering), 2 bad input (one line on stderr naming
 the file, key or argument, no traceback, nothing written), 130 interrupted (Ctrl-C), 143 stopped
 by SIGTERM (which `run`, `resume`, `chief` and `worker` handle as Ctrl-C).
 """
