@@ -8,7 +8,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +18,7 @@ from conftest import invoke_cli, tiny_sweep, write_sweep
 from fitsweep import ResultsError, parse_spec, run_sweep
 from fitsweep.results import RunPaths, run_lock
 from fitsweep.runner import resume_sweep
+from helpers import EVERY_STAGE, run_killed_at, start_run
 
 TIMINGS = ["fit_seconds", "started", "ended"]
 
@@ -73,83 +73,6 @@ def test_resume_refuses_a_sweep_file_that_is_not_its_runs(replacement: dict[str,
     assert _contents(run_dir) == before
 
 
-def _start_run(sweep: Path, results: Path) -> subprocess.Popen:
-    """`run`, or `resume` once the killed run left a resumable folder, as a user would."""
-    run_dir = results / "tiny"
-    if (run_dir / "sweep.yaml").exists() and (run_dir / "run.json").exists():
-        arguments = ["resume", str(run_dir)]
-    else:
-        arguments = ["run", str(sweep), "--results-dir", str(results), "--overwrite"]
-    return subprocess.Popen(
-        [sys.executable, "-m", "fitsweep", *arguments, "--quiet"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
-    )
-
-
-def trial_records(run_dir: Path) -> list[dict[str, Any]]:
-    """Every trial.json of a run as it stands (KerasTuner's files are written whole, by a rename)."""
-    records = []
-    for path in (run_dir / "tuner").glob("trial_*/trial.json"):
-        try:
-            records.append(json.loads(path.read_text(encoding="utf-8")))
-        except (OSError, ValueError):  # removed meanwhile, by a resume forgetting an unrecorded trial
-            continue
-    return records
-
-
-def with_epochs(records: list[dict[str, Any]]) -> int:
-    """How many trials have an epoch recorded (a running trial's first epoch is saved at once)."""
-    return sum(any(metric.get("observations") for metric in record["metrics"]["metrics"].values())
-               for record in records)
-
-
-def completed(records: list[dict[str, Any]]) -> int:
-    return sum(record["status"] == "COMPLETED" for record in records)
-
-
-Moment = tuple[str, Callable[[list[dict[str, Any]]], bool]]
-# Moments of a sweep of 6 trials trained 2 at a time (fused groups 00-01, 02-03, 04-05).
-EVERY_STAGE: list[Moment] = [
-    ("the first group starts", lambda records: len(records) >= 1),
-    ("the first group records an epoch", lambda records: with_epochs(records) >= 1),
-    ("the first group ends", lambda records: completed(records) >= 1),
-    ("the second group starts", lambda records: len(records) >= 3),
-    ("the second group records an epoch", lambda records: with_epochs(records) >= 3),
-    ("the second group ends", lambda records: completed(records) >= 3),
-    ("the third group starts", lambda records: len(records) >= 5),
-    ("the third group records an epoch", lambda records: with_epochs(records) >= 5),
-    ("the last trial ends, before the run's last tables", lambda records: completed(records) >= 6),
-]
-
-
-def _wait_for(moment: Moment, run_dir: Path, process: subprocess.Popen) -> bool:
-    """Wait until the run reaches `moment` (True), or ends first (False)."""
-    name, reached = moment
-    deadline = time.monotonic() + 600  # a safety net against a hung run, not a speed limit
-    while not reached(trial_records(run_dir)):
-        if process.poll() is not None:
-            return False
-        assert time.monotonic() < deadline, f"the run never reached: {name}"
-        time.sleep(0.05)
-    return True
-
-
-def run_killed_at(moments: list[Moment], sweep: Path, results: Path) -> None:
-    """Run a sweep, SIGKILL it at each moment it has not reached yet, resume it each time, and let it finish."""
-    run_dir = results / "tiny"
-    process = _start_run(sweep, results)
-    for moment in moments:
-        if moment[1](trial_records(run_dir)):  # the killed run had got past it already
-            continue
-        if not _wait_for(moment, run_dir, process):
-            break
-        process.send_signal(signal.SIGKILL)
-        process.wait()
-        process = _start_run(sweep, results)
-    process.wait(timeout=600)
-    assert process.returncode == 0, process.stderr.read().decode() if process.stderr else ""
-
-
 @pytest.mark.slow
 def test_resume_after_sigkill_at_every_stage_keeps_every_trial_once(tmp_path: Path) -> None:
     raw = tiny_sweep(tuner={"max_trials": 6, "executions_per_trial": 2}, train={"epochs": 4, "fused_trials": 2})
@@ -177,7 +100,7 @@ def _wait_for_first_trial(run_dir: Path, process: subprocess.Popen, timeout: flo
 def test_ctrl_c_marks_the_run_interrupted_and_resume_finishes_it(tmp_path: Path, presses: int) -> None:
     sweep = write_sweep(tmp_path, tiny_sweep(tuner={"max_trials": 4}, train={"epochs": 300}))
     results, run_dir = tmp_path / "results", tmp_path / "results" / "tiny"
-    process = _start_run(sweep, results)
+    process = start_run(sweep, results)
     _wait_for_first_trial(run_dir, process)
     for _ in range(presses):
         process.send_signal(signal.SIGINT)

@@ -22,7 +22,7 @@ from fitsweep.results import RunPaths
 from fitsweep.runner import resume_sweep
 from fitsweep.space import hyperparameter_names
 from fitsweep.tensorboard import EPOCH_SCALARS, FIT_CODES, TensorBoardLog
-from helpers import hparam_value, read_events, scalar_series, session_start
+from helpers import EVERY_STAGE, hparam_value, read_events, run_killed_at, scalar_series, session_start
 
 SESSION_COLUMNS = ["test_accuracy", "test_crossentropy", "val_accuracy", "val_crossentropy", "train_accuracy",
                    "train_crossentropy", "best_epoch", "epochs_run", "params"]
@@ -225,8 +225,6 @@ def test_a_run_recorded_without_tensorboard_files_stays_without_on_resume(tmp_pa
 
 @pytest.mark.slow
 def test_after_kills_at_each_stage_every_step_is_written_once(tmp_path: Path) -> None:
-    from test_resume import EVERY_STAGE, run_killed_at
-
     sweep = write_sweep(tmp_path, tiny_sweep(tuner={"max_trials": 6, "executions_per_trial": 2},
                                              train={"epochs": 4, "fused_trials": 2}))
     results, run_dir = tmp_path / "results", tmp_path / "results" / "tiny"
