@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from functools import cached_property
 from pathlib import Path
@@ -14,8 +13,6 @@ from fitsweep.errors import FitsweepError
 from fitsweep.results import SweepRun
 
 __all__ = ["Context", "diagnose_run"]
-
-log = logging.getLogger(__name__)
 
 
 class Context:
