@@ -24,7 +24,7 @@ from tensorboard.util import tensor_util
 
 __all__ = [
     "EVERY_STAGE", "hparam_value", "invoke", "read_events", "run_killed_at", "scalar_series", "session_start",
-    "start_run", "trial_records", "worker_processes",
+    "start_run", "trial_records", "with_epochs", "worker_processes",
 ]
 
 

@@ -214,3 +214,29 @@ def test_oracle_json_is_written_once_per_fused_group_not_once_per_trial(tmp_path
     assert len(saves) <= 4, saves  # its creation, its end, and the search's start and end
     state = json.loads((run.path / "tuner" / "oracle.json").read_text())
     assert len(state["end_order"]) == 8 and not state["ongoing_trials"]
+
+
+@pytest.mark.parametrize("interrupted", [True, False])
+def test_an_error_in_the_wake_of_an_interruption_is_the_interruption_not_a_failed_trial(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, interrupted: bool) -> None:
+    from fitsweep import engine, interruption
+    from helpers import trial_records
+
+    def broken_after_a_signal(*args: object, **kwargs: object) -> None:
+        if interrupted:
+            interruption.request(KeyboardInterrupt)  # as a Ctrl-C whose exception TensorFlow swallowed
+        raise ValueError("a graph left half-built")
+
+    monkeypatch.setattr(engine, "train_executions", broken_after_a_signal)
+    spec = parse_spec(tiny_sweep(tuner={"max_trials": 1}, train={"epochs": 2}))
+    try:
+        if interrupted:
+            with pytest.raises(KeyboardInterrupt):
+                run_sweep(spec, results_dir=tmp_path)
+        else:
+            with pytest.raises(RunFailedError, match="a graph left half-built"):
+                run_sweep(spec, results_dir=tmp_path)
+    finally:
+        interruption.clear()
+    [record] = trial_records(tmp_path / "tiny")
+    assert record["status"] == ("RUNNING" if interrupted else "FAILED")  # RUNNING: rerun on resume

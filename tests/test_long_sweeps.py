@@ -21,7 +21,7 @@ from conftest import tiny_sweep, write_sweep
 from fitsweep import parse_spec, run_sweep, runner
 from fitsweep.results import RunPaths
 from fitsweep.runner import resume_sweep
-from helpers import worker_processes
+from helpers import with_epochs, worker_processes
 
 
 class _Clock:
@@ -134,10 +134,20 @@ def test_sigterm_stops_a_resumed_run_too(tmp_path: Path) -> None:
     process.communicate(timeout=120)
     process = _run(["resume", str(run_dir)])
     _wait_for(lambda: json.loads((run_dir / "run.json").read_text()).get("resumed"), process)
-    time.sleep(1.0)
+    resumed = (run_dir / "run.json").stat().st_mtime_ns
+    _wait_for(lambda: _an_epoch_recorded_since(run_dir, resumed), process)  # mid-trial, the trial rerun
     process.send_signal(signal.SIGTERM)
     _assert_interrupted_by_sigterm(process, run_dir)
     _assert_resumed_to_the_end(run_dir, 3)
+
+
+def _an_epoch_recorded_since(run_dir: Path, since_ns: int) -> bool:
+    """Whether a running trial saved an epoch after `since_ns` (KerasTuner saves a trial's first epoch at once)."""
+    for path in (run_dir / "tuner").glob("trial_*/trial.json"):
+        with contextlib.suppress(OSError, ValueError):  # replaced meanwhile
+            if path.stat().st_mtime_ns > since_ns and with_epochs([json.loads(path.read_text())]):
+                return True
+    return False
 
 
 @pytest.mark.slow

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 from rich.console import Console
 
+from fitsweep import interruption
 from fitsweep.errors import FitsweepError, RunFailedError
 
 if TYPE_CHECKING:
@@ -289,21 +290,21 @@ class _Termination:
 
     Python drops an exception raised while a finaliser runs (TensorFlow has many), so a signal
     landing there would be lost and the run would go on; the run's next trial or epoch event
-    raises it again. A second signal is ignored: the run is already writing its last files.
+    raises it again (`fitsweep.interruption` remembers it). A second signal is ignored: the run
+    is already writing its last files.
     """
 
     def __init__(self, observer: Any) -> None:
         self.observer = observer
-        self.requested: type[KeyboardInterrupt] | None = None
+        interruption.clear()
 
     def handle(self, signal_number: int, frame: Any) -> None:
-        if self.requested is None:
-            self.requested = _Terminated if signal_number == signal.SIGTERM else KeyboardInterrupt
-            raise self.requested
+        requested = _Terminated if signal_number == signal.SIGTERM else KeyboardInterrupt
+        if interruption.request(requested):
+            raise requested
 
     def _check(self) -> None:
-        if self.requested is not None:
-            raise self.requested
+        interruption.raise_if_requested()
 
     def data_prepared(self, summary: str) -> None:
         self.observer.data_prepared(summary)

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import keras_tuner
 
-from fitsweep import records
+from fitsweep import interruption, records
 from fitsweep._keras_tuner import (
     ORACLE_CLASSES,
     TrialStatus,
@@ -273,6 +273,7 @@ class SweepTuner(keras_tuner.Tuner):
         except keras_tuner.errors.FatalError:
             raise
         except Exception:  # noqa: BLE001 - as KerasTuner: the trials are invalid, the traceback their message
+            interruption.raise_if_requested()  # an error in the wake of Ctrl-C or SIGTERM is theirs: rerun on resume
             endings = [(TrialStatus.INVALID, traceback.format_exc())] * len(trials)
         with one_oracle_save(self.oracle):
             for trial, (status, message) in zip(trials, endings, strict=True):
