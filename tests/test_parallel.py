@@ -275,6 +275,15 @@ def test_a_worker_without_a_chief_stops_with_one_line_and_writes_nothing(tmp_pat
     assert not (tmp_path / "results").exists()
 
 
+def test_a_worker_whose_chief_host_has_no_address_stops_at_once(tmp_path: Path, monkeypatch) -> None:
+    from fitsweep.parallel import _worker
+
+    monkeypatch.setattr(_worker, "CHIEF_WAIT_SECONDS", 3600.0)  # were it waited for, the test would hang
+    with pytest.raises(FitsweepError, match=r"--chief: host 'no-such-host\.invalid' cannot be resolved"):
+        run_worker(parse_spec(tiny_sweep()), "no-such-host.invalid:8470", results_dir=tmp_path / "results")
+    assert not (tmp_path / "results").exists()
+
+
 def _serve_an_oracle() -> tuple[Any, int]:
     """A started gRPC server answering for a bare KerasTuner oracle, as a chief's does, and its port."""
     from concurrent import futures

@@ -336,17 +336,20 @@ class ReportServicer(OracleServicer):
         return protos.get_service().UpdateTrialResponse(trial=status.to_proto())
 
 
-def chief_answers(channel: Any, timeout: float) -> bool:
+def chief_answers(channel: Any, timeout: float, *, wait_for_ready: bool = False) -> bool:
     """Whether a chief's oracle answers a call on `channel` within `timeout` seconds.
 
     The call asks for the search space: cheap, and read-only. Unlike KerasTuner's own client
-    calls, it does not wait for the chief to come back, so a dead chief fails it at once.
+    calls, it does not wait for the chief to come back, so a dead chief fails it at once; with
+    `wait_for_ready`, it waits up to `timeout` for a chief that is not listening yet. The call
+    blocks this thread only (gRPC checks for signals while it waits), unlike a channel-ready
+    future, whose polling thread fails noisily when the channel closes under it.
     """
     import grpc
 
     stub = protos.get_service_grpc().OracleStub(channel)
     try:
-        stub.GetSpace(protos.get_service().GetSpaceRequest(), timeout=timeout)
+        stub.GetSpace(protos.get_service().GetSpaceRequest(), timeout=timeout, wait_for_ready=wait_for_ready)
     except grpc.RpcError:
         return False
     return True

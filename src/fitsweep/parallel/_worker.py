@@ -157,14 +157,22 @@ class _ChiefWatch:
 def _wait_for_chief(host: str, port: int) -> None:
     import grpc
 
+    _check_resolvable(host)
     with grpc.insecure_channel(address(host, port)) as channel:
-        try:
-            grpc.channel_ready_future(channel).result(timeout=CHIEF_WAIT_SECONDS)
-        except grpc.FutureTimeoutError:
+        if not chief_answers(channel, timeout=CHIEF_WAIT_SECONDS, wait_for_ready=True):
             raise FitsweepError(
                 f"--chief: no chief answers at {address(host, port)} after {CHIEF_WAIT_SECONDS:g} s; start "
                 "`fitsweep chief` first, or give the address it printed"
-            ) from None
+            )
+
+
+def _check_resolvable(host: str) -> None:
+    """Refuse at once a host no name server knows: waiting for it to answer would be in vain."""
+    try:
+        socket.getaddrinfo(host.strip("[]"), None)
+    except (socket.gaierror, UnicodeError) as error:
+        raise FitsweepError(f"--chief: host '{host}' cannot be resolved ({error}); give the chief's name or "
+                            "IP address as it printed it") from None
 
 
 class _TrialLimitReached(Exception):
