@@ -240,3 +240,13 @@ def test_an_error_in_the_wake_of_an_interruption_is_the_interruption_not_a_faile
         interruption.clear()
     [record] = trial_records(tmp_path / "tiny")
     assert record["status"] == ("RUNNING" if interrupted else "FAILED")  # RUNNING: rerun on resume
+
+
+def test_a_run_shows_itself_in_one_line_not_its_tables(tmp_path: Path) -> None:
+    import fitsweep
+
+    run = run_sweep(parse_spec(tiny_sweep(tuner={"max_trials": 2}, train={"epochs": 2})), results_dir=tmp_path)
+    shown = repr(load(run.path))
+    assert "\n" not in shown and len(shown) < 200, shown
+    assert f"'{run.path}': 2 trials, 2 executions, 4 epoch rows, completed, best trial" in shown
+    assert fitsweep.__version__ and fitsweep.__version__[0].isdigit()

@@ -8,11 +8,13 @@ Example:
 
 from __future__ import annotations
 
-from importlib import import_module
+from importlib import import_module, metadata
 from typing import Any
 
 from fitsweep.errors import DataError, FitsweepError, ResultsError, RunFailedError, SpecError
 from fitsweep.spec import SweepSpec, load_spec, parse_spec
+
+__version__ = metadata.version("fitsweep")
 
 __all__ = [
     "DataError",

@@ -210,7 +210,7 @@ def keep_best_model(paths: RunPaths, best_trial_id: str | None, file_name: str,
             model_file.unlink(missing_ok=True)
 
 
-@dataclass
+@dataclass(repr=False)
 class SweepRun:
     """A finished (or running) sweep as tables: what `fitsweep.load` returns."""
 
@@ -219,6 +219,15 @@ class SweepRun:
     trials: pd.DataFrame
     epochs: pd.DataFrame
     info: dict[str, Any] = field(default_factory=dict)
+
+    def __repr__(self) -> str:
+        """One line, as a notebook shows the run: its folder, size, status and best trial, not its tables."""
+        trials = self.trials["trial_id"].nunique() if "trial_id" in self.trials else 0
+        best, score = self.info.get("best_trial"), self.info.get("best_score")
+        objective = self.spec.tuner.objective
+        best_text = f", best trial {best} ({objective} {score:.4g})" if best and score is not None else ""
+        return (f"SweepRun('{self.path}': {trials} trials, {len(self.trials)} executions, {len(self.epochs)} epoch "
+                f"rows, {self.info.get('status', 'status unknown')}{best_text})")
 
     @property
     def best_model(self) -> Any:
