@@ -11,8 +11,8 @@ import pytest
 from conftest import tiny_sweep
 from fitsweep import parse_spec
 from fitsweep.data import prepare_data
-from fitsweep.measurement import scores
 from fitsweep.training import Member, ModelError, Outcome, train_alone
+from fitsweep.training.measurement import scores
 
 
 @pytest.fixture(scope="module")

@@ -179,9 +179,9 @@ class SweepTuner(keras_tuner.Tuner):
         The objects of TensorFlow's and Keras' imports are frozen (`gc.freeze`) meanwhile: Keras'
         `clear_session`, before every model, runs a full garbage collection, which would walk the
         400,000-odd objects TensorFlow and Keras create at import, a quarter of a second per model.
-        Training freezes, after each such collection, what survived it (`training._fresh_session`),
-        so the collection does not grow with the trials either. They are unfrozen when the search
-        ends (unless the caller had frozen objects already).
+        Training freezes, after each such collection, what survived it (the fresh session every
+        model starts in, in `fitsweep.training`), so the collection does not grow with the trials
+        either. They are unfrozen when the search ends (unless the caller had frozen objects already).
         """
         freeze = gc.get_freeze_count() == 0
         if freeze:

@@ -22,7 +22,7 @@ __all__ = [
 ]
 
 # loss, accuracy and crossentropy (and their val_ twins) are measured in inference mode after
-# the epoch (fitsweep.measurement); running_* are Keras' averages over the epoch's batches.
+# the epoch (fitsweep.training.measurement); running_* are Keras' averages over the epoch's batches.
 EPOCH_COLUMNS = [
     "trial_id", "execution", "epoch", "loss", "val_loss", "accuracy", "val_accuracy",
     "crossentropy", "val_crossentropy", "crossentropy_sd", "val_crossentropy_sd",

@@ -18,18 +18,14 @@ the logits (as Keras takes it for a Dense layer with that activation), so a satu
 still has a gradient and a learning rate that sends Keras to NaN sends the member there too.
 
 After each epoch every member is measured in inference mode on the measured training rows and
-the validation split (`fitsweep.measurement.scores`, from the logits); Keras-style running
+the validation split (`fitsweep.training.measurement.scores`, from the logits); Keras-style running
 averages over the epoch's batches, with dropout active, are kept as `running_*`.
 """
 
 from __future__ import annotations
 
-import functools
-import gc
-import math
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import keras
@@ -37,121 +33,21 @@ import numpy as np
 import tensorflow as tf
 
 from fitsweep import inputs
-from fitsweep.analysis import weight_stats
 from fitsweep.data import Splits
-from fitsweep.measurement import MEASURE_BATCH, penalty, scores
-from fitsweep.model import build_network, compile_network, hidden_widths, layer_seed, optimizer_for, parameter_count
+from fitsweep.model import hidden_widths, layer_seed, optimizer_for, parameter_count
+from fitsweep.training._members import EpochListener, Member, Outcome
+from fitsweep.training._models import FUSION_KEYS, fresh_session, fusion_key
+from fitsweep.training._selection import Progress, Selection, ended
+from fitsweep.training.measurement import MEASURE_BATCH, scores
 
-__all__ = [
-    "MAX_FUSED_MEMBERS", "Member", "Outcome", "EpochListener", "ModelError", "check_model", "fusion_key",
-    "train", "train_alone", "train_executions",
-]
+__all__ = ["train"]
 
-# The hyperparameters every member of one fused model must share (with the number of epochs).
-FUSION_KEYS = ("batch_size", "optimizer", "learning_rate")
-# The most executions one fused model holds: past it a step's arithmetic, not its overhead, dominates.
-MAX_FUSED_MEMBERS = 32
 RUNNING = ("loss", "accuracy", "crossentropy")
-
-
-@dataclass(frozen=True)
-class Member:
-    """One execution to train: a trial's hyperparameter values and the execution's seed."""
-
-    trial_id: str
-    execution: int
-    values: Mapping[str, Any]
-    seed: int
-    # The training rows it steps through (indices into the training split); None: every row. Its
-    # training metrics are then measured on the first of them, as many as the measured rows.
-    rows: tuple[int, ...] | None = None
-
-
-@dataclass
-class Outcome:
-    """What training left of one member.
-
-    `weights` are its network's weights at the best epoch, in Keras' order (None when it
-    diverged); `summary` holds what is reported once per execution: test scores at the best
-    epoch, weight statistics, row counts, the parameter count, `best_epoch` (or `diverged`), and
-    `started_at` / `ended_at`: Unix times of its training's start and of its last epoch's end.
-    """
-
-    member: Member
-    weights: list[np.ndarray] | None
-    best_epoch: int
-    best_value: float
-    diverged_at: int | None
-    summary: dict[str, float]
-    n_features: int = 0
-    n_classes: int = 2
-    # The model itself, when it trained alone (`train_alone`): with its best epoch's weights.
-    model: keras.Model | None = None
-
-    def network(self) -> keras.Model:
-        """The member as a compiled Keras model of its own, with its best epoch's weights."""
-        if self.weights is None:
-            raise ValueError(f"execution {self.member.execution} of trial {self.member.trial_id} diverged")
-        if self.model is not None:
-            return self.model
-        model = build_network(self.member.values, self.n_features, self.n_classes)
-        model.set_weights(self.weights)
-        compile_network(model, self.member.values, self.n_classes)
-        model.optimizer.build(model.trainable_variables)  # saved and loaded with all its (fresh) state
-        return model
-
-
-class ModelError(ValueError):
-    """A model `train_alone` was given cannot be trained or measured as a classifier of the data."""
-
-
-# Told after every epoch of every member still training: member, epoch, its record, its seconds.
-EpochListener = Callable[[Member, int, dict[str, float], float], None]
-
-
-def fusion_key(values: Mapping[str, Any], epochs: int) -> tuple[Any, ...]:
-    """Members with equal keys can train in one model."""
-    return (*(values[name] for name in FUSION_KEYS), int(epochs))
 
 
 def architecture(values: Mapping[str, Any]) -> tuple[Any, ...]:
     """Members with equal architectures share one stack of batched weights."""
     return (tuple(hidden_widths(values)), values["activation"])
-
-
-def train_executions(
-    members: Sequence[Member],
-    splits: Splits,
-    *,
-    fused: bool,
-    build: Callable[[Member], keras.Model] | None = None,
-    epochs: int,
-    objective: str | None = "val_crossentropy",
-    direction: str = "min",
-    patience: int | None = None,
-    on_epoch: EpochListener | None = None,
-) -> list[Outcome]:
-    """Train executions as a sweep does: fused in one model (`train`), or each alone (`train_alone`).
-
-    The one door every caller (the sweep, the learning curve, a retrained trial) trains through.
-
-    Args:
-        members: The executions; fused, they must share `fusion_key`.
-        splits: The data.
-        fused: Whether the family stacks its networks (`train`); else each member's model is
-            `build(member)` (compiled), trained alone.
-        build: Required when not `fused`.
-        epochs, objective, direction, patience, on_epoch: As `train` takes them.
-    """
-    if fused:
-        return train(members, splits, epochs=epochs, objective=objective, direction=direction, patience=patience,
-                     on_epoch=on_epoch)
-    if build is None:
-        raise ValueError("executions trained alone need a build function")
-    return [train_alone(member, functools.partial(build, member), splits, epochs=epochs,
-                        batch_size=int(member.values["batch_size"]), objective=objective, direction=direction,
-                        patience=patience, on_epoch=on_epoch)
-            for member in members]
 
 
 def train(
@@ -181,7 +77,7 @@ def train(
     """
     if not members or len({fusion_key(member.values, epochs) for member in members}) != 1:
         raise ValueError(f"members to train together must share {', '.join(FUSION_KEYS)} and epochs")
-    _fresh_session()
+    fresh_session()
     keras.utils.set_random_seed(0)  # every draw is seeded per member; this fixes anything else Keras draws
     order = sorted(range(len(members)), key=_stack_order(members))
     ordered = [members[index] for index in order]
@@ -193,29 +89,13 @@ def train(
     fused.compile(optimizer=optimizer_for(values),
                   steps_per_execution=inputs.steps_per_execution(n_rows, batch_size))
     fused.optimizer.build(fused.trainable_variables)  # now, not inside the first traced step
-    watcher = _Watcher(fused, ordered, splits, _Selection(objective, direction, patience), on_epoch, own_rows)
+    watcher = _Watcher(fused, ordered, splits, Selection(objective, direction, patience), on_epoch, own_rows)
     fused.fit(
         inputs.member_orders(n_rows, batch_size, [member.seed for member in ordered], fused.epoch, own_rows),
         epochs=epochs, shuffle=False, verbose=0, callbacks=[watcher],
     )
     by_index = dict(zip(order, watcher.outcomes(), strict=True))
     return [by_index[index] for index in range(len(members))]
-
-
-def _fresh_session() -> None:
-    """Clear Keras' session (it runs a full garbage collection) for the next model, with deterministic ops.
-
-    Op determinism makes one seed give one run on CPU, whoever asks for the training.
-
-    When the caller has frozen long-lived objects (`gc.freeze`, as `SweepTuner.search` does for
-    TensorFlow's and Keras' own), what survived this collection is long-lived as well (a sweep's
-    trials and records): it is frozen too, so that the next model's collection walks only what
-    was made since, not every trial of the sweep so far.
-    """
-    keras.backend.clear_session()
-    tf.config.experimental.enable_op_determinism()
-    if gc.get_freeze_count():
-        gc.freeze()
 
 
 def _own_rows(members: Sequence[Member]) -> np.ndarray | None:
@@ -428,50 +308,10 @@ class _FusedNetworks(keras.Model):
         return [(stack, position) for stack in self.stacks for position in range(stack.kernels[0].shape[0])]
 
 
-@dataclass(frozen=True)
-class _Selection:
-    """How a member's best epoch is chosen, and when it stops."""
-
-    objective: str | None
-    direction: str
-    patience: int | None
-
-    def signed(self, record: Mapping[str, float]) -> float:
-        if self.objective is None:
-            return -math.inf  # every epoch is the best so far: the last is kept
-        return (1.0 if self.direction == "min" else -1.0) * record[self.objective]
-
-    def judge(self, state: _Progress, epoch: int, record: Mapping[str, float]) -> bool:
-        """Whether this epoch is the member's best so far; stops it on divergence or patience."""
-        if not all(math.isfinite(value) for value in record.values()):
-            state.diverged_at, state.stopped = epoch, True
-            return False
-        value = self.signed(record)
-        if value < state.best_value or self.objective is None:
-            state.best_value, state.best_epoch = value, epoch
-            return True
-        if self.patience is not None and epoch - state.best_epoch >= self.patience:
-            state.stopped = True
-        return False
-
-
-@dataclass
-class _Progress:
-    """One member's state during training."""
-
-    best_value: float = math.inf
-    best_epoch: int = -1
-    best_weights: list[np.ndarray] | None = None
-    diverged_at: int | None = None
-    stopped: bool = False
-    params: int = 0
-    ended_at: float = 0.0  # Unix time of its last epoch's end
-
-
 class _Watcher(keras.callbacks.Callback):
     """After each epoch: measures every member still training, keeps its best weights, stops it."""
 
-    def __init__(self, fused: _FusedNetworks, members: Sequence[Member], splits: Splits, selection: _Selection,
+    def __init__(self, fused: _FusedNetworks, members: Sequence[Member], splits: Splits, selection: Selection,
                  on_epoch: EpochListener | None, own_rows: np.ndarray | None = None) -> None:
         super().__init__()
         self.fused, self.members, self.splits = fused, members, splits
@@ -480,7 +320,7 @@ class _Watcher(keras.callbacks.Callback):
         self.measured = _MeasuredRows(fused, splits, own_rows, self.infer)
         self.penalties = _penalties(fused)
         features, classes = splits.n_features, splits.n_classes
-        self.progress = [_Progress(params=parameter_count(member.values, features, classes)) for member in members]
+        self.progress = [Progress(params=parameter_count(member.values, features, classes)) for member in members]
         self.started = 0.0
         self.started_at = time.time()
 
@@ -536,36 +376,11 @@ class _Watcher(keras.callbacks.Callback):
         state = self.progress[index]
 
         def tested() -> tuple[dict[str, float], list[np.ndarray]]:
-            assert state.best_weights is not None  # `_ended` asks only a member that did not diverge
+            assert state.best_weights is not None  # `ended` asks only a member that did not diverge
             tested = scores(test_logits, self.splits.y_test, self.splits.n_classes, logits=True)
             return tested, state.best_weights[0::2]
 
-        return _ended(self.members[index], state, self.splits, {**sizes, "started_at": self.started_at}, tested)
-
-
-def _ended(member: Member, state: _Progress, splits: Splits, summary: dict[str, float],
-           tested: Callable[[], tuple[dict[str, float], list[np.ndarray]]], model: keras.Model | None = None
-           ) -> Outcome:
-    """A member's outcome: diverged, or its best epoch with the test scores and kernels `tested` gives.
-
-    `summary` holds the row counts and `started_at`; the rest of what is reported once per
-    execution is added here, the same for fused members and models trained alone.
-    """
-    shape = {"n_features": splits.n_features, "n_classes": splits.n_classes}
-    summary = {**summary, "params": state.params, "ended_at": state.ended_at or time.time()}
-    if state.diverged_at is not None or state.best_weights is None:
-        return Outcome(member, None, state.best_epoch, state.best_value, state.diverged_at,
-                       {**summary, "diverged": 1.0}, **shape)
-    test, kernels = tested()
-    weights = weight_stats(kernels) if kernels else dict.fromkeys(("l1_norm", "l2_norm", "near_zero_share"), math.nan)
-    summary.update({
-        "weight_l1": weights["l1_norm"], "weight_l2": weights["l2_norm"],
-        "near_zero_share": weights["near_zero_share"],
-        "test_loss": test["loss"], "test_accuracy": test["accuracy"], "test_crossentropy": test["crossentropy"],
-        "best_epoch": state.best_epoch,
-    })
-    return Outcome(member, state.best_weights, state.best_epoch, state.best_value, None, summary, model=model,
-                   **shape)
+        return ended(self.members[index], state, self.splits, {**sizes, "started_at": self.started_at}, tested)
 
 
 def _inference(fused: _FusedNetworks, n_features: int) -> Callable[[np.ndarray], np.ndarray]:
@@ -617,191 +432,3 @@ def _penalties(fused: _FusedNetworks) -> Callable[[], list[float]]:
                 for stack_terms in terms() for member_terms in stack_terms.numpy().T]
 
     return penalties
-
-
-# --- models trained alone --------------------------------------------------------------------
-
-
-def train_alone(
-    member: Member,
-    build: Callable[[], keras.Model],
-    splits: Splits,
-    *,
-    epochs: int,
-    batch_size: int,
-    objective: str | None = "val_crossentropy",
-    direction: str = "min",
-    patience: int | None = None,
-    on_epoch: EpochListener | None = None,
-) -> Outcome:
-    """Train one execution of a model fitsweep does not stack (a conv net, a user's build function).
-
-    `build` returns the compiled Keras model; it is called after Keras' session is cleared and its
-    seeds set from the member's, so its initial weights, shuffles and dropout masks are the
-    member's own. The model trains with its own loss and optimizer (`fit`, shuffled each epoch);
-    after each epoch it is measured as `train` measures a fused member: in inference mode, on the
-    measured training rows and the validation split, with and without its penalties
-    (`model.losses`); Keras' running averages are kept as `running_*`. Its input is the data's
-    rows reshaped to what the model takes (`Splits.feature_shape`); its output must be one
-    probability (or logit) for two classes, or one per class.
-
-    Raises:
-        ModelError: The model's input or output cannot take the data (naming both shapes).
-    """
-    _fresh_session()
-    keras.utils.set_random_seed(member.seed)
-    model = build()
-    reader = _ModelReader(model, splits)
-    x_train, y_train = splits.x_train, splits.y_train
-    if member.rows is not None:
-        x_train, y_train = x_train[list(member.rows)], y_train[list(member.rows)]
-    measured = (x_train[:len(splits.y_train_measured)], y_train[:len(splits.y_train_measured)]) \
-        if member.rows is not None else (splits.x_train_measured, splits.y_train_measured)
-    watcher = _AloneWatcher(member, reader, splits, measured, _Selection(objective, direction, patience), on_epoch)
-    model.fit(reader.inputs(x_train), reader.labels(y_train), batch_size=batch_size, epochs=epochs,
-              shuffle=True, verbose=0, callbacks=[watcher])
-    sizes = {"train_rows": len(y_train), "train_measured_rows": len(measured[1]),
-             "val_rows": len(splits.y_val), "test_rows": len(splits.y_test)}
-    return watcher.outcome(sizes)
-
-
-def check_model(model: keras.Model, splits: Splits) -> None:
-    """Raise `ModelError` when `train_alone` could not feed the model this data (its input or output shape)."""
-    _input_shape(model, splits)
-    _output_width(model, splits.n_classes)
-
-
-class _ModelReader:
-    """A Keras classifier's scores on the data's rows, in inference mode, from one traced function.
-
-    The scores are taken from the logits wherever Keras' own loss would take them: the model's
-    compiled loss says `from_logits`, or its output is a sigmoid or softmax (Keras keeps the
-    logits beside such an output and its cross-entropy reads them).
-    """
-
-    def __init__(self, model: keras.Model, splits: Splits) -> None:
-        self.model, self.n_classes = model, splits.n_classes
-        self.shape = _input_shape(model, splits)
-        self.width = _output_width(model, splits.n_classes)
-        self.logits = _from_logits(model)
-        self.predict = tf.function(self._outputs)
-
-    def _outputs(self, x: Any) -> Any:
-        output = self.model(x, training=False)
-        kept = getattr(output, "_keras_logits", None)  # set while tracing, before any value is read
-        if kept is None:
-            return output
-        self.logits = True
-        return kept
-
-    def inputs(self, x: np.ndarray) -> np.ndarray:
-        return x.reshape((len(x), *self.shape))
-
-    def labels(self, y: np.ndarray) -> np.ndarray:
-        """Labels as the model's own loss takes them: float (rows, 1) for one sigmoid unit, else class indices."""
-        return y.astype("float32").reshape(-1, 1) if self.width == 1 else y
-
-    def scores(self, x: np.ndarray, y: np.ndarray, model_penalty: float = 0.0) -> dict[str, float]:
-        """`fitsweep.measurement.scores` of the model on the rows `x`, labelled `y`."""
-        outputs = self.outputs(x)
-        return scores(outputs, y, self.n_classes, model_penalty, logits=self.logits)
-
-    def outputs(self, x: np.ndarray) -> np.ndarray:
-        """(rows, 1) for two classes (the positive class's), else (rows, classes): logits or probabilities."""
-        chunks = [np.asarray(self.predict(tf.constant(self.inputs(x[start:start + MEASURE_BATCH]), tf.float32)))
-                  for start in range(0, len(x), MEASURE_BATCH)]
-        outputs = np.concatenate(chunks).astype("float64").reshape(len(x), -1)
-        if self.n_classes == 2 and self.width == 2:  # two softmax units: the positive class against the other
-            positive: np.ndarray = (outputs[:, 1:] - outputs[:, :1] if self.logits
-                                    else outputs[:, 1:] / outputs.sum(axis=1, keepdims=True))
-            return positive
-        return outputs
-
-
-def _input_shape(model: keras.Model, splits: Splits) -> tuple[int, ...]:
-    """The shape of one row as the model takes it: the data's features, or their shape before flattening."""
-    inputs = getattr(model, "inputs", None)
-    if not inputs or len(inputs) != 1:
-        raise ModelError(f"the model has {len(inputs or [])} inputs; fitsweep feeds it one (the data's rows)")
-    wanted = tuple(inputs[0].shape[1:])
-    if None not in wanted and math.prod(wanted) == splits.n_features:
-        return tuple(int(size) for size in wanted)
-    raise ModelError(f"the model takes inputs of shape {wanted}; the data have {splits.n_features} features a row"
-                     + (f" (shape {splits.feature_shape})" if splits.feature_shape else ""))
-
-
-def _output_width(model: keras.Model, n_classes: int) -> int:
-    outputs = getattr(model, "outputs", None) or []
-    width = math.prod(outputs[0].shape[1:]) if len(outputs) == 1 and None not in outputs[0].shape[1:] else None
-    if (width == 1 and n_classes == 2) or width == n_classes:
-        return int(width)
-    allowed = "1 (sigmoid) or 2 (softmax)" if n_classes == 2 else f"{n_classes} (softmax, one a class)"
-    raise ModelError(f"the model's output has {width if width is not None else 'an unknown number of'} units; "
-                     f"the data have {n_classes} classes, so it needs {allowed}")
-
-
-def _from_logits(model: keras.Model) -> bool:
-    """Whether the model's compiled loss takes logits, so its outputs are not yet probabilities."""
-    loss: Any = getattr(model, "loss", None)
-    config = loss.get_config() if hasattr(loss, "get_config") else {}
-    return bool(config.get("from_logits", False))
-
-
-class _AloneWatcher(keras.callbacks.Callback):
-    """After each epoch: measures the model, keeps its best weights, stops it on divergence or patience."""
-
-    def __init__(self, member: Member, reader: _ModelReader, splits: Splits,
-                 measured: tuple[np.ndarray, np.ndarray], selection: _Selection,
-                 on_epoch: EpochListener | None) -> None:
-        super().__init__()
-        self.member, self.reader, self.splits, self.measured = member, reader, splits, measured
-        self.selection, self.on_epoch = selection, on_epoch
-        self.state = _Progress(params=int(reader.model.count_params()))
-        self.started, self.started_at = 0.0, time.time()
-
-    def on_epoch_begin(self, epoch: int, logs: Mapping[str, Any] | None = None) -> None:
-        self.started = time.perf_counter()
-
-    def on_epoch_end(self, epoch: int, logs: Mapping[str, Any] | None = None) -> None:
-        splits, reader, state = self.splits, self.reader, self.state
-        seconds = time.perf_counter() - self.started
-        extra = penalty(reader.model)
-        x_measured, y_measured = self.measured
-        record = {
-            **reader.scores(x_measured, y_measured, extra),
-            **{f"val_{name}": value for name, value in reader.scores(splits.x_val, splits.y_val, extra).items()},
-        }
-        running = _running(logs or {})
-        if self.on_epoch is not None:
-            self.on_epoch(self.member, epoch, {**record, **running}, seconds)
-        state.ended_at = time.time()
-        if self.selection.judge(state, epoch, record):
-            state.best_weights = reader.model.get_weights()
-        if state.stopped:
-            reader.model.stop_training = True
-
-    def outcome(self, sizes: dict[str, int]) -> Outcome:
-        model, splits = self.reader.model, self.splits
-
-        def tested() -> tuple[dict[str, float], list[np.ndarray]]:
-            model.set_weights(self.state.best_weights)
-            kernels = [variable.numpy() for variable in model.trainable_weights if variable.path.endswith("kernel")]
-            return self.reader.scores(splits.x_test, splits.y_test), kernels
-
-        return _ended(self.member, self.state, splits, {**sizes, "started_at": self.started_at}, tested, model)
-
-
-# Keras' names of the running metrics a model may log, for fitsweep's running_* records.
-_RUNNING_NAMES = {"loss": ("loss",), "accuracy": ("accuracy", "acc", "binary_accuracy", "sparse_categorical_accuracy",
-                                                  "categorical_accuracy"),
-                  "crossentropy": ("crossentropy",)}
-
-
-def _running(logs: Mapping[str, Any]) -> dict[str, float]:
-    """Keras' running averages of the epoch's batches (dropout on, weights moving), those the model logs."""
-    found = {}
-    for name, candidates in _RUNNING_NAMES.items():
-        value = next((logs[key] for key in candidates if key in logs), None)
-        if value is not None:
-            found[f"running_{name}"] = float(value)
-    return found

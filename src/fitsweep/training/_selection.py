@@ -1,0 +1,82 @@
+"""How a member's best epoch is chosen as it trains, and what it leaves when it ends."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+import keras
+import numpy as np
+
+from fitsweep.analysis import weight_stats
+from fitsweep.data import Splits
+from fitsweep.training._members import Member, Outcome
+
+__all__ = ["Progress", "Selection", "ended"]
+
+
+@dataclass(frozen=True)
+class Selection:
+    """How a member's best epoch is chosen, and when it stops."""
+
+    objective: str | None
+    direction: str
+    patience: int | None
+
+    def signed(self, record: Mapping[str, float]) -> float:
+        if self.objective is None:
+            return -math.inf  # every epoch is the best so far: the last is kept
+        return (1.0 if self.direction == "min" else -1.0) * record[self.objective]
+
+    def judge(self, state: Progress, epoch: int, record: Mapping[str, float]) -> bool:
+        """Whether this epoch is the member's best so far; stops it on divergence or patience."""
+        if not all(math.isfinite(value) for value in record.values()):
+            state.diverged_at, state.stopped = epoch, True
+            return False
+        value = self.signed(record)
+        if value < state.best_value or self.objective is None:
+            state.best_value, state.best_epoch = value, epoch
+            return True
+        if self.patience is not None and epoch - state.best_epoch >= self.patience:
+            state.stopped = True
+        return False
+
+
+@dataclass
+class Progress:
+    """One member's state during training."""
+
+    best_value: float = math.inf
+    best_epoch: int = -1
+    best_weights: list[np.ndarray] | None = None
+    diverged_at: int | None = None
+    stopped: bool = False
+    params: int = 0
+    ended_at: float = 0.0  # Unix time of its last epoch's end
+
+
+def ended(member: Member, state: Progress, splits: Splits, summary: dict[str, float],
+          tested: Callable[[], tuple[dict[str, float], list[np.ndarray]]], model: keras.Model | None = None
+          ) -> Outcome:
+    """A member's outcome: diverged, or its best epoch with the test scores and kernels `tested` gives.
+
+    `summary` holds the row counts and `started_at`; the rest of what is reported once per
+    execution is added here, the same for fused members and models trained alone.
+    """
+    shape = {"n_features": splits.n_features, "n_classes": splits.n_classes}
+    summary = {**summary, "params": state.params, "ended_at": state.ended_at or time.time()}
+    if state.diverged_at is not None or state.best_weights is None:
+        return Outcome(member, None, state.best_epoch, state.best_value, state.diverged_at,
+                       {**summary, "diverged": 1.0}, **shape)
+    test, kernels = tested()
+    weights = weight_stats(kernels) if kernels else dict.fromkeys(("l1_norm", "l2_norm", "near_zero_share"), math.nan)
+    summary.update({
+        "weight_l1": weights["l1_norm"], "weight_l2": weights["l2_norm"],
+        "near_zero_share": weights["near_zero_share"],
+        "test_loss": test["loss"], "test_accuracy": test["accuracy"], "test_crossentropy": test["crossentropy"],
+        "best_epoch": state.best_epoch,
+    })
+    return Outcome(member, state.best_weights, state.best_epoch, state.best_value, None, summary, model=model,
+                   **shape)
