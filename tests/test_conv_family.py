@@ -121,7 +121,7 @@ def test_the_conv_family_reads_back_and_declares_its_columns_in_table_order() ->
     spec = parse_spec(conv_sweep(batch_norm={"values": [True, False]}))
     assert parse_spec(spec.resolved()) == spec
     family = family_for(spec)
-    assert not family.fusable and "conv" in FAMILIES
+    assert family.train_fused is None and "conv" in FAMILIES
     assert family.hyperparameter_names() == [*CONV_COLUMNS, "activation", "dropout", "l1", "l2",
                                              "optimizer", "learning_rate", "batch_size"]
 

@@ -181,7 +181,7 @@ def test_every_protocol_member_is_there(subject: Subject) -> None:
     members += list(ModelFamily.__annotations__)
     for name in members:
         assert hasattr(subject.family, name), f"{subject.name} lacks {name}"
-    assert isinstance(subject.family.fusable, bool)
+    assert subject.family.train_fused is None or callable(subject.family.train_fused)
 
 
 def test_the_section_validates_and_reads_back_from_its_resolved_form_and_yaml(subject: Subject) -> None:
@@ -226,9 +226,7 @@ def test_one_execution_trains_through_the_one_door_to_finite_records(subject: Su
     def keep(_member: Member, _epoch: int, record: dict[str, float], _seconds: float) -> None:
         records.append(record)
 
-    [outcome] = train_executions([member], subject.splits, fused=subject.family.fusable,
-                                 build=lambda member: subject.family.build(member.values, subject.splits),
-                                 epochs=EPOCHS, on_epoch=keep)
+    [outcome] = train_executions([member], subject.splits, subject.family, epochs=EPOCHS, on_epoch=keep)
     assert outcome.member == member and outcome.diverged_at is None and outcome.weights is not None
     assert len(records) == EPOCHS
     for record in records:

@@ -27,13 +27,16 @@ from scipy import stats
 from sklearn.datasets import load_breast_cancer, load_wine, make_moons
 from sklearn.preprocessing import StandardScaler
 
+from fitsweep import parse_spec
 from fitsweep.data import Splits
-from fitsweep.model import layer_seed
-from fitsweep.training import Member, train, train_alone
+from fitsweep.families import family_for
+from fitsweep.families.dense.network import layer_seed
+from fitsweep.training import Member, train_alone, train_executions
 
 EPOCHS = 5
 # Relative float32 tolerance of a curve after EPOCHS epochs (differences start near 1e-7 a step).
 RTOL = 2e-3
+DENSE = family_for(parse_spec({"name": "parity", "data": {"source": "moons"}}))  # the family that fuses
 
 
 def _splits(x: np.ndarray, y: np.ndarray, seed: int = 0) -> Splits:
@@ -119,8 +122,8 @@ def _keras_curves(values: dict[str, Any], splits: Splits, seed: int, epochs: int
 def _fitsweep_curves(values: dict[str, Any], splits: Splits, seed: int, epochs: int = EPOCHS
                      ) -> tuple[list[dict[str, float]], Any]:
     records: list[dict[str, float]] = []
-    [outcome] = train([Member("0", 0, values, seed)], splits, epochs=epochs, objective=None,
-                      on_epoch=lambda member, epoch, record, seconds: records.append(record))
+    [outcome] = train_executions([Member("0", 0, values, seed)], splits, DENSE, epochs=epochs, objective=None,
+                                 on_epoch=lambda member, epoch, record, seconds: records.append(record))
     return records, outcome
 
 
@@ -180,8 +183,9 @@ def test_a_member_that_goes_nan_leaves_the_members_beside_it_as_they_train_alone
     exploding = Member("1", 0, _values(learning_rate=1.0, l2=50.0), seed=4)
     alone = _fitsweep_curves(healthy.values, splits, healthy.seed)[0]
     beside: list[dict[str, float]] = []
-    outcomes = train([exploding, healthy], splits, epochs=EPOCHS, objective=None,
-                     on_epoch=lambda member, epoch, record, _: beside.append(record) if member is healthy else None)
+    outcomes = train_executions([exploding, healthy], splits, DENSE, epochs=EPOCHS, objective=None,
+                                on_epoch=lambda member, epoch, record, _: beside.append(record)
+                                if member is healthy else None)
     assert outcomes[0].diverged_at is not None and outcomes[1].diverged_at is None
     for mine, theirs in zip(alone, beside, strict=True):
         assert theirs == pytest.approx(mine, rel=1e-5, abs=1e-6)

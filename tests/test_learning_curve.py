@@ -17,8 +17,9 @@ from conftest import tiny_sweep, write_sweep
 from fitsweep import load, load_learning_curve, parse_spec, run_learning_curve, run_sweep
 from fitsweep.analysis import AnalysisError, DataVerdict, power_law, training_size_verdicts
 from fitsweep.data import prepare_data
+from fitsweep.families import family_for
 from fitsweep.learning_curve import LearningCurveError, check_sizes, stratified_order, subset_rows
-from fitsweep.training import Member, train
+from fitsweep.training import Member, train_executions
 
 # --- the fit and its verdict, on curves whose answer is known ---------------------------------------
 
@@ -130,13 +131,14 @@ def test_a_member_on_its_own_rows_trains_as_alone_on_a_split_of_those_rows() -> 
                      x_train_measured=splits.x_train[rows], y_train_measured=splits.y_train[rows])
     alone_records: list[dict[str, float]] = []
     fused_records: list[dict[str, float]] = []
-    [alone] = train([Member("0", 0, NET, seed=5)], subset, epochs=3,
-                    on_epoch=lambda member, epoch, record, seconds: alone_records.append(record))
+    dense = family_for(parse_spec(tiny_sweep()))
+    [alone] = train_executions([Member("0", 0, NET, seed=5)], subset, dense, epochs=3,
+                               on_epoch=lambda member, epoch, record, seconds: alone_records.append(record))
     other_rows = tuple(int(row) for row in np.arange(48) + 10)
-    fused = train([Member("0", 0, NET, seed=5, rows=tuple(int(row) for row in rows)),
-                   Member("1", 0, NET, seed=6, rows=other_rows)], splits, epochs=3,
-                  on_epoch=lambda member, epoch, record, seconds: fused_records.append(record)
-                  if member.trial_id == "0" else None)
+    fused = train_executions([Member("0", 0, NET, seed=5, rows=tuple(int(row) for row in rows)),
+                              Member("1", 0, NET, seed=6, rows=other_rows)], splits, dense, epochs=3,
+                             on_epoch=lambda member, epoch, record, seconds: fused_records.append(record)
+                             if member.trial_id == "0" else None)
     for mine, theirs in zip(alone_records, fused_records, strict=True):
         for name in mine:
             assert theirs[name] == pytest.approx(mine[name], rel=1e-5, abs=1e-6), name
@@ -146,9 +148,11 @@ def test_a_member_on_its_own_rows_trains_as_alone_on_a_split_of_those_rows() -> 
 
 
 def test_members_with_rows_of_different_counts_cannot_be_fused() -> None:
-    splits = prepare_data(parse_spec(tiny_sweep()).data, ".")
+    spec = parse_spec(tiny_sweep())
+    splits = prepare_data(spec.data, ".")
     with pytest.raises(ValueError, match="own rows"):
-        train([Member("0", 0, NET, 1, rows=(0, 1, 2, 3)), Member("1", 0, NET, 2, rows=(0, 1, 2))], splits, epochs=1)
+        train_executions([Member("0", 0, NET, 1, rows=(0, 1, 2, 3)), Member("1", 0, NET, 2, rows=(0, 1, 2))], splits,
+                         family_for(spec), epochs=1)
 
 
 # --- on a finished run -----------------------------------------------------------------------------

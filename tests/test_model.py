@@ -5,7 +5,7 @@ from __future__ import annotations
 import keras
 import pytest
 
-from fitsweep.model import build_model, hidden_widths
+from fitsweep.families.dense.network import build_model, hidden_widths
 
 BASE = {"activation": "relu", "dropout": 0.0, "l1": 0.0, "l2": 0.0, "optimizer": "sgd", "learning_rate": 0.01}
 

@@ -12,10 +12,12 @@ from conftest import tiny_sweep
 from fitsweep import load, parse_spec, run_sweep
 from fitsweep.data import prepare_data
 from fitsweep.errors import SpecError
-from fitsweep.training import Member, Outcome, train
+from fitsweep.families import family_for
+from fitsweep.training import Member, Outcome, train_executions
 
 NET = {"layers": "8-8", "activation": "relu", "dropout": 0.0, "l1": 0.0, "l2": 0.0,
        "optimizer": "adam", "learning_rate": 0.01, "batch_size": 16}
+DENSE = family_for(parse_spec(tiny_sweep()))  # the family that fuses its networks
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +33,7 @@ def _train(splits: Any, members: list[Member], epochs: int = 4, **options: Any) 
         assert seconds >= 0
         records.setdefault((member.trial_id, member.execution), []).append(record)
 
-    return train(members, splits, epochs=epochs, on_epoch=keep, **options), records
+    return train_executions(members, splits, DENSE, epochs=epochs, on_epoch=keep, **options), records
 
 
 def test_a_member_trains_the_same_alone_as_beside_other_networks(splits: Any) -> None:
@@ -91,7 +93,8 @@ def test_each_member_stops_on_its_own_patience_and_keeps_its_best_epoch(splits: 
 
 def test_members_that_train_differently_cannot_be_fused(splits: Any) -> None:
     with pytest.raises(ValueError, match="batch_size"):
-        train([Member("0", 0, NET, 1), Member("1", 0, {**NET, "batch_size": 32}, 2)], splits, epochs=1)
+        train_executions([Member("0", 0, NET, 1), Member("1", 0, {**NET, "batch_size": 32}, 2)], splits, DENSE,
+                         epochs=1)
 
 
 @pytest.mark.slow

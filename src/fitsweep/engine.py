@@ -315,7 +315,7 @@ class SweepTuner(keras_tuner.Tuner):
         def build(member: Member) -> keras.Model:
             return self.family.build(member.values, self.splits, hyperparameters[member.trial_id])
 
-        return train_executions(members, self.splits, fused=self.family.fusable, build=build, epochs=epochs,
+        return train_executions(members, self.splits, self.family, build=build, epochs=epochs,
                                 objective=tuner.objective, direction=tuner.direction,
                                 patience=self.spec.train.early_stopping, on_epoch=on_epoch)
 
@@ -370,7 +370,7 @@ def trials_per_group(spec: SweepSpec, worker: bool = False) -> int:
     it hands out one at a time (its repeats still train fused).
     """
     train_spec = spec.train
-    if not train_spec.fused or spec.tuner.algorithm == "bayesian" or not family_for(spec).fusable:
+    if not train_spec.fused or spec.tuner.algorithm == "bayesian" or family_for(spec).train_fused is None:
         return 1
     if train_spec.fused_trials == "auto":
         return WORKER_FUSED_TRIALS if worker else MAX_FUSED_MEMBERS
@@ -385,7 +385,7 @@ def fusion_work(family: ModelFamily, values: Mapping[str, Any], splits: Splits, 
 def _fusable_groups(trials: list[keras_tuner.engine.trial.Trial], spec: SweepSpec, family: ModelFamily
                     ) -> list[list[keras_tuner.engine.trial.Trial]]:
     """The trials split into groups that can train in one model (same `fusion_key`), in order."""
-    if not family.fusable:
+    if family.train_fused is None:
         return [[trial] for trial in trials]
     groups: dict[tuple[Any, ...], list[keras_tuner.engine.trial.Trial]] = {}
     for trial in trials:

@@ -283,19 +283,15 @@ def _train_size(run: SweepRun, splits: Any, wanted: list[tuple[str, int]], order
                 share: float, epochs: int) -> list[dict[str, Any]]:
     """One size's trials and repeats, fused where the sweep fused (each member on its own subset), one row each."""
     from fitsweep.engine import execution_seed
-    from fitsweep.training import MAX_FUSED_MEMBERS, Member, fusion_key
+    from fitsweep.training import MAX_FUSED_MEMBERS, Member, fusion_groups
 
     members = [Member(trial_id, repeat, _values(run, trial_id), execution_seed(run.spec.tuner.seed, trial_id, repeat),
                       rows=tuple(int(row) for row in np.sort(orders[repeat][:count])))
                for trial_id, repeat in wanted]
-    groups: dict[tuple[Any, ...], list[Any]] = {}
-    for member in members:
-        groups.setdefault(fusion_key(member.values, epochs), []).append(member)
-    limit = MAX_FUSED_MEMBERS if run.spec.train.fused and family_for(run.spec).fusable else 1
+    limit = MAX_FUSED_MEMBERS if run.spec.train.fused and family_for(run.spec).train_fused is not None else 1
     records = []
-    for group in groups.values():
-        for start in range(0, len(group), limit):
-            records += _train_members(run, splits, group[start:start + limit], share, epochs)
+    for group in fusion_groups(members, epochs, limit):
+        records += _train_members(run, splits, group, share, epochs)
     return records
 
 
@@ -309,10 +305,8 @@ def _train_members(run: SweepRun, splits: Any, members: list[Any], share: float,
 
     started = time.perf_counter()
     tuner, family = run.spec.tuner, family_for(run.spec)
-    outcomes = train_executions(members, splits, fused=family.fusable,
-                                build=lambda member: family.build(member.values, splits), epochs=epochs,
-                                objective=tuner.objective, direction=tuner.direction,
-                                patience=run.spec.train.early_stopping, on_epoch=on_epoch)
+    outcomes = train_executions(members, splits, family, epochs=epochs, objective=tuner.objective,
+                                direction=tuner.direction, patience=run.spec.train.early_stopping, on_epoch=on_epoch)
     seconds = (time.perf_counter() - started) / len(members)
     return [_row(outcome, history.get((outcome.member.trial_id, outcome.member.execution), []), splits, share,
                  epochs, seconds) for outcome in outcomes]

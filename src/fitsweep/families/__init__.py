@@ -1,9 +1,9 @@
 """Model families: the kinds of network a sweep can train, behind one registry.
 
 A family turns a sweep file's `model` section into a search space and each trial's values into
-a compiled Keras model. The Dense family (`dense`, the default) is the one whose networks
-`fitsweep.training` stacks and trains fused; every other family's models train one at a time
-on `training.train_alone`'s path. Adding a family is its `model` section class in
+a compiled Keras model. A family whose networks stack trains them fused with its own
+`train_fused` (the Dense family, `dense`, the default); every other family's models train one at
+a time on `fitsweep.training.train_alone`'s path. Adding a family is its `model` section class in
 `fitsweep.spec.MODEL_FAMILIES`, one module here with a class satisfying `ModelFamily`, and its
 line in `FAMILIES`. Modules here import Keras only when they build a model, so reading a run's
 space (the report) never imports TensorFlow.
@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
     from fitsweep.data import Splits
     from fitsweep.spec import SweepSpec
+    from fitsweep.training import FusedTrainer
 
 __all__ = ["FAMILIES", "ModelFamily", "family_for"]
 
@@ -28,8 +29,14 @@ __all__ = ["FAMILIES", "ModelFamily", "family_for"]
 class ModelFamily(Protocol):
     """What fitsweep needs of a kind of model, for one sweep."""
 
-    # Whether its networks train stacked and fused (`fitsweep.training.train`) rather than alone.
-    fusable: bool
+    @property
+    def train_fused(self) -> FusedTrainer | None:
+        """Its trainer of several networks stacked in one model; None: its models train one at a time.
+
+        `fitsweep.training.train_executions` calls it (`fitsweep.training.FusedTrainer`), and
+        sweeps group trials for it; a family without one has its `build` models trained alone.
+        """
+        ...
 
     def searched_parameters(self) -> dict[str, Any]:
         """Hyperparameter name -> its sweep-file form (a constant, `Choice` or `Range`), in table order."""
@@ -75,7 +82,7 @@ def family_for(spec: SweepSpec) -> ModelFamily:
 
     Example:
         >>> from fitsweep.spec import parse_spec
-        >>> family_for(parse_spec({"name": "s", "data": {"source": "moons"}})).fusable
+        >>> family_for(parse_spec({"name": "s", "data": {"source": "moons"}})).train_fused is not None
         True
     """
     module, name = FAMILIES[spec.model.family].split(":")

@@ -43,7 +43,7 @@ def block_filters(values: Mapping[str, Any]) -> list[int]:
 class ConvFamily:
     """Conv2D networks over the data's image shape (`data.image_shape`, or the source's own)."""
 
-    fusable = False
+    train_fused = None  # its networks do not stack: each trains alone
 
     def __init__(self, spec: SweepSpec) -> None:
         if not isinstance(spec.model, ConvModelSpec):
@@ -87,7 +87,7 @@ class ConvFamily:
     def build(self, values: Mapping[str, Any], splits: Splits,
               hyperparameters: keras_tuner.HyperParameters | None = None) -> keras.Model:
         """The compiled network; its space is declared up front (`declare`), so `hyperparameters` is not needed."""
-        from fitsweep.model import compile_network
+        from fitsweep.families.dense.network import compile_network
 
         return compile_network(self.network(values, splits), values, splits.n_classes)
 

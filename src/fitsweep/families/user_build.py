@@ -75,7 +75,7 @@ class _Declared:
 class BuildFamily:
     """Models from a user's `build(hp)` function, trained one at a time (`training.train_alone`)."""
 
-    fusable = False
+    train_fused = None  # its networks do not stack: each trains alone
 
     def __init__(self, spec: SweepSpec) -> None:
         if not isinstance(spec.model, BuildModelSpec):

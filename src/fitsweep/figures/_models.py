@@ -199,9 +199,9 @@ def retrain_execution(run: Any, splits: Any, trial_id: str, execution: int,
                       epochs: int | None = None) -> tuple[Any, float]:
     """Train one execution of a trial again, as the sweep did: same hyperparameters, same seed, same path.
 
-    It goes through `fitsweep.training.train`, as the sweep's executions do (alone or fused, a
-    member trains to the same weights up to float rounding), or `train_alone` for a family whose
-    models train alone (a user's build function). With TensorFlow's op determinism
+    It goes through `fitsweep.training.train_executions`, as the sweep's executions do: fused where
+    the family fuses (alone or beside others, a member trains to the same weights up to float
+    rounding), else alone (a user's build function). With TensorFlow's op determinism
     (enabled here, as `run_sweep` does) compare the returned validation loss with the epochs table.
 
     Args:
@@ -232,9 +232,7 @@ def retrain_execution(run: Any, splits: Any, trial_id: str, execution: int,
         last.update(record)
 
     # objective None: keep the last epoch's weights
-    [outcome] = train_executions([member], splits, fused=family.fusable,
-                                 build=lambda member: family.build(member.values, splits), epochs=epochs,
-                                 objective=None, on_epoch=keep_last)
+    [outcome] = train_executions([member], splits, family, epochs=epochs, objective=None, on_epoch=keep_last)
     return outcome.network(), last["val_loss"]
 
 

@@ -52,7 +52,7 @@ def suggest_next_sweep(run_dir: str | Path) -> str:
     if run.info.get("imported"):
         raise ResultsError(f"{run.path}: was imported from KerasTuner, whose model and data fitsweep does not "
                            "have, so it cannot write the next sweep file; narrow the KerasTuner search by hand")
-    if not family_for(run.spec).fusable:  # the rules edit a Dense network's keys (depth, width, layers)
+    if family_for(run.spec).train_fused is None:  # the rules edit a Dense network's keys (depth, width, layers)
         raise ResultsError(f"{run.path}: suggest writes next sweeps for family: dense only; this run's "
                            f"model.family is {run.spec.model.family}, so narrow its sweep file by hand")
     _require_finished(run)

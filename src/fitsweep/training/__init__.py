@@ -1,36 +1,41 @@
 """The one door that trains fitsweep's networks: `train_executions`, fused into one model or each alone.
 
 Every caller (the sweep, the learning curve, a retrained trial) trains through it, so a network
-trains the same way whoever asks. Its parts: `_members` (what training takes and leaves),
-`_models` (which members share one model, and the fresh session each model starts in),
-`_selection` (each member's best epoch), `_fused` (Dense networks stacked in one model), `_alone`
-(any other compiled model, one at a time) and `measurement` (how a model is measured on a split).
+trains the same way whoever asks, and the choice between fused and alone is made here only: a
+family that stacks its networks trains them with its own `train_fused` (the Dense family's
+stacks, `fitsweep.families.dense`); any other family's compiled models train one at a time
+(`train_alone`). Either way each member is measured after every epoch in inference mode
+(`fitsweep.training.measurement`), its best epoch chosen alike (`fitsweep.training.selection`),
+and each model starts in a fresh, deterministic session.
 """
 
 from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Sequence
-
-import keras
+from typing import TYPE_CHECKING
 
 from fitsweep.data import Splits
 from fitsweep.training._alone import ModelError, check_model, train_alone
-from fitsweep.training._fused import train
-from fitsweep.training._members import EpochListener, Member, Outcome
-from fitsweep.training._models import MAX_FUSED_MEMBERS, fusion_key
+from fitsweep.training._members import EpochListener, FusedTrainer, Member, Outcome
+from fitsweep.training._models import MAX_FUSED_MEMBERS, fresh_session, fusion_groups, fusion_key, require_fusable
+
+if TYPE_CHECKING:
+    import keras
+
+    from fitsweep.families import ModelFamily
 
 __all__ = [
-    "MAX_FUSED_MEMBERS", "Member", "Outcome", "EpochListener", "ModelError", "check_model", "fusion_key",
-    "train", "train_alone", "train_executions",
+    "MAX_FUSED_MEMBERS", "EpochListener", "FusedTrainer", "Member", "ModelError", "Outcome", "check_model",
+    "fusion_groups", "fusion_key", "train_alone", "train_executions",
 ]
 
 
 def train_executions(
     members: Sequence[Member],
     splits: Splits,
+    family: ModelFamily,
     *,
-    fused: bool,
     build: Callable[[Member], keras.Model] | None = None,
     epochs: int,
     objective: str | None = "val_crossentropy",
@@ -38,24 +43,35 @@ def train_executions(
     patience: int | None = None,
     on_epoch: EpochListener | None = None,
 ) -> list[Outcome]:
-    """Train executions as a sweep does: fused in one model (`train`), or each alone (`train_alone`).
-
-    The one door every caller (the sweep, the learning curve, a retrained trial) trains through.
+    """Train executions as a sweep does: in one model by the family's `train_fused`, or each alone.
 
     Args:
-        members: The executions; fused, they must share `fusion_key`.
-        splits: The data.
-        fused: Whether the family stacks its networks (`train`); else each member's model is
-            `build(member)` (compiled), trained alone.
-        build: Required when not `fused`.
-        epochs, objective, direction, patience, on_epoch: As `train` takes them.
+        members: The executions; where the family fuses, they must share `fusion_key`
+            (`fusion_groups` splits any into such groups).
+        splits: The data; training rows feed the steps, measured rows and validation the records.
+        family: The sweep's model family (`fitsweep.families.family_for`).
+        build: The compiled model of a member trained alone; by default the family's
+            `build(member.values, splits)`.
+        epochs: Epochs to train (each member stops earlier on divergence or patience).
+        objective: The record a member's best epoch is chosen by; None keeps the last epoch.
+        direction: "min" or "max" for the objective.
+        patience: Stop a member this many epochs after its best; None trains every epoch.
+        on_epoch: Told each member's record after each epoch.
+
+    Returns:
+        One `Outcome` per member, in their order.
+
+    Example:
+        >>> [outcome] = train_executions([Member("0", 0, values, seed=7)], splits, family, epochs=5)  # doctest: +SKIP
+        >>> outcome.summary["test_accuracy"]  # doctest: +SKIP
     """
-    if fused:
-        return train(members, splits, epochs=epochs, objective=objective, direction=direction, patience=patience,
-                     on_epoch=on_epoch)
-    if build is None:
-        raise ValueError("executions trained alone need a build function")
-    return [train_alone(member, functools.partial(build, member), splits, epochs=epochs,
+    if family.train_fused is not None:
+        require_fusable(members, epochs)
+        fresh_session(0)  # every draw of a fused member is seeded by its own seed; this fixes anything else
+        return family.train_fused(members, splits, epochs=epochs, objective=objective, direction=direction,
+                                  patience=patience, on_epoch=on_epoch)
+    made = build or (lambda member: family.build(member.values, splits))
+    return [train_alone(member, functools.partial(made, member), splits, epochs=epochs,
                         batch_size=int(member.values["batch_size"]), objective=objective, direction=direction,
                         patience=patience, on_epoch=on_epoch)
             for member in members]

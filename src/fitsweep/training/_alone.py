@@ -2,7 +2,7 @@
 
 Each is measured after every epoch as a fused member is: in inference mode, on the measured
 training rows and the validation split, with and without its penalties; its best epoch is chosen,
-and it stops, as a fused member does (`fitsweep.training._selection`).
+and it stops, as a fused member does (`fitsweep.training.selection`).
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ import tensorflow as tf
 from fitsweep.data import Splits
 from fitsweep.training._members import EpochListener, Member, Outcome
 from fitsweep.training._models import fresh_session
-from fitsweep.training._selection import Progress, Selection, ended
 from fitsweep.training.measurement import MEASURE_BATCH, penalty, scores
+from fitsweep.training.selection import Progress, Selection, final_outcome
 
 __all__ = ["ModelError", "check_model", "train_alone"]
 
@@ -55,8 +55,7 @@ def train_alone(
     Raises:
         ModelError: The model's input or output cannot take the data (naming both shapes).
     """
-    fresh_session()
-    keras.utils.set_random_seed(member.seed)
+    fresh_session(member.seed)
     model = build()
     reader = _ModelReader(model, splits)
     x_train, y_train = splits.x_train, splits.y_train
@@ -195,7 +194,8 @@ class _AloneWatcher(keras.callbacks.Callback):
             kernels = [variable.numpy() for variable in model.trainable_weights if variable.path.endswith("kernel")]
             return self.reader.scores(splits.x_test, splits.y_test), kernels
 
-        return ended(self.member, self.state, splits, {**sizes, "started_at": self.started_at}, tested, model)
+        return final_outcome(self.member, self.state, splits, {**sizes, "started_at": self.started_at}, tested,
+                             lambda weights: model)  # `tested` left the model at its best epoch's weights
 
 
 # Keras' names of the running metrics a model may log, for fitsweep's running_* records.

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
-import keras
 import numpy as np
 
-from fitsweep.model import build_network, compile_network
+if TYPE_CHECKING:
+    import keras
 
-__all__ = ["EpochListener", "Member", "Outcome"]
+    from fitsweep.data import Splits
+
+__all__ = ["EpochListener", "FusedTrainer", "Member", "Outcome"]
 
 
 @dataclass(frozen=True)
@@ -43,23 +45,29 @@ class Outcome:
     best_value: float
     diverged_at: int | None
     summary: dict[str, float]
-    n_features: int = 0
-    n_classes: int = 2
-    # The model itself, when it trained alone (`train_alone`): with its best epoch's weights.
-    model: keras.Model | None = None
+    # Makes its compiled Keras model with the best epoch's weights, when `network` asks: the model
+    # itself when it trained alone; a fused member's is built anew, which a sweep asks of few.
+    restore: Callable[[], keras.Model] | None = None
 
     def network(self) -> keras.Model:
         """The member as a compiled Keras model of its own, with its best epoch's weights."""
-        if self.weights is None:
+        if self.weights is None or self.restore is None:
             raise ValueError(f"execution {self.member.execution} of trial {self.member.trial_id} diverged")
-        if self.model is not None:
-            return self.model
-        model = build_network(self.member.values, self.n_features, self.n_classes)
-        model.set_weights(self.weights)
-        compile_network(model, self.member.values, self.n_classes)
-        model.optimizer.build(model.trainable_variables)  # saved and loaded with all its (fresh) state
-        return model
+        return self.restore()
 
 
 # Told after every epoch of every member still training: member, epoch, its record, its seconds.
 EpochListener = Callable[[Member, int, dict[str, float], float], None]
+
+
+class FusedTrainer(Protocol):
+    """A family's trainer of members stacked in one model, each as if alone (`ModelFamily.train_fused`).
+
+    `train_executions` calls it with members that share `fusion_key`, in a fresh session
+    (`fitsweep.training._models.fresh_session`); it returns one `Outcome` per member, in their
+    order, and tells `on_epoch` each member's record after each epoch. A member's best epoch is
+    chosen, and it stops, as `fitsweep.training.selection` says.
+    """
+
+    def __call__(self, members: Sequence[Member], splits: Splits, *, epochs: int, objective: str | None,
+                 direction: str, patience: int | None, on_epoch: EpochListener | None) -> list[Outcome]: ...

@@ -1,4 +1,8 @@
-"""The Keras model of one trial: a Dense network built from its hyperparameter values."""
+"""The Keras model of one Dense trial: a network built from its hyperparameter values.
+
+It is the network a trial's model is saved as; the sweep trains it stacked beside others
+(`fitsweep.families.dense._fused`), whose layers compute the same function.
+"""
 
 from __future__ import annotations
 
@@ -8,12 +12,13 @@ from collections.abc import Mapping
 from typing import Any
 
 import keras
+import numpy as np
 
 from fitsweep.space import decode_layers
 
 __all__ = [
     "build_model", "build_network", "compile_network", "hidden_widths", "layer_seed", "optimizer_for",
-    "parameter_count",
+    "parameter_count", "restored_network",
 ]
 
 
@@ -35,8 +40,7 @@ def build_network(values: Mapping[str, Any], n_features: int, n_classes: int) ->
 
     Each hidden layer is Dense(width, activation) followed by Dropout when `dropout` > 0. L1/L2
     penalties apply to the kernels of every Dense layer, output included. Two classes get one
-    sigmoid unit; more get softmax. This is the network a trial's model is saved as; it is trained
-    by `fitsweep.training`, whose stacked layers compute the same function.
+    sigmoid unit; more get softmax.
     """
     regularizer = _regularizer(float(values["l1"]), float(values["l2"]))
     inputs = keras.Input(shape=(n_features,))
@@ -83,6 +87,16 @@ def build_model(values: Mapping[str, Any], n_features: int, n_classes: int, step
     """
     network = build_network(values, n_features, n_classes)
     return compile_network(network, values, n_classes, steps_per_execution)
+
+
+def restored_network(values: Mapping[str, Any], weights: list[np.ndarray], n_features: int, n_classes: int
+                     ) -> keras.Model:
+    """The compiled network with `weights` (in Keras' order), as a trial's model is saved."""
+    model = build_network(values, n_features, n_classes)
+    model.set_weights(weights)
+    compile_network(model, values, n_classes)
+    model.optimizer.build(model.trainable_variables)  # saved and loaded with all its (fresh) state
+    return model
 
 
 def loss_name(n_classes: int) -> str:

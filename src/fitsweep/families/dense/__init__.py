@@ -1,8 +1,11 @@
-"""The Dense family: fully connected networks, trained stacked and fused by `fitsweep.training`."""
+"""The Dense family: fully connected networks (`network`), trained stacked in one model (`_fused`).
+
+Its modules import Keras only when the family builds or trains a model.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from fitsweep.columns import HYPERPARAMETER_COLUMNS, REGULARIZERS, REGULARIZERS_COLUMN
@@ -14,14 +17,13 @@ if TYPE_CHECKING:
     import keras_tuner
 
     from fitsweep.data import Splits
+    from fitsweep.training import EpochListener, Member, Outcome
 
 __all__ = ["DenseFamily"]
 
 
 class DenseFamily:
-    """Dense networks over the data's features (`fitsweep.model.build_network`)."""
-
-    fusable = True
+    """Dense networks over the data's features (`fitsweep.families.dense.network.build_network`)."""
 
     def __init__(self, spec: SweepSpec) -> None:
         if not isinstance(spec.model, ModelSpec):
@@ -60,11 +62,19 @@ class DenseFamily:
 
     def build(self, values: Mapping[str, Any], splits: Splits,
               hyperparameters: keras_tuner.HyperParameters | None = None) -> keras.Model:
-        from fitsweep.model import build_model
+        from fitsweep.families.dense.network import build_model
 
         return build_model(values, splits.n_features, splits.n_classes)
 
     def parameter_count(self, values: Mapping[str, Any], splits: Splits) -> int:
-        from fitsweep.model import parameter_count
+        from fitsweep.families.dense.network import parameter_count
 
         return parameter_count(values, splits.n_features, splits.n_classes)
+
+    def train_fused(self, members: Sequence[Member], splits: Splits, *, epochs: int, objective: str | None,
+                    direction: str, patience: int | None, on_epoch: EpochListener | None) -> list[Outcome]:
+        """Train members stacked in one model, each as if alone (`fitsweep.families.dense._fused`)."""
+        from fitsweep.families.dense._fused import train
+
+        return train(members, splits, epochs=epochs, objective=objective, direction=direction, patience=patience,
+                     on_epoch=on_epoch)

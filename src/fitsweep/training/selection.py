@@ -1,20 +1,29 @@
-"""How a member's best epoch is chosen as it trains, and what it leaves when it ends."""
+"""How a member's best epoch is chosen as it trains, and what it leaves when it ends.
+
+The same for every trainer, fused or alone: after each epoch `Selection.judge` keeps or passes
+over the member's weights and stops it on divergence or patience; `final_outcome` makes its
+`Outcome` once it stops.
+"""
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import keras
 import numpy as np
 
 from fitsweep.analysis import weight_stats
 from fitsweep.data import Splits
 from fitsweep.training._members import Member, Outcome
 
-__all__ = ["Progress", "Selection", "ended"]
+if TYPE_CHECKING:
+    import keras
+
+__all__ = ["Progress", "Selection", "final_outcome"]
 
 
 @dataclass(frozen=True)
@@ -57,19 +66,19 @@ class Progress:
     ended_at: float = 0.0  # Unix time of its last epoch's end
 
 
-def ended(member: Member, state: Progress, splits: Splits, summary: dict[str, float],
-          tested: Callable[[], tuple[dict[str, float], list[np.ndarray]]], model: keras.Model | None = None
-          ) -> Outcome:
+def final_outcome(member: Member, state: Progress, splits: Splits, summary: dict[str, float],
+                  tested: Callable[[], tuple[dict[str, float], list[np.ndarray]]],
+                  restore: Callable[[list[np.ndarray]], keras.Model]) -> Outcome:
     """A member's outcome: diverged, or its best epoch with the test scores and kernels `tested` gives.
 
     `summary` holds the row counts and `started_at`; the rest of what is reported once per
-    execution is added here, the same for fused members and models trained alone.
+    execution is added here, the same for fused members and models trained alone. `restore`
+    makes the member's compiled model from its best epoch's weights, should anyone ask for it.
     """
-    shape = {"n_features": splits.n_features, "n_classes": splits.n_classes}
     summary = {**summary, "params": state.params, "ended_at": state.ended_at or time.time()}
     if state.diverged_at is not None or state.best_weights is None:
         return Outcome(member, None, state.best_epoch, state.best_value, state.diverged_at,
-                       {**summary, "diverged": 1.0}, **shape)
+                       {**summary, "diverged": 1.0})
     test, kernels = tested()
     weights = weight_stats(kernels) if kernels else dict.fromkeys(("l1_norm", "l2_norm", "near_zero_share"), math.nan)
     summary.update({
@@ -78,5 +87,5 @@ def ended(member: Member, state: Progress, splits: Splits, summary: dict[str, fl
         "test_loss": test["loss"], "test_accuracy": test["accuracy"], "test_crossentropy": test["crossentropy"],
         "best_epoch": state.best_epoch,
     })
-    return Outcome(member, state.best_weights, state.best_epoch, state.best_value, None, summary, model=model,
-                   **shape)
+    return Outcome(member, state.best_weights, state.best_epoch, state.best_value, None, summary,
+                   functools.partial(restore, state.best_weights))

@@ -1,17 +1,15 @@
-"""The one path that trains fitsweep's networks: one or several executions, fused into one Keras model.
+"""The Dense family's fused trainer: executions ("members") of Dense networks trained as one Keras model.
 
 Small networks spend their time in per-step and per-model overhead, not arithmetic. `train` takes
-executions ("members") that share the data, batch size, optimizer, learning rate and epochs and
-trains them as one Keras model: members with the same layers form a stack whose weights carry a
+members that share the data, batch size, optimizer, learning rate and epochs and trains them as
+one Keras model: members with the same layers form a stack (`_stack.Stack`) whose weights carry a
 leading member axis, so a batched matmul runs all of them in the ops of one network; one trace and
 one optimizer step per batch serve every member. The members share nothing else. Each has its own
-seeded initial weights (Keras' Glorot uniform, seeded per layer), its own dropout masks (drawn
-from its own seed, the layer and the step), its own
-shuffle order (`inputs.member_orders`), its own dropout rate and penalties, its own loss (the
-gradient of a sum of independent losses, for each member's weights, is that member's own; the
-optimizers fitsweep offers update each weight from its own gradient), its own early stopping and
-best-epoch weights. So a member trains to the same weights alone as beside others, and `train`
-with one member is the unfused path.
+seeded initial weights, its own dropout masks, its own shuffle order (`inputs.member_orders`), its
+own dropout rate and penalties, its own loss (the gradient of a sum of independent losses, for
+each member's weights, is that member's own; the optimizers fitsweep offers update each weight
+from its own gradient), its own early stopping and best-epoch weights. So a member trains to the
+same weights alone as beside others, and `train` with one member is the unfused path.
 
 Each member's loss is Keras' own: the cross-entropy of its sigmoid or softmax output taken from
 the logits (as Keras takes it for a Dense layer with that activation), so a saturated output
@@ -24,6 +22,7 @@ averages over the epoch's batches, with dropout active, are kept as `running_*`.
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -34,20 +33,15 @@ import tensorflow as tf
 
 from fitsweep import inputs
 from fitsweep.data import Splits
-from fitsweep.model import hidden_widths, layer_seed, optimizer_for, parameter_count
-from fitsweep.training._members import EpochListener, Member, Outcome
-from fitsweep.training._models import FUSION_KEYS, fresh_session, fusion_key
-from fitsweep.training._selection import Progress, Selection, ended
+from fitsweep.families.dense._stack import Stack, architecture
+from fitsweep.families.dense.network import optimizer_for, parameter_count, restored_network
+from fitsweep.training import EpochListener, Member, Outcome
 from fitsweep.training.measurement import MEASURE_BATCH, scores
+from fitsweep.training.selection import Progress, Selection, final_outcome
 
 __all__ = ["train"]
 
 RUNNING = ("loss", "accuracy", "crossentropy")
-
-
-def architecture(values: Mapping[str, Any]) -> tuple[Any, ...]:
-    """Members with equal architectures share one stack of batched weights."""
-    return (tuple(hidden_widths(values)), values["activation"])
 
 
 def train(
@@ -62,23 +56,9 @@ def train(
 ) -> list[Outcome]:
     """Train `members` together, each as if alone; one `Outcome` per member, in their order.
 
-    Args:
-        members: Executions sharing `fusion_key` (batch size, optimizer, learning rate).
-        splits: The data; training rows feed the steps, measured rows and validation the records.
-        epochs: Epochs to train (each member stops earlier on divergence or patience).
-        objective: The record a member's best epoch is chosen by; None keeps the last epoch.
-        direction: "min" or "max" for the objective.
-        patience: Stop a member this many epochs after its best; None trains every epoch.
-        on_epoch: Told each member's record after each epoch.
-
-    Example:
-        >>> [outcome] = train([Member("0", 0, values, seed=7)], splits, epochs=5)  # doctest: +SKIP
-        >>> outcome.summary["test_accuracy"]  # doctest: +SKIP
+    A `fitsweep.training.FusedTrainer`: `train_executions` calls it (as `DenseFamily.train_fused`)
+    with members that share `fusion_key`, in a fresh session.
     """
-    if not members or len({fusion_key(member.values, epochs) for member in members}) != 1:
-        raise ValueError(f"members to train together must share {', '.join(FUSION_KEYS)} and epochs")
-    fresh_session()
-    keras.utils.set_random_seed(0)  # every draw is seeded per member; this fixes anything else Keras draws
     order = sorted(range(len(members)), key=_stack_order(members))
     ordered = [members[index] for index in order]
     own_rows = _own_rows(ordered)
@@ -119,118 +99,6 @@ def _stack_order(members: Sequence[Member]) -> Callable[[int], tuple[Any, ...]]:
     return key
 
 
-class _Stack(keras.layers.Layer):
-    """Members of one architecture: each layer's kernel is (members, inputs, units), its bias (members, units)."""
-
-    def __init__(self, members: Sequence[Member], n_features: int, n_classes: int, name: str) -> None:
-        super().__init__(name=name)
-        values = members[0].values
-        widths = [*hidden_widths(values), 1 if n_classes == 2 else n_classes]
-        sizes = list(zip([n_features, *widths[:-1]], widths, strict=True))
-        self.activation = keras.activations.get(values["activation"])
-        self.kernels = [self._kernel(members, layer, size) for layer, size in enumerate(sizes)]
-        self.biases = [self.add_weight(shape=(len(members), 1, units), initializer="zeros", name=f"bias_{layer}")
-                       for layer, (_, units) in enumerate(sizes)]
-        self.rates = [float(member.values["dropout"]) for member in members]
-        self.seeds = [member.seed for member in members]
-        l1 = np.array([float(member.values["l1"]) for member in members], "float32")
-        l2 = np.array([float(member.values["l2"]) for member in members], "float32")
-        self.l1 = tf.constant(l1) if l1.any() else None
-        self.l2 = tf.constant(l2) if l2.any() else None
-
-    def _kernel(self, members: Sequence[Member], layer: int, size: tuple[int, int]) -> Any:
-        # Keras' default kernel initializer (Glorot uniform), seeded per member and layer.
-        initial = np.stack([np.asarray(keras.initializers.GlorotUniform(seed=layer_seed(member.seed, layer))(size))
-                            for member in members])
-        return self.add_weight(shape=initial.shape, initializer=lambda shape, dtype=None: tf.constant(initial),
-                               name=f"kernel_{layer}")
-
-    def call(self, x: Any, training: bool = False, step: Any = None) -> Any:
-        """Every member's logits: the output layer before its sigmoid or softmax.
-
-        `x` is (members, rows, features), or (rows, features) shared by every member.
-        """
-        hidden = x
-        last = len(self.kernels) - 1
-        for layer, (kernel, bias) in enumerate(zip(self.kernels, self.biases, strict=True)):
-            if len(hidden.shape) == 2:
-                hidden = tf.einsum("bi,kio->kbo", hidden, kernel) + bias
-            else:
-                hidden = tf.matmul(hidden, kernel) + bias
-            if layer == last:
-                return hidden
-            hidden = self.activation(hidden)
-            if training:
-                hidden = self._dropout(hidden, layer, step)
-        return hidden
-
-    def _dropout(self, hidden: Any, layer: int, step: Any) -> Any:
-        if not any(self.rates):
-            return hidden
-        keys = tf.constant([layer_seed(seed, 1000 + layer) for seed in self.seeds], tf.uint64)
-        uniform = _member_uniform(keys, step, tf.shape(hidden)[1:])
-        rates = tf.constant(self.rates, hidden.dtype)[:, None, None]
-        return tf.where(uniform >= tf.cast(rates, uniform.dtype), hidden / (1.0 - rates), tf.zeros_like(hidden))
-
-    def penalty_terms(self) -> Any:
-        """Each layer's L1/L2 penalty of each member: (layers, members), as Keras' L1L2 computes it."""
-        terms = []
-        for kernel in self.kernels:
-            term = tf.zeros(kernel.shape[:1])
-            if self.l1 is not None:
-                term += self.l1 * tf.reduce_sum(tf.abs(kernel), axis=[1, 2])
-            if self.l2 is not None:
-                term += self.l2 * tf.reduce_sum(tf.square(kernel), axis=[1, 2])
-            terms.append(term)
-        return tf.stack(terms)
-
-    @property
-    def penalised(self) -> bool:
-        return self.l1 is not None or self.l2 is not None
-
-    def stacked_weights(self) -> list[np.ndarray]:
-        """Every member's weights: kernel (members, inputs, units), bias (members, 1, units), ... per layer."""
-        return [variable.numpy() for pair in zip(self.kernels, self.biases, strict=True) for variable in pair]
-
-    @staticmethod
-    def member_weights(stacked: list[np.ndarray], position: int) -> list[np.ndarray]:
-        """One member's weights from `stacked_weights`, in Keras' Dense order: kernel, bias, kernel, ..."""
-        return [array[position, 0] if index % 2 else array[position] for index, array in enumerate(stacked)]
-
-    def set_member_weights(self, position: int, weights: list[np.ndarray]) -> None:
-        variables = [variable for pair in zip(self.kernels, self.biases, strict=True) for variable in pair]
-        for variable, array in zip(variables, weights, strict=True):
-            current = variable.numpy()
-            current[position] = array.reshape(current.shape[1:])
-            variable.assign(current)
-
-
-def _member_uniform(keys: Any, step: Any, shape: Any) -> Any:
-    """Uniform [0, 1) draws of `shape` for each member: (members, *shape), float64.
-
-    Member i's draws depend only on `keys[i]`, the step and the position, so its dropout masks
-    are the same whichever members it is trained beside; all members' draws come from the same
-    few vectorised ops. The bits are SplitMix64's (Steele, Lea and Flood, 2014), a counter-based
-    generator: mix(mix(key + step) ^ position).
-    """
-    size = tf.reduce_prod(shape)
-    positions = tf.reshape(tf.cast(tf.range(size, dtype=tf.int64), tf.uint64), tf.concat([[1], shape], 0))
-    streams = _splitmix64(keys + tf.cast(step, tf.uint64))
-    streams = tf.reshape(streams, tf.concat([[-1], tf.ones_like(shape)], 0))
-    bits = _splitmix64(tf.bitwise.bitwise_xor(streams, positions))
-    return tf.cast(tf.bitwise.right_shift(bits, tf.constant(11, tf.uint64)), tf.float64) * 2.0**-53
-
-
-def _splitmix64(z: Any) -> Any:
-    def shift_xor(value: Any, bits: int) -> Any:
-        return tf.bitwise.bitwise_xor(value, tf.bitwise.right_shift(value, tf.constant(bits, tf.uint64)))
-
-    z = z + tf.constant(0x9E3779B97F4A7C15, tf.uint64)
-    z = shift_xor(z, 30) * tf.constant(0xBF58476D1CE4E5B9, tf.uint64)
-    z = shift_xor(z, 27) * tf.constant(0x94D049BB133111EB, tf.uint64)
-    return shift_xor(z, 31)
-
-
 class _FusedNetworks(keras.Model):
     """Stacks of members trained by one optimizer step per batch on the sum of their losses."""
 
@@ -246,7 +114,7 @@ class _FusedNetworks(keras.Model):
         groups: dict[tuple[Any, ...], list[Member]] = {}
         for member in members:
             groups.setdefault(architecture(member.values), []).append(member)
-        self.stacks = [_Stack(group, n_features, n_classes, name=f"stack_{index}")
+        self.stacks = [Stack(group, n_features, n_classes, name=f"stack_{index}")
                        for index, group in enumerate(groups.values())]
         self.step = self.add_weight(shape=(), initializer="zeros", dtype="int64", trainable=False, name="step")
         # Running sums over the epoch's batches, per member: the penalised loss, cross-entropy, hits, rows.
@@ -303,7 +171,7 @@ class _FusedNetworks(keras.Model):
             variable.assign(tf.zeros_like(variable))
         return means
 
-    def positions(self) -> list[tuple[_Stack, int]]:
+    def positions(self) -> list[tuple[Stack, int]]:
         """Each member's stack and place in it, in member order."""
         return [(stack, position) for stack in self.stacks for position in range(stack.kernels[0].shape[0])]
 
@@ -358,7 +226,7 @@ class _Watcher(keras.callbacks.Callback):
         for index in improved:
             stack, position = positions[index]
             stacked = arrays.setdefault(id(stack), stack.stacked_weights())
-            self.progress[index].best_weights = _Stack.member_weights(stacked, position)
+            self.progress[index].best_weights = Stack.member_weights(stacked, position)
 
     def outcomes(self) -> list[Outcome]:
         """Each member's best weights restored, its test split measured, its summary; in member order."""
@@ -373,14 +241,16 @@ class _Watcher(keras.callbacks.Callback):
         return [self._outcome(index, test[index], sizes) for index in range(len(self.members))]
 
     def _outcome(self, index: int, test_logits: np.ndarray, sizes: dict[str, int]) -> Outcome:
-        state = self.progress[index]
+        state, member, splits = self.progress[index], self.members[index], self.splits
 
         def tested() -> tuple[dict[str, float], list[np.ndarray]]:
-            assert state.best_weights is not None  # `ended` asks only a member that did not diverge
-            tested = scores(test_logits, self.splits.y_test, self.splits.n_classes, logits=True)
+            assert state.best_weights is not None  # `final_outcome` asks only a member that did not diverge
+            tested = scores(test_logits, splits.y_test, splits.n_classes, logits=True)
             return tested, state.best_weights[0::2]
 
-        return ended(self.members[index], state, self.splits, {**sizes, "started_at": self.started_at}, tested)
+        restore = functools.partial(restored_network, member.values, n_features=splits.n_features,
+                                    n_classes=splits.n_classes)
+        return final_outcome(member, state, splits, {**sizes, "started_at": self.started_at}, tested, restore)
 
 
 def _inference(fused: _FusedNetworks, n_features: int) -> Callable[[np.ndarray], np.ndarray]:

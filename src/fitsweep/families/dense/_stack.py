@@ -1,0 +1,138 @@
+"""Members of one architecture as one Keras layer: every weight carries a leading member axis.
+
+A batched matmul runs all of them in the ops of one network. Each member keeps what makes it an
+independent run: its own seeded initial weights (Keras' Glorot uniform, seeded per layer), its own
+dropout rate and masks (drawn from its own seed, the layer and the step, whichever members it is
+trained beside) and its own L1/L2 penalties.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from fitsweep.families.dense.network import hidden_widths, layer_seed
+from fitsweep.training import Member
+
+__all__ = ["Stack", "architecture"]
+
+
+def architecture(values: Mapping[str, Any]) -> tuple[Any, ...]:
+    """Members with equal architectures share one stack of batched weights."""
+    return (tuple(hidden_widths(values)), values["activation"])
+
+
+class Stack(keras.layers.Layer):
+    """Members of one architecture: each layer's kernel is (members, inputs, units), its bias (members, units)."""
+
+    def __init__(self, members: Sequence[Member], n_features: int, n_classes: int, name: str) -> None:
+        super().__init__(name=name)
+        values = members[0].values
+        widths = [*hidden_widths(values), 1 if n_classes == 2 else n_classes]
+        sizes = list(zip([n_features, *widths[:-1]], widths, strict=True))
+        self.activation = keras.activations.get(values["activation"])
+        self.kernels = [self._kernel(members, layer, size) for layer, size in enumerate(sizes)]
+        self.biases = [self.add_weight(shape=(len(members), 1, units), initializer="zeros", name=f"bias_{layer}")
+                       for layer, (_, units) in enumerate(sizes)]
+        self.rates = [float(member.values["dropout"]) for member in members]
+        self.seeds = [member.seed for member in members]
+        l1 = np.array([float(member.values["l1"]) for member in members], "float32")
+        l2 = np.array([float(member.values["l2"]) for member in members], "float32")
+        self.l1 = tf.constant(l1) if l1.any() else None
+        self.l2 = tf.constant(l2) if l2.any() else None
+
+    def _kernel(self, members: Sequence[Member], layer: int, size: tuple[int, int]) -> Any:
+        # Keras' default kernel initializer (Glorot uniform), seeded per member and layer.
+        initial = np.stack([np.asarray(keras.initializers.GlorotUniform(seed=layer_seed(member.seed, layer))(size))
+                            for member in members])
+        return self.add_weight(shape=initial.shape, initializer=lambda shape, dtype=None: tf.constant(initial),
+                               name=f"kernel_{layer}")
+
+    def call(self, x: Any, training: bool = False, step: Any = None) -> Any:
+        """Every member's logits: the output layer before its sigmoid or softmax.
+
+        `x` is (members, rows, features), or (rows, features) shared by every member.
+        """
+        hidden = x
+        last = len(self.kernels) - 1
+        for layer, (kernel, bias) in enumerate(zip(self.kernels, self.biases, strict=True)):
+            if len(hidden.shape) == 2:
+                hidden = tf.einsum("bi,kio->kbo", hidden, kernel) + bias
+            else:
+                hidden = tf.matmul(hidden, kernel) + bias
+            if layer == last:
+                return hidden
+            hidden = self.activation(hidden)
+            if training:
+                hidden = self._dropout(hidden, layer, step)
+        return hidden
+
+    def _dropout(self, hidden: Any, layer: int, step: Any) -> Any:
+        if not any(self.rates):
+            return hidden
+        keys = tf.constant([layer_seed(seed, 1000 + layer) for seed in self.seeds], tf.uint64)
+        uniform = _member_uniform(keys, step, tf.shape(hidden)[1:])
+        rates = tf.constant(self.rates, hidden.dtype)[:, None, None]
+        return tf.where(uniform >= tf.cast(rates, uniform.dtype), hidden / (1.0 - rates), tf.zeros_like(hidden))
+
+    def penalty_terms(self) -> Any:
+        """Each layer's L1/L2 penalty of each member: (layers, members), as Keras' L1L2 computes it."""
+        terms = []
+        for kernel in self.kernels:
+            term = tf.zeros(kernel.shape[:1])
+            if self.l1 is not None:
+                term += self.l1 * tf.reduce_sum(tf.abs(kernel), axis=[1, 2])
+            if self.l2 is not None:
+                term += self.l2 * tf.reduce_sum(tf.square(kernel), axis=[1, 2])
+            terms.append(term)
+        return tf.stack(terms)
+
+    @property
+    def penalised(self) -> bool:
+        return self.l1 is not None or self.l2 is not None
+
+    def stacked_weights(self) -> list[np.ndarray]:
+        """Every member's weights: kernel (members, inputs, units), bias (members, 1, units), ... per layer."""
+        return [variable.numpy() for pair in zip(self.kernels, self.biases, strict=True) for variable in pair]
+
+    @staticmethod
+    def member_weights(stacked: list[np.ndarray], position: int) -> list[np.ndarray]:
+        """One member's weights from `stacked_weights`, in Keras' Dense order: kernel, bias, kernel, ..."""
+        return [array[position, 0] if index % 2 else array[position] for index, array in enumerate(stacked)]
+
+    def set_member_weights(self, position: int, weights: list[np.ndarray]) -> None:
+        variables = [variable for pair in zip(self.kernels, self.biases, strict=True) for variable in pair]
+        for variable, array in zip(variables, weights, strict=True):
+            current = variable.numpy()
+            current[position] = array.reshape(current.shape[1:])
+            variable.assign(current)
+
+
+def _member_uniform(keys: Any, step: Any, shape: Any) -> Any:
+    """Uniform [0, 1) draws of `shape` for each member: (members, *shape), float64.
+
+    Member i's draws depend only on `keys[i]`, the step and the position, so its dropout masks
+    are the same whichever members it is trained beside; all members' draws come from the same
+    few vectorised ops. The bits are SplitMix64's (Steele, Lea and Flood, 2014), a counter-based
+    generator: mix(mix(key + step) ^ position).
+    """
+    size = tf.reduce_prod(shape)
+    positions = tf.reshape(tf.cast(tf.range(size, dtype=tf.int64), tf.uint64), tf.concat([[1], shape], 0))
+    streams = _splitmix64(keys + tf.cast(step, tf.uint64))
+    streams = tf.reshape(streams, tf.concat([[-1], tf.ones_like(shape)], 0))
+    bits = _splitmix64(tf.bitwise.bitwise_xor(streams, positions))
+    return tf.cast(tf.bitwise.right_shift(bits, tf.constant(11, tf.uint64)), tf.float64) * 2.0**-53
+
+
+def _splitmix64(z: Any) -> Any:
+    def shift_xor(value: Any, bits: int) -> Any:
+        return tf.bitwise.bitwise_xor(value, tf.bitwise.right_shift(value, tf.constant(bits, tf.uint64)))
+
+    z = z + tf.constant(0x9E3779B97F4A7C15, tf.uint64)
+    z = shift_xor(z, 30) * tf.constant(0xBF58476D1CE4E5B9, tf.uint64)
+    z = shift_xor(z, 27) * tf.constant(0x94D049BB133111EB, tf.uint64)
+    return shift_xor(z, 31)
