@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -160,6 +161,28 @@ def test_diverging_trial_is_recorded_and_the_sweep_goes_on(tmp_path: Path) -> No
     by_penalty = run.trials.set_index("l2")["status"]
     assert by_penalty[1000.0] == "diverged" and by_penalty[0.0] == "completed"
     assert "Diverged" in run.trials.set_index("l2").loc[1000.0, "error"]
+    records = [json.loads(path.read_text()) for path in (run.path / "tuner").glob("trial_*/trial.json")]
+    [failed] = [record for record in records if record["status"] == "FAILED"]
+    [observation] = failed["metrics"]["metrics"]["execution_0/diverged_at"]["observations"]
+    assert observation["value"] == [0.0]  # the epoch (from 0) its loss overflowed
+
+
+def _failed_trial(message: str, metrics: dict[str, float]) -> Any:
+    import keras_tuner
+
+    trial = keras_tuner.engine.trial.Trial(keras_tuner.HyperParameters(), "0", status="FAILED", message=message)
+    for name, value in metrics.items():
+        trial.metrics.update(name, value)
+    return trial
+
+
+def test_a_trial_is_diverged_by_the_epoch_an_execution_recorded_or_by_an_older_runs_message() -> None:
+    from fitsweep.tables import trial_status
+
+    assert trial_status(_failed_trial("loss went to NaN", {"execution_1/diverged_at": 3.0})) == "diverged"
+    message = "Diverged: a loss became NaN or infinite at epoch 2 (execution 0)"
+    assert trial_status(_failed_trial(message, {"execution_0/diverged": 1.0})) == "diverged"  # recorded before
+    assert trial_status(_failed_trial("ValueError: no", {"execution_0/loss": 0.5})) == "failed"
 
 
 def test_result_files_are_readable_by_others(tiny_run) -> None:

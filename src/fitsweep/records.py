@@ -6,7 +6,8 @@ Metric names carry the execution: `execution_0/val_loss`. Each report also carri
 objective under its own name, as the oracle requires; KerasTuner keeps one value per execution
 at each step and scores a trial by the best epoch of their mean. The last epoch's report of an
 execution also carries its summary: test metrics (evaluated once, after training, with the
-weights of the best epoch), the best epoch and the parameter count.
+weights of the best epoch), the best epoch and the parameter count; or, for an execution whose
+loss became NaN or infinite, `diverged_at`: the epoch (from 0) it diverged at.
 """
 
 from __future__ import annotations
@@ -17,13 +18,14 @@ from collections import defaultdict
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["epoch_metrics", "execution_epochs", "execution_summaries", "SUMMARY_KEYS"]
+__all__ = ["diverged", "epoch_metrics", "execution_epochs", "execution_summaries", "SUMMARY_KEYS"]
 
 _NAME = re.compile(r"^execution_(\d+)/(.+)$")
 SUMMARY_KEYS = (
-    "test_loss", "test_accuracy", "test_crossentropy", "best_epoch", "params", "diverged",
+    "test_loss", "test_accuracy", "test_crossentropy", "best_epoch", "params", "diverged_at",
     "weight_l1", "weight_l2", "near_zero_share", "train_rows", "train_measured_rows", "val_rows", "test_rows",
     "started_at", "ended_at",
+    "diverged",  # 1.0 for a diverged execution, in runs recorded before `diverged_at`
 )
 
 
@@ -38,6 +40,11 @@ def epoch_metrics(execution: int, logs: Mapping[str, float], seconds: float, obj
 def summary_metrics(execution: int, summary: Mapping[str, float]) -> dict[str, float]:
     """An execution's summary, sent with its last epoch's report."""
     return {f"execution_{execution}/{key}": float(value) for key, value in summary.items()}
+
+
+def diverged(metrics: Mapping[str, Any]) -> bool:
+    """Whether an execution of a trial recorded the epoch it diverged at, from its `MetricsTracker.metrics`."""
+    return any(_NAME.match(name) and name.endswith("/diverged_at") for name in metrics)
 
 
 def _by_execution(metrics: Mapping[str, Any]) -> dict[int, dict[str, Any]]:

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from fitsweep.columns import trial_values
-from fitsweep.records import execution_epochs, execution_summaries
+from fitsweep.records import diverged, execution_epochs, execution_summaries
 
 __all__ = [
     "trials_table", "epochs_table", "EPOCH_COLUMNS", "TRIAL_METRIC_COLUMNS", "trial_status",
@@ -47,11 +47,18 @@ _AT_BEST_EPOCH = {
 
 
 def trial_status(trial: Any) -> str:
-    """A trial's status in lower case; a failed trial whose loss blew up is "diverged"."""
+    """A trial's status in lower case; a failed trial one of whose executions diverged is "diverged"."""
     status = str(trial.status).lower()
-    if status in ("failed", "invalid") and "Diverged:" in (trial.message or ""):
+    if status in ("failed", "invalid") and _diverged(trial):
         return "diverged"
     return "failed" if status == "invalid" else status
+
+
+def _diverged(trial: Any) -> bool:
+    if diverged(trial.metrics.metrics):
+        return True
+    # Runs recorded before executions reported `diverged_at` say so only in the trial's message.
+    return "Diverged:" in (trial.message or "")
 
 
 def trial_error(trial: Any) -> str | None:

@@ -35,7 +35,7 @@ class Outcome:
 
     `weights` are its network's weights at the best epoch, in Keras' order (None when it
     diverged); `summary` holds what is reported once per execution: test scores at the best
-    epoch, weight statistics, row counts, the parameter count, `best_epoch` (or `diverged`), and
+    epoch, weight statistics, row counts, the parameter count, `best_epoch` (or `diverged_at`), and
     `started_at` / `ended_at`: Unix times of its training's start and of its last epoch's end.
     """
 

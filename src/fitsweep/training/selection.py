@@ -77,8 +77,9 @@ def final_outcome(member: Member, state: Progress, splits: Splits, summary: dict
     """
     summary = {**summary, "params": state.params, "ended_at": state.ended_at or time.time()}
     if state.diverged_at is not None or state.best_weights is None:
-        return Outcome(member, None, state.best_epoch, state.best_value, state.diverged_at,
-                       {**summary, "diverged": 1.0})
+        # The epoch it diverged at is what marks its trial diverged (`fitsweep.tables.trial_status`).
+        diverged = {} if state.diverged_at is None else {"diverged_at": float(state.diverged_at)}
+        return Outcome(member, None, state.best_epoch, state.best_value, state.diverged_at, {**summary, **diverged})
     test, kernels = tested()
     weights = weight_stats(kernels) if kernels else dict.fromkeys(("l1_norm", "l2_norm", "near_zero_share"), math.nan)
     summary.update({
