@@ -133,3 +133,17 @@ def test_diagnose_prints_every_verdict_with_its_reason(tmp_path: Path) -> None:
     table = pd.read_csv(csv)
     assert set(table["fit"]) <= {"overfit", "underfit", "good", "diverged"} and table["fit_reason"].notna().all()
     assert {"high_bias", "high_variance", "reachable_error", "train_error"} <= set(table.columns)
+
+
+def test_no_cli_module_imports_tensorflow_or_keras() -> None:
+    """Commands import what they need when they run: `fitsweep --help` stays fast."""
+    import subprocess
+    import sys
+
+    script = ("import importlib, pkgutil, sys; import fitsweep.cli as cli\n"
+              "for module in pkgutil.iter_modules(cli.__path__):\n"
+              "    importlib.import_module(f'fitsweep.cli.{module.name}')\n"
+              "print(sorted(name for name in ('tensorflow', 'keras', 'keras_tuner') if name in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=300)
+    assert done.stdout.strip() == "[]", done.stderr
+
