@@ -9,6 +9,7 @@ from click.testing import CliRunner
 
 from conftest import tiny_sweep, write_sweep
 from fitsweep.cli import app
+from fitsweep.errors import SpecError
 from helpers import invoke
 
 
@@ -147,3 +148,36 @@ def test_no_cli_module_imports_tensorflow_or_keras() -> None:
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=300)
     assert done.stdout.strip() == "[]", done.stderr
 
+
+def test_every_override_has_its_flag() -> None:
+    import inspect
+
+    from fitsweep.cli._options import OVERRIDE_FLAGS
+    from fitsweep.spec import SweepSpec
+
+    parameters = set(inspect.signature(SweepSpec.with_overrides).parameters) - {"self", "source"}
+    assert set(OVERRIDE_FLAGS) == parameters
+
+
+def test_an_override_flag_out_of_range_names_the_command_line_and_the_key(tmp_path: Path) -> None:
+    sweep = write_sweep(tmp_path, tiny_sweep())
+    result = CliRunner().invoke(app, ["run", str(sweep), "--no-fuse", "--max-trials", "5000000"])
+    error = result.exception
+    assert (error.source, error.key) == ("command line (--no-fuse, --max-trials 5000000)", "tuner.max_trials")
+
+
+def test_a_flag_given_a_wrong_value_is_the_error_key() -> None:
+    result = CliRunner().invoke(app, ["compare", "results/moons", "--by", "colour"])
+    assert (result.exception.key, result.exception.value) == ("--by", "colour")
+    assert str(result.exception).startswith("--by colour: not a column of these trials")
+
+
+@pytest.mark.parametrize("raised", [SpecError("conv needs images", key="model.family"),
+                                    SpecError("model.family: conv needs images")], ids=["keyed", "text"])
+def test_a_key_found_wrong_once_the_data_are_loaded_names_the_sweep_file(raised: SpecError) -> None:
+    from fitsweep.cli._errors import naming_the_sweep_file
+
+    with pytest.raises(SpecError) as named, naming_the_sweep_file(Path("moons.yaml")):
+        raise raised
+    assert str(named.value) == "moons.yaml: model.family: conv needs images"
+    assert named.value.source == "moons.yaml"

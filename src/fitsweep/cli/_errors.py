@@ -72,12 +72,16 @@ def click_message(error: click.ClickException) -> str:
 
 @contextmanager
 def naming_the_sweep_file(sweep: Path) -> Iterator[None]:
-    """A sweep-file key found wrong only once the data are loaded (`model.family: conv` on flat rows) names the file."""
+    """A sweep-file key found wrong only once the data are loaded (`model.family: conv` on flat rows) names the file.
+
+    Such an error has no source: the library that raised it did not read the file. One raised
+    with its whole message alone says its key by starting with it.
+    """
     from fitsweep.spec import names_a_key
 
     try:
         yield
     except SpecError as error:
-        if names_a_key(str(error)):
-            raise SpecError(f"{sweep}: {error}") from None
+        if error.source is None and (error.key is not None or names_a_key(str(error))):
+            raise SpecError(error.problem, source=str(sweep), key=error.key, value=error.value) from None
         raise

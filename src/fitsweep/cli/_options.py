@@ -1,5 +1,9 @@
 """What the commands take: click parameter types, the arguments and options several commands share,
-and the sweep-file overrides given as flags."""
+and the sweep-file overrides given as flags.
+
+The library names an override by its parameter (`SweepSpec.with_overrides(epochs=0)`); the command
+line names it by the flag a user typed (`--epochs 0`). `OVERRIDE_FLAGS` is the one table between them.
+"""
 
 from __future__ import annotations
 
@@ -97,17 +101,29 @@ def epochs_option(help_text: str) -> Callable[[_Command], _Command]:
 
 # --- overrides of the sweep file -----------------------------------------------------------------
 
-def with_options(spec: SweepSpec, *, tensorboard: bool | None = None, fuse: bool | None = None,
-                 fused_trials: int | None = None, max_trials: int | None = None,
-                 epochs: int | None = None) -> SweepSpec:
-    """The sweep file with a command's override options; an error names them as typed (`command line (--epochs 0)`)."""
-    given = []
-    if tensorboard is not None:
-        given.append("--tensorboard" if tensorboard else "--no-tensorboard")
-    if fuse is not None:
-        given.append("--fuse" if fuse else "--no-fuse")
-    valued = (("--fused-trials", fused_trials), ("--max-trials", max_trials), ("--epochs", epochs))
-    given += [f"{flag} {value}" for flag, value in valued if value is not None]
+# Each `SweepSpec.with_overrides` parameter and its flag (a switch: its flag on, its flag off), in the
+# order an error lists them.
+OVERRIDE_FLAGS: dict[str, str | tuple[str, str]] = {
+    "tensorboard": ("--tensorboard", "--no-tensorboard"),
+    "fused": ("--fuse", "--no-fuse"),
+    "fused_trials": "--fused-trials",
+    "max_trials": "--max-trials",
+    "epochs": "--epochs",
+}
+
+
+def with_options(spec: SweepSpec, **overrides: Any) -> SweepSpec:
+    """The sweep file with a command's overrides (`with_overrides` parameters, None: not given).
+
+    An error names them as typed, its source `command line (--epochs 0)`.
+    """
+    given = [_as_typed(OVERRIDE_FLAGS[name], overrides[name]) for name in OVERRIDE_FLAGS
+             if overrides.get(name) is not None]
     source = f"command line ({', '.join(given)})" if given else "command line"
-    return spec.with_overrides(max_trials=max_trials, epochs=epochs, fused=fuse, fused_trials=fused_trials,
-                               tensorboard=tensorboard, source=source)
+    return spec.with_overrides(**overrides, source=source)
+
+
+def _as_typed(flag: str | tuple[str, str], value: Any) -> str:
+    if isinstance(flag, tuple):
+        return flag[0] if value else flag[1]
+    return f"{flag} {value}"

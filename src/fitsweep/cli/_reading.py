@@ -122,7 +122,8 @@ def compare(run_dirs: tuple[Path, ...], by: tuple[str, ...], csv_path: Path | No
     allowed = groupable_columns(trials)
     unknown = [column for column in by if canonical_column(column) not in allowed]
     if unknown:
-        raise FitsweepError(f"--by {unknown[0]}: not a column of these trials; choose from {', '.join(allowed)}")
+        raise FitsweepError(f"not a column of these trials; choose from {', '.join(allowed)}", key="--by",
+                            value=unknown[0])
     table = compare_groups(trials, by=list(by) or None)
     _write_csv(table, csv_path)  # first: a file that cannot be written is the one line said
     title = f"Test accuracy by {', '.join(by) or 'configuration'} (completed executions)"
@@ -185,7 +186,8 @@ def _write_csv(frame: Any, path: Path | None) -> None:
     try:
         write_atomic(path, lambda temporary: frame.to_csv(temporary, index=False))
     except OSError as error:
-        raise FitsweepError(f"--csv {path}: cannot write the CSV file ({error.strerror or error})") from None
+        raise FitsweepError(f"cannot write the CSV file ({error.strerror or error})", key="--csv",
+                            value=str(path)) from None
 
 
 def _say_written(path: Path | None) -> None:

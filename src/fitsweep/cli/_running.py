@@ -58,7 +58,7 @@ def run(sweep: Path, results_dir: Path, max_trials: int | None, epochs: int | No
     """
     from fitsweep.spec import load_spec
 
-    spec = with_options(load_spec(sweep), max_trials=max_trials, epochs=epochs, fuse=fuse, fused_trials=fused_trials,
+    spec = with_options(load_spec(sweep), max_trials=max_trials, epochs=epochs, fused=fuse, fused_trials=fused_trials,
                         tensorboard=tensorboard)
     import_tensorflow()
     from fitsweep.runner import run_dir_for, run_sweep
@@ -93,9 +93,9 @@ def resume(run_dir: Path, quiet: bool) -> None:
 
     paths = RunPaths(run_dir)
     if run_dir.is_file():
-        raise FitsweepError(f"{run_dir}: is a file, not a run folder; give a run's folder (results/<name>)")
+        raise FitsweepError("is a file, not a run folder; give a run's folder (results/<name>)", source=str(run_dir))
     if not paths.spec.is_file():
-        raise FitsweepError(f"{run_dir}: not a fitsweep run (no sweep.yaml); nothing to resume")
+        raise FitsweepError("not a fitsweep run (no sweep.yaml); nothing to resume", source=str(run_dir))
     spec = load_spec(paths.spec, recorded=True)
     import_tensorflow()
     from fitsweep.runner import resume_sweep
