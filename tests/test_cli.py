@@ -9,6 +9,7 @@ from click.testing import CliRunner
 
 from conftest import tiny_sweep, write_sweep
 from fitsweep.cli import app
+from fitsweep.errors import SpecError
 from helpers import invoke
 
 
@@ -133,3 +134,50 @@ def test_diagnose_prints_every_verdict_with_its_reason(tmp_path: Path) -> None:
     table = pd.read_csv(csv)
     assert set(table["fit"]) <= {"overfit", "underfit", "good", "diverged"} and table["fit_reason"].notna().all()
     assert {"high_bias", "high_variance", "reachable_error", "train_error"} <= set(table.columns)
+
+
+def test_no_cli_module_imports_tensorflow_or_keras() -> None:
+    """Commands import what they need when they run: `fitsweep --help` stays fast."""
+    import subprocess
+    import sys
+
+    script = ("import importlib, pkgutil, sys; import fitsweep.cli as cli\n"
+              "for module in pkgutil.iter_modules(cli.__path__):\n"
+              "    importlib.import_module(f'fitsweep.cli.{module.name}')\n"
+              "print(sorted(name for name in ('tensorflow', 'keras', 'keras_tuner') if name in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=300)
+    assert done.stdout.strip() == "[]", done.stderr
+
+
+def test_every_override_has_its_flag() -> None:
+    import inspect
+
+    from fitsweep.cli._options import OVERRIDE_FLAGS
+    from fitsweep.spec import SweepSpec
+
+    parameters = set(inspect.signature(SweepSpec.with_overrides).parameters) - {"self", "source"}
+    assert set(OVERRIDE_FLAGS) == parameters
+
+
+def test_an_override_flag_out_of_range_names_the_command_line_and_the_key(tmp_path: Path) -> None:
+    sweep = write_sweep(tmp_path, tiny_sweep())
+    result = CliRunner().invoke(app, ["run", str(sweep), "--no-fuse", "--max-trials", "5000000"])
+    error = result.exception
+    assert (error.source, error.key) == ("command line (--no-fuse, --max-trials 5000000)", "tuner.max_trials")
+
+
+def test_a_flag_given_a_wrong_value_is_the_error_key() -> None:
+    result = CliRunner().invoke(app, ["compare", "results/moons", "--by", "colour"])
+    assert (result.exception.key, result.exception.value) == ("--by", "colour")
+    assert str(result.exception).startswith("--by colour: not a column of these trials")
+
+
+@pytest.mark.parametrize("raised", [SpecError("conv needs images", key="model.family"),
+                                    SpecError("model.family: conv needs images")], ids=["keyed", "text"])
+def test_a_key_found_wrong_once_the_data_are_loaded_names_the_sweep_file(raised: SpecError) -> None:
+    from fitsweep.cli._errors import naming_the_sweep_file
+
+    with pytest.raises(SpecError) as named, naming_the_sweep_file(Path("moons.yaml")):
+        raise raised
+    assert str(named.value) == "moons.yaml: model.family: conv needs images"
+    assert named.value.source == "moons.yaml"

@@ -19,6 +19,7 @@ import pytest
 import fitsweep
 from conftest import tiny_sweep, write_sweep
 from fitsweep import parse_spec, run_sweep, runner
+from fitsweep.cli._signals import Terminated, Termination
 from fitsweep.results import RunPaths
 from fitsweep.runner import resume_sweep
 from helpers import with_epochs, worker_processes
@@ -197,18 +198,16 @@ def test_sigterm_stops_a_worker_with_one_line_and_exit_143(tmp_path: Path) -> No
     assert "Traceback" not in error and error.strip().splitlines()[-1] == "fitsweep: interrupted (SIGTERM)"
 
 
-@pytest.mark.parametrize("signal_number, raised", [(signal.SIGINT, KeyboardInterrupt), (signal.SIGTERM, "_Terminated")])
+@pytest.mark.parametrize("signal_number, raised", [(signal.SIGINT, KeyboardInterrupt), (signal.SIGTERM, Terminated)])
 def test_a_signal_a_finaliser_swallowed_is_raised_again_at_the_next_progress_event(signal_number: int,
                                                                                     raised: Any) -> None:
     """Python drops an exception raised in a finaliser: the run must stop at its next epoch all the same."""
-    from fitsweep import cli
     from fitsweep.engine import NullObserver
 
-    expected = getattr(cli, raised) if isinstance(raised, str) else raised
-    termination = cli._Termination(NullObserver())
+    termination = Termination(NullObserver())
     with contextlib.suppress(KeyboardInterrupt):  # as a finaliser would
         termination.handle(signal_number, None)
     termination.handle(signal_number, None)  # a second signal is ignored: the run is writing its last files
     with pytest.raises(KeyboardInterrupt) as stopped:
         termination.epoch_ended("00", 0, 1, {})
-    assert type(stopped.value) is expected
+    assert type(stopped.value) is raised

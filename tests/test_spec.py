@@ -153,3 +153,43 @@ def test_val_loss_objective_with_a_penalty_is_refused_for_new_runs_but_recorded_
     assert parse_spec(raw, "sweep.yaml", recorded=True).tuner.objective == "val_loss"
     unpenalised = {**raw, "model": {"dropout": 0.2}}
     assert parse_spec(unpenalised).tuner.objective == "val_loss"
+
+
+KEYED_SPECS = {
+    "a key's own check": ({"train": {"epochs": 0}}, "train.epochs", "Input should be greater than or equal to 1"),
+    "an unknown key": ({"model": {"dropuot": 0.1}}, "model.dropuot", "unknown key; did you mean 'dropout'?"),
+    "a check across sections": ({"model": {"l2": 0.1}, "tuner": {"objective": "val_loss"}}, "tuner.objective",
+                                "val_loss includes the L1/L2 penalty"),
+    "the whole file": ({"name": "no spaces"}, None, "(top level): name 'no spaces' must be"),
+}
+
+
+@pytest.mark.parametrize("override, key, problem", KEYED_SPECS.values(), ids=KEYED_SPECS.keys())
+def test_a_spec_error_carries_its_source_and_key(override: dict, key: str | None, problem: str) -> None:
+    with pytest.raises(SpecError) as raised:
+        parse_spec(tiny_sweep(**override), "sweep.yaml")
+    error = raised.value
+    assert error.source == "sweep.yaml" and error.key == key and error.problem.startswith(problem)
+    assert str(error) == ": ".join(part for part in ("sweep.yaml", key, error.problem) if part)
+
+
+def test_a_file_that_cannot_be_read_is_the_source_with_no_key(tmp_path: Path) -> None:
+    with pytest.raises(SpecError) as raised:
+        load_spec(tmp_path / "absent.yaml")
+    assert (raised.value.source, raised.value.key, raised.value.problem) == (
+        str(tmp_path / "absent.yaml"), None, "no such sweep file")
+
+
+def test_overrides_name_the_call_as_their_source() -> None:
+    with pytest.raises(SpecError) as raised:
+        parse_spec(tiny_sweep()).with_overrides(epochs=0, fused=False)
+    assert (raised.value.source, raised.value.key) == ("with_overrides(fused=False, epochs=0)", "train.epochs")
+
+
+def test_a_spec_error_keeps_its_fields_through_pickle() -> None:
+    """Errors cross process boundaries (a run's workers) whole."""
+    import pickle
+
+    error = SpecError("Input should be greater than or equal to 1", source="sweep.yaml", key="train.epochs")
+    copy = pickle.loads(pickle.dumps(error))
+    assert (str(copy), copy.source, copy.key, copy.problem) == (str(error), error.source, error.key, error.problem)

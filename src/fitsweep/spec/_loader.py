@@ -100,7 +100,7 @@ def load_spec(path: str | Path, *, recorded: bool = False) -> SweepSpec:
         The validated `SweepSpec`.
 
     Raises:
-        SpecError: With one line naming the file, the key and what is allowed.
+        SpecError: With one line naming the file, the key and what is allowed (its `source` and `key`).
 
     Example:
         >>> spec = load_spec("sweeps/moons.yaml")  # doctest: +SKIP
@@ -124,21 +124,22 @@ def _read_text(path: Path) -> str:
     try:
         exists = path.exists()
     except (OSError, ValueError) as error:
-        raise SpecError(f"{path}: not a usable file name ({shown(str(error))})") from None
+        raise SpecError(f"not a usable file name ({shown(str(error))})", source=str(path)) from None
     if not exists:
-        raise SpecError(f"{path}: no such sweep file")
+        raise SpecError("no such sweep file", source=str(path))
     if not path.is_file():
-        raise SpecError(f"{path}: not a file; give the path of a YAML sweep file")
+        raise SpecError("not a file; give the path of a YAML sweep file", source=str(path))
     try:
         raw = path.read_bytes()
     except OSError as error:
-        raise SpecError(f"{path}: cannot be read ({error.strerror})") from None
+        raise SpecError(f"cannot be read ({error.strerror})", source=str(path)) from None
     if len(raw) > MAX_SWEEP_FILE_BYTES:
-        raise SpecError(f"{path}: {len(raw)} bytes is too large for a sweep file (limit {MAX_SWEEP_FILE_BYTES})")
+        raise SpecError(f"{len(raw)} bytes is too large for a sweep file (limit {MAX_SWEEP_FILE_BYTES})",
+                        source=str(path))
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as error:
-        raise SpecError(f"{path}: not UTF-8 text (bad byte at offset {error.start})") from None
+        raise SpecError(f"not UTF-8 text (bad byte at offset {error.start})", source=str(path)) from None
 
 
 def _parsed(text: str, path: Path) -> Any:
@@ -150,13 +151,13 @@ def _parsed(text: str, path: Path) -> Any:
         column = error.position - text.rfind("\n", 0, error.position)
         code = error.character if isinstance(error.character, int) else ord(str(error.character)[:1] or "\0")
         character = f"U+{code:04X}"
-        raise SpecError(f"{path}: invalid YAML at line {line}, column {column}: "
-                        f"character {character} is not allowed in YAML") from None
+        raise SpecError(f"invalid YAML at line {line}, column {column}: character {character} is not allowed "
+                        "in YAML", source=str(path)) from None
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(error, "problem", None) or str(error)
-        raise SpecError(f"{path}: invalid YAML{where}: {' '.join(problem.split())}") from None
+        raise SpecError(f"invalid YAML{where}: {' '.join(problem.split())}", source=str(path)) from None
 
 
 def parse_spec_text(text: str, source: str = "<sweep>") -> SweepSpec:

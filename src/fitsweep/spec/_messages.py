@@ -1,7 +1,8 @@
 """How a problem in a sweep file is worded: one line that names the key, what is wrong and what is allowed.
 
-A user's values are quoted short (`shown`), and pydantic's first validation error becomes
-`key.path: what is wrong` (`describe`), with a did-you-mean hint for a misspelt key or family.
+A user's values are quoted short (`shown`), and pydantic's first validation error becomes the key
+path and what is wrong (`describe`), with a did-you-mean hint for a misspelt key or family; the
+`SpecError` raised with them prints `key.path: what is wrong`.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from collections.abc import Sequence
 from typing import Any, get_args
 
 from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
 
 # Values quoted in error messages are cut short, so that a huge or self-repeating value (an alias
 # bomb) still gives one short line.
@@ -37,39 +39,67 @@ _KEY_PREFIX = re.compile(r"^[a-z_]+\.[a-z_]+: ")
 
 
 def names_a_key(message: str) -> bool:
-    """Whether an error message starts with the sweep-file key it is about (`model.family: ...`)."""
+    """Whether an error message starts with the sweep-file key it is about (`model.family: ...`).
+
+    For an error raised with its whole message alone; one raised with its fields says `error.key`.
+    """
     return bool(_KEY_PREFIX.match(message))
 
 
-def describe(error: ValidationError, schema: type[BaseModel], families: Sequence[type[BaseModel]]) -> str:
-    """The first validation problem as `key.path: what is wrong`, with a did-you-mean hint.
+class KeyedProblem(ValueError):
+    """A check across sections that names the key it is about (`tuner.objective`).
+
+    pydantic places such a check at the top of the file; it keeps the raised error, so `describe`
+    reads the key from it.
+    """
+
+    def __init__(self, key: str, problem: str) -> None:
+        super().__init__(f"{key}: {problem}")
+        self.key = key
+        self.problem = problem
+
+
+def describe(error: ValidationError, schema: type[BaseModel],
+             families: Sequence[type[BaseModel]]) -> tuple[str | None, str]:
+    """The first validation problem: the key path it is about and what is wrong, with a did-you-mean hint.
 
     Args:
         error: What pydantic found validating a sweep file against `schema`.
         schema: The sweep file's model (`SweepSpec`), where error locations start.
         families: The model families' sections (`MODEL_FAMILIES`): a key of another family says which.
+
+    Returns:
+        The key path (`train.epochs`) and what is wrong. A problem of the whole file has no key:
+        its text starts with `(top level): `.
     """
     first = error.errors()[0]
     keys, model = _walk(first["loc"], schema)
-    where = ".".join(k if k.isprintable() and len(k) <= 60 else shown(k) for k in keys) or "(top level)"
+    raised = first.get("ctx", {}).get("error")
+    if not keys and isinstance(raised, KeyedProblem):
+        return raised.key, raised.problem
+    key = ".".join(k if k.isprintable() and len(k) <= 60 else shown(k) for k in keys)
+    problem = _problem(first, keys, model, families)
+    return (key, problem) if key else (None, f"(top level): {problem}")
+
+
+def _problem(first: ErrorDetails, keys: list[str], model: type[BaseModel] | None,
+             families: Sequence[type[BaseModel]]) -> str:
+    """What is wrong, as the error found at `keys` (in section `model`) says it."""
     if first["type"] == "extra_forbidden":
         allowed = sorted(model.model_fields) if model else []
         owners = _families_with(keys[-1], families) if model in families else []
         if owners:  # a key of another model family: say which
             owned_by = " or ".join(f"model.family: {kind}" for kind in owners)
-            return (f"{where}: belongs to {owned_by}, not family {getattr(model, 'kind', '')}; set that family, "
+            return (f"belongs to {owned_by}, not family {getattr(model, 'kind', '')}; set that family, "
                     f"or use this family's keys: {', '.join(allowed)}")
         hint = difflib.get_close_matches(keys[-1], allowed, n=1)
         suggestion = f"; did you mean '{hint[0]}'?" if hint else ""
-        return f"{where}: unknown key{suggestion} (allowed: {', '.join(allowed)})"
+        return f"unknown key{suggestion} (allowed: {', '.join(allowed)})"
     if first["type"] == "model_family":
-        return f"{where}: {_unknown_family(first['input'], families)}"
+        return _unknown_family(first["input"], families)
     if first["type"] == "missing":
-        return f"{where}: required key is missing"
-    message = first["msg"].removeprefix("Value error, ")
-    if not keys and _KEY_PREFIX.match(message):  # a check across sections names its own key
-        return message
-    return f"{where}: {message}"
+        return "required key is missing"
+    return first["msg"].removeprefix("Value error, ")
 
 
 def _families_with(key: str, families: Sequence[type[BaseModel]]) -> list[str]:

@@ -15,7 +15,7 @@ from pydantic import Field, ValidationError, ValidationInfo, field_validator, mo
 from fitsweep.errors import SpecError
 from fitsweep.spec._data import DataSpec, KerasTunerData
 from fitsweep.spec._hyperparameters import BatchSize, LearningRate, Optimizer, Section
-from fitsweep.spec._messages import describe, shown
+from fitsweep.spec._messages import KeyedProblem, describe, shown
 from fitsweep.spec._model import MODEL_FAMILIES, BuildModelSpec, ModelSection, ModelSpec
 from fitsweep.spec._overrides import overridden, overrides_source
 from fitsweep.spec._writer import sweep_yaml
@@ -88,8 +88,8 @@ class SweepSpec(Section):
         # A recorded run (its results folder) keeps the objective it ran with.
         recorded = bool(info.context and info.context.get("recorded"))
         if self.tuner.objective == "val_loss" and not recorded and self.model.can_penalise:
-            raise ValueError(
-                "tuner.objective: val_loss includes the L1/L2 penalty, so it would rank penalised networks by "
+            raise KeyedProblem(
+                "tuner.objective", "val_loss includes the L1/L2 penalty, so it would rank penalised networks by "
                 "their penalty rather than their fit; use val_crossentropy (the same loss without the penalty) "
                 "or val_accuracy"
             )
@@ -99,9 +99,9 @@ class SweepSpec(Section):
     def _runnable_data(self, info: ValidationInfo) -> SweepSpec:
         recorded = bool(info.context and info.context.get("recorded"))
         if isinstance(self.data, KerasTunerData) and not recorded:
-            raise ValueError("data.source: kerastuner only describes a search imported with `fitsweep import`; "
-                             "a sweep file needs data fitsweep can load (moons, circles, digits, hdf5, csv, npz, "
-                             "notmnist)")
+            raise KeyedProblem("data.source", "kerastuner only describes a search imported with `fitsweep import`; "
+                               "a sweep file needs data fitsweep can load (moons, circles, digits, hdf5, csv, npz, "
+                               "notmnist)")
         return self
 
     @model_validator(mode="after")
@@ -109,17 +109,17 @@ class SweepSpec(Section):
         if isinstance(self.model, BuildModelSpec):
             for key in ("optimizer", "learning_rate"):
                 if key in self.train.model_fields_set:
-                    raise ValueError(f"train.{key}: a model from model.build is compiled by its function, which "
-                                     f"chooses its optimizer and learning rate; remove train.{key}")
+                    raise KeyedProblem(f"train.{key}", "a model from model.build is compiled by its function, "
+                                       f"which chooses its optimizer and learning rate; remove train.{key}")
         return self
 
     @model_validator(mode="after")
     def _fusable_algorithm(self) -> SweepSpec:
         fused_trials = self.train.fused_trials
         if self.tuner.algorithm == "bayesian" and fused_trials != "auto" and fused_trials > 1:
-            raise ValueError(
-                f"train.fused_trials: bayesian optimisation picks each trial from the results before it, so it "
-                f"hands out one trial at a time; use fused_trials 1 or auto (its repeats still train fused), not "
+            raise KeyedProblem(
+                "train.fused_trials", "bayesian optimisation picks each trial from the results before it, so it "
+                "hands out one trial at a time; use fused_trials 1 or auto (its repeats still train fused), not "
                 f"{fused_trials}"
             )
         return self
@@ -191,8 +191,10 @@ def _plain(value: Any) -> Any:
 def parse_spec(raw: Any, source: str = "<sweep>", *, recorded: bool = False) -> SweepSpec:
     """Validate an already-parsed sweep file (a dict), naming `source` in errors (`recorded`: see `load_spec`)."""
     if not isinstance(raw, dict):
-        raise SpecError(f"{source}: a sweep file must be a mapping with keys name, data, model, train, tuner, report")
+        raise SpecError("a sweep file must be a mapping with keys name, data, model, train, tuner, report",
+                        source=source)
     try:
         return SweepSpec.model_validate(raw, context={"recorded": recorded})
     except ValidationError as error:
-        raise SpecError(f"{source}: {describe(error, SweepSpec, MODEL_FAMILIES)}") from None
+        key, problem = describe(error, SweepSpec, MODEL_FAMILIES)
+        raise SpecError(problem, source=source, key=key) from None
