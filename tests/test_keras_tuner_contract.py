@@ -1,4 +1,4 @@
-"""The private parts of KerasTuner that `fitsweep._keras_tuner` relies on still behave as it expects.
+"""The private parts of KerasTuner that `fitsweep.kerastuner` relies on still behave as it expects.
 
 Each test names the part it checks; when one fails after a KerasTuner upgrade, the adapter is the
 one module to revisit.
@@ -24,8 +24,8 @@ from keras_tuner.src import utils as kt_utils
 from keras_tuner.src.distribute.oracle_chief import OracleServicer
 
 from conftest import REPO, tiny_sweep
-from fitsweep import _keras_tuner as adapter
-from fitsweep._keras_tuner import TrialStatus
+from fitsweep import kerastuner as adapter
+from fitsweep.kerastuner import TrialStatus
 
 INSTALLED = metadata.version("keras-tuner")
 OBJECTIVE = keras_tuner.Objective("val_loss", direction="min")
@@ -62,7 +62,7 @@ def test_the_lock_pins_the_keras_tuner_the_adapter_was_written_against() -> None
     lock = (REPO / "requirements.lock").read_text(encoding="utf-8")
     assert f"keras-tuner=={adapter.WRITTEN_AGAINST}\n" in lock, (
         f"requirements.lock pins another keras-tuner than the {adapter.WRITTEN_AGAINST} that "
-        "src/fitsweep/_keras_tuner.py was written against: check its contract tests, then update WRITTEN_AGAINST"
+        "src/fitsweep/kerastuner/ was written against: check its contract tests, then update WRITTEN_AGAINST"
     )
 
 
@@ -112,7 +112,7 @@ def test_importing_the_engine_patches_nothing_until_an_oracle_is_built() -> None
     environment = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
     result = subprocess.run([sys.executable, "-c", script, json.dumps(tiny_sweep())], capture_output=True,
                             text=True, env=environment, timeout=120, check=True)
-    assert result.stdout.split() == ["keras_tuner.src.utils", "fitsweep._keras_tuner"]
+    assert result.stdout.split() == ["keras_tuner.src.utils", "fitsweep.kerastuner"]
 
 
 def test_a_reloaded_oracle_queues_its_running_trials_in_retry_queue(tmp_path: Path) -> None:

@@ -291,7 +291,7 @@ def _serve_an_oracle() -> tuple[Any, int]:
     import grpc
     import keras_tuner
 
-    from fitsweep._keras_tuner import serve_oracle
+    from fitsweep.kerastuner import serve_oracle
 
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=1))
     serve_oracle(keras_tuner.oracles.RandomSearchOracle(objective="val_loss", max_trials=1), server)

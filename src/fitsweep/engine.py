@@ -22,7 +22,9 @@ from typing import TYPE_CHECKING, Any, Protocol
 import keras_tuner
 
 from fitsweep import interruption, records
-from fitsweep._keras_tuner import (
+from fitsweep.data import Splits
+from fitsweep.families import ModelFamily, family_for
+from fitsweep.kerastuner import (
     ORACLE_CLASSES,
     TrialStatus,
     one_oracle_save,
@@ -30,8 +32,6 @@ from fitsweep._keras_tuner import (
     recover_interrupted_trials,
     works_for_a_chief,
 )
-from fitsweep.data import Splits
-from fitsweep.families import ModelFamily, family_for
 from fitsweep.space import declare_space, trial_values
 from fitsweep.spec import SweepSpec
 from fitsweep.training import MAX_FUSED_MEMBERS, EpochListener, Member, Outcome, fusion_key, train_executions
@@ -78,7 +78,7 @@ def build_oracle(spec: SweepSpec) -> keras_tuner.Oracle:
     """The KerasTuner oracle of the sweep's algorithm, over its declared search space.
 
     Its reports cost the same at every epoch, and from its creation on KerasTuner writes its
-    JSON state atomically in this process (`fitsweep._keras_tuner`).
+    JSON state atomically in this process (`fitsweep.kerastuner`).
 
     Example:
         >>> oracle = build_oracle(load_spec("sweeps/moons.yaml"))  # doctest: +SKIP

@@ -26,8 +26,8 @@ from typing import Any
 
 import pandas as pd
 
-from fitsweep._keras_tuner import ExecutionCurve, KerasTunerProject, read_execution_curves, read_project
 from fitsweep.errors import ProjectError
+from fitsweep.kerastuner import ExecutionCurve, KerasTunerProject, read_execution_curves, read_project
 from fitsweep.results import (
     RunPaths,
     SweepRun,
@@ -133,7 +133,7 @@ def imported_search(project: KerasTunerProject, log_dir: Path | None = None, nam
     """A read KerasTuner project as fitsweep's tables, sweep file and run.json.
 
     Args:
-        project: From `fitsweep._keras_tuner.read_project`.
+        project: From `fitsweep.kerastuner.read_project`.
         log_dir: The TensorBoard callback's `log_dir`, or None.
         name: The run's name (default: the project folder's name, made a valid one).
         skip_damaged_logs: Skip a damaged event file (listed in run.json) rather than refuse it.

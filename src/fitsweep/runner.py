@@ -13,7 +13,6 @@ from typing import Any
 
 import pandas as pd
 
-from fitsweep._keras_tuner import FINISHED
 from fitsweep.analysis import chance_level_loss
 from fitsweep.data import Splits, prepare_data
 from fitsweep.engine import (
@@ -29,6 +28,7 @@ from fitsweep.engine import (
 from fitsweep.errors import ResultsError, RunFailedError
 from fitsweep.families import family_for
 from fitsweep.families.user_build import located_build
+from fitsweep.kerastuner import FINISHED
 from fitsweep.records import execution_epochs
 from fitsweep.results import (
     RunPaths,

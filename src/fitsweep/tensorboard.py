@@ -41,8 +41,8 @@ from tensorboard.plugins.hparams import summary as hparams_summary
 from tensorboard.plugins.hparams import summary_v2 as hparams_v2
 from tensorboard.plugins.scalar import metadata as scalar_metadata
 
-from fitsweep._keras_tuner import FINISHED
 from fitsweep.columns import LAYER_LISTS, REGULARIZERS, REGULARIZERS_COLUMN, encode_layers, encode_regularizers
+from fitsweep.kerastuner import FINISHED
 from fitsweep.records import execution_epochs
 from fitsweep.results import RunPaths
 from fitsweep.space import hyperparameter_names, searched_parameters

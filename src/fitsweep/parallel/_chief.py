@@ -20,10 +20,10 @@ from typing import IO, Any
 
 import keras_tuner
 
-from fitsweep._keras_tuner import ReportServicer, TrialStatus, serve_oracle
 from fitsweep.engine import SweepObserver, SweepTuner, slots_of
 from fitsweep.errors import FitsweepError, RunFailedError
 from fitsweep.families.user_build import require_loadable
+from fitsweep.kerastuner import ReportServicer, TrialStatus, serve_oracle
 from fitsweep.parallel._network import LOOPBACK, ExposedOracleWarning, address, exposure_warning
 from fitsweep.parallel._worker import RECYCLE_EXIT_CODE
 from fitsweep.results import TUNER_PROJECT, SweepRun

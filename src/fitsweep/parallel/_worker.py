@@ -16,11 +16,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from fitsweep._keras_tuner import chief_answers
 from fitsweep.data import prepare_data
 from fitsweep.engine import NullObserver, SweepObserver, SweepTuner, build_oracle
 from fitsweep.errors import FitsweepError, RunFailedError
 from fitsweep.families import family_for
+from fitsweep.kerastuner import chief_answers
 from fitsweep.parallel._network import address, split_address
 from fitsweep.results import TUNER_PROJECT
 from fitsweep.runner import run_dir_for
