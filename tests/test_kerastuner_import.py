@@ -381,12 +381,12 @@ def test_a_sweep_file_cannot_name_the_kerastuner_source(tmp_path: Path) -> None:
 
 def test_the_layout_read_is_the_one_kerastuner_writes(tmp_path: Path) -> None:
     """Contract with keras-tuner 1.4.8: the state keys and log folders `fitsweep.kerastuner` reads."""
-    from fitsweep import kerastuner
+    from fitsweep.kerastuner import _project
 
     trial = kt.engine.trial.Trial(kt.HyperParameters(), trial_id="7")
-    assert set(kerastuner._TRIAL_KEYS) <= set(trial.get_state())
+    assert set(_project._TRIAL_KEYS) <= set(trial.get_state())
     oracle = kt.oracles.RandomSearchOracle(objective="val_loss", max_trials=1)
-    assert set(kerastuner._ORACLE_KEYS) <= set(oracle.get_state())
+    assert set(_project._ORACLE_KEYS) <= set(oracle.get_state())
     tuner = kt.RandomSearch(build, objective="val_loss", max_trials=1, directory=str(tmp_path), project_name="p")
     assert Path(tuner._get_tensorboard_dir("logs", "7", 1)) == Path("logs") / "7" / "execution1"
 
