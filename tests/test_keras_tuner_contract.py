@@ -101,19 +101,21 @@ def test_atomic_saves_install_once_and_a_failed_save_leaves_the_old_file(tmp_pat
 
 
 def test_importing_the_engine_patches_nothing_until_an_oracle_is_built() -> None:
+    """Neither KerasTuner's JSON writer nor the process' warnings filters change at import."""
     script = (
-        "import json, sys\n"
+        "import json, sys, warnings\n"
         "from keras_tuner.src import utils\n"
+        "filters = list(warnings.filters)\n"
         "import fitsweep.engine as engine\n"
         "from fitsweep import parse_spec\n"
-        "print(utils.save_json.__module__)\n"
+        "print(utils.save_json.__module__, warnings.filters == filters)\n"
         "engine.build_oracle(parse_spec(json.loads(sys.argv[1])))\n"
         "print(utils.save_json.__module__)\n"
     )
     environment = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
     result = subprocess.run([sys.executable, "-c", script, json.dumps(tiny_sweep())], capture_output=True,
                             text=True, env=environment, timeout=120, check=True)
-    assert result.stdout.split() == ["keras_tuner.src.utils", "fitsweep.kerastuner._saves"]
+    assert result.stdout.split() == ["keras_tuner.src.utils", "True", "fitsweep.kerastuner._saves"]
 
 
 def test_a_reloaded_oracle_queues_its_running_trials_in_retry_queue(tmp_path: Path) -> None:
@@ -264,3 +266,5 @@ def test_a_worker_of_a_chief_is_told_by_kerastuners_environment(monkeypatch: pyt
     assert adapter.works_for_a_chief(), changed("keras_tuner.src.distribute.utils")
     monkeypatch.setenv("KERASTUNER_TUNER_ID", "chief")
     assert not adapter.works_for_a_chief()
+
+

@@ -14,7 +14,6 @@ import gc
 import math
 import time
 import traceback
-import warnings
 import zlib
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Protocol
@@ -53,9 +52,6 @@ IDLE_WAIT_SECONDS = 0.1
 
 if TYPE_CHECKING:
     import keras
-
-# fitsweep reports the objective itself, every epoch, which KerasTuner accepts but flags.
-warnings.filterwarnings("ignore", message="The use case of calling", category=DeprecationWarning)
 
 
 class SweepObserver(Protocol):
@@ -175,6 +171,10 @@ class SweepTuner(keras_tuner.Tuner):
 
     def search(self, *fit_args: Any, **fit_kwargs: Any) -> None:
         """KerasTuner's search loop, handing out several trials at once to train them fused.
+
+        Trials report their own epochs to the oracle and end here (`_run_group`), never in
+        KerasTuner's `Tuner._run_and_update_trial`, the one place that warns (a DeprecationWarning)
+        about a tuner reporting its objective itself.
 
         The objects of TensorFlow's and Keras' imports are frozen (`gc.freeze`) meanwhile: Keras'
         `clear_session`, before every model, runs a full garbage collection, which would walk the
