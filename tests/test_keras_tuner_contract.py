@@ -6,6 +6,7 @@ Each test names the part it checks; when one fails after a KerasTuner upgrade, t
 
 from __future__ import annotations
 
+import ast
 import inspect
 import json
 import os
@@ -268,3 +269,30 @@ def test_a_worker_of_a_chief_is_told_by_kerastuners_environment(monkeypatch: pyt
     assert not adapter.works_for_a_chief()
 
 
+
+def _reaches_kerastuner_internals(node: ast.AST) -> bool:
+    """An import of `keras_tuner.src` (or of `src` from `keras_tuner`), or `keras_tuner.src` read as an attribute."""
+    def private(name: str) -> bool:
+        return name == "keras_tuner.src" or name.startswith("keras_tuner.src.")
+
+    if isinstance(node, ast.Import):
+        return any(private(alias.name) for alias in node.names)
+    if isinstance(node, ast.ImportFrom):
+        module = node.module or ""
+        return private(module) or (module == "keras_tuner" and any(alias.name == "src" for alias in node.names))
+    return (isinstance(node, ast.Attribute) and node.attr == "src" and isinstance(node.value, ast.Name)
+            and node.value.id == "keras_tuner")
+
+
+def test_only_the_adapter_imports_kerastuners_internals() -> None:
+    """`keras_tuner.src` is imported under src/fitsweep/kerastuner/ only, the one door to KerasTuner's internals."""
+    package = REPO / "src" / "fitsweep"
+    outside, inside = [], []
+    for path in sorted(package.rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+        found = [f"{path.relative_to(REPO)}:{node.lineno}" for node in ast.walk(tree)
+                 if _reaches_kerastuner_internals(node)]
+        (inside if package / "kerastuner" in path.parents else outside).extend(found)
+    assert not outside, (f"keras_tuner.src is reached outside src/fitsweep/kerastuner/ at {outside}: "
+                         "give that package a function for it")
+    assert inside, "the scan found no keras_tuner.src import in src/fitsweep/kerastuner/ either: it is blind"
