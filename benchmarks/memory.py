@@ -99,7 +99,7 @@ def fitsweep_side(trials: int) -> dict[str, Any]:
 def workers_side(trials: int, trials_per_process: int) -> dict[str, Any]:
     _harness.quiet_tensorflow()
     from fitsweep import parse_spec
-    from fitsweep.parallel import run_parallel
+    from fitsweep.search.parallel import run_parallel
 
     spec = parse_spec({**SWEEP, "tuner": {**SWEEP["tuner"], "max_trials": trials}})
     observer = _RssAfterTrial(with_children=True)

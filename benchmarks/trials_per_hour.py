@@ -32,7 +32,7 @@ def fitsweep_side(trials: int, epochs: int, workers: int = 1) -> dict[str, float
     with tempfile.TemporaryDirectory() as results:
         started, cpu_started = time.perf_counter(), time.process_time()
         if workers > 1:
-            from fitsweep.parallel import run_parallel
+            from fitsweep.search.parallel import run_parallel
 
             run = run_parallel(spec, workers=workers, results_dir=results, data_dir=SWEEP.parent)
         else:

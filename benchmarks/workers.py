@@ -1,6 +1,6 @@
 """Trials per hour with `--workers 2` vs `--workers 1`, on the moons seed sweep's small networks.
 
-`--workers 2` is `fitsweep.parallel.run_parallel`: a KerasTuner chief in the measuring process
+`--workers 2` is `fitsweep.search.parallel.run_parallel`: a KerasTuner chief in the measuring process
 and two worker processes, each with half the machine's cores as TensorFlow threads; `--workers 1`
 is `run_sweep` in one process. The clock covers everything after imports, the workers' own start
 (Python and TensorFlow imports) included. The plain KerasTuner script of trials_per_hour.py runs

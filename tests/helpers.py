@@ -91,7 +91,7 @@ def worker_processes(marker: Path) -> list[int]:
             state = next(line for line in (entry / "status").read_text().splitlines() if line.startswith("State:"))
         except (OSError, StopIteration):
             continue  # gone meanwhile
-        if str(marker) in command and "-m fitsweep.parallel" in command and "Z (zombie)" not in state:
+        if str(marker) in command and "-m fitsweep.search.parallel" in command and "Z (zombie)" not in state:
             found.append(int(entry.name))
     return found
 

@@ -173,7 +173,7 @@ def synthetic_run_tables(n_trials: int, *, executions: int = 2, seed: int = 0) -
     high), and about 0.5% diverge (a NaN loss at an early epoch). Executions jitter around their
     trial's curve. Early stopping (patience 10 on val_crossentropy) ends each execution between
     epoch 20 and 50. Columns, dtypes and row counts (12,800 training rows, 3,200 measured, 3,200
-    validation, 4,000 test) are those of `fitsweep.tables`; arrays are built whole, so 10,000
+    validation, 4,000 test) are those of `fitsweep.results.tables`; arrays are built whole, so 10,000
     trials take a second or two.
     """
     rng = np.random.default_rng(seed)

@@ -76,12 +76,12 @@ def test_bad_input_is_one_line_exit_2_and_writes_nothing(tmp_path: Path, args: l
 
 
 def test_a_run_that_completes_no_trial_exits_1(tmp_path: Path, monkeypatch) -> None:
-    import fitsweep.engine
+    import fitsweep.search.engine
 
     def broken(*args, **kwargs):
         raise RuntimeError("no trial can run")
 
-    monkeypatch.setattr(fitsweep.engine, "train_executions", broken)
+    monkeypatch.setattr(fitsweep.search.engine, "train_executions", broken)
     sweep = write_sweep(tmp_path, tiny_sweep())
     result = invoke("run", str(sweep), "--results-dir", str(tmp_path / "r"), "--quiet")
     assert result.exit_code == 1

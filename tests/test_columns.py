@@ -1,4 +1,4 @@
-"""fitsweep.columns: the hyperparameter columns, their encodings and derived labels."""
+"""fitsweep.results.columns: the hyperparameter columns, their encodings and derived labels."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ import pytest
 
 from fitsweep.analysis import compare
 from fitsweep.analysis._common import AnalysisError, group_columns, with_derived_columns
-from fitsweep.columns import (
+from fitsweep.results import RunPaths, read_run_info
+from fitsweep.results.columns import (
     HYPERPARAMETER_COLUMNS,
     HYPERPARAMETERS,
     canonical_column,
@@ -26,11 +27,10 @@ from fitsweep.columns import (
     trial_values,
     width_of,
 )
-from fitsweep.results import RunPaths, read_run_info
 
 
 def test_importing_columns_loads_neither_keras_nor_keras_tuner() -> None:
-    code = ("import json, sys; import fitsweep.columns; "
+    code = ("import json, sys; import fitsweep.results.columns; "
             "print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in "
             "('keras', 'keras_tuner', 'tensorflow'))))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120)

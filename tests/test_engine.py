@@ -12,7 +12,7 @@ import pytest
 
 from conftest import tiny_sweep
 from fitsweep import RunFailedError, load, parse_spec, run_sweep
-from fitsweep.tables import EPOCH_COLUMNS, TRIAL_METRIC_COLUMNS
+from fitsweep.results.tables import EPOCH_COLUMNS, TRIAL_METRIC_COLUMNS
 
 TIMINGS = ["fit_seconds", "started", "ended"]
 
@@ -109,7 +109,7 @@ def test_same_seed_gives_the_same_tables(tmp_path: Path) -> None:
 def test_the_default_seed_searches_the_same_way_in_every_process() -> None:
     import random
 
-    from fitsweep.engine import build_oracle
+    from fitsweep.search.engine import build_oracle
 
     spec = parse_spec(tiny_sweep(tuner={"seed": 0}))
     random.seed(1)  # what another process's random state would be
@@ -138,12 +138,12 @@ def test_early_stopping_stops_on_patience(tmp_path: Path) -> None:
 
 
 def test_a_run_where_every_trial_fails_raises_with_the_first_error(tmp_path: Path, monkeypatch) -> None:
-    import fitsweep.engine
+    import fitsweep.search.engine
 
     def broken(*args, **kwargs):
         raise ImportError("tensorboard is not installed")
 
-    monkeypatch.setattr(fitsweep.engine, "train_executions", broken)
+    monkeypatch.setattr(fitsweep.search.engine, "train_executions", broken)
     with pytest.raises(RunFailedError, match="ImportError: tensorboard is not installed"):
         run_sweep(parse_spec(tiny_sweep()), results_dir=tmp_path)
     info = json.loads((tmp_path / "tiny" / "run.json").read_text())
@@ -177,7 +177,7 @@ def _failed_trial(message: str, metrics: dict[str, float]) -> Any:
 
 
 def test_a_trial_is_diverged_by_the_epoch_an_execution_recorded_or_by_an_older_runs_message() -> None:
-    from fitsweep.tables import trial_status
+    from fitsweep.results.tables import trial_status
 
     assert trial_status(_failed_trial("loss went to NaN", {"execution_1/diverged_at": 3.0})) == "diverged"
     message = "Diverged: a loss became NaN or infinite at epoch 2 (execution 0)"
@@ -242,7 +242,7 @@ def test_oracle_json_is_written_once_per_fused_group_not_once_per_trial(tmp_path
 @pytest.mark.parametrize("interrupted", [True, False])
 def test_an_error_in_the_wake_of_an_interruption_is_the_interruption_not_a_failed_trial(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, interrupted: bool) -> None:
-    from fitsweep import engine, interruption
+    from fitsweep.search import engine, interruption
     from helpers import trial_records
 
     def broken_after_a_signal(*args: object, **kwargs: object) -> None:

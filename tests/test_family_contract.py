@@ -30,8 +30,8 @@ import pytest
 
 from fitsweep import FitsweepError, parse_spec
 from fitsweep.families import FAMILIES, ModelFamily, family_for
+from fitsweep.results.tables import TRIAL_METRIC_COLUMNS
 from fitsweep.spec import parse_spec_text
-from fitsweep.tables import TRIAL_METRIC_COLUMNS
 
 SAMPLES = 3  # trials sampled from each family's space
 EPOCHS = 2
@@ -140,7 +140,7 @@ def sampled_values(subject: Subject, sample: int) -> dict[str, Any]:
     Sample i takes the i-th option of every choice (wrapping round), so `sample_count` samples
     see every option; ranges are drawn at random, seeded by `sample`.
     """
-    from fitsweep.columns import trial_values
+    from fitsweep.results.columns import trial_values
 
     hp = declared(subject)
     for index, parameter in enumerate(hp.space):

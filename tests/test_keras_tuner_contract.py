@@ -107,7 +107,7 @@ def test_importing_the_engine_patches_nothing_until_an_oracle_is_built() -> None
         "import json, sys, warnings\n"
         "from keras_tuner.src import utils\n"
         "filters = list(warnings.filters)\n"
-        "import fitsweep.engine as engine\n"
+        "import fitsweep.search.engine as engine\n"
         "from fitsweep import parse_spec\n"
         "print(utils.save_json.__module__, warnings.filters == filters)\n"
         "engine.build_oracle(parse_spec(json.loads(sys.argv[1])))\n"
@@ -243,7 +243,7 @@ def test_report_servicer_answers_a_report_with_the_trials_status_only(tmp_path: 
 
 def test_an_oracle_hands_one_trial_to_each_tuner_id_and_stops_each_id_it_has_seen(tmp_path: Path) -> None:
     """fitsweep's fused groups ask `Oracle.create_trial` under one tuner id per slot (public API, relied on)."""
-    from fitsweep.engine import slot_tuner_id, slots_of
+    from fitsweep.search.engine import slot_tuner_id, slots_of
 
     oracle = make_oracle(tmp_path)
     slots = [slot_tuner_id("tuner0", slot) for slot in range(3)]

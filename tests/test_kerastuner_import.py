@@ -20,7 +20,7 @@ import pandas as pd
 import pytest
 
 from fitsweep import load
-from fitsweep.columns import table_hyperparameters
+from fitsweep.results.columns import table_hyperparameters
 from helpers import invoke
 
 keras = pytest.importorskip("keras")

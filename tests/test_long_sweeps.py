@@ -18,10 +18,11 @@ import pytest
 
 import fitsweep
 from conftest import tiny_sweep, write_sweep
-from fitsweep import parse_spec, run_sweep, runner
+from fitsweep import parse_spec, run_sweep
 from fitsweep.cli._signals import Terminated, Termination
 from fitsweep.results import RunPaths
-from fitsweep.runner import resume_sweep
+from fitsweep.search import runner
+from fitsweep.search.runner import resume_sweep
 from helpers import with_epochs, worker_processes
 
 
@@ -202,7 +203,7 @@ def test_sigterm_stops_a_worker_with_one_line_and_exit_143(tmp_path: Path) -> No
 def test_a_signal_a_finaliser_swallowed_is_raised_again_at_the_next_progress_event(signal_number: int,
                                                                                     raised: Any) -> None:
     """Python drops an exception raised in a finaliser: the run must stop at its next epoch all the same."""
-    from fitsweep.engine import NullObserver
+    from fitsweep.search.engine import NullObserver
 
     termination = Termination(NullObserver())
     with contextlib.suppress(KeyboardInterrupt):  # as a finaliser would

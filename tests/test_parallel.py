@@ -20,8 +20,8 @@ import pytest
 from conftest import tiny_sweep, write_sweep
 from fitsweep import RunFailedError, parse_spec, run_sweep
 from fitsweep.errors import FitsweepError
-from fitsweep.parallel import default_threads, exposure_warning, run_parallel, run_worker
-from fitsweep.tables import EPOCH_COLUMNS
+from fitsweep.results.tables import EPOCH_COLUMNS
+from fitsweep.search.parallel import default_threads, exposure_warning, run_parallel, run_worker
 from helpers import worker_processes
 
 # Two executions, so every trial reports two curves through the chief.
@@ -264,7 +264,7 @@ def test_threads_are_shared_between_workers() -> None:
 def test_a_worker_without_a_chief_stops_with_one_line_and_writes_nothing(tmp_path: Path, monkeypatch) -> None:
     import socket
 
-    from fitsweep.parallel import _worker
+    from fitsweep.search.parallel import _worker
 
     monkeypatch.setattr(_worker, "CHIEF_WAIT_SECONDS", 1.0)
     with socket.socket() as unused:  # a port nobody listens on
@@ -276,7 +276,7 @@ def test_a_worker_without_a_chief_stops_with_one_line_and_writes_nothing(tmp_pat
 
 
 def test_a_worker_whose_chief_host_has_no_address_stops_at_once(tmp_path: Path, monkeypatch) -> None:
-    from fitsweep.parallel import _worker
+    from fitsweep.search.parallel import _worker
 
     monkeypatch.setattr(_worker, "CHIEF_WAIT_SECONDS", 3600.0)  # were it waited for, the test would hang
     with pytest.raises(FitsweepError, match=r"--chief: host 'no-such-host\.invalid' cannot be resolved"):
@@ -301,7 +301,7 @@ def _serve_an_oracle() -> tuple[Any, int]:
 
 
 def test_a_worker_whose_chief_stops_answering_is_interrupted_with_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
-    from fitsweep.parallel import _worker
+    from fitsweep.search.parallel import _worker
 
     monkeypatch.setattr(_worker, "HEARTBEAT_SECONDS", 0.1)
     monkeypatch.setattr(_worker, "CHIEF_LOST_SECONDS", 0.5)

@@ -133,12 +133,12 @@ def test_report_of_a_single_trial(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_report_of_a_run_that_completed_no_trial(tmp_path: Path, monkeypatch) -> None:
-    import fitsweep.engine
+    import fitsweep.search.engine
 
     def broken(*args: Any, **kwargs: Any) -> None:
         raise RuntimeError("no trial can run")
 
-    monkeypatch.setattr(fitsweep.engine, "train_executions", broken)
+    monkeypatch.setattr(fitsweep.search.engine, "train_executions", broken)
     with pytest.raises(RunFailedError):
         run_sweep(parse_spec(tiny_sweep()), results_dir=tmp_path)
     html, markdown = report_of(tmp_path / "tiny")

@@ -17,7 +17,7 @@ import pytest
 from conftest import invoke_cli, tiny_sweep, write_sweep
 from fitsweep import ResultsError, parse_spec, run_sweep
 from fitsweep.results import RunPaths, run_lock
-from fitsweep.runner import resume_sweep
+from fitsweep.search.runner import resume_sweep
 from helpers import EVERY_STAGE, run_killed_at, start_run
 
 TIMINGS = ["fit_seconds", "started", "ended"]

@@ -17,9 +17,9 @@ from tensorboard.plugins.hparams import metadata as hparams_metadata
 from conftest import tiny_sweep, write_sweep
 from fitsweep import SpecError, cli, load, parse_spec, run_sweep
 from fitsweep.cli import app
-from fitsweep.engine import NullObserver
 from fitsweep.results import RunPaths
-from fitsweep.runner import resume_sweep
+from fitsweep.search.engine import NullObserver
+from fitsweep.search.runner import resume_sweep
 from fitsweep.space import hyperparameter_names
 from fitsweep.tensorboard import EPOCH_SCALARS, FIT_CODES, TensorBoardLog
 from helpers import EVERY_STAGE, hparam_value, read_events, run_killed_at, scalar_series, session_start
@@ -180,7 +180,7 @@ def test_a_resumed_run_writes_every_step_once(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_with_workers_the_chief_writes_every_session(tmp_path: Path) -> None:
-    from fitsweep.parallel import run_parallel
+    from fitsweep.search.parallel import run_parallel
 
     spec = parse_spec(tiny_sweep(tuner={"max_trials": 2, "executions_per_trial": 2}, train={"epochs": 2}))
     run = run_parallel(spec, workers=1, results_dir=tmp_path)

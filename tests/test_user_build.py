@@ -197,7 +197,7 @@ def test_tensorboard_hparams_use_the_functions_names(user_run: Any) -> None:
 def test_resume_finishes_an_interrupted_run_from_another_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                                 capsys: pytest.CaptureFixture[str]) -> None:
     from fitsweep import run_sweep
-    from fitsweep.engine import NullObserver
+    from fitsweep.search.engine import NullObserver
     from fitsweep.spec import load_spec
 
     class StopAtThirdTrial(NullObserver):
@@ -475,7 +475,7 @@ def test_run_sweep_takes_a_build_function_object(tmp_path: Path, monkeypatch: py
 
 def test_a_function_object_is_refused_for_workers_and_beside_a_model_section(tmp_path: Path) -> None:
     import fitsweep
-    from fitsweep.parallel import run_parallel
+    from fitsweep.search.parallel import run_parallel
 
     spec = fitsweep.parse_spec({"name": "notebook", "data": {"source": "moons", "samples": 200}})
     with pytest.raises(fitsweep.SpecError, match=r"workers: model\.build python:python_build"):

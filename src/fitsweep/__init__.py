@@ -34,7 +34,7 @@ __all__ = [
 
 # Names whose modules import TensorFlow or Keras load on first use, so `import fitsweep` is quick.
 _LAZY = {
-    "run_sweep": "fitsweep.runner",
+    "run_sweep": "fitsweep.search.runner",
     "load": "fitsweep.results",
     "SweepRun": "fitsweep.results",
     "run_learning_curve": "fitsweep.learning_curve",

@@ -10,7 +10,7 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
-from fitsweep.columns import table_hyperparameters
+from fitsweep.results.columns import table_hyperparameters
 
 __all__ = ["trials_summary", "frame_table", "report_summary"]
 

@@ -37,8 +37,8 @@ from fitsweep.results import (
     write_run_info,
     write_tables,
 )
+from fitsweep.results.tables import TRIAL_METRIC_COLUMNS, epochs_frame, trial_error, trial_status, trials_frame
 from fitsweep.spec import SWEEP_NAME, SweepSpec, parse_spec
-from fitsweep.tables import TRIAL_METRIC_COLUMNS, epochs_frame, trial_error, trial_status, trials_frame
 
 __all__ = ["ImportedSearch", "import_project", "imported_search", "kerastuner_objective"]
 

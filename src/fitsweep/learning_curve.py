@@ -26,10 +26,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from fitsweep.columns import HYPERPARAMETERS, present
 from fitsweep.errors import FitsweepError, ResultsError
 from fitsweep.families import family_for
 from fitsweep.results import RunPaths, SweepRun, load, run_lock, write_atomic
+from fitsweep.results.columns import HYPERPARAMETERS, present
 
 __all__ = [
     "COLUMNS", "DEFAULT_SIZES", "LearningCurveError", "check_sizes", "load_learning_curve", "parse_sizes",
@@ -282,7 +282,7 @@ def _order_seed(run: SweepRun, repeat: int) -> int:
 def _train_size(run: SweepRun, splits: Any, wanted: list[tuple[str, int]], orders: list[np.ndarray], count: int,
                 share: float, epochs: int) -> list[dict[str, Any]]:
     """One size's trials and repeats, fused where the sweep fused (each member on its own subset), one row each."""
-    from fitsweep.engine import execution_seed
+    from fitsweep.search.engine import execution_seed
     from fitsweep.training import MAX_FUSED_MEMBERS, Member, fusion_groups
 
     members = [Member(trial_id, repeat, _values(run, trial_id), execution_seed(run.spec.tuner.seed, trial_id, repeat),

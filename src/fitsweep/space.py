@@ -2,27 +2,27 @@
 
 Constants become `Fixed` so every trial records every value; choices become `Choice`; ranges
 become `Int` or `Float`. A `layers` list is searched as a string such as "600-400-200" because
-KerasTuner choices hold scalars only; `fitsweep.columns` knows the encodings.
+KerasTuner choices hold scalars only; `fitsweep.results.columns` knows the encodings.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from fitsweep.columns import (
+from fitsweep.families import family_for
+from fitsweep.results.columns import (
     LAYER_LISTS,
     decode_layers,
     encode_layers,
     encode_regularizers,
     trial_values,
 )
-from fitsweep.families import family_for
 from fitsweep.spec import Choice, Range, SweepSpec
 
 if TYPE_CHECKING:  # KerasTuner (and TensorFlow with it) is imported only to declare a space, not to read one
     import keras_tuner
 
-# decode_layers, encode_layers and trial_values are fitsweep.columns', importable from here as before.
+# decode_layers, encode_layers and trial_values are fitsweep.results.columns', importable from here as before.
 __all__ = ["declare_form", "declare_space", "decode_layers", "encode_layers", "hyperparameter_names",
            "searched_parameters", "trial_values"]
 

@@ -12,7 +12,7 @@ would (a folder per trial and execution), with fitsweep's own measurements:
             verdict/                fit: -1 underfit, 0 good, 1 overfit, 2 diverged
 
 The values are the tables' own: a trial's folder is built from its KerasTuner record (the rows
-of `fitsweep.tables`) as the trial ends, so with workers the chief writes it, and it is written
+of `fitsweep.results.tables`) as the trial ends, so with workers the chief writes it, and it is written
 whole (in a staging folder, then moved in), so a resumed run never duplicates a step. Verdicts
 weigh every trial against the others, so they are written with the tables (as they are
 rewritten during the run, and at its end), and only those that changed.
@@ -41,13 +41,13 @@ from tensorboard.plugins.hparams import summary as hparams_summary
 from tensorboard.plugins.hparams import summary_v2 as hparams_v2
 from tensorboard.plugins.scalar import metadata as scalar_metadata
 
-from fitsweep.columns import LAYER_LISTS, REGULARIZERS, REGULARIZERS_COLUMN, encode_layers, encode_regularizers
 from fitsweep.kerastuner import FINISHED
-from fitsweep.records import execution_epochs
 from fitsweep.results import RunPaths
+from fitsweep.results.columns import LAYER_LISTS, REGULARIZERS, REGULARIZERS_COLUMN, encode_layers, encode_regularizers
+from fitsweep.results.records import execution_epochs
+from fitsweep.results.tables import epoch_rows, trial_rows
 from fitsweep.space import hyperparameter_names, searched_parameters
 from fitsweep.spec import Choice, Range, SweepSpec
-from fitsweep.tables import epoch_rows, trial_rows
 
 __all__ = ["EPOCH_SCALARS", "FIT_CODES", "SESSION_METRICS", "VERDICT_GROUP", "TensorBoardLog", "experiment_summary"]
 

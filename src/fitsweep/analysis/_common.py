@@ -8,7 +8,8 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from fitsweep.columns import (
+from fitsweep.errors import FitsweepError
+from fitsweep.results.columns import (
     HYPERPARAMETERS,
     REGULARIZER_KIND_COLUMN,
     REGULARIZERS,
@@ -20,7 +21,6 @@ from fitsweep.columns import (
     regularizer_kind,
     width_of,
 )
-from fitsweep.errors import FitsweepError
 
 __all__ = [
     "AnalysisError",
@@ -77,7 +77,7 @@ def trial_keys(frame: pd.DataFrame) -> list[str]:
 
 
 def with_derived_columns(trials: pd.DataFrame) -> pd.DataFrame:
-    """A copy with the columns derived from the hyperparameters (see `fitsweep.columns`).
+    """A copy with the columns derived from the hyperparameters (see `fitsweep.results.columns`).
 
     Every row gets `regularizers` (its combination, "dropout=0.2+l2=0.001", whether the sweep
     used a `regularizers` key or separate dropout/l1/l2 keys) and `regularizer_kind` ("l2+dropout");

@@ -21,7 +21,7 @@ from fitsweep.analysis._common import (
     trial_keys,
     with_derived_columns,
 )
-from fitsweep.columns import (
+from fitsweep.results.columns import (
     HYPERPARAMETERS,
     NO_REGULARIZATION,
     REGULARIZER_KIND_COLUMN,

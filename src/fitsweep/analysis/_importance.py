@@ -10,7 +10,7 @@ from scipy import stats
 
 from fitsweep.analysis._common import AnalysisError, FloatArray, as_float, completed
 from fitsweep.analysis._comparison import t_interval
-from fitsweep.columns import HYPERPARAMETERS, REGULARIZERS, table_hyperparameters
+from fitsweep.results.columns import HYPERPARAMETERS, REGULARIZERS, table_hyperparameters
 
 __all__ = ["importance", "importance_findings", "IMPORTANCE_COLUMNS", "MIN_CONFIGURATIONS"]
 

@@ -32,7 +32,7 @@ from fitsweep.analysis._common import AnalysisError, FloatArray, as_float, compl
 from fitsweep.analysis._comparison import configuration_columns, repeats_to_resolve, welch_p_value
 from fitsweep.analysis._diagnosis import diagnose, unscaled_inputs
 from fitsweep.analysis._noise import binomial_se, mean_se, one_sided_z
-from fitsweep.columns import HYPERPARAMETER_COLUMNS, table_hyperparameters
+from fitsweep.results.columns import HYPERPARAMETER_COLUMNS, table_hyperparameters
 
 __all__ = ["BestConfiguration", "ClosestPair", "SweepReading", "UnderfitCauses", "read_sweep"]
 

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from fitsweep.analysis._common import as_float, require_columns, trial_keys
-from fitsweep.columns import table_hyperparameters
+from fitsweep.results.columns import table_hyperparameters
 
 __all__ = ["fit_groups", "fit_findings"]
 

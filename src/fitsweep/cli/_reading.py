@@ -115,8 +115,8 @@ def compare(run_dirs: tuple[Path, ...], by: tuple[str, ...], csv_path: Path | No
     """
     from fitsweep.analysis import compare as compare_groups
     from fitsweep.analysis import groupable_columns
-    from fitsweep.columns import canonical_column
     from fitsweep.display import frame_table
+    from fitsweep.results.columns import canonical_column
 
     trials = _trials_of(run_dirs)
     allowed = groupable_columns(trials)

@@ -61,12 +61,12 @@ def run(sweep: Path, results_dir: Path, max_trials: int | None, epochs: int | No
     spec = with_options(load_spec(sweep), max_trials=max_trials, epochs=epochs, fused=fuse, fused_trials=fused_trials,
                         tensorboard=tensorboard)
     import_tensorflow()
-    from fitsweep.runner import run_dir_for, run_sweep
+    from fitsweep.search.runner import run_dir_for, run_sweep
 
     run_dir = run_dir_for(spec, results_dir)
     with naming_the_sweep_file(sweep), progress(spec, quiet, run_dir) as observer:
         if workers:
-            from fitsweep.parallel import run_parallel
+            from fitsweep.search.parallel import run_parallel
 
             result = run_parallel(spec, workers=workers, results_dir=results_dir, data_dir=sweep.parent,
                                   overwrite=overwrite, observer=observer, report=True)
@@ -98,7 +98,7 @@ def resume(run_dir: Path, quiet: bool) -> None:
         raise FitsweepError("not a fitsweep run (no sweep.yaml); nothing to resume", source=str(run_dir))
     spec = load_spec(paths.spec, recorded=True)
     import_tensorflow()
-    from fitsweep.runner import resume_sweep
+    from fitsweep.search.runner import resume_sweep
 
     with progress(spec, quiet, run_dir) as observer:
         result = resume_sweep(run_dir, observer=observer, report=True)
@@ -136,8 +136,8 @@ def chief(sweep: Path, host: str, port: int, workers: int, results_dir: Path, ma
 
     spec = with_options(load_spec(sweep), max_trials=max_trials, epochs=epochs)
     import_tensorflow()
-    from fitsweep.parallel import ExposedOracleWarning, exposure_warning, run_parallel
-    from fitsweep.runner import run_dir_for
+    from fitsweep.search.parallel import ExposedOracleWarning, exposure_warning, run_parallel
+    from fitsweep.search.runner import run_dir_for
 
     ready = _announcing_workers(sweep, results_dir, epochs, exposure_warning(host))
     run_dir = run_dir_for(spec, results_dir)
@@ -181,8 +181,8 @@ def worker(sweep: Path, chief_address: str, results_dir: Path, epochs: int | Non
     with stopped_by_sigterm() as termination:  # a preempted job stops like Ctrl-C
         spec = with_options(load_spec(sweep), epochs=epochs)
         import_tensorflow()
-        from fitsweep.engine import NullObserver
-        from fitsweep.parallel import run_worker
+        from fitsweep.search.engine import NullObserver
+        from fitsweep.search.parallel import run_worker
 
         termination.observer = NullObserver()
         run_worker(spec, chief_address, results_dir=results_dir, data_dir=sweep.parent, threads=threads,

@@ -13,8 +13,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from fitsweep import interruption
 from fitsweep.cli._console import stderr, stdout
+from fitsweep.search import interruption
 
 if TYPE_CHECKING:
     from fitsweep.spec import SweepSpec
@@ -29,7 +29,7 @@ class Termination:
 
     Python drops an exception raised while a finaliser runs (TensorFlow has many), so a signal
     landing there would be lost and the run would go on; the run's next trial or epoch event
-    raises it again (`fitsweep.interruption` remembers it). A second signal is ignored: the run
+    raises it again (`fitsweep.search.interruption` remembers it). A second signal is ignored: the run
     is already writing its last files.
     """
 
@@ -64,7 +64,7 @@ class Termination:
 @contextmanager
 def progress(spec: SweepSpec, quiet: bool, run_dir: Path) -> Iterator[Any]:
     """The progress display for a run, Ctrl-C and SIGTERM handled; on either, say how to resume."""
-    from fitsweep.progress import make_progress
+    from fitsweep.search.progress import make_progress
 
     tuner = spec.tuner
     try:

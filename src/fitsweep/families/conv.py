@@ -14,8 +14,8 @@ import itertools
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from fitsweep.columns import HYPERPARAMETER_COLUMNS, decode_layers
 from fitsweep.errors import SpecError
+from fitsweep.results.columns import HYPERPARAMETER_COLUMNS, decode_layers
 from fitsweep.space import declare_form
 from fitsweep.spec import Choice, ConvModelSpec, SweepSpec
 

@@ -32,9 +32,9 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from fitsweep.errors import SpecError
+from fitsweep.results.tables import TRIAL_METRIC_COLUMNS
 from fitsweep.space import declare_form
 from fitsweep.spec import BuildModelSpec, Choice, Range, SweepSpec, parse_spec
-from fitsweep.tables import TRIAL_METRIC_COLUMNS
 
 if TYPE_CHECKING:
     import keras
@@ -49,7 +49,7 @@ PYTHON_PREFIX = "python:"
 # Calls of the function while declaring: enough for any space whose scopes open one another.
 MAX_DECLARING_CALLS = 100
 # Names the trials table (and the tables derived from it) gives its own columns, or decodes as
-# fitsweep's encodings (`fitsweep.columns`): a declared hyperparameter may not take them.
+# fitsweep's encodings (`fitsweep.results.columns`): a declared hyperparameter may not take them.
 RESERVED_NAMES = frozenset({
     "trial_id", "execution", "status", "layers", "regularizers", "regularizer_kind", "run", "fit", "fit_reason",
     "batch_size", *TRIAL_METRIC_COLUMNS,

@@ -14,8 +14,8 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.rcsetup import cycler
 
-from fitsweep.columns import HYPERPARAMETERS, decode_layers, table_hyperparameters
 from fitsweep.errors import FitsweepError
+from fitsweep.results.columns import HYPERPARAMETERS, decode_layers, table_hyperparameters
 
 __all__ = [
     "FigureError", "RunTables", "VERDICT_COLORS", "VERDICT_ORDER", "as_run", "cell_float", "cell_int", "completed_rows",

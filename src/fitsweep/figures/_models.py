@@ -217,8 +217,8 @@ def retrain_execution(run: Any, splits: Any, trial_id: str, execution: int,
     Example:
         >>> model, val_loss = retrain_execution(run, load_splits(run), "07", 0)  # doctest: +SKIP
     """
-    from fitsweep.engine import execution_seed
     from fitsweep.families import family_for
+    from fitsweep.search.engine import execution_seed
     from fitsweep.training import Member, train_executions
 
     row = _trial_row(run.trials, trial_id, execution)

@@ -207,7 +207,7 @@ def oracle_snapshot(oracle: keras_tuner.Oracle) -> keras_tuner.Oracle:
 
     The trials are copied under the oracle's lock (a finished trial only once, then reused), so
     tables can be built from the copy while the chief's server thread goes on updating the
-    original (`fitsweep.parallel`), and put in the order they started (a reloaded oracle has them
+    original (`fitsweep.search.parallel`), and put in the order they started (a reloaded oracle has them
     in the order the file system lists their folders). Only reading methods such as
     `get_best_trials` make sense on the copy.
 

@@ -8,9 +8,9 @@ from typing import Any
 
 import pandas as pd
 
-from fitsweep.columns import table_hyperparameters
 from fitsweep.errors import FitsweepError
 from fitsweep.results import SweepRun
+from fitsweep.results.columns import table_hyperparameters
 
 __all__ = ["cell", "hyperparameters", "optional", "sentence"]
 

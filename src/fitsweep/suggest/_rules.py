@@ -26,7 +26,7 @@ from typing import Any
 import pandas as pd
 
 from fitsweep.analysis import AnalysisError, SweepReading, read_sweep
-from fitsweep.columns import REGULARIZERS, decode_layers, encode_layers
+from fitsweep.results.columns import REGULARIZERS, decode_layers, encode_layers
 from fitsweep.spec import SWEEP_NAME, SweepSpec, TrainSpec, TunerSpec, bounds_of
 from fitsweep.suggest._editor import (
     SEARCHED,

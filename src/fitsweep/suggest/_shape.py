@@ -12,7 +12,7 @@ import math
 from collections.abc import Sequence
 
 from fitsweep.analysis import SweepReading
-from fitsweep.columns import REGULARIZERS, decode_layers, decode_regularizers, encode_layers
+from fitsweep.results.columns import REGULARIZERS, decode_layers, decode_regularizers, encode_layers
 from fitsweep.spec import Choice, Range, SweepSpec
 from fitsweep.suggest._editor import (
     RATIO_FROM_ZERO,

@@ -77,7 +77,7 @@ def final_outcome(member: Member, state: Progress, splits: Splits, summary: dict
     """
     summary = {**summary, "params": state.params, "ended_at": state.ended_at or time.time()}
     if state.diverged_at is not None or state.best_weights is None:
-        # The epoch it diverged at is what marks its trial diverged (`fitsweep.tables.trial_status`).
+        # The epoch it diverged at is what marks its trial diverged (`fitsweep.results.tables.trial_status`).
         diverged = {} if state.diverged_at is None else {"diverged_at": float(state.diverged_at)}
         return Outcome(member, None, state.best_epoch, state.best_value, state.diverged_at, {**summary, **diverged})
     test, kernels = tested()

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from fitsweep.columns import HYPERPARAMETER_COLUMNS, REGULARIZERS, REGULARIZERS_COLUMN
+from fitsweep.results.columns import HYPERPARAMETER_COLUMNS, REGULARIZERS, REGULARIZERS_COLUMN
 from fitsweep.space import declare_form
 from fitsweep.spec import ModelSpec, SweepSpec
 

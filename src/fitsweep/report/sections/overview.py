@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from fitsweep.columns import table_hyperparameters
 from fitsweep.report.content import Section
 from fitsweep.report.context import Context
 from fitsweep.report.sections.base import SectionSpec
 from fitsweep.results import SweepRun
+from fitsweep.results.columns import table_hyperparameters
 
 __all__ = ["SECTION"]
 
@@ -103,7 +103,7 @@ def _swept_text(run: SweepRun, varied: bool) -> str:
 
 
 def _value_text(value: Any) -> str:
-    from fitsweep.columns import encode_layers, encode_regularizers
+    from fitsweep.results.columns import encode_layers, encode_regularizers
     from fitsweep.spec import Regularization
 
     if isinstance(value, Regularization):

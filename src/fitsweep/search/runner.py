@@ -15,21 +15,10 @@ import pandas as pd
 
 from fitsweep.analysis import chance_level_loss
 from fitsweep.data import Splits, prepare_data
-from fitsweep.engine import (
-    MODEL_FILE,
-    NullObserver,
-    SweepObserver,
-    SweepTuner,
-    build_oracle,
-    oracle_snapshot,
-    recover_interrupted_trials,
-    slot_owner,
-)
 from fitsweep.errors import ResultsError, RunFailedError
 from fitsweep.families import family_for
 from fitsweep.families.user_build import located_build
 from fitsweep.kerastuner import FINISHED
-from fitsweep.records import execution_epochs
 from fitsweep.results import (
     RunPaths,
     SweepRun,
@@ -44,9 +33,20 @@ from fitsweep.results import (
     write_spec,
     write_tables,
 )
+from fitsweep.results.records import execution_epochs
+from fitsweep.results.tables import epoch_rows, epochs_frame, trial_error, trial_rows, trial_status, trials_frame
+from fitsweep.search.engine import (
+    MODEL_FILE,
+    NullObserver,
+    SweepObserver,
+    SweepTuner,
+    build_oracle,
+    oracle_snapshot,
+    recover_interrupted_trials,
+    slot_owner,
+)
 from fitsweep.space import hyperparameter_names
 from fitsweep.spec import SweepSpec, load_spec
-from fitsweep.tables import epoch_rows, epochs_frame, trial_error, trial_rows, trial_status, trials_frame
 from fitsweep.tensorboard import TensorBoardLog
 from fitsweep.verdicts import VERDICT_COLUMNS, run_verdicts
 
@@ -87,7 +87,7 @@ def run_sweep(
         overwrite: Replace an earlier run in the same folder.
         observer: Told about each trial and epoch (for progress display).
         report: Keep report.html and report.md current as trials end (at a bounded cost, with the tables).
-        search: Runs the trials; by default `SweepTuner.search`, in this process (`fitsweep.parallel`
+        search: Runs the trials; by default `SweepTuner.search`, in this process (`fitsweep.search.parallel`
             passes one that serves them to worker processes).
         build: A KerasTuner `build(hp)` function whose compiled models the sweep trains, in place
             of the spec's model section (`fitsweep.families.user_build`). It is recorded as
@@ -215,7 +215,7 @@ class _Tables:
 
         Returns the trials (copies no one changes) and the best ones, as KerasTuner ranks them.
         """
-        oracle = oracle_snapshot(oracle)  # workers may be reporting to the oracle meanwhile (fitsweep.parallel)
+        oracle = oracle_snapshot(oracle)  # workers may be reporting to the oracle meanwhile (fitsweep.search.parallel)
         trials = list(oracle.trials.values())
         best = oracle.get_best_trials(1)
         names = self._names(oracle)
@@ -362,7 +362,7 @@ def _live_report(paths: RunPaths, splits: Splits, wanted: bool) -> Any:
 
 
 def _announce_data(observer: SweepObserver | None, splits: Splits) -> None:
-    """Tell a display that shows it (`fitsweep.progress`) what data the run trains on, scaling included."""
+    """Tell a display that shows it (`fitsweep.search.progress`) what data the run trains on, scaling included."""
     shown = getattr(observer, "data_prepared", None)  # optional: other observers need not have it
     if shown is not None:
         shown(splits.summary)

@@ -21,8 +21,8 @@ chief listens on 127.0.0.1 unless told otherwise, and warns when it is not.
     fitsweep worker sweeps/moons.yaml --chief 10.0.0.5:8470 --results-dir /shared/results
 """
 
-from fitsweep.parallel._chief import WorkerError, default_threads, run_parallel
-from fitsweep.parallel._network import ExposedOracleWarning, exposure_warning
-from fitsweep.parallel._worker import run_worker
+from fitsweep.search.parallel._chief import WorkerError, default_threads, run_parallel
+from fitsweep.search.parallel._network import ExposedOracleWarning, exposure_warning
+from fitsweep.search.parallel._worker import run_worker
 
 __all__ = ["ExposedOracleWarning", "WorkerError", "default_threads", "exposure_warning", "run_parallel", "run_worker"]

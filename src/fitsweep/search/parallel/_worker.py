@@ -17,13 +17,13 @@ from pathlib import Path
 from typing import Any
 
 from fitsweep.data import prepare_data
-from fitsweep.engine import NullObserver, SweepObserver, SweepTuner, build_oracle
 from fitsweep.errors import FitsweepError, RunFailedError
 from fitsweep.families import family_for
 from fitsweep.kerastuner import chief_answers
-from fitsweep.parallel._network import address, split_address
 from fitsweep.results import TUNER_PROJECT
-from fitsweep.runner import run_dir_for
+from fitsweep.search.engine import NullObserver, SweepObserver, SweepTuner, build_oracle
+from fitsweep.search.parallel._network import address, split_address
+from fitsweep.search.runner import run_dir_for
 from fitsweep.spec import SweepSpec, load_spec
 
 # A local worker's exit code when it stops to be replaced (EX_TEMPFAIL).
@@ -252,8 +252,8 @@ def _watch_parent(parent: int) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """A local worker, as the chief starts it: `python -m fitsweep.parallel --run-dir ... --chief ...`."""
-    parser = argparse.ArgumentParser(prog="python -m fitsweep.parallel", description=main.__doc__)
+    """A local worker, as the chief starts it: `python -m fitsweep.search.parallel --run-dir ... --chief ...`."""
+    parser = argparse.ArgumentParser(prog="python -m fitsweep.search.parallel", description=main.__doc__)
     parser.add_argument("--run-dir", type=Path, required=True)
     parser.add_argument("--data-dir", type=Path, required=True)
     parser.add_argument("--chief", required=True)

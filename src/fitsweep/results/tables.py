@@ -13,8 +13,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from fitsweep.columns import trial_values
-from fitsweep.records import diverged, execution_epochs, execution_summaries
+from fitsweep.results.columns import trial_values
+from fitsweep.results.records import diverged, execution_epochs, execution_summaries
 
 __all__ = [
     "trials_table", "epochs_table", "EPOCH_COLUMNS", "TRIAL_METRIC_COLUMNS", "trial_status",
@@ -37,7 +37,7 @@ TRIAL_METRIC_COLUMNS = [
     "train_rows", "train_measured_rows", "val_rows", "test_rows", "fit_seconds", "started", "ended", "worker", "score",
     "error",
 ]
-# execution -> epoch (0-based) -> metric -> value, as `fitsweep.records.execution_epochs` reads them.
+# execution -> epoch (0-based) -> metric -> value, as `fitsweep.results.records.execution_epochs` reads them.
 Epochs = dict[int, dict[int, dict[str, float]]]
 _ROW_COUNTS = ("train_rows", "train_measured_rows", "val_rows", "test_rows")
 _AT_BEST_EPOCH = {

@@ -9,7 +9,7 @@ from typing import Any
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from fitsweep.engine import NullObserver
+from fitsweep.search.engine import NullObserver
 
 __all__ = ["NoProgress", "LiveProgress", "LineProgress", "make_progress"]
 

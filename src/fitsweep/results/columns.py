@@ -96,7 +96,7 @@ def present(columns: Iterable[str], names: Iterable[str] = HYPERPARAMETERS) -> l
 def table_hyperparameters(columns: Iterable[str], names: Iterable[str] = HYPERPARAMETER_COLUMNS) -> list[str]:
     """A trials table's hyperparameter columns: fitsweep's own among `names`, then those the search declared.
 
-    A trials table holds its hyperparameters between `status` and `epochs_run` (`fitsweep.tables`);
+    A trials table holds its hyperparameters between `status` and `epochs_run` (`fitsweep.results.tables`);
     a search fitsweep did not design, such as one imported from KerasTuner, names them as its
     build function did ("units"), and they follow fitsweep's own.
 

@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import keras_tuner
 
-from fitsweep import interruption, records
 from fitsweep.data import Splits
 from fitsweep.families import ModelFamily, family_for
 from fitsweep.kerastuner import (
@@ -31,6 +30,8 @@ from fitsweep.kerastuner import (
     recover_interrupted_trials,
     works_for_a_chief,
 )
+from fitsweep.results import records
+from fitsweep.search import interruption
 from fitsweep.space import declare_space, trial_values
 from fitsweep.spec import SweepSpec
 from fitsweep.training import MAX_FUSED_MEMBERS, EpochListener, Member, Outcome, fusion_key, train_executions

@@ -20,14 +20,14 @@ from typing import IO, Any
 
 import keras_tuner
 
-from fitsweep.engine import SweepObserver, SweepTuner, slots_of
 from fitsweep.errors import FitsweepError, RunFailedError
 from fitsweep.families.user_build import require_loadable
 from fitsweep.kerastuner import ReportServicer, TrialStatus, serve_oracle
-from fitsweep.parallel._network import LOOPBACK, ExposedOracleWarning, address, exposure_warning
-from fitsweep.parallel._worker import RECYCLE_EXIT_CODE
 from fitsweep.results import TUNER_PROJECT, SweepRun
-from fitsweep.runner import run_sweep
+from fitsweep.search.engine import SweepObserver, SweepTuner, slots_of
+from fitsweep.search.parallel._network import LOOPBACK, ExposedOracleWarning, address, exposure_warning
+from fitsweep.search.parallel._worker import RECYCLE_EXIT_CODE
+from fitsweep.search.runner import run_sweep
 from fitsweep.spec import SweepSpec
 
 # How often the chief looks at its oracle and workers; a search ends at most this long after its last trial.
@@ -196,7 +196,7 @@ class _Chief:
             "OMP_NUM_THREADS": str(self.threads),
         }
         command = [
-            sys.executable, "-m", "fitsweep.parallel",
+            sys.executable, "-m", "fitsweep.search.parallel",
             "--run-dir", str(run_dir), "--data-dir", str(self.data_dir), "--chief", address(connect, port),
             "--tuner-id", tuner_id, "--threads", str(self.threads), "--parent", str(os.getpid()),
         ]

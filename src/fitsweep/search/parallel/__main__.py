@@ -1,0 +1,5 @@
+"""A local worker, as the chief starts it: `python -m fitsweep.search.parallel --run-dir ... --chief ...`."""
+
+from fitsweep.search.parallel._worker import main
+
+main()
