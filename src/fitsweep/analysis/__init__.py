@@ -34,12 +34,13 @@ from typing import Any
 from fitsweep.analysis._capacity import capacity
 from fitsweep.analysis._common import AnalysisError
 from fitsweep.analysis._comparison import compare, comparison_findings, configuration_columns, groupable_columns
-from fitsweep.analysis._diagnosis import Fit, chance_level_loss, diagnose
+from fitsweep.analysis._diagnosis import chance_level_loss, diagnose
 from fitsweep.analysis._importance import importance, importance_findings
 from fitsweep.analysis._learning_curve import DataVerdict, learning_curve_findings, power_law, training_size_verdicts
 from fitsweep.analysis._next_sweep import BestConfiguration, ClosestPair, SweepReading, UnderfitCauses, read_sweep
 from fitsweep.analysis._verdict_groups import fit_findings, fit_groups
 from fitsweep.analysis._weights import weight_stats
+from fitsweep.vocabulary import Verdict as Fit  # the verdicts' enum, named here for the `fit` column
 
 __all__ = [
     "AnalysisError",

@@ -21,7 +21,6 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from enum import Enum
 from typing import Any, cast
 
 import numpy as np
@@ -31,43 +30,13 @@ import pandas as pd
 from fitsweep.analysis._common import AnalysisError, as_float, require_columns, trial_keys
 from fitsweep.analysis._fit_evidence import EVIDENCE, evidence_table
 from fitsweep.analysis._noise import best_of_z, binomial_se, finite_population, mean_se, one_sided_z, student_t
+from fitsweep.vocabulary import TrialStatus, Verdict
 
-__all__ = ["Fit", "diagnose", "chance_level_loss", "unscaled_inputs"]
+__all__ = ["diagnose", "chance_level_loss", "unscaled_inputs"]
 
 _EPOCH_COLUMNS = ("trial_id", "execution", "epoch", "loss", "val_loss")
 # Row counts the trials table carries per execution; without them the noise of a split is unknown.
 _ROW_COUNTS = ("train_rows", "train_measured_rows", "val_rows")
-
-
-class Fit(str, Enum):
-    """The verdict on one execution's learning curves.
-
-    A string enum: its members equal their values, so a `fit` column of plain strings can be
-    compared with them.
-
-    Example:
-        >>> Fit("overfit") == "overfit", Fit.OVERFIT.remedy.split(" (")[0]
-        (True, 'regularize')
-    """
-
-    OVERFIT = "overfit"
-    UNDERFIT = "underfit"
-    GOOD = "good"
-    DIVERGED = "diverged"
-
-    def __str__(self) -> str:
-        return self.value
-
-    @property
-    def remedy(self) -> str:
-        """What usually helps, in one line."""
-        return {
-            Fit.OVERFIT: "regularize (l2, dropout), shrink the network, or stop earlier",
-            Fit.UNDERFIT: ("raise the learning rate (or scale the inputs) where the loss never moved or falls slowly; "
-                           "else add capacity, weaken regularization, or train longer"),
-            Fit.GOOD: "nothing to fix; compare its test accuracy with the other trials",
-            Fit.DIVERGED: "lower the learning rate or check the inputs for extreme values",
-        }[self]
 
 
 @dataclass(frozen=True)
@@ -220,7 +189,7 @@ def diagnose(
     Example:
         >>> run = fitsweep.load("results/moons")  # doctest: +SKIP
         >>> table = diagnose(run.epochs, run.trials, chance_loss=run.info["chance_loss"])  # doctest: +SKIP
-        >>> table[table.fit == Fit.UNDERFIT][["trial_id", "fit_reason"]]  # doctest: +SKIP
+        >>> table[table.fit == Verdict.UNDERFIT][["trial_id", "fit_reason"]]  # doctest: +SKIP
     """
     require_columns(epochs, _EPOCH_COLUMNS, "epochs")
     _check_settings(chance_loss, confidence, (margin, accuracy_margin, underfit_chance_share), trend_epochs)
@@ -293,13 +262,13 @@ def _apply_trial_status(table: pd.DataFrame, trials: pd.DataFrame, keys: list[st
     status = status.assign(status=status["status"].astype("string").str.lower(),
                            error=status.get("error"))[[*keys, "status", "error"]]
     merged = table.merge(status, on=keys, how="outer", indicator=True)
-    diverged = merged["status"].eq("diverged").fillna(False).to_numpy()
+    diverged = merged["status"].eq(TrialStatus.DIVERGED).fillna(False).to_numpy()
     # Failed (or running) trials that never finished an epoch have no curves to judge.
     merged = merged[merged["_merge"].ne("right_only").to_numpy() | diverged]
     trial = keys[:-1]
     shown = merged["diverged_at"].notna().groupby([merged[key] for key in trial], dropna=False).transform("any")
     # When the blow-up itself was not recorded, the trial's status is the only evidence left.
-    hidden = merged["status"].eq("diverged").fillna(False) & ~shown
+    hidden = merged["status"].eq(TrialStatus.DIVERGED).fillna(False) & ~shown
     merged.loc[hidden, "diverged_at"] = [_status_reason(error) for error in merged.loc[hidden, "error"]]
     return merged.drop(columns=["_merge", "error"]).reset_index(drop=True)
 
@@ -402,7 +371,7 @@ def _judge(table: pd.DataFrame, keys: list[str], settings: _Settings, measured: 
 
 
 def _reason(judgement: _Judgement, note: str, measured: bool) -> str:
-    if judgement.fit is Fit.DIVERGED:
+    if judgement.fit is Verdict.DIVERGED:
         return judgement.reason
     return judgement.reason + note + ("" if measured else _RUNNING_AVERAGES)
 
@@ -457,7 +426,7 @@ def _with_repeats(records: list[dict[str, Any]], alone: list[_Judgement], togeth
     judged = []
     for index, row in enumerate(records):
         own, shared = alone[index], together.get(_configuration(row, keys))
-        if own.fit is Fit.DIVERGED or shared is None or shared.fit is own.fit:
+        if own.fit is Verdict.DIVERGED or shared is None or shared.fit is own.fit:
             judged.append(own)
         elif index in outliers:
             judged.append(replace(own, reason=f"execution {row['execution']} is an outlier among its "
@@ -484,7 +453,7 @@ def _outliers(records: list[dict[str, Any]], alone: list[_Judgement], keys: list
     """
     siblings: dict[tuple[Any, ...], list[int]] = {}
     for index, row in enumerate(records):
-        if alone[index].fit is not Fit.DIVERGED:
+        if alone[index].fit is not Verdict.DIVERGED:
             siblings.setdefault(_configuration(row, keys), []).append(index)
     measures = {"training cross-entropy": [_number(row, "train_crossentropy") for row in records],
                 "variance": [judgement.variance for judgement in alone]}
@@ -529,7 +498,7 @@ def _near_chance_note(reachable: _Reachable | None, settings: _Settings, loss_na
 
 @dataclass(frozen=True)
 class _Judgement:
-    fit: Fit
+    fit: Verdict
     reason: str
     high_bias: bool | None = None
     high_variance: bool | None = None
@@ -551,25 +520,25 @@ class _Finding:
 def _verdict(row: dict[str, Any], reachable: _Reachable | None, settings: _Settings, measured: bool,
              loss_name: str) -> _Judgement:
     if isinstance(row["diverged_at"], str):
-        return _Judgement(Fit.DIVERGED, row["diverged_at"])
+        return _Judgement(Verdict.DIVERGED, row["diverged_at"])
     if _missing(row.get("final_loss")):
-        return _Judgement(Fit.DIVERGED, "the trial diverged and this execution recorded no epoch")
+        return _Judgement(Verdict.DIVERGED, "the trial diverged and this execution recorded no epoch")
     bias = _bias(row, reachable, settings, measured, loss_name)
     variance = _variance(row, reachable, settings, loss_name)
     levels = {"reachable_error": reachable.error if reachable else math.nan,
               "reachable_crossentropy": reachable.crossentropy if reachable else math.nan}
     numbers = {"bias": bias.size, "variance": variance.size, **levels}
     if bias.clear and variance.clear:
-        fit = Fit.UNDERFIT if bias.size >= variance.size else Fit.OVERFIT
-        first, second = (bias, variance) if fit is Fit.UNDERFIT else (variance, bias)
-        other = "overfits" if fit is Fit.UNDERFIT else "underfits"
+        fit = Verdict.UNDERFIT if bias.size >= variance.size else Verdict.OVERFIT
+        first, second = (bias, variance) if fit is Verdict.UNDERFIT else (variance, bias)
+        other = "overfits" if fit is Verdict.UNDERFIT else "underfits"
         reason = f"{first.text}. It also {other}, the smaller problem: {second.text}"
         return _Judgement(fit, reason, True, True, **numbers)
     if bias.clear:
-        return _Judgement(Fit.UNDERFIT, bias.text, True, False, **numbers)
+        return _Judgement(Verdict.UNDERFIT, bias.text, True, False, **numbers)
     if variance.clear:
-        return _Judgement(Fit.OVERFIT, variance.text, False, True, **numbers)
-    return _Judgement(Fit.GOOD, _good_reason(row, reachable, bias, settings, loss_name), False, False, **numbers)
+        return _Judgement(Verdict.OVERFIT, variance.text, False, True, **numbers)
+    return _Judgement(Verdict.GOOD, _good_reason(row, reachable, bias, settings, loss_name), False, False, **numbers)
 
 
 def _missing(value: Any) -> bool:

@@ -1,0 +1,64 @@
+"""The words a sweep's tables hold: each trial's `status` and each execution's `fit` verdict.
+
+Both are string enums: a member equals its value, so a column of plain strings compares with
+them (`trials["status"].eq(TrialStatus.COMPLETED)`). The tables store the values, plain strings,
+so a parquet file reads the same with or without fitsweep.
+
+Example:
+    >>> Verdict("overfit") == "overfit", TrialStatus.DIVERGED.value
+    (True, 'diverged')
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+
+__all__ = ["TrialStatus", "Verdict"]
+
+
+class Verdict(str, Enum):
+    """The verdict on one execution's learning curves (`fitsweep.analysis.diagnose`).
+
+    Example:
+        >>> Verdict("overfit") is Verdict.OVERFIT, Verdict.OVERFIT.remedy.split(" (")[0]
+        (True, 'regularize')
+    """
+
+    OVERFIT = "overfit"
+    UNDERFIT = "underfit"
+    GOOD = "good"
+    DIVERGED = "diverged"
+
+    def __str__(self) -> str:
+        return self.value
+
+    @property
+    def remedy(self) -> str:
+        """What usually helps, in one line."""
+        return {
+            Verdict.OVERFIT: "regularize (l2, dropout), shrink the network, or stop earlier",
+            Verdict.UNDERFIT: ("raise the learning rate (or scale the inputs) where the loss never moved or falls "
+                               "slowly; else add capacity, weaken regularization, or train longer"),
+            Verdict.GOOD: "nothing to fix; compare its test accuracy with the other trials",
+            Verdict.DIVERGED: "lower the learning rate or check the inputs for extreme values",
+        }[self]
+
+
+class TrialStatus(str, Enum):
+    """A trial's status in the trials table: KerasTuner's, in lower case, with a blown-up loss told apart.
+
+    KerasTuner's INVALID (an error while building or training) reads `failed`; a trial that
+    failed because a loss became NaN or infinite reads `diverged` (`fitsweep.results.tables.trial_status`).
+
+    Example:
+        >>> TrialStatus("completed") is TrialStatus.COMPLETED
+        True
+    """
+
+    COMPLETED = "completed"
+    FAILED = "failed"
+    DIVERGED = "diverged"
+    RUNNING = "running"
+
+    def __str__(self) -> str:
+        return self.value
