@@ -30,7 +30,8 @@ import pandas as pd
 
 from fitsweep.analysis._common import AnalysisError, FloatArray, as_float, completed, require_columns
 from fitsweep.analysis._comparison import configuration_columns, repeats_to_resolve, welch_p_value
-from fitsweep.analysis._diagnosis import diagnose, unscaled_inputs
+from fitsweep.analysis._diagnosis import diagnose
+from fitsweep.analysis._likely_causes import unscaled_inputs
 from fitsweep.analysis._noise import binomial_se, mean_se, one_sided_z
 from fitsweep.results.columns import HYPERPARAMETER_COLUMNS, table_hyperparameters
 
