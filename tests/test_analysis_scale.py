@@ -20,8 +20,8 @@ import pandas as pd
 import pytest
 
 from fitsweep.analysis import compare, diagnose
-from fitsweep.analysis._comparison import repeats_to_resolve, t_interval, welch_p_value
 from fitsweep.analysis._fit_evidence import evidence_table
+from fitsweep.analysis._significance import repeats_to_resolve, t_interval, welch_p_value
 from fitsweep.figures import plot_learning_curves
 from fitsweep.report import write_report
 from fitsweep.report.sections.fit import LISTED_EXECUTIONS

@@ -33,7 +33,8 @@ from typing import Any
 
 from fitsweep.analysis._capacity import capacity
 from fitsweep.analysis._common import AnalysisError
-from fitsweep.analysis._comparison import compare, comparison_findings, configuration_columns, groupable_columns
+from fitsweep.analysis._comparison import compare, configuration_columns, groupable_columns
+from fitsweep.analysis._comparison_findings import comparison_findings
 from fitsweep.analysis._diagnosis import chance_level_loss, diagnose
 from fitsweep.analysis._importance import importance, importance_findings
 from fitsweep.analysis._learning_curve import DataVerdict, learning_curve_findings, power_law, training_size_verdicts

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-from scipy import stats
 
 from fitsweep.analysis._common import (
     AnalysisError,
@@ -21,6 +20,8 @@ from fitsweep.analysis._common import (
     trial_keys,
     with_derived_columns,
 )
+from fitsweep.analysis._comparison_findings import group_note
+from fitsweep.analysis._significance import repeats_needed, t_intervals, welch_p_values
 from fitsweep.results.columns import (
     HYPERPARAMETERS,
     NO_REGULARIZATION,
@@ -31,15 +32,11 @@ from fitsweep.results.columns import (
     table_hyperparameters,
 )
 
-__all__ = [
-    "compare", "comparison_findings", "configuration_columns", "groupable_columns", "repeats_to_resolve", "t_interval",
-    "welch_p_value",
-]
+__all__ = ["compare", "configuration_columns", "groupable_columns"]
 
 _LABEL_COLUMNS = ("run", REGULARIZER_KIND_COLUMN, REGULARIZERS_COLUMN)  # groupable besides hyperparameters
 _NO_REGULARIZATION = "no regularization"  # a configuration's label reads better than "none"
 _ONE_CONFIGURATION = "one configuration"
-_MOST_NAMED = 4  # groups named in one finding before "and N more"
 IntArray = npt.NDArray[np.int64]
 _PAIRWISE = 8  # numpy sums 8 values or more pairwise, fewer one after the other
 
@@ -133,7 +130,7 @@ def compare(
     table = _test_against(table, groups, keys, reference, confidence)
     table = _with_repeats(table, groups, keys, reference, confidence, power, max_repeats)
     reference_executions = int(table["n_executions"].iloc[reference])
-    table["note"] = [_note(row, reference_executions, baseline is None, power, max_repeats)
+    table["note"] = [group_note(row, reference_executions, baseline is None, power, max_repeats)
                      for row in table.to_dict("records")]
     ranked: pd.DataFrame = table.sort_values("test_accuracy_mean", ascending=False, na_position="last",
                                              kind="stable").reset_index(drop=True)
@@ -269,20 +266,9 @@ def _described(name: str, groups: _Groups, values: FloatArray, confidence: float
                bounds: tuple[float, float]) -> dict[str, FloatArray]:
     n, mean, variance = groups.moments(values)
     std = np.sqrt(variance)  # sample std: one value has none
-    low, high = _t_intervals(n, mean, std, confidence)
+    low, high = t_intervals(n, mean, std, confidence)
     return {f"{name}_mean": mean, f"{name}_std": std,
             f"{name}_ci_low": np.clip(low, *bounds), f"{name}_ci_high": np.clip(high, *bounds)}
-
-
-def _t_intervals(n: FloatArray, mean: FloatArray, std: FloatArray, confidence: float) -> tuple[FloatArray, FloatArray]:
-    """`t_interval` of every group at once: NaN below two values."""
-    with np.errstate(invalid="ignore", divide="ignore"):
-        half = stats.t.ppf((1 + confidence) / 2, np.where(n >= 2, n - 1, np.nan)) * (std / np.sqrt(n))
-    return mean - half, mean + half
-
-
-def _finite(values: FloatArray) -> FloatArray:
-    return np.asarray(values[np.isfinite(values)], dtype=np.float64)
 
 
 def _reference(table: pd.DataFrame, keys: list[tuple[Any, ...]], baseline: Any, columns: list[str]) -> int:
@@ -305,7 +291,7 @@ def _test_against(table: pd.DataFrame, groups: _Groups, keys: list[tuple[Any, ..
     from statsmodels.stats.multitest import multipletests  # statsmodels takes a while to import
 
     n, mean, variance = groups.moments(as_float(groups.rows["test_accuracy"]))
-    raw = _welch_p_values((n, mean, variance), (n[reference], mean[reference], variance[reference]))
+    raw = welch_p_values((n, mean, variance), (n[reference], mean[reference], variance[reference]))
     raw[reference] = math.nan
     adjusted = np.full(len(keys), math.nan)
     tested = np.isfinite(raw)
@@ -320,209 +306,12 @@ def _test_against(table: pd.DataFrame, groups: _Groups, keys: list[tuple[Any, ..
     return table
 
 
-_Moments = tuple[Any, Any, Any]  # number of values, mean, sample variance: arrays or one group's floats
-
-
-def _welch_p_values(a: _Moments, b: _Moments) -> FloatArray:
-    """`welch_p_value` of each group's moments against one group's (NaN where it is undefined)."""
-    (n_a, mean_a, var_a), (n_b, mean_b, var_b) = a, b
-    with np.errstate(invalid="ignore", divide="ignore"):
-        share_a, share_b = var_a / n_a, var_b / n_b
-        t = (mean_a - mean_b) / np.sqrt(share_a + share_b)
-        df = (share_a + share_b) ** 2 / (share_a**2 / (n_a - 1) + share_b**2 / (n_b - 1))
-        p = 2 * stats.t.sf(np.abs(t), df)
-    # identical repeats leave the test statistic undefined
-    defined = (n_a >= 2) & (n_b >= 2) & (share_a + share_b != 0)
-    return np.asarray(np.where(defined, p, np.nan), dtype=np.float64)
-
-
 def _with_repeats(table: pd.DataFrame, groups: _Groups, keys: list[tuple[Any, ...]],
                   reference: int, confidence: float, power: float, max_repeats: int) -> pd.DataFrame:
     level = (1 - confidence) / max(int(np.isfinite(as_float(table["p_value"])).sum()), 1)
     n, mean, variance = groups.moments(as_float(groups.rows["test_accuracy"]))
-    needed = _repeats_needed((n, mean, variance), (n[reference], mean[reference], variance[reference]),
-                             alpha=level, power=power, max_repeats=max_repeats)
+    needed = repeats_needed((n, mean, variance), (n[reference], mean[reference], variance[reference]),
+                            alpha=level, power=power, max_repeats=max_repeats)
     needed[reference] = math.nan
     table["repeats_needed"] = needed
     return table
-
-
-def repeats_to_resolve(a: FloatArray, b: FloatArray, *, alpha: float, power: float, max_repeats: int) -> float:
-    """Executions per group that detect the difference of `a`'s and `b`'s means with `power`.
-
-    Cohen's d = |mean_a - mean_b| / pooled standard deviation; the answer is the smallest whole
-    number of executions per group at which the two-sample t-test at level `alpha` reaches
-    `power` (statsmodels' `TTestIndPower`), at least 2. inf when more than `max_repeats`
-    would be needed (or the means are equal); NaN with fewer than two values in either group
-    or no spread in both.
-    """
-    def moments(values: FloatArray) -> _Moments:
-        return (np.array([len(values)], dtype=np.float64), np.array([values.mean() if len(values) else np.nan]),
-                np.array([values.var(ddof=1) if len(values) >= 2 else np.nan]))
-
-    return float(_repeats_needed(moments(a), moments(b), alpha=alpha, power=power, max_repeats=max_repeats)[0])
-
-
-def _repeats_needed(a: _Moments, b: _Moments, *, alpha: float, power: float, max_repeats: int) -> FloatArray:
-    """`repeats_to_resolve` of each group's moments against one group's, every group bisected at once."""
-    (n_a, mean_a, var_a), (n_b, mean_b, var_b) = a, b
-    with np.errstate(invalid="ignore", divide="ignore"):
-        pooled = np.sqrt(((n_a - 1) * var_a + (n_b - 1) * var_b) / (n_a + n_b - 2))
-        effect = np.abs(mean_a - mean_b) / pooled
-    needed = np.full(np.shape(n_a), np.nan)
-    defined = (n_a >= 2) & (n_b >= 2) & (pooled != 0)
-    if not defined.any():
-        return needed
-    reachable = defined & (effect != 0)
-    reachable[reachable] = _power(effect[reachable], np.full(int(reachable.sum()), max_repeats), alpha) >= power
-    needed[defined & ~reachable] = math.inf
-    # Power grows with n: bisect over whole executions (statsmodels' root finder fails on large effects).
-    effect = effect[reachable]
-    low, high = np.full(len(effect), 2), np.full(len(effect), max_repeats)
-    while (active := low < high).any():
-        middle = (low + high) // 2
-        enough = _power(effect, middle, alpha) >= power
-        high = np.where(active & enough, middle, high)
-        low = np.where(active & ~enough, middle + 1, low)
-    needed[reachable] = low
-    return needed
-
-
-def _power(effect: FloatArray, n: npt.NDArray[np.int64], alpha: float) -> FloatArray:
-    """Power of the two-sided two-sample t-test with `n` per group, for each effect size."""
-    from statsmodels.stats.power import TTestIndPower
-
-    if not len(effect):
-        return np.zeros(0)
-    exact = np.asarray(TTestIndPower().power(effect_size=effect, nobs1=n, alpha=alpha), dtype=np.float64)
-    # The noncentral t gives NaN far in its tail, where the normal approximation is exact enough.
-    normal = stats.norm.cdf(effect * np.sqrt(n / 2) - stats.norm.ppf(1 - alpha / 2))
-    return np.where(np.isfinite(exact), exact, normal)
-
-
-def _note(row: dict[Hashable, Any], reference_executions: int, against_best: bool, power: float,
-          max_repeats: int) -> str:
-    reference = "the best" if against_best else "the baseline"
-    if row["baseline"]:
-        return f"{reference} group"
-    if row["n_executions"] < 2:
-        return f"one execution: repeats are needed to judge it against {reference} at all"
-    if reference_executions < 2:
-        return f"{reference} has one execution: repeats are needed to judge any group against it at all"
-    if math.isnan(row["p_value"]):
-        return f"no spread in either group: the test is undefined (difference {row['difference']:+.3f})"
-    evidence = f"(difference {row['difference']:+.3f}, p_holm {row['p_holm']:.2g})"
-    if row["significant"]:
-        direction = "worse" if row["difference"] < 0 else "better"
-        return f"clearly {direction} than {reference} {evidence}"
-    return f"within noise of {reference} {evidence}; {_resolve_clause(row['repeats_needed'], power, max_repeats)}"
-
-
-def _resolve_clause(repeats: float, power: float, max_repeats: int) -> str:
-    if math.isinf(repeats):
-        return (f"more than {max_repeats} repeats per group would be needed to resolve a difference this size "
-                f"at {power:.0%} power")
-    if math.isnan(repeats):
-        return "no spread to estimate the repeats a difference this size needs"
-    return f"about {int(repeats)} repeats per group would resolve a difference this size at {power:.0%} power"
-
-
-def comparison_findings(table: pd.DataFrame) -> list[str]:
-    """One to three sentences on a `compare` table: the best group, the clearly worse, the undecided.
-
-    Args:
-        table: `compare`'s table; its `attrs` carry the confidence, power and max_repeats
-            `compare` used (the defaults where they are missing).
-
-    Returns:
-        The sentences; an empty list when the table has fewer than two groups (nothing was compared).
-
-    Example:
-        >>> comparison_findings(compare(fitsweep.load("results/notmnist-regularizers").trials))  # doctest: +SKIP
-        ['Highest mean test accuracy: dropout=0.5 (0.922, 95% interval 0.914-0.930, 3 executions).', ...]
-    """
-    if len(table) < 2:
-        return []
-    confidence = float(table.attrs.get("confidence", 0.95))
-    power, max_repeats = float(table.attrs.get("power", 0.8)), int(table.attrs.get("max_repeats", 100))
-    reference = table[table["baseline"]].iloc[0]
-    others = table[~table["baseline"]]
-    findings = [_reference_sentence(reference, confidence, is_best=bool(table["baseline"].iloc[0]))]
-    different = others[others["significant"]]
-    if len(different):
-        findings.append("Clearly different from it after Holm's correction: "
-                        + _named(different, lambda row: f"{row['group']} ({row['difference']:+.3f})") + ".")
-    undecided = others[~others["significant"]]
-    judged = undecided[np.isfinite(as_float(undecided["p_value"]))]
-    if len(judged):
-        findings.append(_noise_sentence(judged, power, max_repeats))
-    elif len(undecided):
-        findings.append(f"{_count(len(undecided), 'group')} could not be judged against it: a group needs at least "
-                        "two executions (tuner.executions_per_trial) before it can be compared at all.")
-    return findings
-
-
-def _reference_sentence(reference: pd.Series, confidence: float, *, is_best: bool) -> str:
-    low, high = reference["test_accuracy_ci_low"], reference["test_accuracy_ci_high"]
-    interval = f", {confidence:.0%} interval {low:.3f}-{high:.3f}" if math.isfinite(low) else ""
-    evidence = (f"{reference['test_accuracy_mean']:.3f}{interval}, "
-                f"{_count(int(reference['n_executions']), 'execution')}")
-    if is_best:
-        return f"Highest mean test accuracy: {reference['group']} ({evidence})."
-    return f"Compared against the baseline {reference['group']} (mean test accuracy {evidence})."
-
-
-def _noise_sentence(judged: pd.DataFrame, power: float, max_repeats: int) -> str:
-    closest = judged.iloc[int(np.argmin(np.abs(as_float(judged["difference"]))))]
-    resolve = _resolve_clause(float(closest["repeats_needed"]), power, max_repeats)
-    return (f"Within noise of it: {_named(judged, lambda row: str(row['group']))}; for the closest, "
-            f"{closest['group']} (difference {closest['difference']:+.3f}), {resolve}.")
-
-
-def _named(rows: pd.DataFrame, describe: Callable[[pd.Series], str]) -> str:
-    names = [describe(row) for _, row in rows.head(_MOST_NAMED).iterrows()]
-    left = len(rows) - len(names)
-    return ", ".join(names) + (f" and {left} more" if left else "")
-
-
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}{'' if n == 1 else 's'}"
-
-
-def t_interval(values: FloatArray, confidence: float = 0.95) -> tuple[float, float]:
-    """The t-based confidence interval of the mean: mean +- t(confidence, n - 1) * s / sqrt(n).
-
-    NaN for fewer than two values, where the spread is unknown. Not clipped: `compare` clips
-    its intervals to the range its metrics can take.
-
-    Example:
-        >>> [round(v, 4) for v in t_interval(np.array([0.8, 0.9, 1.0]))]
-        [0.6516, 1.1484]
-    """
-    values = _finite(np.asarray(values, dtype=float))
-    if len(values) < 2:
-        return math.nan, math.nan
-    mean, sem = float(values.mean()), float(values.std(ddof=1) / math.sqrt(len(values)))
-    half = float(stats.t.ppf((1 + confidence) / 2, len(values) - 1)) * sem
-    return mean - half, mean + half
-
-
-def welch_p_value(a: FloatArray, b: FloatArray) -> float:
-    """Two-sided p-value of Welch's t-test that `a` and `b` have the same mean.
-
-    t = (mean_a - mean_b) / sqrt(va/na + vb/nb) with sample variances, and Welch-Satterthwaite
-    degrees of freedom. NaN when either sample has fewer than two values or both have no spread.
-
-    Example:
-        >>> round(welch_p_value(np.array([0.8, 0.9, 1.0]), np.array([0.6, 0.7])), 4)
-        0.0494
-    """
-    a, b = _finite(np.asarray(a, dtype=float)), _finite(np.asarray(b, dtype=float))
-    if len(a) < 2 or len(b) < 2:
-        return math.nan
-    share_a, share_b = a.var(ddof=1) / len(a), b.var(ddof=1) / len(b)
-    if share_a + share_b == 0:
-        return math.nan  # identical repeats: the test statistic is undefined
-    t = (a.mean() - b.mean()) / math.sqrt(share_a + share_b)
-    df = (share_a + share_b) ** 2 / (share_a**2 / (len(a) - 1) + share_b**2 / (len(b) - 1))
-    return float(2 * stats.t.sf(abs(t), df))

@@ -9,7 +9,7 @@ import pandas as pd
 from scipy import stats
 
 from fitsweep.analysis._common import AnalysisError, FloatArray, as_float, completed
-from fitsweep.analysis._comparison import t_interval
+from fitsweep.analysis._significance import t_interval
 from fitsweep.results.columns import HYPERPARAMETERS, REGULARIZERS, table_hyperparameters
 
 __all__ = ["importance", "importance_findings", "IMPORTANCE_COLUMNS", "MIN_CONFIGURATIONS"]

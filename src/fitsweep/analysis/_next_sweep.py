@@ -29,10 +29,11 @@ import numpy as np
 import pandas as pd
 
 from fitsweep.analysis._common import AnalysisError, FloatArray, as_float, completed, require_columns
-from fitsweep.analysis._comparison import configuration_columns, repeats_to_resolve, welch_p_value
+from fitsweep.analysis._comparison import configuration_columns
 from fitsweep.analysis._diagnosis import diagnose
 from fitsweep.analysis._likely_causes import unscaled_inputs
 from fitsweep.analysis._noise import binomial_se, mean_se, one_sided_z
+from fitsweep.analysis._significance import repeats_to_resolve, welch_p_value
 from fitsweep.results.columns import HYPERPARAMETER_COLUMNS, table_hyperparameters
 
 __all__ = ["BestConfiguration", "ClosestPair", "SweepReading", "UnderfitCauses", "read_sweep"]
