@@ -1,6 +1,7 @@
 """Analysis of a sweep's tables: pure functions over DataFrames, no files read or written.
 
-- `diagnose`: per execution, overfit / underfit / good / diverged, with a reason and evidence.
+- `diagnose`: per execution, overfit / underfit / good / diverged, with a reason and evidence;
+  `Fit` is their enum (`fitsweep.vocabulary.Verdict`).
 - `compare`: exact configurations (or any grouping) by accuracy, gap and 95% interval, Welch's
   t-test against the best with Holm's correction, and the repeats a difference needs;
   `comparison_findings` says it in a few sentences.

@@ -21,6 +21,7 @@ from fitsweep.results.columns import (
     regularizer_kind,
     width_of,
 )
+from fitsweep.vocabulary import TrialStatus
 
 __all__ = [
     "AnalysisError",
@@ -63,7 +64,7 @@ def completed(trials: pd.DataFrame) -> pd.DataFrame:
     """The rows of finished trials; a table without a status column counts as all finished."""
     if "status" not in trials.columns:
         return trials
-    return trials[trials["status"].astype("string").str.lower().eq("completed").fillna(False).to_numpy()]
+    return trials[trials["status"].astype("string").str.lower().eq(TrialStatus.COMPLETED).fillna(False).to_numpy()]
 
 
 def as_float(values: pd.Series) -> FloatArray:

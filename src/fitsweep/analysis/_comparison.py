@@ -31,6 +31,7 @@ from fitsweep.results.columns import (
     encode_regularizers,
     table_hyperparameters,
 )
+from fitsweep.vocabulary import Verdict
 
 __all__ = ["compare", "configuration_columns", "groupable_columns"]
 
@@ -256,7 +257,7 @@ def _summaries(groups: _Groups, confidence: float) -> pd.DataFrame:
     }
     if "fit" in rows.columns:
         known = rows["fit"].notna().to_numpy()
-        overfit = known & rows["fit"].astype(str).eq("overfit").to_numpy()
+        overfit = known & rows["fit"].astype(str).eq(Verdict.OVERFIT).to_numpy()
         with np.errstate(invalid="ignore", divide="ignore"):
             summary["overfit_share"] = groups.count(overfit) / groups.count(known)
     return pd.DataFrame(summary)

@@ -35,6 +35,7 @@ from fitsweep.analysis._likely_causes import unscaled_inputs
 from fitsweep.analysis._noise import binomial_se, mean_se, one_sided_z
 from fitsweep.analysis._significance import repeats_to_resolve, welch_p_value
 from fitsweep.results.columns import HYPERPARAMETER_COLUMNS, table_hyperparameters
+from fitsweep.vocabulary import Verdict
 
 __all__ = ["BestConfiguration", "ClosestPair", "SweepReading", "UnderfitCauses", "read_sweep"]
 
@@ -268,7 +269,7 @@ def _best(best: pd.Series, rows: pd.DataFrame, last_epochs_share: float, margin:
 
 
 def _underfit(top_rows: pd.DataFrame, last_epochs_share: float, margin: float) -> UnderfitCauses:
-    underfit = top_rows[top_rows["fit"].astype("string") == "underfit"]
+    underfit = top_rows[top_rows["fit"].astype("string") == Verdict.UNDERFIT]
     reasons = underfit["fit_reason"].astype("string").fillna("")
     return UnderfitCauses(executions=len(underfit), frozen=int(reasons.str.contains("never moved").sum()),
                           improving=int(_still_improving(underfit, last_epochs_share, margin).sum()))

@@ -15,10 +15,11 @@ import pandas as pd
 
 from fitsweep.analysis._common import as_float, require_columns, trial_keys
 from fitsweep.results.columns import table_hyperparameters
+from fitsweep.vocabulary import Verdict
 
 __all__ = ["fit_groups", "fit_findings"]
 
-_ORDER = ("underfit", "overfit", "diverged")
+_ORDER = (Verdict.UNDERFIT, Verdict.OVERFIT, Verdict.DIVERGED)
 _MAX_GROUPS = 3  # per verdict; executions left over are named one by one
 _MAX_NAMED = 10  # trials named in one finding before "and N more"
 _ACCURACY_GAP = 0.02  # diagnose's accuracy_margin: a smaller shortfall of accuracy is no evidence
@@ -54,7 +55,7 @@ def _group_rows(diagnosis: pd.DataFrame, trials: pd.DataFrame) -> list[dict[str,
     return rows
 
 
-def _groups_of(joined: pd.DataFrame, fit: str, hyperparameters: Sequence[str]) -> list[dict[str, Any]]:
+def _groups_of(joined: pd.DataFrame, fit: Verdict, hyperparameters: Sequence[str]) -> list[dict[str, Any]]:
     left = joined[joined["fit"].eq(fit).fillna(False).to_numpy()]
     groups: list[dict[str, Any]] = []
     while len(left) and len(groups) < _MAX_GROUPS:
@@ -70,7 +71,7 @@ def _groups_of(joined: pd.DataFrame, fit: str, hyperparameters: Sequence[str]) -
     return groups
 
 
-def _widest_value(joined: pd.DataFrame, left: pd.DataFrame, fit: str,
+def _widest_value(joined: pd.DataFrame, left: pd.DataFrame, fit: Verdict,
                   hyperparameters: Sequence[str]) -> tuple[str, str] | None:
     """The hyperparameter value all of whose executions got `fit`, covering most trials of `left` (at least 2).
 
@@ -92,9 +93,9 @@ def _widest_value(joined: pd.DataFrame, left: pd.DataFrame, fit: str,
     return None if best is None else (best[1], best[2])
 
 
-def _group(fit: str, column: str | None, value: str | None, members: pd.DataFrame) -> dict[str, Any]:
+def _group(fit: Verdict, column: str | None, value: str | None, members: pd.DataFrame) -> dict[str, Any]:
     trial_ids = ", ".join(dict.fromkeys(members["trial_id"].astype(str)))
-    return {"fit": fit, "column": column, "value": value, "executions": len(members), "trials": trial_ids,
+    return {"fit": fit.value, "column": column, "value": value, "executions": len(members), "trials": trial_ids,
             "summary": _summary(fit, members)}
 
 
@@ -107,10 +108,10 @@ def _span(values: pd.Series | np.ndarray, digits: int = 3) -> str:
     return f"{low:.{digits}f}" if round(low, digits) == round(high, digits) else f"{low:.{digits}f}-{high:.{digits}f}"
 
 
-def _summary(fit: str, members: pd.DataFrame) -> str:
-    if fit == "diverged":
+def _summary(fit: Verdict, members: pd.DataFrame) -> str:
+    if fit is Verdict.DIVERGED:
         return "a loss became NaN or infinite"
-    if fit == "underfit":
+    if fit is Verdict.UNDERFIT:
         return _underfit_summary(members)
     rose = as_float(members["val_rise"])
     accuracies = _span(1 - as_float(members["val_error"])), _span(1 - as_float(members["train_error"]))
@@ -152,7 +153,7 @@ def fit_findings(diagnosis: pd.DataFrame, trials: pd.DataFrame) -> list[str]:
         'Underfit: layers 8 (8 executions): training accuracy 0.850-0.876 against 0.989 reachable; ...'
     """
     counts = diagnosis["fit"].astype(str).value_counts()
-    ordered = [fit for fit in ("good", *_ORDER) if fit in counts]
+    ordered = [fit for fit in (Verdict.GOOD, *_ORDER) if fit in counts]
     lines = [f"Verdicts over {len(diagnosis)} executions: " + ", ".join(f"{counts[f]} {f}" for f in ordered) + "."]
     for group in _group_rows(diagnosis, trials):
         named = group["column"] is not None
