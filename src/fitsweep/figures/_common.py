@@ -16,6 +16,7 @@ from matplotlib.rcsetup import cycler
 
 from fitsweep.errors import FitsweepError
 from fitsweep.results.columns import HYPERPARAMETERS, decode_layers, table_hyperparameters
+from fitsweep.vocabulary import TrialStatus, Verdict
 
 __all__ = [
     "FigureError", "RunTables", "VERDICT_COLORS", "VERDICT_ORDER", "as_run", "cell_float", "cell_int", "completed_rows",
@@ -24,8 +25,9 @@ __all__ = [
 ]
 
 # Okabe-Ito colours: told apart with any colour vision, and in grey print by lightness.
-VERDICT_COLORS = {"good": "#009E73", "overfit": "#D55E00", "underfit": "#0072B2", "diverged": "#666666"}
-VERDICT_ORDER = ("good", "overfit", "underfit", "diverged")
+VERDICT_COLORS = {Verdict.GOOD.value: "#009E73", Verdict.OVERFIT.value: "#D55E00", Verdict.UNDERFIT.value: "#0072B2",
+                  Verdict.DIVERGED.value: "#666666"}
+VERDICT_ORDER = tuple(VERDICT_COLORS)  # the order of the legends
 # Dots drawn in one figure at most: beyond a few thousand a scatter shows no more, and costs seconds to draw.
 MAX_DRAWN_POINTS = 4000
 
@@ -60,7 +62,7 @@ def objective_of(run: Any) -> tuple[str, str]:
 
 def completed_rows(trials: pd.DataFrame) -> pd.DataFrame:
     """The completed executions, or `FigureError` when there are none."""
-    rows = trials[trials["status"].astype("string").eq("completed").fillna(False).to_numpy()]
+    rows = trials[trials["status"].astype("string").eq(TrialStatus.COMPLETED).fillna(False).to_numpy()]
     if rows.empty:
         raise FigureError("no completed trial yet: nothing to plot")
     completed: pd.DataFrame = rows

@@ -27,6 +27,7 @@ from fitsweep.figures._common import (
     style,
     verdicts,
 )
+from fitsweep.vocabulary import Verdict
 
 __all__ = ["plot_regularizer_comparison"]
 
@@ -144,7 +145,7 @@ def _draw_metric(ax: Axes, info: _ComparisonInfo, column: str,
 
 def _draw_overfit_share(ax: Axes, info: _ComparisonInfo) -> None:
     shares = [0.0 if math.isnan(g.overfit_share) else g.overfit_share for g in info.groups]
-    ax.barh(range(len(info.groups)), shares, color=VERDICT_COLORS["overfit"], height=0.55)
+    ax.barh(range(len(info.groups)), shares, color=VERDICT_COLORS[Verdict.OVERFIT], height=0.55)
     ax.set_xlim(0, 1)
     ax.set_title("share of executions overfit", fontsize=9, loc="left")
     ax.grid(axis="y", visible=False)

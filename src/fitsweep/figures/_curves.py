@@ -29,6 +29,7 @@ from fitsweep.figures._common import (
     style,
     verdicts,
 )
+from fitsweep.vocabulary import TrialStatus, Verdict
 
 __all__ = ["plot_learning_curves"]
 
@@ -112,7 +113,8 @@ def _learning_curves_info(run: Any, diagnosis: pd.DataFrame, max_trials: int) ->
     ids = epochs["trial_id"].astype(str)
     curves = {trial_id: rows for trial_id, rows in epochs[ids.isin(shown).to_numpy()].groupby(ids, sort=False)}
     panels = [_panel(curves[trial_id], trial_id, ranks.get(trial_id), fits, loss) for trial_id in shown]
-    healthy = [c for p in panels for c in p.curves if c.fit != "diverged"] or [c for p in panels for c in p.curves]
+    healthy = ([c for p in panels for c in p.curves if c.fit != Verdict.DIVERGED]
+               or [c for p in panels for c in p.curves])
     last = float(epochs["epoch"].max())
     distribution = _distribution(epochs, diagnosis, loss, accuracy) if len(shown) < len(trial_ids) else None
     return _CurvesInfo(panels, loss, accuracy, _loss_range(healthy), (1 - 0.02 * last, last * 1.02),
@@ -127,7 +129,7 @@ def _ranks(run: Any) -> dict[str, int]:
     """Each completed trial's rank by its score (1 = best)."""
     objective, direction = objective_of(run)
     trials = run.trials
-    done = trials[trials["status"].astype("string").eq("completed").fillna(False).to_numpy()]
+    done = trials[trials["status"].astype("string").eq(TrialStatus.COMPLETED).fillna(False).to_numpy()]
     column = "score" if "score" in done and done["score"].notna().any() else objective
     scores = done.groupby(done["trial_id"].astype(str))[column].mean().dropna()
     ordered = scores.sort_values(ascending=direction == "min", kind="stable").index
@@ -149,14 +151,14 @@ def _chosen(trial_ids: list[str], diagnosis: pd.DataFrame, limit: int) -> tuple[
     picked: dict[str, list[str]] = {"best": trial_ids[:share]}
     frame = diagnosis.assign(trial_id=diagnosis["trial_id"].astype(str))
     known = set(trial_ids)
-    for fit, column in (("overfit", "variance"), ("underfit", "bias")):
+    for fit, column in ((Verdict.OVERFIT, "variance"), (Verdict.UNDERFIT, "bias")):
         rows = frame[frame["fit"].astype(str).eq(fit).to_numpy()]
         if column not in rows:
-            picked[fit] = []
+            picked[fit.value] = []
             continue
         severity = rows.groupby("trial_id")[column].mean().sort_values(ascending=False, kind="stable")
         taken = {t for ids in picked.values() for t in ids}
-        picked[fit] = [t for t in severity.index if t in known and t not in taken][:share]
+        picked[fit.value] = [t for t in severity.index if t in known and t not in taken][:share]
     taken = {t for ids in picked.values() for t in ids}
     rest = [t for t in trial_ids if t not in taken]
     spaces = limit - len(taken)
@@ -164,7 +166,7 @@ def _chosen(trial_ids: list[str], diagnosis: pd.DataFrame, limit: int) -> tuple[
                          if spaces > 0 and rest else [])
     picked["spread"] = [rest[i] for i in spread]
     order = {t: rank for rank, t in enumerate(trial_ids)}
-    shown = [t for ids in (picked["best"], picked["overfit"], picked["underfit"]) for t in ids]
+    shown = [t for ids in (picked["best"], picked[Verdict.OVERFIT], picked[Verdict.UNDERFIT]) for t in ids]
     shown += sorted(picked["spread"], key=order.__getitem__)
     return shown, {name: len(ids) for name, ids in picked.items()}
 
@@ -174,7 +176,7 @@ def _note(run: Any, n_trials: int, picked: dict[str, int]) -> str | None:
         return None
     n_shown = sum(picked.values())
     parts = [f"the {picked['best']} best by {objective_of(run)[0]}"]
-    parts += [f"the {picked[fit]} most {fit}" for fit in ("overfit", "underfit") if picked.get(fit)]
+    parts += [f"the {picked[fit]} most {fit}" for fit in (Verdict.OVERFIT, Verdict.UNDERFIT) if picked.get(fit)]
     if picked.get("spread"):
         parts.append(f"{picked['spread']} spread evenly over the rest")
     return (f"{n_shown} of {n_trials:,} trials: {', '.join(parts[:-1])} and {parts[-1]}"
@@ -206,7 +208,7 @@ def _distribution(epochs: pd.DataFrame, diagnosis: pd.DataFrame, loss: str, accu
     frame["fit"] = frame["fit"].fillna("unknown")
     bands = []
     for fit, rows in frame.groupby("fit", sort=False):
-        if str(fit) == "diverged":
+        if str(fit) == Verdict.DIVERGED:
             continue  # their curves stop at the blow-up; the panels show them
         by_epoch = rows.groupby("epoch")
         quantiles = {key: _quantiles(by_epoch[column]) for key, column in columns.items()}
@@ -294,7 +296,7 @@ def _draw_panel(block: list[Axes], panel: _Panel, info: _CurvesInfo, first_colum
     blown = _diverged_epoch(panel)
     if blown is not None:
         loss_ax.text(0.5, 0.5, f"non-finite loss\nat epoch {blown}", transform=loss_ax.transAxes, ha="center",
-                     va="center", fontsize=7.5, color=VERDICT_COLORS["diverged"])
+                     va="center", fontsize=7.5, color=VERDICT_COLORS[Verdict.DIVERGED])
     rank = "" if panel.rank is None else (" · best" if panel.rank == 1 else f" · #{panel.rank}")
     loss_ax.set_title(f"trial {panel.trial_id}{rank}\n{_fits_text(panel)}",
                       color=VERDICT_COLORS.get(panel.fit, "black"), fontsize=8.5, loc="left")
@@ -343,7 +345,7 @@ def _draw_curve(ax: Axes, curve: _Curve, metric: str, limits: tuple[float, float
         ax.plot(curve.epoch, shown, color=color, linewidth=1.1, dashes=dashes, alpha=0.9 if dashes == () else 0.7,
                 marker=marker, markersize=3)
         finite_epochs = np.flatnonzero(np.isfinite(values))
-        if curve.fit == "diverged" and len(finite_epochs) < len(values):
+        if curve.fit == Verdict.DIVERGED and len(finite_epochs) < len(values):
             last = int(finite_epochs[-1]) if len(finite_epochs) else 0
             ax.plot(curve.epoch[last], shown[last] if len(finite_epochs) else limits[1], marker="x", color=color,
                     markersize=7, clip_on=False)

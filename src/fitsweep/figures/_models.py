@@ -29,6 +29,7 @@ from fitsweep.figures._common import (
     style,
     verdicts,
 )
+from fitsweep.vocabulary import Verdict
 
 __all__ = ["load_splits", "plot_confusion_matrix", "plot_decision_boundaries", "retrain_execution"]
 
@@ -177,12 +178,12 @@ def _extreme_executions(diagnosis: pd.DataFrame, exclude: str) -> dict[str, tupl
     """The most overfit execution (widest final accuracy gap) and the most underfit (highest final loss)."""
     rows = diagnosis[diagnosis["trial_id"].astype(str) != exclude]
     picks = {}
-    for kind, column in (("overfit", "accuracy_gap"), ("underfit", "final_loss")):
+    for kind, column in ((Verdict.OVERFIT, "accuracy_gap"), (Verdict.UNDERFIT, "final_loss")):
         candidates = rows[rows["fit"].astype(str) == kind]
         candidates = candidates.assign(_key=pd.to_numeric(candidates[column], errors="coerce").fillna(-math.inf))
         if len(candidates):
             top = candidates.sort_values("_key", ascending=False, kind="stable").iloc[0]
-            picks[kind] = (str(top["trial_id"]), int(top["execution"]))
+            picks[kind.value] = (str(top["trial_id"]), int(top["execution"]))
     return picks
 
 

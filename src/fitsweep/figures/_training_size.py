@@ -16,6 +16,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from fitsweep.figures._common import FigureError, new_figure, style
+from fitsweep.vocabulary import TrialStatus
 
 __all__ = ["plot_training_size_curves"]
 
@@ -52,7 +53,7 @@ def plot_training_size_curves(table: pd.DataFrame, verdicts: pd.DataFrame | None
     """
     from fitsweep.analysis import training_size_verdicts
 
-    completed = table[table["status"].astype(str) == "completed"]
+    completed = table[table["status"].astype(str) == TrialStatus.COMPLETED]
     if completed.empty:
         raise FigureError("the learning-curve table has no completed training: nothing to plot")
     verdicts = verdicts if verdicts is not None else training_size_verdicts(completed, metric=metric)

@@ -9,6 +9,7 @@ from fitsweep.report.context import Context
 from fitsweep.report.sections.base import SectionSpec
 from fitsweep.report.text import hyperparameters, optional
 from fitsweep.results import SweepRun
+from fitsweep.vocabulary import TrialStatus
 
 __all__ = ["SECTION", "best_trials"]
 
@@ -22,7 +23,7 @@ def best_trials(run: SweepRun, diagnosis: pd.DataFrame | None, top: int = _TOP) 
         >>> best_trials(run, diagnose(run.epochs, run.trials))  # doctest: +SKIP
     """
     trials = run.trials
-    done = trials[trials["status"].astype("string").eq("completed").fillna(False).to_numpy()]
+    done = trials[trials["status"].astype("string").eq(TrialStatus.COMPLETED).fillna(False).to_numpy()]
     if done.empty:
         return pd.DataFrame()
     varied = [c for c in hyperparameters(run) if done[c].astype("string").nunique(dropna=False) > 1]

@@ -12,6 +12,7 @@ from fitsweep.report.content import Section, Table
 from fitsweep.report.context import Context
 from fitsweep.report.sections.base import SectionSpec
 from fitsweep.results import SweepRun
+from fitsweep.vocabulary import TrialStatus, Verdict
 
 __all__ = ["SECTION", "fit_counts"]
 
@@ -22,10 +23,8 @@ def fit_counts(diagnosis: pd.DataFrame) -> pd.DataFrame:
     Example:
         >>> fit_counts(diagnose(run.epochs, run.trials))  # doctest: +SKIP
     """
-    from fitsweep.analysis import Fit
-
     rows = []
-    for fit in Fit:
+    for fit in Verdict:
         matches = diagnosis[diagnosis["fit"].astype(str) == fit.value]
         if len(matches):
             first = matches.iloc[0]
@@ -59,10 +58,10 @@ def _fit_section(context: Context) -> Section:
 LISTED_EXECUTIONS = 100
 _FAILURES_LISTED = 10
 _CLEAREST = (  # verdict, the column that orders its executions (clearest first), ascending, in words
-    ("overfit", "variance", False, "most overfit (largest variance)"),
-    ("underfit", "bias", False, "most underfit (largest bias)"),
-    ("good", "val_crossentropy", True, "good ones with the lowest validation cross-entropy"),
-    ("diverged", "trial_id", True, "diverged ones with the first trial ids"),
+    (Verdict.OVERFIT, "variance", False, "most overfit (largest variance)"),
+    (Verdict.UNDERFIT, "bias", False, "most underfit (largest bias)"),
+    (Verdict.GOOD, "val_crossentropy", True, "good ones with the lowest validation cross-entropy"),
+    (Verdict.DIVERGED, "trial_id", True, "diverged ones with the first trial ids"),
 )
 
 
@@ -96,7 +95,7 @@ def listed_verdicts(diagnosis: pd.DataFrame, limit: int = LISTED_EXECUTIONS) -> 
     return listed, f"{len(listed):,} of {len(diagnosis):,} executions: {', '.join(words)}"
 
 
-def _shares(available: dict[str, int], limit: int) -> dict[str, int]:
+def _shares(available: dict[Verdict, int], limit: int) -> dict[Verdict, int]:
     """`limit` places shared evenly among the verdicts, a verdict's unused places passed on to the others."""
     quota = dict.fromkeys(available, 0)
     left = limit
@@ -114,7 +113,7 @@ def _shares(available: dict[str, int], limit: int) -> dict[str, int]:
 
 def _failures(run: SweepRun) -> list[str]:
     trials = run.trials.drop_duplicates("trial_id")
-    failed = trials[~trials["status"].astype(str).isin(["completed", "running"])]
+    failed = trials[~trials["status"].astype(str).isin([TrialStatus.COMPLETED, TrialStatus.RUNNING])]
     lines = [f"Trial {row.trial_id} {row.status}: {_error_text(row.error)}"
              for row in failed.head(_FAILURES_LISTED).itertuples()]
     if len(failed) > _FAILURES_LISTED:

@@ -8,6 +8,7 @@ from fitsweep.report.content import Section
 from fitsweep.report.context import Context
 from fitsweep.report.sections.base import SectionSpec
 from fitsweep.results import RunPaths
+from fitsweep.vocabulary import TrialStatus
 
 __all__ = ["SECTION"]
 
@@ -26,7 +27,7 @@ def _build(context: Context) -> Section | None:
     from fitsweep.learning_curve import load_learning_curve
 
     table = load_learning_curve(context.run.path)
-    completed = table[table["status"].astype(str) == "completed"]
+    completed = table[table["status"].astype(str) == TrialStatus.COMPLETED]
     verdicts = training_size_verdicts(completed)
     buffer = io.BytesIO()
     plot_training_size_curves(completed, verdicts).savefig(buffer, format="png", dpi=120, metadata={"Software": None})
