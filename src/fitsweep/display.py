@@ -85,7 +85,7 @@ def report_summary(run: Any, diagnosis: pd.DataFrame | None = None, findings: li
 
     Args:
         run: A `SweepRun`.
-        diagnosis: `diagnose(run.epochs, run.trials, ...)`; computed with the run's chance level if omitted.
+        diagnosis: `verdicts_of(run)`; computed with the run's chance level if omitted.
         findings: The key findings (`headline(run, diagnosis)`) if already computed, as in a built report.
 
     Example:

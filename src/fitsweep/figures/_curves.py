@@ -80,7 +80,7 @@ def plot_learning_curves(
 
     Args:
         run: A `SweepRun`, its folder, or anything with `trials` and `epochs` tables.
-        diagnosis: `diagnose(run.epochs, run.trials, ...)`; computed without a chance level if omitted.
+        diagnosis: `verdicts_of(run)`; computed without a chance level if omitted.
         max_trials: At most this many blocks; a larger sweep shows trials spread evenly from best to worst.
 
     Returns:

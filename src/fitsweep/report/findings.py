@@ -20,7 +20,7 @@ def headline(run: SweepRun, diagnosis: pd.DataFrame | None) -> list[str]:
     """The few sentences a reader wants first: the best trial, the verdicts by configuration, what mattered.
 
     Example:
-        >>> headline(run, diagnose(run.epochs, run.trials))  # doctest: +SKIP
+        >>> headline(run, verdicts_of(run))  # doctest: +SKIP
         ['Best trial 00: test accuracy 0.990, ... verdict good.', 'Verdicts over 32 executions: ...', ...]
     """
     imported = run.info.get("imported")

@@ -20,7 +20,7 @@ def best_trials(run: SweepRun, diagnosis: pd.DataFrame | None, top: int = _TOP) 
     """The best completed trials by the objective (mean over executions), with their verdicts.
 
     Example:
-        >>> best_trials(run, diagnose(run.epochs, run.trials))  # doctest: +SKIP
+        >>> best_trials(run, verdicts_of(run))  # doctest: +SKIP
     """
     trials = run.trials
     done = trials[trials["status"].astype("string").eq(TrialStatus.COMPLETED).fillna(False).to_numpy()]

@@ -21,7 +21,7 @@ def fit_counts(diagnosis: pd.DataFrame) -> pd.DataFrame:
     """Executions per verdict, their share, one example reason and what usually helps.
 
     Example:
-        >>> fit_counts(diagnose(run.epochs, run.trials))  # doctest: +SKIP
+        >>> fit_counts(verdicts_of(run))  # doctest: +SKIP
     """
     rows = []
     for fit in Verdict:
@@ -73,7 +73,7 @@ def listed_verdicts(diagnosis: pd.DataFrame, limit: int = LISTED_EXECUTIONS) -> 
     best good ones and the first diverged ones.
 
     Example:
-        >>> listed, summary = listed_verdicts(diagnose(run.epochs, run.trials))  # doctest: +SKIP
+        >>> listed, summary = listed_verdicts(verdicts_of(run))  # doctest: +SKIP
         >>> summary  # doctest: +SKIP
         "100 of 20,000 executions: the 25 most overfit (largest variance), ..."
     """
