@@ -74,13 +74,13 @@ def plot_learning_curves(
     """Small multiples of each trial's training and validation curves, coloured by verdict.
 
     One block per trial, best first: loss on top, accuracy below, validation solid and training
-    dashed, every execution drawn. The colour is the execution's verdict from `diagnose`, so
+    dashed, every execution drawn. The colour is the execution's verdict (`verdicts_of`), so
     an overfit trial shows as an orange curve whose validation loss turns up. Axes are shared, so
     trials compare at a glance; a loss far above the rest (a diverged trial) is cut off at the top.
 
     Args:
         run: A `SweepRun`, its folder, or anything with `trials` and `epochs` tables.
-        diagnosis: `verdicts_of(run)`; computed without a chance level if omitted.
+        diagnosis: The run's verdicts, `verdicts_of(run)` (computed so when omitted).
         max_trials: At most this many blocks; a larger sweep shows trials spread evenly from best to worst.
 
     Returns:
