@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from fitsweep.families import family_for
 from fitsweep.results.columns import (
+    INTEGER_HYPERPARAMETERS,
     LAYER_LISTS,
     decode_layers,
     encode_layers,
@@ -26,7 +27,6 @@ if TYPE_CHECKING:  # KerasTuner (and TensorFlow with it) is imported only to dec
 __all__ = ["declare_form", "declare_space", "decode_layers", "encode_layers", "hyperparameter_names",
            "searched_parameters", "trial_values"]
 
-_INTEGER = {"depth", "width", "batch_size"}
 
 
 def searched_parameters(spec: SweepSpec) -> dict[str, Any]:
@@ -59,9 +59,9 @@ def declare_space(spec: SweepSpec) -> keras_tuner.HyperParameters:
 def declare_form(hp: keras_tuner.HyperParameters, name: str, form: Any, integer: bool = False) -> None:
     """Declare one sweep-file hyperparameter (a constant, a `Choice` or a `Range`) on `hp`.
 
-    `integer` declares whole numbers (as `depth`, `width` and `batch_size` always are).
+    `integer` declares whole numbers (as the `INTEGER_HYPERPARAMETERS` always are).
     """
-    integer = integer or name in _INTEGER
+    integer = integer or name in INTEGER_HYPERPARAMETERS
     if name in (*LAYER_LISTS, "regularizers"):
         options = form.values if name == "regularizers" or isinstance(form, Choice) else [form]
         encode = encode_layers if name in LAYER_LISTS else lambda option: encode_regularizers(option.model_dump())

@@ -43,7 +43,14 @@ from tensorboard.plugins.scalar import metadata as scalar_metadata
 
 from fitsweep.kerastuner import FINISHED
 from fitsweep.results import RunPaths
-from fitsweep.results.columns import LAYER_LISTS, REGULARIZERS, REGULARIZERS_COLUMN, encode_layers, encode_regularizers
+from fitsweep.results.columns import (
+    INTEGER_HYPERPARAMETERS,
+    LAYER_LISTS,
+    REGULARIZERS,
+    REGULARIZERS_COLUMN,
+    encode_layers,
+    encode_regularizers,
+)
 from fitsweep.results.records import execution_epochs
 from fitsweep.results.tables import epoch_rows, trial_rows
 from fitsweep.space import hyperparameter_names, searched_parameters
@@ -70,7 +77,6 @@ VERDICT_GROUP = "verdict"
 VERDICT_TAG = "fit"
 # The verdict as a number: the bias-variance axis, and diverged off it.
 FIT_CODES = {"underfit": -1, "good": 0, "overfit": 1, "diverged": 2}
-_INTEGER = {"depth", "width", "batch_size"}
 
 
 class TensorBoardLog:
@@ -250,7 +256,7 @@ def _domains(spec: SweepSpec) -> dict[str, Any]:
                 domains[part] = hp.Discrete(sorted({float(option[part]) for option in options}))
         elif isinstance(form, Range):
             low, high = form.min, form.max
-            domains[name] = hp.IntInterval(int(low), int(high)) if name in _INTEGER else hp.RealInterval(
+            domains[name] = hp.IntInterval(int(low), int(high)) if name in INTEGER_HYPERPARAMETERS else hp.RealInterval(
                 float(low), float(high))
         else:
             options = form.values if isinstance(form, Choice) else [form]

@@ -27,8 +27,6 @@ if TYPE_CHECKING:
 
 __all__ = ["ConvFamily", "block_filters"]
 
-_INTEGER = ("blocks", "filters", "kernel_size")
-
 
 def block_filters(values: Mapping[str, Any]) -> list[int]:
     """Each block's filters: `filters` doubled per block.
@@ -71,7 +69,7 @@ class ConvFamily:
             elif name == "batch_norm":
                 hp.Fixed(name, bool(form.values[0] if isinstance(form, Choice) else form))
             else:
-                declare_form(hp, name, form, integer=name in _INTEGER)
+                declare_form(hp, name, form)
 
     def check_data(self, splits: Splits) -> None:
         """Conv networks need images: rows with a known (height, width[, channels]) shape."""

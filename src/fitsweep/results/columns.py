@@ -27,6 +27,7 @@ from typing import Any
 __all__ = [
     "COLUMN_ALIASES",
     "CONV_COLUMNS",
+    "INTEGER_HYPERPARAMETERS",
     "LAYER_LISTS",
     "HYPERPARAMETERS",
     "HYPERPARAMETER_COLUMNS",
@@ -58,6 +59,9 @@ _KIND_ORDER = ("l1", "l2", "dropout")
 
 # The conv family's shape columns (`family: conv`), in table order: its blocks, then its head.
 CONV_COLUMNS = ("blocks", "filters", "kernel_size", "pooling", "batch_norm", "head")
+# Hyperparameters that are whole numbers, whichever family searches them (KerasTuner's Int, TensorBoard's
+# IntInterval).
+INTEGER_HYPERPARAMETERS = frozenset({"depth", "width", "batch_size", "blocks", "filters", "kernel_size"})
 # Columns holding a list of Dense widths encoded as `encode_layers` writes them ("600-400-200").
 LAYER_LISTS = ("layers", "head")
 # Every hyperparameter column a trials table can hold, in table order.
