@@ -7,7 +7,14 @@ from collections.abc import Mapping
 from typing import Any
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 
 from fitsweep.search.engine import NullObserver
 
@@ -54,18 +61,26 @@ class LineProgress(NoProgress):
 
 
 class LiveProgress(NoProgress):
-    """A bar for the sweep's trials and one for the current trial's epochs."""
+    """A bar for the sweep's trials and one for the running trials' epochs, each with its unit and time left.
+
+    The trials bar moves with every epoch (a trial counts its share of its epochs), so that it
+    and its time left move smoothly while a fused group of many trials trains, instead of
+    jumping by the whole group when it ends. The epochs bar appears with the first trial.
+    """
 
     def __init__(self, console: Console, total_trials: int, objective: str, direction: str = "min") -> None:
         self.objective, self.sign = objective, 1.0 if direction == "min" else -1.0
         self.bars = Progress(
-            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-            TextColumn("{task.fields[note]}"), console=console, transient=False,
+            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[unit]}"),
+            TimeElapsedColumn(), TextColumn("left"), TimeRemainingColumn(), TextColumn("{task.fields[note]}"),
+            console=console, transient=False,
         )
-        self.trials = self.bars.add_task("trials", total=total_trials, note="")
-        self.epochs = self.bars.add_task("epochs", total=1, note="")
+        self.trials = self.bars.add_task("sweep", total=total_trials, note="", unit="trials")
+        self.epochs = self.bars.add_task("epochs", total=1, note="", unit="epochs", visible=False)
         self.best: float | None = None
         self.running: list[str] = []
+        self.epoch_share: dict[str, float] = {}  # a running trial's part of the trials bar per epoch
+        self.counted: dict[str, float] = {}  # how much of it the trials bar holds so far
 
     def __enter__(self) -> LiveProgress:
         self.bars.start()
@@ -79,17 +94,24 @@ class LiveProgress(NoProgress):
 
     def trial_started(self, trial_id: str, values: Mapping[str, Any], epochs: int, executions: int) -> None:
         # Trials trained fused start together: the epochs bar counts all of theirs.
-        if not self.running:
-            self.bars.reset(self.epochs, total=0)
+        earlier = self.bars.tasks[self.epochs].total or 0 if self.running else 0
         self.running.append(trial_id)
-        task = self.bars.tasks[self.epochs]
+        self.epoch_share[trial_id], self.counted[trial_id] = 1.0 / max(epochs * executions, 1), 0.0
         alone = len(self.running) == 1
-        self.bars.update(self.epochs, total=(task.total or 0) + epochs * executions,
-                         description=f"trial {trial_id}" if alone else f"trials {self.running[0]}-{trial_id}",
-                         note=_format_values(values) if alone else f"{len(self.running)} trained fused")
+        shown = {"total": earlier + epochs * executions, "unit": "epochs",
+                 "description": f"trial {trial_id}" if alone else f"trials {self.running[0]}-{trial_id}",
+                 "note": _format_values(values) if alone else f"{len(self.running)} trained fused"}
+        if alone:  # a new group: the bar starts again, in one step so that no empty bar is drawn
+            self.bars.reset(self.epochs, visible=True, **shown)
+        else:
+            self.bars.update(self.epochs, **shown)
 
     def epoch_ended(self, trial_id: str, execution: int, epoch: int, logs: Mapping[str, float]) -> None:
         self.bars.update(self.epochs, advance=1)
+        share = min(self.epoch_share.get(trial_id, 0.0), 1.0 - self.counted.get(trial_id, 1.0))
+        if share > 0:
+            self.counted[trial_id] += share
+            self.bars.update(self.trials, advance=share)
 
     def trial_ended(self, trial_id: str, status: str, score: float | None) -> None:
         if trial_id in self.running:
@@ -97,7 +119,9 @@ class LiveProgress(NoProgress):
         if score is not None and (self.best is None or self.sign * score < self.sign * self.best):
             self.best = score
         best = f"best {self.objective}={self.best:.4f}" if self.best is not None else ""
-        self.bars.update(self.trials, advance=1, note=best)
+        rest = 1.0 - self.counted.pop(trial_id, 0.0)  # what early stopping, or a failure, left uncounted
+        self.epoch_share.pop(trial_id, None)
+        self.bars.update(self.trials, advance=rest, note=best)
 
 
 def make_progress(console: Console, total_trials: int, objective: str, direction: str, quiet: bool) -> NoProgress:
