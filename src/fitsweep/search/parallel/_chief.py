@@ -20,6 +20,7 @@ from typing import IO, Any
 
 import keras_tuner
 
+import fitsweep
 from fitsweep.errors import FitsweepError, RunFailedError
 from fitsweep.families.user_build import require_loadable
 from fitsweep.kerastuner import ReportServicer, TrialStatus, serve_oracle
@@ -188,7 +189,7 @@ class _Chief:
         log_path = run_dir / TUNER_PROJECT / f"{tuner_id}.log"
         log_path.parent.mkdir(parents=True, exist_ok=True)
         log = open(log_path, "ab")  # noqa: SIM115 - closed in _stop_workers
-        package_root = str(Path(__file__).resolve().parents[2])  # the folder holding fitsweep
+        package_root = str(Path(fitsweep.__file__).resolve().parents[1])  # the folder holding fitsweep
         environment = {
             **os.environ,
             "PYTHONPATH": os.pathsep.join(p for p in (package_root, os.environ.get("PYTHONPATH", "")) if p),
