@@ -98,13 +98,13 @@ class LiveProgress(NoProgress):
         self.running.append(trial_id)
         self.epoch_share[trial_id], self.counted[trial_id] = 1.0 / max(epochs * executions, 1), 0.0
         alone = len(self.running) == 1
-        shown = {"total": earlier + epochs * executions, "unit": "epochs",
-                 "description": f"trial {trial_id}" if alone else f"trials {self.running[0]}-{trial_id}",
-                 "note": _format_values(values) if alone else f"{len(self.running)} trained fused"}
+        total = earlier + epochs * executions
+        description = f"trial {trial_id}" if alone else f"trials {self.running[0]}-{trial_id}"
+        note = _format_values(values) if alone else f"{len(self.running)} trained fused"
         if alone:  # a new group: the bar starts again, in one step so that no empty bar is drawn
-            self.bars.reset(self.epochs, visible=True, **shown)
+            self.bars.reset(self.epochs, total=total, description=description, visible=True, note=note, unit="epochs")
         else:
-            self.bars.update(self.epochs, **shown)
+            self.bars.update(self.epochs, total=total, description=description, note=note)
 
     def epoch_ended(self, trial_id: str, execution: int, epoch: int, logs: Mapping[str, float]) -> None:
         self.bars.update(self.epochs, advance=1)
