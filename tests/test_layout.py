@@ -54,4 +54,4 @@ def test_a_runs_verdicts_are_computed_in_one_module() -> None:
 def test_training_has_one_door() -> None:
     """The fused-or-alone choice is made in one function; everything else trains through it."""
     assert _callers("train_alone") == {"training/__init__.py"}
-    assert {name for name in _callers("train_fused")} <= {"training/__init__.py"}
+    assert _callers("train_fused") <= {"training/__init__.py"}

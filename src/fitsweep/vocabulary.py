@@ -16,7 +16,14 @@ from enum import Enum
 __all__ = ["TrialStatus", "Verdict"]
 
 
-class Verdict(str, Enum):
+class _Word(str, Enum):
+    """A string enum that prints as its value, as the tables show it."""
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+
+class Verdict(_Word):
     """The verdict on one execution's learning curves (`fitsweep.analysis.diagnose`).
 
     Example:
@@ -28,9 +35,6 @@ class Verdict(str, Enum):
     UNDERFIT = "underfit"
     GOOD = "good"
     DIVERGED = "diverged"
-
-    def __str__(self) -> str:
-        return self.value
 
     @property
     def remedy(self) -> str:
@@ -44,7 +48,7 @@ class Verdict(str, Enum):
         }[self]
 
 
-class TrialStatus(str, Enum):
+class TrialStatus(_Word):
     """A trial's status in the trials table: KerasTuner's, in lower case, with a blown-up loss told apart.
 
     KerasTuner's INVALID (an error while building or training) reads `failed`; a trial that
@@ -59,6 +63,3 @@ class TrialStatus(str, Enum):
     FAILED = "failed"
     DIVERGED = "diverged"
     RUNNING = "running"
-
-    def __str__(self) -> str:
-        return self.value
