@@ -34,3 +34,12 @@ def test_the_trials_bar_moves_with_each_epoch_and_lands_on_whole_trials() -> Non
     shown = console.file.getvalue()  # type: ignore[attr-defined]
     assert re.search(r"2/4 +trials", shown) and "20/40 epochs" in shown and "left" in shown
     assert "best val_loss=0.4000" in shown and "0/0" not in shown
+
+
+def test_on_an_80_column_terminal_the_counts_and_times_stay_whole_and_the_note_is_cut() -> None:
+    console = Console(file=io.StringIO(), force_terminal=True, color_system=None, width=80)
+    with LiveProgress(console, total_trials=32, objective="val_crossentropy") as progress:
+        progress.trial_started("00", {"layers": "25-50-50-25", "dropout": 0.3, "l1": 0.001, "l2": 0.001}, 200, 3)
+    last_frame = console.file.getvalue().split("\r")[-1]  # type: ignore[attr-defined]
+    assert re.search(r"0/32 +trials \d:\d\d:\d\d left", last_frame), last_frame
+    assert re.search(r"0/600 epochs \d:\d\d:\d\d left -:--:-- layers=25-50-50-25 .*…", last_frame), last_frame

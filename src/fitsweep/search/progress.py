@@ -15,6 +15,7 @@ from rich.progress import (
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
+from rich.table import Column
 
 from fitsweep.search.engine import NullObserver
 
@@ -60,6 +61,10 @@ class LineProgress(NoProgress):
                            highlight=False, soft_wrap=True)
 
 
+_KEPT = Column(no_wrap=True)
+_KEPT_WIDTH = 60  # about what the kept columns and a short bar take: "trials 01-03  0/1800 epochs 0:00:00 left -:--:--"
+
+
 class LiveProgress(NoProgress):
     """A bar for the sweep's trials and one for the running trials' epochs, each with its unit and time left.
 
@@ -71,8 +76,12 @@ class LiveProgress(NoProgress):
     def __init__(self, console: Console, total_trials: int, objective: str, direction: str = "min") -> None:
         self.objective, self.sign = objective, 1.0 if direction == "min" else -1.0
         self.bars = Progress(
-            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[unit]}"),
-            TimeElapsedColumn(), TextColumn("left"), TimeRemainingColumn(), TextColumn("{task.fields[note]}"),
+            # Counts and times keep their width on a narrow terminal; the note is cut to what they leave.
+            TextColumn("{task.description}", table_column=_KEPT), BarColumn(), MofNCompleteColumn(table_column=_KEPT),
+            TextColumn("{task.fields[unit]}", table_column=_KEPT), TimeElapsedColumn(table_column=_KEPT),
+            TextColumn("left", table_column=_KEPT), TimeRemainingColumn(table_column=_KEPT),
+            TextColumn("{task.fields[note]}", table_column=Column(
+                no_wrap=True, overflow="ellipsis", max_width=max(console.width - _KEPT_WIDTH, _KEPT_WIDTH // 4))),
             console=console, transient=False,
         )
         self.trials = self.bars.add_task("sweep", total=total_trials, note="", unit="trials")
