@@ -22,12 +22,12 @@ $(BIN)/python:
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 $(STAMP): pyproject.toml $(LOCK) | $(BIN)/python
-	$(BIN)/python -m pip install --quiet $(if $(LOCK),-c $(LOCK)) -e ".[test]"
+	$(BIN)/python -m pip install --quiet $(if $(LOCK),-c $(LOCK)) -e ".[test,docs]"
 	touch $(STAMP)
 
 lock: | $(BIN)/python
 	test -x $(BIN)/uv || $(BIN)/python -m pip install --quiet uv
-	$(BIN)/uv pip compile pyproject.toml --quiet --extra test $(LOCK_PLATFORM) --no-header \
+	$(BIN)/uv pip compile pyproject.toml --quiet --extra test --extra docs $(LOCK_PLATFORM) --no-header \
 		$(if $(UPGRADE),--upgrade) -o requirements.lock
 
 lint: $(STAMP)

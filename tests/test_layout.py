@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import importlib.resources
 from pathlib import Path
 
 import pytest
@@ -55,3 +56,8 @@ def test_training_has_one_door() -> None:
     """The fused-or-alone choice is made in one function; everything else trains through it."""
     assert _callers("train_alone") == {"training/__init__.py"}
     assert _callers("train_fused") <= {"training/__init__.py"}
+
+
+def test_the_package_declares_its_annotations_to_type_checkers():
+    # PEP 561: without the marker a type checker ignores every annotation a user's code imports from fitsweep.
+    assert importlib.resources.files("fitsweep").joinpath("py.typed").is_file()
