@@ -347,3 +347,27 @@ def test_a_curves_scatter_is_its_noise() -> None:
     row = evidence_table(epochs, ["trial_id", "execution"], None, trend_epochs=5).iloc[0]
     assert row["train_scatter"] == pytest.approx(0.02, rel=0.2)  # the noise put in
     assert row["val_scatter"] < 0.002  # a smooth fall and a straight rise have no scatter
+
+
+def test_validation_lead_is_read_against_the_spread_of_the_split_sizes() -> None:
+    from fitsweep.analysis import validation_lead
+
+    gaps = [-0.01, -0.03, -0.05, -0.02, 0.01]  # four of five executions ahead on validation
+    diagnosis = pd.DataFrame({"accuracy_gap": gaps, "val_error": [0.1] * 5})
+    trials = pd.DataFrame({"status": "completed", "val_rows": [200] * 5, "train_measured_rows": [800] * 5})
+    lead = validation_lead(diagnosis, trials)
+    assert lead is not None and (lead.ahead, lead.executions) == (4, 5)
+    assert (lead.lead_low, lead.lead_high, lead.lead_median) == pytest.approx((0.01, 0.05, 0.025))
+    assert lead.spread == pytest.approx(math.sqrt(0.9 * 0.1 * (1 / 200 + 1 / 800)))
+    assert validation_lead(diagnosis, trials, share=0.9) is None  # 80% ahead is not "most" at 90%
+    assert validation_lead(diagnosis.head(2), trials) is None  # two executions show no pattern
+    unknown = validation_lead(diagnosis, trials.drop(columns="val_rows"))
+    assert unknown is not None and math.isnan(unknown.spread)
+
+
+def test_verdicts_over_repeats_read_as_words() -> None:
+    from fitsweep.vocabulary import verdict_tally
+
+    assert verdict_tally(["good"] * 3) == "good fit in 3 of 3 repeats"
+    assert verdict_tally(["underfit", "good", "underfit"]) == "underfit in 2 of 3 repeats, good fit in 1"
+    assert verdict_tally(["good", "good"], short=True) == "good in 2 of 2" and verdict_tally(["overfit"]) == "overfit"

@@ -11,9 +11,11 @@ Example:
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Iterable
 from enum import Enum
 
-__all__ = ["TrialStatus", "Verdict"]
+__all__ = ["TrialStatus", "Verdict", "verdict_tally"]
 
 
 class _Word(str, Enum):
@@ -46,6 +48,40 @@ class Verdict(_Word):
             Verdict.GOOD: "nothing to fix; compare its test accuracy with the other trials",
             Verdict.DIVERGED: "lower the learning rate or check the inputs for extreme values",
         }[self]
+
+    @property
+    def words(self) -> str:
+        """The verdict as a reader says it: "good fit", "overfit", "underfit", "diverged"."""
+        return "good fit" if self is Verdict.GOOD else self.value
+
+
+def verdict_tally(fits: Iterable[str], *, short: bool = False) -> str:
+    """A configuration's verdicts over its repeats, in words, the most frequent first.
+
+    `short` leaves out "fit" and "repeats", for a figure's panel title.
+
+    Example:
+        >>> verdict_tally(["good", "good", "underfit"])
+        'good fit in 2 of 3 repeats, underfit in 1'
+        >>> verdict_tally(["good", "good", "good"], short=True), verdict_tally(["overfit"])
+        ('good in 3 of 3', 'overfit')
+    """
+    counts = Counter(str(fit) for fit in fits).most_common()
+    total = sum(n for _, n in counts)
+    if total == 1:
+        return _verdict_words(counts[0][0], short)
+    parts = [f"{_verdict_words(fit, short)} in {n}" for fit, n in counts]
+    parts[0] += f" of {total}" + ("" if short else " repeats")
+    return ", ".join(parts)
+
+
+def _verdict_words(fit: str, short: bool) -> str:
+    if short:
+        return fit
+    try:
+        return Verdict(fit).words
+    except ValueError:  # "unknown": an execution without a verdict yet
+        return fit
 
 
 class TrialStatus(_Word):

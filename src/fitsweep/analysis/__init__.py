@@ -12,6 +12,8 @@
 - `training_size_verdicts`: per trial, a power law fitted to validation error over training-set
   size (`fitsweep.learning_curve`'s table), its extrapolation to 2x and 4x the data and whether
   more data would help; `learning_curve_findings` says it in a sentence per trial.
+- `validation_lead`: when most executions score better on validation than on training, by how
+  much, against the spread two random samples of those sizes show by chance.
 - `weight_stats`: norms and sparsity of a network's kernels.
 - `read_sweep`: what a finished sweep says for the next one: its top configurations and their
   values, their verdicts and why they underfit, whether the best was still improving, and the
@@ -32,7 +34,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fitsweep.analysis._capacity import capacity
+from fitsweep.analysis._capacity import GAP_NAMES, capacity
 from fitsweep.analysis._common import AnalysisError
 from fitsweep.analysis._comparison import compare, configuration_columns, groupable_columns
 from fitsweep.analysis._comparison_findings import comparison_findings
@@ -40,6 +42,7 @@ from fitsweep.analysis._diagnosis import chance_level_loss, diagnose
 from fitsweep.analysis._importance import importance, importance_findings
 from fitsweep.analysis._learning_curve import DataVerdict, learning_curve_findings, power_law, training_size_verdicts
 from fitsweep.analysis._next_sweep import BestConfiguration, ClosestPair, SweepReading, UnderfitCauses, read_sweep
+from fitsweep.analysis._split_luck import ValidationLead, validation_lead
 from fitsweep.analysis._verdict_groups import fit_findings, fit_groups
 from fitsweep.analysis._weights import weight_stats
 from fitsweep.vocabulary import Verdict as Fit  # the verdicts' enum, named here for the `fit` column
@@ -51,6 +54,7 @@ __all__ = [
     "ClosestPair",
     "DataVerdict",
     "Fit",
+    "GAP_NAMES",
     "capacity",
     "chance_level_loss",
     "compare",
@@ -70,6 +74,8 @@ __all__ = [
     "SweepReading",
     "training_size_verdicts",
     "UnderfitCauses",
+    "ValidationLead",
+    "validation_lead",
     "weight_stats",
 ]
 

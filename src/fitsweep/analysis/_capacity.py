@@ -20,9 +20,15 @@ from fitsweep.analysis._common import (
     with_derived_columns,
 )
 
-__all__ = ["capacity"]
+__all__ = ["GAP_NAMES", "capacity"]
 
 _CAPACITY = ("params", "depth", "width")
+# Each gap `capacity` correlates, named as the report's text and its figure both name it.
+GAP_NAMES = {
+    "accuracy_gap": "accuracy gap at the last epoch (training - validation)",
+    "loss_gap": "loss gap at the last epoch (validation - training)",
+    "val_rise": "rise of the validation loss after its minimum",
+}
 
 
 def capacity(trials: pd.DataFrame, diagnosis: pd.DataFrame | None = None) -> pd.DataFrame:

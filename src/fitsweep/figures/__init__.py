@@ -11,7 +11,7 @@ need no closing and leave a notebook's backend alone. `fitsweep.report` writes t
 - `plot_importance`: which hyperparameters the objective and the gap depend on.
 - `plot_hyperparameters`: the objective against each varied hyperparameter.
 - `plot_decision_boundaries`: the best model's (and optionally other models') predictions on 2-D data.
-- `plot_confusion_matrix`: the best model on the test split.
+- `plot_confusion_matrix`: the kept model (`kept_execution`: one execution of the best trial) on the test split.
 - `plot_weight_sparsity`: weight norms and near-zero share per regularization (when recorded).
 - `plot_training_size_curves`: error against training-set size, with its power-law fit and
   extrapolation (from `fitsweep learning-curve`'s table).
@@ -33,7 +33,13 @@ from fitsweep.figures._comparison import plot_regularizer_comparison
 from fitsweep.figures._curves import plot_learning_curves
 from fitsweep.figures._hyperparameters import plot_hyperparameters
 from fitsweep.figures._importance import plot_importance
-from fitsweep.figures._models import load_splits, plot_confusion_matrix, plot_decision_boundaries, retrain_execution
+from fitsweep.figures._models import (
+    kept_execution,
+    load_splits,
+    plot_confusion_matrix,
+    plot_decision_boundaries,
+    retrain_execution,
+)
 from fitsweep.figures._training_size import plot_training_size_curves
 from fitsweep.figures._weights import WEIGHT_COLUMNS, plot_weight_sparsity
 
@@ -41,6 +47,7 @@ __all__ = [
     "FigureError",
     "VERDICT_COLORS",
     "WEIGHT_COLUMNS",
+    "kept_execution",
     "load_splits",
     "plot_confusion_matrix",
     "plot_decision_boundaries",

@@ -29,10 +29,7 @@ from fitsweep.figures._common import (
 
 __all__ = ["plot_gap_vs_capacity"]
 
-_GAPS = {
-    "accuracy_gap": "accuracy gap at the last epoch\n(training - validation)",
-    "loss_gap": "loss gap at the last epoch\n(validation - training)",
-}
+_GAPS = ("accuracy_gap", "loss_gap")  # drawn, each named as `fitsweep.analysis.GAP_NAMES` names it
 
 
 @dataclass(frozen=True)
@@ -92,11 +89,14 @@ def _gap_vs_capacity_info(trials: pd.DataFrame, diagnosis: pd.DataFrame) -> _Cap
 def _draw(info: _CapacityInfo) -> Figure:
     import seaborn as sns
 
+    from fitsweep.analysis import GAP_NAMES
+
     figure = new_figure(10, 3.8)
     axes = figure.subplots(1, len(_GAPS))
     order = [fit for fit in (*VERDICT_ORDER, "unknown") if fit in set(info.points["fit"])]
     points = drawn_points(info.points)
-    for ax, (gap, label) in zip(axes, _GAPS.items(), strict=True):
+    for ax, gap in zip(axes, _GAPS, strict=True):
+        label = GAP_NAMES[gap].replace(" (", "\n(")  # the bracket on its own line
         sns.scatterplot(data=points, x="params", y=gap, hue="fit", hue_order=order, ax=ax, s=45, alpha=0.8,
                         palette={**VERDICT_COLORS, "unknown": "black"}, legend=ax is axes[0], edgecolor="white")
         ax.axhline(0, color="#999999", linewidth=0.8, zorder=0)

@@ -57,6 +57,8 @@ def plot_regularizer_comparison(
 ) -> Figure:
     """Test accuracy, accuracy gap and share overfit for each regularization the sweep tried.
 
+    The share-overfit panel is left out when no execution overfit: an empty panel says nothing.
+
     Groups are those of `fitsweep.analysis.compare(by="regularizer_kind")`: "none", "l1", "l2",
     "dropout" or a combination. Each execution is a grey dot; the black bar is the group mean
     with its t-based `confidence` interval. The label gives the number of executions and the
@@ -68,7 +70,7 @@ def plot_regularizer_comparison(
         confidence: Level of the intervals.
 
     Returns:
-        A matplotlib Figure with three panels.
+        A matplotlib Figure with three panels (two when no execution overfit).
 
     Raises:
         FigureError: No completed trial, or every trial used the same regularization.
@@ -114,13 +116,16 @@ def _group(row: Mapping[Hashable, object]) -> _Group:
 
 
 def _draw(info: _ComparisonInfo) -> Figure:
-    figure = new_figure(10.5, 1.2 + 0.5 * len(info.groups))
-    axes = figure.subplots(1, 3, sharey=True, gridspec_kw={"width_ratios": [3, 3, 2]})
+    any_overfit = any(group.overfit_share > 0 for group in info.groups)  # NaN > 0 is False
+    ratios = [3, 3, 2] if any_overfit else [3, 3]
+    figure = new_figure(10.5 if any_overfit else 8.5, 1.2 + 0.5 * len(info.groups))
+    axes = figure.subplots(1, len(ratios), sharey=True, gridspec_kw={"width_ratios": ratios})
     level = f"{info.confidence:.0%}"
     _draw_metric(axes[0], info, "test_accuracy", lambda g: g.test, f"test accuracy (mean, {level} interval)")
     _draw_metric(axes[1], info, "accuracy_gap", lambda g: g.gap, f"accuracy gap, train - val (mean, {level} interval)")
     axes[1].axvline(0, color="#999999", linewidth=0.8, zorder=0)
-    _draw_overfit_share(axes[2], info)
+    if any_overfit:
+        _draw_overfit_share(axes[2], info)
     note_drawn(figure, len(info.points))
     axes[0].set_yticks(range(len(info.groups)), [_label(group, info.confidence) for group in info.groups])
     axes[0].invert_yaxis()

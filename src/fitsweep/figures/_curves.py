@@ -29,7 +29,7 @@ from fitsweep.figures._common import (
     style,
     verdicts,
 )
-from fitsweep.vocabulary import TrialStatus, Verdict
+from fitsweep.vocabulary import TrialStatus, Verdict, verdict_tally
 
 __all__ = ["plot_learning_curves"]
 
@@ -329,8 +329,7 @@ def _ticks(low: float, high: float, log: bool = False, integer: bool = False) ->
 
 
 def _fits_text(panel: _Panel) -> str:
-    counts = Counter(curve.fit for curve in panel.curves)
-    return ", ".join(fit if n == 1 else f"{fit} x{n}" for fit, n in counts.most_common())
+    return verdict_tally((curve.fit for curve in panel.curves), short=True)
 
 
 def _draw_curve(ax: Axes, curve: _Curve, metric: str, limits: tuple[float, float]) -> None:

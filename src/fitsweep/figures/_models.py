@@ -1,6 +1,7 @@
 """Figures that need a trained model: decision boundaries (2-D data) and the confusion matrix.
 
-Only the best trial's model is kept on disk (`best_model.keras`, at its best epoch). The
+Only one model is kept on disk (`best_model.keras`, at its best epoch): that of the best trial's
+best execution (`kept_execution`), one of its repeats. The
 decision boundaries of an overfit and an underfit trial therefore need those models rebuilt:
 with `retrain=True` they are trained again from their hyperparameters and their execution's
 seed, as the sweep trained them (deterministic on CPU), and each panel says whether the retrained
@@ -29,9 +30,9 @@ from fitsweep.figures._common import (
     style,
     verdicts,
 )
-from fitsweep.vocabulary import Verdict
+from fitsweep.vocabulary import TrialStatus, Verdict
 
-__all__ = ["load_splits", "plot_confusion_matrix", "plot_decision_boundaries", "retrain_execution"]
+__all__ = ["kept_execution", "load_splits", "plot_confusion_matrix", "plot_decision_boundaries", "retrain_execution"]
 
 _GRID = 160
 _CLASS_COLORS = ("#1f4e9a", "#c2410c", "#15803d", "#7e22ce", "#a16207", "#0e7490", "#be123c", "#4d7c0f", "#6b21a8",
@@ -125,8 +126,9 @@ def _decision_boundaries_info(run: Any, splits: Any, diagnosis: pd.DataFrame, mo
     grid = _grid(np.concatenate([splits.x_train, splits.x_val, splits.x_test]))
     points = np.column_stack([grid[0].ravel(), grid[1].ravel()]).astype("float32")
     best_id = str(run.info.get("best_trial") or "")
-    best_fit = _majority_fit(diagnosis, best_id)
-    panels = [_Boundary(f"best: trial {best_id} ({best_fit}), best epoch", best_fit,
+    kept = kept_execution(run)
+    best_fit = _majority_fit(diagnosis, best_id) if kept is None else _execution_fit(diagnosis, *kept)
+    panels = [_Boundary(f"kept model: {_kept_words(run, kept)} ({best_fit}), best epoch", best_fit,
                         _predict(model, points, grid[0].shape, splits.n_classes))]
     others = _extreme_executions(diagnosis, exclude=best_id)
     if retrain:
@@ -167,6 +169,40 @@ def _outputs(model: Any, x: np.ndarray, batch: int = 8192) -> np.ndarray:
         x = x.reshape((len(x), *wanted))
     batches = (x[start:start + batch] for start in range(0, len(x), batch))
     return np.concatenate([np.asarray(model(rows, training=False)) for rows in batches])
+
+
+def kept_execution(run: Any) -> tuple[str, int] | None:
+    """The execution whose model `best_model.keras` holds: the best trial's best execution by the objective.
+
+    The sweep saves, of the best trial's executions, the one with the best objective at its best
+    epoch. None when the run has no best trial or no completed execution of it.
+
+    Example:
+        >>> kept_execution(fitsweep.load("results/moons"))  # doctest: +SKIP
+        ('00', 0)
+    """
+    best_id = str(run.info.get("best_trial") or "")
+    objective, direction = run.spec.tuner.objective, run.spec.tuner.direction
+    trials = run.trials
+    rows = trials[trials["trial_id"].astype(str).eq(best_id).to_numpy()
+                  & trials["status"].astype(str).eq(TrialStatus.COMPLETED).to_numpy()]
+    values = pd.to_numeric(rows[objective], errors="coerce") if objective in rows else pd.Series(dtype=float)
+    if values.notna().sum() == 0:
+        return None
+    best = values.idxmin() if direction == "min" else values.idxmax()
+    return best_id, int(rows.loc[best, "execution"])
+
+
+def _kept_words(run: Any, kept: tuple[str, int] | None) -> str:
+    if kept is None:
+        return f"trial {run.info.get('best_trial')}"
+    return f"trial {kept[0]}, execution {kept[1]}"
+
+
+def _execution_fit(diagnosis: pd.DataFrame, trial_id: str, execution: int) -> str:
+    rows = diagnosis[(diagnosis["trial_id"].astype(str) == trial_id).to_numpy()
+                     & (diagnosis["execution"] == execution).to_numpy()]
+    return str(rows["fit"].iloc[0]) if len(rows) else "unknown"
 
 
 def _majority_fit(diagnosis: pd.DataFrame, trial_id: str) -> str:
@@ -312,8 +348,8 @@ def _confusion_matrix_info(run: Any, splits: Any, model: Any) -> _ConfusionInfo:
     counts = np.zeros((splits.n_classes, splits.n_classes), dtype=int)
     np.add.at(counts, (splits.y_test.astype(int), predicted), 1)
     accuracy = np.trace(counts) / max(counts.sum(), 1)
-    best = run.info.get("best_trial")
-    title = f"best trial {best}, test split\naccuracy {accuracy:.3f} on {counts.sum()} samples"
+    title = (f"kept model: {_kept_words(run, kept_execution(run))}, test split\n"
+             f"accuracy {accuracy:.3f} on {counts.sum()} samples")
     return _ConfusionInfo(counts, [str(label) for label in range(splits.n_classes)], title)
 
 
