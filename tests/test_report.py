@@ -81,8 +81,8 @@ def tiny_copy(tiny_run, tmp_path: Path) -> Path:
 
 def test_report_of_a_normal_run(tiny_copy: Path) -> None:
     html, markdown = report_of(tiny_copy)
-    findings = html.split('<div class="findings">')[1].split("</div>")[0]
-    assert "Best trial" in findings and "test accuracy" in findings
+    recommendation = html.split('<p class="recommendation">')[1].split("</p>")[0]
+    assert recommendation.startswith(("Use trial", "Best so far: trial")) and "test accuracy" in recommendation
     assert html.count('<img src="data:image/png;base64,') >= 6
     for title in ("What was swept", "Best trials", "Over- and underfitting", "Learning curves", "Decision boundaries"):
         assert title in html and f"## {title}" in markdown
@@ -201,7 +201,7 @@ def test_report_summary_prints_the_same_findings(tiny_copy: Path) -> None:
     console.print(report_summary(run))
     text = console.export_text()
     assert "key findings" in text and "Verdicts" in text and "Best" in text
-    assert headline(run, None)[0].split(":")[0] in text
+    assert headline(run, None)[0].text.split(":")[0] in text
 
 
 def test_report_command(tiny_copy: Path) -> None:
@@ -271,3 +271,130 @@ def test_what_was_swept_names_regularizer_combinations(tmp_path: Path) -> None:
     fixed = next(line for line in markdown.splitlines() if line.startswith("- **Fixed**"))
     assert "regularizers in {none, l2=0.001, dropout=0.2+l1=0.0001}" in swept
     assert "regularizers" not in fixed and "Regularization(" not in markdown
+
+
+# --- what the report says, and that it says it once --------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def synthetic(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """A finished moons-like sweep of 24 trials x 2 repeats (L1/L2 penalties, several sizes), with its verdicts."""
+    from fitsweep.verdicts import verdicts_of
+    from synthetic_curves import write_synthetic_run
+
+    run = load(write_synthetic_run(tmp_path_factory.mktemp("synthetic") / "run", 24).root)
+    return run, verdicts_of(run)
+
+
+def _finding(findings: list[Any], start: str) -> Any:
+    return next(finding for finding in findings if finding.text.startswith(start))
+
+
+def test_validation_above_training_in_most_executions_is_explained_with_the_split_size(synthetic) -> None:
+    from fitsweep.report import headline
+
+    run, diagnosis = synthetic
+    assert not any(f.text.startswith("Validation accuracy is above") for f in headline(run, diagnosis))
+    ahead = diagnosis.assign(accuracy_gap=-diagnosis["accuracy_gap"].abs() - 0.01)  # every execution ahead
+    text = _finding(headline(run, ahead), "Validation accuracy is above").text
+    accuracy = float((1 - ahead["val_error"]).median())
+    spread = (accuracy * (1 - accuracy) * (1 / 3200 + 1 / 3200)) ** 0.5  # 3,200 validation and measured rows
+    assert f"in {len(ahead)} of {len(ahead)} executions" in text
+    assert "same 3,200 validation rows" in text and f"differ by {spread:.3f} (one standard deviation)" in text
+    assert "inference mode (dropout off)" in text and "data.split_seed" in text
+
+
+def test_the_gaps_against_capacity_are_the_figures_own(synthetic) -> None:
+    from fitsweep.analysis import GAP_NAMES
+    from fitsweep.figures import plot_gap_vs_capacity
+    from fitsweep.report import headline
+
+    run, diagnosis = synthetic
+    finding = _finding(headline(run, diagnosis), "Gaps against parameter count")
+    figure = plot_gap_vs_capacity(run, diagnosis=diagnosis)
+    for item, ax in zip(finding.items, figure.axes, strict=True):  # one statement per drawn gap, in its order
+        rho = item.split("rho ")[1].split(" ")[0]
+        assert f"rho = {rho} " in ax.get_title()
+        drawn = ax.get_ylabel().replace("\n", " ")
+        assert drawn in GAP_NAMES.values() and item.startswith(f"{drawn}: rho")
+    assert "validation loss after its minimum" not in str(finding)
+
+
+def test_no_overfit_execution_leaves_out_the_empty_panel_and_says_so(synthetic) -> None:
+    from fitsweep.figures import plot_regularizer_comparison
+    from fitsweep.report.context import Context
+    from fitsweep.report.sections import regularizers
+
+    run, diagnosis = synthetic
+    assert len(plot_regularizer_comparison(run, diagnosis=diagnosis).axes) == 3  # some overfit: the share is drawn
+    none_overfit = diagnosis.assign(fit=diagnosis["fit"].astype(str).replace("overfit", "good"))
+    assert len(plot_regularizer_comparison(run, diagnosis=none_overfit).axes) == 2
+    context = Context(run, None, None, retrain=False)
+    context.__dict__["diagnosis"] = none_overfit  # the cached verdicts the section reads
+    section = regularizers.SECTION.build(context)
+    assert section is not None and section.png
+    assert section.items == ["No execution overfit, so the figure leaves out the share of overfit executions per "
+                             "regularization (0 for every one)."]
+
+
+def test_best_trials_show_one_loss_and_verdicts_in_words(synthetic) -> None:
+    from fitsweep.report import best_trials
+
+    run, diagnosis = synthetic
+    table = best_trials(run, diagnosis)
+    assert "val_crossentropy" in table and "val_loss" not in table and "test_loss" not in table
+    top = table.iloc[0]
+    fits = diagnosis.loc[diagnosis["trial_id"].astype(str) == str(top["trial"]), "fit"].astype(str)
+    most = fits.value_counts().index[0]
+    assert str(top["verdict"]).startswith(f"{most} in {fits.value_counts().iloc[0]} of 2")
+    assert not table["verdict"].str.contains(" x").any()
+
+
+def test_configurations_are_listed_one_per_item(synthetic) -> None:
+    from fitsweep.analysis import compare
+    from fitsweep.report import headline
+
+    run, diagnosis = synthetic
+    table = compare(run.trials)
+    finding = _finding(headline(run, diagnosis), "Within noise of it")
+    undecided = table[~table["baseline"] & ~table["significant"]]
+    listed = [item.split(": ")[0] for item in finding.items if not item.startswith("and ")]
+    assert listed == undecided["group"].head(len(listed)).tolist() and len(listed) == 6
+    assert finding.items[-1].startswith(f"and {len(undecided) - 6} more")
+    assert not any(group in finding.text.split("telling the closest")[0] for group in listed)
+
+
+def test_the_first_line_says_what_to_use_and_what_to_change(synthetic) -> None:
+    import numpy as np
+
+    from fitsweep.report import best_trials, recommend
+    from fitsweep.suggest import next_sweep
+
+    run, diagnosis = synthetic
+    line = recommend(run, diagnosis)
+    best = str(best_trials(run, diagnosis, top=1)["trial"].iloc[0])
+    test = run.trials.loc[run.trials["trial_id"].astype(str) == best, "test_accuracy"].to_numpy(dtype=float)
+    assert line.startswith((f"Use trial {best} (", f"Best so far: trial {best} ("))
+    assert f"test accuracy {test.mean():.3f} ± {np.std(test, ddof=1):.3f} (mean ± sd over 2 repeats)" in line
+    changes = [c for c in next_sweep(run.spec, run.trials, run.epochs, diagnosis=diagnosis).changes if c.rule != "grid"]
+    steps = line.split("Next: ")[1].split(". `fitsweep suggest")[0].split("; ")
+    assert len(steps) == len(changes) and steps[0].startswith(changes[0].rule.split()[0])
+
+
+def test_the_kept_model_is_named_as_one_execution(tiny_copy: Path) -> None:
+    from rich.console import Console
+
+    from fitsweep.display import report_summary
+
+    html, markdown = report_of(tiny_copy)
+    run = load(tiny_copy)
+    best = run.trials[run.trials["trial_id"].astype(str) == str(run.info["best_trial"])]
+    kept = best.loc[best[run.spec.tuner.objective].astype(float).idxmin(), "execution"]  # objective: lower is better
+    section = html.split('<section id="confusion_matrix">')[1].split("</section>")[0]
+    assert f"trial {run.info['best_trial']}, execution {kept}, the best of its 2 repeats" in section
+    assert "(mean ± sd over 2 repeats)" in html.split('<p class="recommendation">')[1].split("</p>")[0]
+    recommendation = markdown.split("\n\n")[1]
+    assert recommendation.startswith("**") and "test accuracy" in recommendation
+    console = Console(width=2000, record=True)  # one line each: the recommendation comes first, unwrapped
+    console.print(report_summary(run))
+    assert console.export_text().splitlines()[0].rstrip() == recommendation.strip("*")

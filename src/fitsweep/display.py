@@ -80,22 +80,27 @@ def trials_summary(run: Any, top: int = 10) -> Group:
     return Group(header, Text(f"Same in every trial: {fixed}" if fixed else ""), frame_table(best, title=title))
 
 
-def report_summary(run: Any, diagnosis: pd.DataFrame | None = None, findings: list[str] | None = None) -> Group:
-    """The report's findings in the terminal: key findings, verdicts with a reason each, best trials.
+def report_summary(run: Any, diagnosis: pd.DataFrame | None = None, findings: list[Any] | None = None,
+                   recommendation: str | None = None) -> Group:
+    """The report's findings in the terminal: what to use and change, key findings, verdicts, best trials.
 
     Args:
         run: A `SweepRun`.
         diagnosis: `verdicts_of(run)`; computed with the run's chance level if omitted.
         findings: The key findings (`headline(run, diagnosis)`) if already computed, as in a built report.
+        recommendation: The report's first line (`recommend(run, diagnosis)`) if already computed.
 
     Example:
         >>> Console().print(report_summary(fitsweep.load("results/moons")))  # doctest: +SKIP
     """
-    from fitsweep.report import best_trials, diagnose_run, fit_counts, headline
+    from fitsweep.report import best_trials, diagnose_run, fit_counts, headline, recommend
 
     diagnosis = diagnosis if diagnosis is not None else diagnose_run(run)
-    parts: list[Any] = [Text(f"{run.spec.name}: key findings", style="bold")]
-    parts += [Text(f"- {line}") for line in (findings if findings is not None else headline(run, diagnosis))]
+    recommendation = recommendation if recommendation is not None else recommend(run, diagnosis)
+    parts: list[Any] = [Text(recommendation, style="bold"), Text(f"{run.spec.name}: key findings", style="bold")]
+    for finding in findings if findings is not None else headline(run, diagnosis):
+        parts.append(Text(f"- {finding.text}"))
+        parts += [Text(f"    - {item}") for item in finding.items]
     if diagnosis is not None and not diagnosis.empty:
         parts.append(_verdicts_table(fit_counts(diagnosis)))
     best = best_trials(run, diagnosis)

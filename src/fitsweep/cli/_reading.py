@@ -61,7 +61,7 @@ def report(run_dir: Path, retrain: bool, data_dir: Path | None) -> None:
         import_tensorflow()  # quietly, before a section loads a model; a report of tables alone needs none
     built = build_report(run, data_dir=data_dir, retrain=retrain)
     files = save_report(run, built)
-    stdout.print(report_summary(run, built.diagnosis, built.headline))
+    stdout.print(report_summary(run, built.diagnosis, built.headline, built.recommendation))
     stdout.print(f"Wrote {files.html} and {files.markdown}")
 
 

@@ -7,7 +7,8 @@ Every section builds itself under a guard: a run with failed trials, a single tr
 completed trial gets a report whose sections say what they cannot show, never a traceback.
 
 - `sections/`: one module per section (its data, text and figure) and `SECTIONS`, their order;
-- `findings`: the key findings above the sections, also printed by `fitsweep report`;
+- `recommendation`: the first line, what to use and what to change; `findings`: the key findings
+  under it, above the sections; both also printed by `fitsweep report`;
 - `page`: builds every section and renders the templates; `live`: `LiveReport` for a running sweep.
 
 Example:
@@ -19,15 +20,16 @@ Example:
 
 from __future__ import annotations
 
-from fitsweep.report.content import Report, ReportFiles, Section
+from fitsweep.report.content import Finding, Report, ReportFiles, Section
 from fitsweep.report.context import diagnose_run
 from fitsweep.report.findings import headline
 from fitsweep.report.live import LiveReport
 from fitsweep.report.page import build_report, save_report, write_report
+from fitsweep.report.recommendation import recommend
 from fitsweep.report.sections.best import best_trials
 from fitsweep.report.sections.fit import fit_counts
 
 __all__ = [
-    "LiveReport", "Report", "ReportFiles", "Section", "best_trials", "build_report", "diagnose_run", "fit_counts",
-    "headline", "save_report", "write_report",
+    "Finding", "LiveReport", "Report", "ReportFiles", "Section", "best_trials", "build_report", "diagnose_run",
+    "fit_counts", "headline", "recommend", "save_report", "write_report",
 ]

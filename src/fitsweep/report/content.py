@@ -10,7 +10,7 @@ import pandas as pd
 
 from fitsweep.report.text import cell
 
-__all__ = ["Report", "ReportFiles", "Section", "Table"]
+__all__ = ["Finding", "Report", "ReportFiles", "Section", "Table"]
 
 
 @dataclass(frozen=True)
@@ -20,6 +20,17 @@ class ReportFiles:
     html: Path
     markdown: Path
     figures: list[Path]
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One key finding: a sentence, and what it lists (configurations, gaps), one per bullet."""
+
+    text: str
+    items: tuple[str, ...] = ()
+
+    def __str__(self) -> str:
+        return " ".join([self.text, *(f"- {item}" for item in self.items)])
 
 
 @dataclass
@@ -68,7 +79,8 @@ class Report:
 
     title: str
     status: str
-    headline: list[str]
+    recommendation: str  # the first line: what to use and what to change, in plain words
+    headline: list[Finding]
     sections: list[Section]
     generated: str
     diagnosis: pd.DataFrame | None = None  # what the verdicts were read from, for the terminal summary

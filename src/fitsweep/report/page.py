@@ -12,6 +12,7 @@ from fitsweep.errors import FitsweepError
 from fitsweep.report.content import Report, ReportFiles, Section
 from fitsweep.report.context import Context
 from fitsweep.report.findings import headline
+from fitsweep.report.recommendation import recommend
 from fitsweep.report.sections import SECTIONS, SectionSpec
 from fitsweep.report.text import optional, sentence
 from fitsweep.results import RunPaths, SweepRun, load, write_atomic
@@ -37,13 +38,13 @@ def build_report(
 
     Example:
         >>> report = build_report(fitsweep.load("results/moons"))  # doctest: +SKIP
-        >>> report.headline[0]  # doctest: +SKIP
+        >>> report.recommendation  # doctest: +SKIP
     """
     context = Context(run, data_dir, splits, retrain)
     sections = [section for spec in SECTIONS if (section := _guarded(spec, context)) is not None]
     diagnosis = optional(lambda: context.diagnosis)
-    return Report(f"{run.spec.name}: sweep report", _status(run), headline(run, diagnosis), sections, _now(),
-                  diagnosis)
+    return Report(f"{run.spec.name}: sweep report", _status(run), recommend(run, diagnosis), headline(run, diagnosis),
+                  sections, _now(), diagnosis)
 
 
 def write_report(

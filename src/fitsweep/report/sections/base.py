@@ -10,7 +10,7 @@ from typing import Any
 from fitsweep.report.content import Section
 from fitsweep.report.context import Context
 
-__all__ = ["SectionSpec", "figure_section"]
+__all__ = ["SectionSpec", "figure_section", "kept_model_words"]
 
 _DPI = 120
 
@@ -25,8 +25,16 @@ class SectionSpec:
     draws_figure: bool = False  # its PNG lives under figures/ as <key>.png
 
 
-def figure_section(key: str, title: str, lead: str, draw: Callable[[Context], Any]) -> SectionSpec:
+def figure_section(key: str, title: str, lead: str | Callable[[Context], str], draw: Callable[[Context], Any],
+                   remarks: Callable[[Context], list[str]] | None = None) -> SectionSpec:
     """A section that is one figure: `draw` returns a matplotlib Figure, embedded as a PNG.
+
+    Args:
+        key: The section's key (its anchor, and its figure's file name).
+        title: Its heading.
+        lead: The sentence above the figure, or a function of the run that writes it.
+        draw: Draws the figure.
+        remarks: What the figure leaves out and why, one line each, beside it.
 
     Example:
         >>> SECTION = figure_section("weights", "Weight sparsity", "...", draw)  # doctest: +SKIP
@@ -36,6 +44,27 @@ def figure_section(key: str, title: str, lead: str, draw: Callable[[Context], An
         figure = draw(context)
         buffer = io.BytesIO()
         figure.savefig(buffer, format="png", dpi=_DPI, metadata={"Software": None})
-        return Section(key, title, lead=lead, png=buffer.getvalue())
+        words = lead(context) if callable(lead) else lead
+        return Section(key, title, lead=words, items=remarks(context) if remarks else [], png=buffer.getvalue())
 
     return SectionSpec(key, title, build, draws_figure=True)
+
+
+
+def kept_model_words(context: Context) -> str:
+    """Which execution the kept model is, as a sentence: its figures show one execution, not a mean over repeats."""
+    from fitsweep.figures import kept_execution
+    from fitsweep.vocabulary import TrialStatus
+
+    kept = kept_execution(context.run)
+    if kept is None:
+        return "The kept model (best_model.keras)."
+    trial_id, execution = kept
+    trials = context.run.trials
+    repeats = int((trials["trial_id"].astype(str).eq(trial_id)
+                   & trials["status"].astype(str).eq(TrialStatus.COMPLETED)).sum())
+    if repeats <= 1:
+        return f"The kept model: trial {trial_id}, its only execution."
+    return (f"The kept model is one execution: trial {trial_id}, execution {execution}, the best of its {repeats} "
+            f"repeats by {context.run.spec.tuner.objective}. The key findings quote means over all {repeats}, so "
+            "its numbers here differ from theirs.")

@@ -9,7 +9,7 @@ from fitsweep.report.context import Context
 from fitsweep.report.sections.base import SectionSpec
 from fitsweep.report.text import hyperparameters, optional
 from fitsweep.results import SweepRun
-from fitsweep.vocabulary import TrialStatus
+from fitsweep.vocabulary import TrialStatus, verdict_tally
 
 __all__ = ["SECTION", "best_trials"]
 
@@ -28,8 +28,7 @@ def best_trials(run: SweepRun, diagnosis: pd.DataFrame | None, top: int = _TOP) 
         return pd.DataFrame()
     varied = [c for c in hyperparameters(run) if done[c].astype("string").nunique(dropna=False) > 1]
     objective, direction = run.spec.tuner.objective, run.spec.tuner.direction
-    shown = (objective, "val_loss", "val_accuracy", "test_loss", "test_accuracy", "best_epoch")
-    metrics = [c for c in dict.fromkeys(shown) if c in done]
+    metrics = [c for c in dict.fromkeys((objective, *_metrics(done))) if c in done]
     table = done.groupby("trial_id", sort=False).agg({**{c: "first" for c in varied}, **{m: "mean" for m in metrics}})
     table = table.sort_values(objective, ascending=direction == "min", kind="stable").head(top)
     if diagnosis is not None:  # only the trials shown: a sweep of 10,000 trials shows 5
@@ -41,9 +40,30 @@ def best_trials(run: SweepRun, diagnosis: pd.DataFrame | None, top: int = _TOP) 
     return table.reset_index().rename(columns={"trial_id": "trial"})
 
 
+def _metrics(done: pd.DataFrame) -> tuple[str, ...]:
+    """The metrics shown: the cross-entropy without the L1/L2 penalty where recorded, else Keras' loss.
+
+    `val_loss` is the cross-entropy plus the penalty (what the optimizer minimised), so beside
+    `val_crossentropy` it would show two numbers for one quantity that differ by the penalty.
+    """
+    if {"val_crossentropy", "test_crossentropy"} <= set(done.columns) and done["val_crossentropy"].notna().any():
+        return "val_crossentropy", "val_accuracy", "test_crossentropy", "test_accuracy", "best_epoch"
+    return "val_loss", "val_accuracy", "test_loss", "test_accuracy", "best_epoch"
+
+
 def _verdicts_text(fits: pd.Series) -> str:
-    counts = fits.astype(str).value_counts()
-    return ", ".join(str(fit) if n == 1 else f"{fit} x{n}" for fit, n in counts.items())
+    return verdict_tally(fits.astype(str), short=True)
+
+
+def _lead(objective: str, table: pd.DataFrame) -> str:
+    lead = (f"Mean over each trial's executions, best {objective} first; metrics at each execution's best epoch, "
+            "test metrics on the held-out split; the verdict, in how many of its repeats.")
+    if "val_loss" in table and "val_crossentropy" in table:  # the objective is val_loss: both are shown
+        lead += (" val_loss is the cross-entropy plus the L1/L2 penalty (what training minimised); "
+                 "val_crossentropy is the cross-entropy alone.")
+    elif "val_crossentropy" in table:
+        lead += " Cross-entropy without the L1/L2 penalty, so trials with and without a penalty compare."
+    return lead
 
 
 def _best_section(context: Context) -> Section:
@@ -52,8 +72,7 @@ def _best_section(context: Context) -> Section:
     if table.empty:
         section.note = "No trial completed yet."
         return section
-    section.lead = (f"Mean over each trial's executions, best {context.run.spec.tuner.objective} first; metrics at "
-                    "each execution's best epoch, test metrics on the held-out split.")
+    section.lead = _lead(context.run.spec.tuner.objective, table)
     section.table = Table.of(table)
     return section
 

@@ -1,20 +1,21 @@
-"""Confusion matrix: the best model's confusion matrix on the test split."""
+"""Confusion matrix: the kept model's confusion matrix on the test split."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
 from fitsweep.report.context import Context
-from fitsweep.report.sections.base import figure_section
+from fitsweep.report.sections.base import figure_section, kept_model_words
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 __all__ = ["SECTION"]
 
-_LEAD = (
-    "The best model on the held-out test split: counts, shaded by the share of the true class."
-)
+
+def _lead(context: Context) -> str:
+    return (f"{kept_model_words(context)} Its predictions on the held-out test split: counts, shaded by the share "
+            "of the true class.")
 
 
 def _draw(context: Context) -> Figure:
@@ -23,4 +24,4 @@ def _draw(context: Context) -> Figure:
     return figures.plot_confusion_matrix(context.run, splits=context.splits, model=context.model)
 
 
-SECTION = figure_section("confusion_matrix", "Confusion matrix", _LEAD, _draw)
+SECTION = figure_section("confusion_matrix", "Confusion matrix", _lead, _draw)

@@ -1,20 +1,20 @@
-"""Decision boundaries: the best model's decision boundaries over a two-feature plane."""
+"""Decision boundaries: the kept model's decision boundaries over a two-feature plane."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
 from fitsweep.report.context import Context
-from fitsweep.report.sections.base import figure_section
+from fitsweep.report.sections.base import figure_section, kept_model_words
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 __all__ = ["SECTION"]
 
-_LEAD = (
-    "The model's probability over the plane of the two features, training points on top."
-)
+
+def _lead(context: Context) -> str:
+    return f"{kept_model_words(context)} Its probability over the plane of the two features, training points on top."
 
 
 def _draw(context: Context) -> Figure:
@@ -24,4 +24,4 @@ def _draw(context: Context) -> Figure:
                                             model=context.model, retrain=context.retrain)
 
 
-SECTION = figure_section("decision_boundaries", "Decision boundaries", _LEAD, _draw)
+SECTION = figure_section("decision_boundaries", "Decision boundaries", _lead, _draw)

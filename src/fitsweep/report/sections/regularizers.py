@@ -24,4 +24,14 @@ def _draw(context: Context) -> Figure:
     return figures.plot_regularizer_comparison(context.run, diagnosis=context.diagnosis)
 
 
-SECTION = figure_section("regularizers", "Regularizers compared", _LEAD, _draw)
+def _remarks(context: Context) -> list[str]:
+    """The share-overfit panel, left out of the figure when no execution overfit, said in words instead."""
+    from fitsweep.vocabulary import Verdict
+
+    if context.diagnosis["fit"].astype(str).eq(Verdict.OVERFIT).any():
+        return []
+    return ["No execution overfit, so the figure leaves out the share of overfit executions per regularization "
+            "(0 for every one)."]
+
+
+SECTION = figure_section("regularizers", "Regularizers compared", _LEAD, _draw, _remarks)

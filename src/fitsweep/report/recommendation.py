@@ -1,0 +1,139 @@
+"""What to use and what to change: the report's first line, in plain words.
+
+The configuration is the best by the sweep's own objective (validation only); its test accuracy
+is the mean over its repeats, with their standard deviation. What to change is what
+`fitsweep suggest` would change (`fitsweep.suggest.next_sweep`), each change in a few words.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from fitsweep.report.sections.best import best_trials
+from fitsweep.report.text import cell, hyperparameters
+from fitsweep.results import SweepRun
+from fitsweep.results.columns import REGULARIZERS, encode_layers, encode_regularizers
+from fitsweep.vocabulary import TrialStatus, Verdict, verdict_tally
+
+__all__ = ["recommend"]
+
+log = logging.getLogger(__name__)
+
+_VALUES_NAMED = 6  # values of one key named in a change before "..."
+
+
+def recommend(run: SweepRun, diagnosis: pd.DataFrame | None) -> str:
+    """The report's first line: the configuration to use, how it did, and what the next sweep should change.
+
+    Example:
+        >>> recommend(fitsweep.load("results/moons"), verdicts_of(run))  # doctest: +SKIP
+        'Use trial 00 (layers 25-50-50-25, no regularization): test accuracy 0.993 ± 0.012 (mean ± sd over
+        3 repeats), good fit in 3 of 3 repeats. Next: narrow layers to 25-50-50-25 or 256-256-256; ...'
+    """
+    best = best_trials(run, diagnosis, top=1)
+    if best.empty:
+        errors = run.trials["error"].dropna().astype(str) if "error" in run.trials else pd.Series(dtype=str)
+        first = f" The first error: {errors.iloc[0]}" if len(errors) else ""
+        return f"No trial completed, so there is nothing to recommend yet.{first}"
+    row = best.iloc[0]
+    trial_id = str(row["trial"])
+    fits = _fits(diagnosis, trial_id)
+    good = bool(fits) and 2 * sum(fit == Verdict.GOOD for fit in fits) > len(fits)
+    settings = _settings(row, [c for c in hyperparameters(run) if c in best.columns])
+    line = (f"{'Use' if good else 'Best so far:'} trial {trial_id}{f' ({settings})' if settings else ''}, the best "
+            f"by {run.spec.tuner.objective}: ")
+    line += _scores(run, trial_id) + (f", {verdict_tally(fits)}" if fits else "") + "."
+    return f"{line} {_next_steps(run, diagnosis)}".strip()
+
+
+def _fits(diagnosis: pd.DataFrame | None, trial_id: str) -> list[str]:
+    if diagnosis is None or "fit" not in diagnosis:
+        return []
+    rows = diagnosis[diagnosis["trial_id"].astype(str).eq(trial_id).to_numpy()]
+    return [str(fit) for fit in rows["fit"].dropna()]
+
+
+def _settings(row: pd.Series, columns: list[str]) -> str:
+    """The best configuration's varied hyperparameters; regularizers at 0 left out, or "no regularization"."""
+    parts = [f"{c} {cell(row[c])}" for c in columns if c not in REGULARIZERS or _number(row[c]) != 0]
+    if any(c in REGULARIZERS for c in columns) and all(_number(row[c]) == 0 for c in columns if c in REGULARIZERS):
+        parts.append("no regularization")
+    return ", ".join(parts)
+
+
+def _number(value: Any) -> float:
+    number = pd.to_numeric(pd.Series([value]), errors="coerce").iloc[0]
+    return float(number) if pd.notna(number) else math.nan
+
+
+def _scores(run: SweepRun, trial_id: str) -> str:
+    """Test accuracy as mean ± sd over the trial's completed repeats (the objective where there is no test)."""
+    trials = run.trials
+    rows = trials[trials["trial_id"].astype(str).eq(trial_id).to_numpy()
+                  & trials["status"].astype(str).eq(TrialStatus.COMPLETED).to_numpy()]
+    column = "test_accuracy" if "test_accuracy" in rows and rows["test_accuracy"].notna().any() \
+        else run.spec.tuner.objective
+    values = pd.to_numeric(rows[column], errors="coerce").dropna().to_numpy(dtype=float)
+    name = column.replace("_", " ")
+    if len(values) == 1:
+        return f"{name} {values[0]:.3f} (one execution)"
+    return (f"{name} {values.mean():.3f} ± {np.std(values, ddof=1):.3f} (mean ± sd over {len(values)} repeats)")
+
+
+def _next_steps(run: SweepRun, diagnosis: pd.DataFrame | None) -> str:
+    """What `fitsweep suggest` would change, in a few words each ("" when it cannot say)."""
+    if run.info.get("status") != "completed" or run.info.get("imported"):
+        return ""  # suggest reads finished runs of fitsweep's own
+    from fitsweep.suggest import next_sweep
+
+    try:
+        suggestion = next_sweep(run.spec, run.trials, run.epochs, diagnosis=diagnosis,
+                                chance_loss=run.info.get("chance_loss"), data=run.info.get("data"))
+    except Exception as error:  # noqa: BLE001 - a sweep suggest cannot read (another family) still gets its line
+        log.debug("no next sweep: %s", error)
+        return ""
+    steps = [_step(change.key, change.rule, change.before, change.after) for change in suggestion.changes
+             if change.rule != "grid"]  # the grid's size follows from the other changes
+    if not steps:
+        return "Next: nothing to change by fitsweep's rules; more of the same would only add repeats."
+    return f"Next: {'; '.join(steps)}. `fitsweep suggest {run.path}` writes that sweep file."
+
+
+def _step(key: str, rule: str, before: Any, after: Any) -> str:
+    name = key.rsplit(".", 1)[-1]
+    if rule == "train longer":
+        return f"train for {after} epochs (was {before})"
+    if rule == "repeats":
+        return f"run {after} repeats per configuration (was {before})"
+    if rule == "scaling":
+        return "scale the inputs (data.scaling: auto)"
+    if rule == "objective":
+        return f"select on {after}"
+    verbs = {"narrow": "narrow", "widen": "widen", "learning rate": "try", "capacity": "add capacity:",
+             "regularize": "regularize more:"}
+    return f"{verbs.get(rule, rule + ':')} {name} {'to ' if rule in ('narrow', 'widen') else ''}{_values(after)}"
+
+
+def _values(form: Any) -> str:
+    """A sweep-file value in words: "a or b", "1e-4 to 0.1", or the constant."""
+    if isinstance(form, Mapping) and "values" in form:
+        values = [_value(value) for value in form["values"]]
+        shown = values[:_VALUES_NAMED] + (["..."] if len(values) > _VALUES_NAMED else [])
+        return " or ".join(shown)
+    if isinstance(form, Mapping) and "min" in form:
+        return f"{_value(form['min'])} to {_value(form['max'])}"
+    return _value(form)
+
+
+def _value(value: Any) -> str:
+    if isinstance(value, list):
+        return encode_layers(value)
+    if isinstance(value, Mapping):
+        return encode_regularizers(value)
+    return f"{value:g}" if isinstance(value, float) else str(value)
