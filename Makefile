@@ -46,7 +46,7 @@ test-fast: $(STAMP)
 
 # Rerun the seed studies whose results are committed under results/, with their reports.
 studies: $(STAMP)
-	for sweep in sweeps/*.yaml; do $(BIN)/fitsweep run $$sweep --overwrite --quiet || exit 1; done
+	for sweep in sweeps/*.yaml; do $(BIN)/fitsweep run $$sweep --results-dir results --overwrite --quiet || exit 1; done
 	$(BIN)/fitsweep report results/moons --retrain
 
 clean:

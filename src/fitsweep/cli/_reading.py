@@ -62,7 +62,7 @@ def report(run_dir: Path, retrain: bool, data_dir: Path | None) -> None:
 
     \b
     Example:
-      fitsweep report results/moons
+      fitsweep report runs/moons
     """
     from fitsweep.display import report_summary
     from fitsweep.report import build_report, save_report

@@ -86,7 +86,7 @@ def resume(run_dir: Path, quiet: bool) -> None:
 
     \b
     Example:
-      fitsweep resume results/moons
+      fitsweep resume runs/moons
     """
     from fitsweep.results import RunPaths
     from fitsweep.spec import load_spec
@@ -211,7 +211,7 @@ def learning_curve(run_dir: Path, trials: str, sizes: str, repeats: int, epochs:
 
     \b
     Example:
-      fitsweep learning-curve results/moons --trials best,3 --sizes 0.1,0.25,0.5,1.0 --repeats 3
+      fitsweep learning-curve runs/moons --trials best,3 --sizes 0.1,0.25,0.5,1.0 --repeats 3
     """
     from fitsweep.learning_curve import parse_sizes
 
