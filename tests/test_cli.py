@@ -49,6 +49,16 @@ def test_run_without_a_results_dir_writes_under_runs(tmp_path: Path, monkeypatch
     assert f"Results in {Path('runs') / 'tiny'}" in result.output
 
 
+def test_run_ends_with_its_findings_once(tmp_path: Path) -> None:
+    sweep = write_sweep(tmp_path, tiny_sweep())
+    result = invoke("run", str(sweep), "--results-dir", str(tmp_path), "--max-trials", "2", "--epochs", "2",
+                    "--quiet", "--no-tensorboard")
+    assert result.exit_code == 0, result.output
+    assert result.output.count("key findings") == 1 and result.output.count("Best 2 trials") == 1
+    output = " ".join(result.output.split())  # a long path may start a line of its own
+    assert output.index("key findings") < output.index(f"report in {tmp_path / 'tiny' / 'report.html'}")
+
+
 def test_show_prints_the_columns_asked_for(tiny_run) -> None:  # type: ignore[no-untyped-def]
     shown = invoke("show", str(tiny_run.path), "--columns", "params,train_accuracy")
     assert shown.exit_code == 0, shown.output

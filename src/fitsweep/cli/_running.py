@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from fitsweep.cli._console import import_tensorflow, print_summary, stderr, stdout
+from fitsweep.cli._console import import_tensorflow, stderr, stdout
 from fitsweep.cli._errors import naming_the_sweep_file
 from fitsweep.cli._options import (
     data_dir_option,
@@ -231,7 +231,10 @@ def learning_curve(run_dir: Path, trials: str, sizes: str, repeats: int, epochs:
 
 
 def _say_done(result: object, run_dir: Path) -> None:
-    print_summary(result)
+    """The run's findings, as its report (just written) has them, and where that report is."""
+    from fitsweep.display import report_summary
+
+    stdout.print(report_summary(result))
     stdout.print(f"Results in {run_dir}; report in {run_dir / 'report.html'}")
 
 
