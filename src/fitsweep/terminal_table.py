@@ -112,12 +112,10 @@ def _widths(columns: list[TableColumn], width: int) -> list[int]:
         if 0 < wider <= room:
             room -= wider
             widths[index] += wider
-    while room > 0:  # then the text still wrapping, a character at a time each
-        wrapping = [i for i, column in enumerate(columns) if widths[i] < column.cells_width]
-        for index in wrapping[:room]:
-            widths[index] += 1
-        room -= len(wrapping[:room]) or room
-    return widths
+    # Then the text still wrapping, in proportion to what each lacks: its rows take about as many lines.
+    lacking = [max(column.cells_width - width, 0) for column, width in zip(columns, widths, strict=True)]
+    given = [min(short, room * short // sum(lacking)) for short in lacking] if sum(lacking) > room else lacking
+    return [width + extra for width, extra in zip(widths, given, strict=True)]
 
 
 def _table(columns: list[TableColumn], widths: list[int], title: str | None) -> Table:
