@@ -1,4 +1,4 @@
-# fitsweep: `make demo` runs the moons sweep and shows its result; `make test` lints and runs the tests.
+# fitsweep: `make demo` runs the moons sweep into runs/moons and prints its findings; `make test` lints and runs the tests.
 #
 # Installs take the exact versions fitsweep is tested with from requirements.lock (a pip constraints
 # file resolved for CPython 3.11 on Linux x86-64). On another Python or platform, where a pin may have
@@ -34,9 +34,9 @@ lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks tools
 	$(BIN)/mypy src/fitsweep
 
+# The run ends with its findings (the report it wrote in runs/moons); `fitsweep report` is not needed after it.
 demo: $(STAMP)
-	$(BIN)/fitsweep run sweeps/moons.yaml --results-dir runs --overwrite
-	$(BIN)/fitsweep report runs/moons
+	$(BIN)/fitsweep run sweeps/moons.yaml --overwrite
 
 test: lint
 	$(BIN)/python -m pytest
@@ -46,7 +46,7 @@ test-fast: $(STAMP)
 
 # Rerun the seed studies whose results are committed under results/, with their reports.
 studies: $(STAMP)
-	for sweep in sweeps/*.yaml; do $(BIN)/fitsweep run $$sweep --overwrite --quiet || exit 1; done
+	for sweep in sweeps/*.yaml; do $(BIN)/fitsweep run $$sweep --results-dir results --overwrite --quiet || exit 1; done
 	$(BIN)/fitsweep report results/moons --retrain
 
 clean:

@@ -52,7 +52,7 @@ def assert_one_line_error(code: int, output: str, expect: list[str]) -> str:
 
 @pytest.fixture
 def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """An empty working folder, so that a default `results/` would land where the test sees it."""
+    """An empty working folder, so that a default `runs/` would land where the test sees it."""
     folder = tmp_path / "work"
     folder.mkdir()
     monkeypatch.chdir(folder)
@@ -257,7 +257,7 @@ def test_bad_command_line(case: dict[str, Any], tmp_path: Path, workdir: Path,
     args = [arg.format(**placeholders) for arg in case["args"]]
     before = snapshot(tmp_path)
     assert_one_line_error(*invoke(args, monkeypatch, capsys), case["expect"])
-    assert snapshot(tmp_path) == before  # no default results/ in the working folder either
+    assert snapshot(tmp_path) == before  # no default runs/ in the working folder either
 
 
 # --- the installed console script: no traceback leaks past the real entry point --------------------

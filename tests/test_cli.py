@@ -33,9 +33,44 @@ def test_run_refuses_to_overwrite_without_the_flag(tmp_path: Path) -> None:
     assert invoke(*args).exit_code == 0
     before = (tmp_path / "r" / "tiny" / "trials.parquet").read_bytes()
     refused = invoke(*args)
-    assert refused.exit_code == 2 and "pass --overwrite" in refused.output
+    assert refused.exit_code == 2 and str(tmp_path / "r" / "tiny") in refused.output
+    assert "another --results-dir" in refused.output and "pass --overwrite" in refused.output  # both ways out
     assert (tmp_path / "r" / "tiny" / "trials.parquet").read_bytes() == before
     assert invoke(*args, "--overwrite").exit_code == 0
+
+
+def test_run_without_a_results_dir_writes_under_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The default folder is runs/<name>, apart from the committed studies in results/."""
+    sweep = write_sweep(tmp_path, tiny_sweep())
+    monkeypatch.chdir(tmp_path)
+    result = invoke("run", str(sweep), "--max-trials", "1", "--epochs", "1", "--quiet", "--no-tensorboard")
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "runs" / "tiny" / "trials.parquet").is_file() and not (tmp_path / "results").exists()
+    assert f"Results in {Path('runs') / 'tiny'}" in result.output
+
+
+def test_run_ends_with_its_findings_once(tmp_path: Path) -> None:
+    sweep = write_sweep(tmp_path, tiny_sweep())
+    result = invoke("run", str(sweep), "--results-dir", str(tmp_path), "--max-trials", "2", "--epochs", "2",
+                    "--quiet", "--no-tensorboard")
+    assert result.exit_code == 0, result.output
+    assert result.output.count("key findings") == 1 and result.output.count("Best 2 trials") == 1
+    output = " ".join(result.output.split())  # a long path may start a line of its own
+    assert output.index("key findings") < output.index(f"report in {tmp_path / 'tiny' / 'report.html'}")
+
+
+def test_show_prints_the_columns_asked_for(tiny_run) -> None:  # type: ignore[no-untyped-def]
+    shown = invoke("show", str(tiny_run.path), "--columns", "params,train_accuracy")
+    assert shown.exit_code == 0, shown.output
+    header = next(line for line in shown.output.splitlines() if line.startswith("trial_id"))
+    assert header.split() == ["trial_id", "params", "train_accuracy"]
+
+
+def test_show_refuses_a_column_it_cannot_show(tiny_run) -> None:  # type: ignore[no-untyped-def]
+    refused = invoke("show", str(tiny_run.path), "--columns", "params,colour")
+    assert refused.exit_code == 2
+    assert refused.output.startswith("fitsweep: error: --columns colour: not a column")
+    assert "train_accuracy" in refused.output  # what is allowed
 
 
 def test_validate_prints_the_resolved_file(tmp_path: Path) -> None:

@@ -79,7 +79,7 @@ def _filled(arguments: list[str], places: dict[str, str]) -> list[str]:
 
 def _check(arguments: list[str], places: dict[str, str], monkeypatch: pytest.MonkeyPatch,
            capsys: pytest.CaptureFixture[str]) -> None:
-    monkeypatch.chdir(places["folder"])  # a default results/ lands there, not in the repository
+    monkeypatch.chdir(places["folder"])  # a default runs/ lands there, not in the repository
     code, output = invoke_cli(arguments, monkeypatch, capsys)
     assert "Traceback" not in output, output
     assert code in (0, 2), (arguments, output)

@@ -89,7 +89,7 @@ def test_bad_model_keys_are_one_line_errors_and_write_nothing(
     line = one_line_error(*invoke(["run", str(sweep)], monkeypatch, capsys))
     for fragment in expect:
         assert fragment in line
-    assert not (workdir / "results").exists()
+    assert not (workdir / "runs").exists()
 
 
 def test_conv_on_flat_data_stops_before_anything_is_written(
@@ -98,7 +98,7 @@ def test_conv_on_flat_data_stops_before_anything_is_written(
     line = one_line_error(*invoke(["run", str(sweep)], monkeypatch, capsys))
     assert "model.family: conv needs images" in line and "flat rows of 2 features" in line
     assert "data.image_shape" in line and str(sweep) in line  # the file whose key it is
-    assert not (workdir / "results").exists()
+    assert not (workdir / "runs").exists()
 
 
 def test_an_image_shape_that_does_not_fit_the_features_names_the_key(
@@ -107,7 +107,7 @@ def test_an_image_shape_that_does_not_fit_the_features_names_the_key(
     sweep = write_sweep(workdir, conv_sweep(data={"source": "npz", "path": "digits.npz", "image_shape": [8, 9]}))
     line = one_line_error(*invoke(["run", str(sweep)], monkeypatch, capsys))
     assert "data.image_shape [8, 9]" in line and "72 values" in line and "64 features" in line
-    assert not (workdir / "results").exists()
+    assert not (workdir / "runs").exists()
 
 
 def test_image_shape_is_refused_on_sources_that_are_not_images() -> None:
@@ -272,7 +272,7 @@ def test_npz_images_run_through_a_conv_sweep(workdir: Path, monkeypatch: pytest.
     code, output = invoke(["run", str(write_sweep(workdir, sweep)), "--quiet", "--no-tensorboard"], monkeypatch,
                           capsys)
     assert code == 0, output
-    run = load(workdir / "results" / "npz-conv")
+    run = load(workdir / "runs" / "npz-conv")
     assert run.best_model.inputs[0].shape[1:] == (8, 8, 1)
     assert (run.trials["status"] == "completed").all()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any
 
 import pandas as pd
@@ -11,10 +12,16 @@ from rich.table import Table
 from rich.text import Text
 
 from fitsweep.results.columns import table_hyperparameters
+from fitsweep.terminal_table import FittedTable, TableColumn
 
-__all__ = ["trials_summary", "frame_table", "report_summary"]
+__all__ = ["trials_summary", "summary_columns", "frame_table", "report_summary"]
 
 _METRICS = ["val_loss", "val_accuracy", "test_accuracy", "best_epoch"]
+
+
+# Which of the summary's metric columns a narrow terminal keeps, after the objective and the hyperparameters.
+_SUMMARY_PRIORITY = ["test_accuracy", "val_accuracy", "best_epoch", "val_loss", "runs"]
+_REPORT_PRIORITY = ["val_accuracy", "best_epoch", "val_loss", "test_loss"]
 
 
 def _metrics(objective: str) -> list[str]:
@@ -36,30 +43,41 @@ def _cell(value: Any) -> str:
 _MAX_ROWS = 200  # a terminal table beyond this is scrolled past, not read; and rich lays it out slowly
 
 
-def frame_table(frame: pd.DataFrame, title: str | None = None, max_rows: int | None = _MAX_ROWS) -> Table | Group:
-    """Any DataFrame as a rich table (numbers to 4 significant digits), its first `max_rows` rows.
+def frame_table(frame: pd.DataFrame, title: str | None = None, max_rows: int | None = _MAX_ROWS,
+                priority: Sequence[str] | None = None, hint: str = "a wider terminal or --csv shows them"
+                ) -> FittedTable:
+    """Any DataFrame as a table that fits the terminal (numbers to 4 significant digits), its first `max_rows` rows.
 
-    A longer table shows its first `max_rows` rows, in the frame's order, and a caption saying
-    how many were left out below it (`fitsweep diagnose` and `compare` write every row with
-    `--csv`). `max_rows=None` shows every row.
+    Columns are kept in `priority` order (the frame's by default) while they fit the console's
+    width; a line below names those left out and `hint` says where to see them. A longer table
+    shows its first `max_rows` rows, in the frame's order, and a line saying how many were left
+    out (`fitsweep diagnose` and `compare` write every row with `--csv`). `max_rows=None` shows
+    every row.
 
     Example:
-        >>> Console().print(frame_table(run.trials, max_rows=20))  # doctest: +SKIP
+        >>> Console(width=80).print(frame_table(run.trials, max_rows=20))  # doctest: +SKIP
     """
     left_out = 0 if max_rows is None else max(len(frame) - max_rows, 0)
-    table = Table(title=title, title_justify="left", header_style="bold")
-    for column in frame.columns:
-        table.add_column(str(column), justify="right" if pd.api.types.is_numeric_dtype(frame[column]) else "left")
-    for row in (frame.iloc[: len(frame) - left_out]).itertuples(index=False):
-        table.add_row(*(_cell(v) for v in row))
-    if not left_out:
-        return table
-    return Group(table, Text(f"{len(frame) - left_out:,} of {len(frame):,} rows shown, in table order; the other "
-                             f"{left_out:,} are left out (--csv writes every row).", style="italic"))
+    shown = frame.iloc[: len(frame) - left_out]
+    columns = [TableColumn(str(name), [_cell(value) for value in shown[name]],
+                           bool(pd.api.types.is_numeric_dtype(frame[name]))) for name in frame.columns]
+    notes = [f"{len(shown):,} of {len(frame):,} rows shown, in table order; the other {left_out:,} are left out "
+             "(--csv writes every row)."] if left_out else []
+    return FittedTable(columns, title=title, priority=priority, hint=hint, notes=notes)
 
 
-def trials_summary(run: Any, top: int = 10) -> Group:
-    """A run's status line and its best trials (mean over executions), best first."""
+def trials_summary(run: Any, top: int = 10, columns: Sequence[str] | None = None) -> Group:
+    """A run's status line and its best trials (mean over executions), best first.
+
+    Args:
+        run: A `SweepRun`.
+        top: How many trials to show.
+        columns: The columns after `trial_id`, in order: any of `summary_columns(run)`. By default
+            the hyperparameters that vary and the main metrics, as many as the terminal's width holds.
+
+    Example:
+        >>> Console(width=80).print(trials_summary(fitsweep.load("results/moons")))  # doctest: +SKIP
+    """
     trials, info, spec = run.trials, run.info, run.spec
     statuses = trials.drop_duplicates("trial_id")["status"].value_counts()
     counts = ", ".join(f"{n} {state}" for state, n in statuses.items())
@@ -71,13 +89,24 @@ def trials_summary(run: Any, top: int = 10) -> Group:
     hyperparameters = table_hyperparameters(trials.columns)
     varied = [c for c in hyperparameters if completed[c].nunique(dropna=False) > 1]
     fixed = ", ".join(f"{c}={_cell(completed[c].iloc[0])}" for c in hyperparameters if c not in varied)
-    per_trial = completed.groupby("trial_id", sort=False).agg(
-        {**{c: "first" for c in varied}, **{m: "mean" for m in _metrics(spec.tuner.objective)}, "execution": "count"}
-    ).rename(columns={"execution": "runs"})
-    ascending = spec.tuner.direction == "min"
-    best = per_trial.sort_values(spec.tuner.objective, ascending=ascending).head(top).reset_index()
+    objective = spec.tuner.objective
+    shown = list(columns) if columns else [*varied, *_metrics(objective), "runs"]
+    aggregated = {c: "first" if c in hyperparameters else "mean" for c in dict.fromkeys([objective, *shown])}
+    per_trial = (completed.assign(runs=1).groupby("trial_id", sort=False)
+                 .agg({**aggregated, "runs": "sum"}))
+    best = per_trial.sort_values(objective, ascending=spec.tuner.direction == "min").head(top)
     title = f"Best {len(best)} of {len(per_trial)} completed trials (mean over runs)"
-    return Group(header, Text(f"Same in every trial: {fixed}" if fixed else ""), frame_table(best, title=title))
+    priority = None if columns else ["trial_id", objective, *varied, *_SUMMARY_PRIORITY]
+    table = frame_table(best[shown].reset_index(), title=title, priority=priority,
+                        hint=f"a wider terminal shows them, or: fitsweep show {run.path} --columns {{columns}}")
+    return Group(header, Text(f"Same in every trial: {fixed}" if fixed else ""), table)
+
+
+def summary_columns(run: Any) -> list[str]:
+    """The columns `trials_summary` can show: the hyperparameters, `runs`, and every numeric column of the trials."""
+    trials = run.trials
+    numeric = [c for c in trials.columns if pd.api.types.is_numeric_dtype(trials[c]) and c != "execution"]
+    return list(dict.fromkeys([*table_hyperparameters(trials.columns), *numeric, "runs"]))
 
 
 def report_summary(run: Any, diagnosis: pd.DataFrame | None = None, findings: list[Any] | None = None,
@@ -98,24 +127,40 @@ def report_summary(run: Any, diagnosis: pd.DataFrame | None = None, findings: li
     diagnosis = diagnosis if diagnosis is not None else diagnose_run(run)
     recommendation = recommendation if recommendation is not None else recommend(run, diagnosis)
     parts: list[Any] = [Text(recommendation, style="bold"), Text(f"{run.spec.name}: key findings", style="bold")]
-    for finding in findings if findings is not None else headline(run, diagnosis):
-        parts.append(Text(f"- {finding.text}"))
-        parts += [Text(f"    - {item}") for item in finding.items]
+    parts.append(_bullets(findings if findings is not None else headline(run, diagnosis)))
     if diagnosis is not None and not diagnosis.empty:
         parts.append(_verdicts_table(fit_counts(diagnosis)))
     best = best_trials(run, diagnosis)
     if not best.empty:
-        parts.append(frame_table(best, title=f"Best {len(best)} trials (mean over executions)"))
+        objective = run.spec.tuner.objective
+        varied = [c for c in best.columns if c in table_hyperparameters(best.columns)]
+        priority = ["trial", objective, "verdict", *varied, "test_accuracy", *_REPORT_PRIORITY]
+        parts.append(frame_table(best, title=f"Best {len(best)} trials (mean over executions)", priority=priority,
+                                 hint=f"a wider terminal or {run.path / 'report.md'} shows them"))
     return Group(*parts)
 
 
-def _verdicts_table(counts: pd.DataFrame) -> Table:
-    table = Table(title="Verdicts (executions)", title_justify="left", header_style="bold")
-    for column, justify in (("verdict", "left"), ("n", "right"), ("share", "right"), ("example", "left"),
-                            ("what usually helps", "left")):
-        table.add_column(column, justify=justify)  # type: ignore[arg-type]
-    for row in counts.itertuples(index=False):
-        verdict = str(row.verdict)
-        table.add_row(Text(verdict, style=_VERDICT_STYLES.get(verdict, "")), str(row.executions), f"{row.share:.0%}",
-                      str(row.example), str(row.remedy))
-    return table
+def _bullets(findings: list[Any]) -> Table:
+    """Findings as a list whose wrapped lines stay indented under their first, their items one level in."""
+    grid = Table.grid(padding=(0, 1, 0, 0))
+    grid.add_column(no_wrap=True)
+    grid.add_column()
+    for finding in findings:
+        grid.add_row("-", finding.text)
+        for item in finding.items:
+            grid.add_row("", f"- {item}")
+    return grid
+
+
+def _verdicts_table(counts: pd.DataFrame) -> FittedTable:
+    verdicts = [str(verdict) for verdict in counts["verdict"]]
+    columns = [
+        TableColumn("verdict", [Text(verdict, style=_VERDICT_STYLES.get(verdict, "")) for verdict in verdicts]),
+        TableColumn("n", [str(n) for n in counts["executions"]], numeric=True),
+        TableColumn("share", [f"{share:.0%}" for share in counts["share"]], numeric=True),
+        TableColumn("example", [str(example) for example in counts["example"]]),
+        TableColumn("what usually helps", [str(remedy) for remedy in counts["remedy"]]),
+    ]
+    return FittedTable(columns, title="Verdicts (executions)",
+                       priority=["verdict", "n", "share", "what usually helps", "example"],
+                       hint="a wider terminal or the report shows them")

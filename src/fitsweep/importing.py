@@ -78,7 +78,7 @@ class ImportedSearch:
 def import_project(
     project_dir: str | Path,
     *,
-    results_dir: str | Path = "results",
+    results_dir: str | Path = "runs",
     name: str | None = None,
     tensorboard: str | Path | None = None,
     overwrite: bool = False,
@@ -89,7 +89,7 @@ def import_project(
 
     Args:
         project_dir: KerasTuner's `directory/project_name` (the folder holding oracle.json).
-        results_dir: Parent folder of the run; it goes to `results_dir/name`.
+        results_dir: Parent folder of the run; it goes to `results_dir/name` (`runs/<name>` by default).
         name: The run's name (default: the project folder's name).
         tensorboard: The `log_dir` of the `keras.callbacks.TensorBoard` passed to `tuner.search`,
             for per-epoch curves; without it each trial has only its best epoch.

@@ -15,8 +15,8 @@ from rich.console import Console
 
 # No emoji codes: a path or address a user typed may hold one (":b:" would print as a symbol).
 stdout = Console(highlight=False, emoji=False)
-if not stdout.is_terminal:
-    stdout = Console(highlight=False, emoji=False, width=160)  # logs and pipes have room for the whole table
+if not stdout.is_terminal and not os.environ.get("COLUMNS", "").isdigit():
+    stdout = Console(highlight=False, emoji=False, width=160)  # logs and pipes have room, unless COLUMNS says not
 stderr = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
 
 

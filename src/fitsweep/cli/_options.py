@@ -80,8 +80,11 @@ def run_dir_argument(function: _Command) -> _Command:
 
 
 def results_dir_option(help_text: str) -> Callable[[_Command], _Command]:
-    """`--results-dir`, the parent of a run's folder; each command says in `help_text` who shares it."""
-    return click.option("--results-dir", type=UsablePath(), default=Path("results"), show_default=True,
+    """`--results-dir`, the parent of a run's folder; each command says in `help_text` who shares it.
+
+    Its default, runs/, is kept out of version control; the committed studies live in results/.
+    """
+    return click.option("--results-dir", type=UsablePath(), default=Path("runs"), show_default=True,
                         help=help_text)
 
 

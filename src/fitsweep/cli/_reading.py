@@ -28,16 +28,28 @@ _COMPARE_SHOWN = ("group", "n_executions", "test_accuracy_mean", "test_accuracy_
 
 @click.command()
 @run_dir_argument
-def show(run_dir: Path) -> None:
+@click.option("--columns", help="The columns to show after trial_id, comma-separated: hyperparameters, runs, or "
+                                "any numeric column of the trials table (default: what varies and the main metrics, "
+                                "as many as the terminal's width holds).")
+def show(run_dir: Path, columns: str | None) -> None:
     """Print a run's trials, best first.
 
     \b
     Example:
       fitsweep show results/moons
+      fitsweep show results/moons --columns layers,val_loss,train_accuracy,params
     """
+    from fitsweep.display import summary_columns, trials_summary
     from fitsweep.results import load
 
-    print_summary(load(run_dir))
+    run = load(run_dir)
+    chosen = [name.strip() for name in (columns or "").split(",") if name.strip()]
+    allowed = summary_columns(run)
+    unknown = [name for name in chosen if name not in allowed]
+    if unknown:
+        raise FitsweepError(f"not a column of this run's summary; choose from {', '.join(allowed)}",
+                            key="--columns", value=unknown[0])
+    stdout.print(trials_summary(run, columns=chosen or None))
 
 
 @click.command()
@@ -50,7 +62,7 @@ def report(run_dir: Path, retrain: bool, data_dir: Path | None) -> None:
 
     \b
     Example:
-      fitsweep report results/moons
+      fitsweep report runs/moons
     """
     from fitsweep.display import report_summary
     from fitsweep.report import build_report, save_report

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from fitsweep.cli._console import import_tensorflow, print_summary, stderr, stdout
+from fitsweep.cli._console import import_tensorflow, stderr, stdout
 from fitsweep.cli._errors import naming_the_sweep_file
 from fitsweep.cli._options import (
     data_dir_option,
@@ -86,7 +86,7 @@ def resume(run_dir: Path, quiet: bool) -> None:
 
     \b
     Example:
-      fitsweep resume results/moons
+      fitsweep resume runs/moons
     """
     from fitsweep.results import RunPaths
     from fitsweep.spec import load_spec
@@ -211,7 +211,7 @@ def learning_curve(run_dir: Path, trials: str, sizes: str, repeats: int, epochs:
 
     \b
     Example:
-      fitsweep learning-curve results/moons --trials best,3 --sizes 0.1,0.25,0.5,1.0 --repeats 3
+      fitsweep learning-curve runs/moons --trials best,3 --sizes 0.1,0.25,0.5,1.0 --repeats 3
     """
     from fitsweep.learning_curve import parse_sizes
 
@@ -231,7 +231,10 @@ def learning_curve(run_dir: Path, trials: str, sizes: str, repeats: int, epochs:
 
 
 def _say_done(result: object, run_dir: Path) -> None:
-    print_summary(result)
+    """The run's findings, as its report (just written) has them, and where that report is."""
+    from fitsweep.display import report_summary
+
+    stdout.print(report_summary(result))
     stdout.print(f"Results in {run_dir}; report in {run_dir / 'report.html'}")
 
 

@@ -34,7 +34,7 @@ def recommend(run: SweepRun, diagnosis: pd.DataFrame | None) -> str:
     Example:
         >>> recommend(fitsweep.load("results/moons"), verdicts_of(run))  # doctest: +SKIP
         'Use trial 00 (layers 25-50-50-25, no regularization): test accuracy 0.993 ± 0.012 (mean ± sd over
-        3 repeats), good fit in 3 of 3 repeats. Next: narrow layers to 25-50-50-25 or 256-256-256; ...'
+        3 repeats), good fit in 3 of 3 repeats. Next: search layers only over 25-50-50-25 or 256-256-256; ...'
     """
     best = best_trials(run, diagnosis, top=1)
     if best.empty:
@@ -115,9 +115,10 @@ def _step(key: str, rule: str, before: Any, after: Any) -> str:
         return "scale the inputs (data.scaling: auto)"
     if rule == "objective":
         return f"select on {after}"
-    verbs = {"narrow": "narrow", "widen": "widen", "learning rate": "try", "capacity": "add capacity:",
-             "regularize": "regularize more:"}
-    return f"{verbs.get(rule, rule + ':')} {name} {'to ' if rule in ('narrow', 'widen') else ''}{_values(after)}"
+    if rule == "narrow":  # the search space shrinks to the values around the top configurations
+        return f"search {name} only over {_values(after)}"
+    verbs = {"widen": "widen", "learning rate": "try", "capacity": "add capacity:", "regularize": "regularize more:"}
+    return f"{verbs.get(rule, rule + ':')} {name} {'to ' if rule == 'widen' else ''}{_values(after)}"
 
 
 def _values(form: Any) -> str:

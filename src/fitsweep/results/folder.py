@@ -132,7 +132,8 @@ def prepare_run_dir(root: Path, overwrite: bool) -> RunPaths:
     # Hidden entries alone (a lock or temporary file of a run killed while starting) hold no run.
     if root.exists() and any(not entry.name.startswith(".") for entry in root.iterdir()):
         if not overwrite:
-            raise ResultsError(f"{root}: a run already exists here; pass --overwrite to replace it")
+            raise ResultsError(f"{root}: a run already exists here; to keep it, give another --results-dir (the new "
+                               f"run goes to DIR/{root.name}); to replace it, pass --overwrite")
         if not paths.run_info.exists():
             raise ResultsError(f"{root}: is not empty and holds no fitsweep run; refusing to overwrite it")
         holder = _lock_holder(paths)

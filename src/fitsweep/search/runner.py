@@ -62,7 +62,7 @@ REFRESH_SECONDS = 5.0
 REFRESH_SPACING = 9.0
 
 
-def run_dir_for(spec: SweepSpec, results_dir: str | Path = "results") -> Path:
+def run_dir_for(spec: SweepSpec, results_dir: str | Path = "runs") -> Path:
     """The folder a sweep's results go to: `<results_dir>/<name>`."""
     return Path(results_dir) / spec.name
 
@@ -70,7 +70,7 @@ def run_dir_for(spec: SweepSpec, results_dir: str | Path = "results") -> Path:
 def run_sweep(
     spec: SweepSpec,
     *,
-    results_dir: str | Path = "results",
+    results_dir: str | Path = "runs",
     data_dir: str | Path = ".",
     overwrite: bool = False,
     observer: SweepObserver | None = None,
@@ -82,7 +82,8 @@ def run_sweep(
 
     Args:
         spec: The validated sweep.
-        results_dir: Parent folder; the run goes to `<results_dir>/<spec.name>`.
+        results_dir: Parent folder; the run goes to `<results_dir>/<spec.name>` (`runs/<name>` by default;
+            the committed studies live in `results/`).
         data_dir: Folder that relative data paths resolve against (the sweep file's folder).
         overwrite: Replace an earlier run in the same folder.
         observer: Told about each trial and epoch (for progress display).

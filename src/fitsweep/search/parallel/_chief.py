@@ -62,7 +62,7 @@ def run_parallel(
     spec: SweepSpec,
     *,
     workers: int = 2,
-    results_dir: str | Path = "results",
+    results_dir: str | Path = "runs",
     data_dir: str | Path = ".",
     overwrite: bool = False,
     observer: SweepObserver | None = None,
@@ -83,7 +83,7 @@ def run_parallel(
         spec: The validated sweep.
         workers: Worker processes to start on this machine; each gets `default_threads(workers)`
             TensorFlow threads.
-        results_dir: Parent folder; the run goes to `<results_dir>/<spec.name>`.
+        results_dir: Parent folder; the run goes to `<results_dir>/<spec.name>` (`runs/<name>` by default).
         data_dir: Folder that relative data paths resolve against (the sweep file's folder).
         overwrite: Replace an earlier run in the same folder.
         observer: Told when trials start and end (epochs run in the workers and are not shown).

@@ -43,7 +43,7 @@ def run_worker(
     spec: SweepSpec,
     chief: str,
     *,
-    results_dir: str | Path = "results",
+    results_dir: str | Path = "runs",
     data_dir: str | Path = ".",
     tuner_id: str | None = None,
     threads: int | None = None,
