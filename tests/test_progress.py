@@ -43,3 +43,18 @@ def test_on_an_80_column_terminal_the_counts_and_times_stay_whole_and_the_note_i
     last_frame = console.file.getvalue().split("\r")[-1]  # type: ignore[attr-defined]
     assert re.search(r"0/32 +trials \d:\d\d:\d\d left", last_frame), last_frame
     assert re.search(r"0/600 epochs \d:\d\d:\d\d left -:--:-- layers=25-50-50-25 .*…", last_frame), last_frame
+
+
+def test_trials_whose_epoch_shares_do_not_add_up_exactly_still_count_as_whole_trials() -> None:
+    console = Console(file=io.StringIO(), force_terminal=True, color_system=None, width=140)
+    with LiveProgress(console, total_trials=9, objective="val_loss") as progress:
+        trial_ids = [str(n) for n in range(9)]
+        for trial_id in trial_ids:  # 9 trials of 3 epochs fused: each epoch is a third of a trial
+            progress.trial_started(trial_id, {}, 3, 1)
+        for epoch in range(3):
+            for trial_id in trial_ids:
+                progress.epoch_ended(trial_id, 0, epoch, {})
+        for trial_id in trial_ids:
+            progress.trial_ended(trial_id, "COMPLETED", 0.5)
+        assert progress.bars.tasks[progress.trials].completed == 9
+    assert re.search(r"9/9 +trials", console.file.getvalue())  # type: ignore[attr-defined]

@@ -130,7 +130,9 @@ class LiveProgress(NoProgress):
         best = f"best {self.objective}={self.best:.4f}" if self.best is not None else ""
         rest = 1.0 - self.counted.pop(trial_id, 0.0)  # what early stopping, or a failure, left uncounted
         self.epoch_share.pop(trial_id, None)
-        self.bars.update(self.trials, advance=rest, note=best)
+        # Rounded: shares of 1/3 add up to 8.999..., which the count would show as 8 of 9 trials.
+        completed = round(self.bars.tasks[self.trials].completed + rest, 9)
+        self.bars.update(self.trials, completed=completed, note=best)
 
 
 def make_progress(console: Console, total_trials: int, objective: str, direction: str, quiet: bool) -> NoProgress:
