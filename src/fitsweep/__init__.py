@@ -42,7 +42,15 @@ _LAZY = {
 }
 
 
+# Of those, the names that train: TensorFlow is imported first, without its start-up chatter on stderr.
+_TRAINING = {"run_sweep", "run_learning_curve"}
+
+
 def __getattr__(name: str) -> Any:
+    if name in _TRAINING:
+        from fitsweep.quiet_tensorflow import import_tensorflow
+
+        import_tensorflow()
     if name in _LAZY:
         return getattr(import_module(_LAZY[name]), name)
     raise AttributeError(f"module 'fitsweep' has no attribute {name!r}")

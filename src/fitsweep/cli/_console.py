@@ -1,17 +1,18 @@
 """Where the commands print: one rich console for results (stdout), one for messages (stderr).
 
-TensorFlow is imported here too, quietly: its C++ start-up chatter would land between a
-command's own lines on stderr.
+Commands that train or load a model import TensorFlow through `import_tensorflow`, quietly: its
+C++ start-up chatter would land between a command's own lines on stderr.
 """
 
 from __future__ import annotations
 
 import os
-import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 from rich.console import Console
+
+from fitsweep.quiet_tensorflow import import_tensorflow
+
+__all__ = ["import_tensorflow", "print_summary", "stderr", "stdout"]
 
 # No emoji codes: a path or address a user typed may hold one (":b:" would print as a symbol).
 stdout = Console(highlight=False, emoji=False)
@@ -25,25 +26,3 @@ def print_summary(result: object) -> None:
     from fitsweep.display import trials_summary
 
     stdout.print(trials_summary(result))
-
-
-def import_tensorflow() -> None:
-    """Import TensorFlow with its start-up logs hidden; only commands that train or load a model call it."""
-    with _quiet_native_logs():
-        import tensorflow as tf
-    tf.get_logger().setLevel("ERROR")
-
-
-@contextmanager
-def _quiet_native_logs() -> Iterator[None]:
-    """Hide TensorFlow's C++ start-up chatter, which no environment variable silences."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    sys.stderr.flush()
-    saved = os.dup(2)
-    try:
-        with open(os.devnull, "w") as devnull:
-            os.dup2(devnull.fileno(), 2)
-            yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)

@@ -254,6 +254,9 @@ def retrain_execution(run: Any, splits: Any, trial_id: str, execution: int,
     Example:
         >>> model, val_loss = retrain_execution(run, load_splits(run), "07", 0)  # doctest: +SKIP
     """
+    from fitsweep.quiet_tensorflow import import_tensorflow
+
+    import_tensorflow()
     from fitsweep.families import family_for
     from fitsweep.search.engine import execution_seed
     from fitsweep.training import Member, train_executions

@@ -236,6 +236,9 @@ class SweepRun:
         model_path = RunPaths(self.path).best_model
         if not model_path.exists():
             return None
+        from fitsweep.quiet_tensorflow import import_tensorflow
+
+        import_tensorflow()
         import keras
 
         from fitsweep.families.user_build import custom_objects
