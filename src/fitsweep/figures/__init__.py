@@ -3,7 +3,9 @@
 Each figure is computed in two steps, as Optuna's plots are: a private `_<plot>_info` function
 reduces the tables to a small typed record, and a draw step turns that record into a Figure.
 Nothing is saved and no window opens: figures live on an Agg canvas, outside pyplot, so they
-need no closing and leave a notebook's backend alone. `fitsweep.report` writes them to files.
+need no closing and leave a notebook's backend alone. In a notebook a figure shows as an image
+when it is a cell's value or passed to `display` (`fitsweep.jupyter`), with no `%matplotlib`
+magic. `fitsweep.report` writes them to files.
 
 - `plot_learning_curves`: each trial's loss and accuracy per epoch, coloured by verdict.
 - `plot_gap_vs_capacity`: the generalisation gap against the parameter count.

@@ -15,6 +15,7 @@ from matplotlib.figure import Figure
 from matplotlib.rcsetup import cycler
 
 from fitsweep.errors import FitsweepError
+from fitsweep.jupyter import enable_inline_figures
 from fitsweep.results.columns import HYPERPARAMETERS, decode_layers, table_hyperparameters
 from fitsweep.vocabulary import TrialStatus, Verdict
 
@@ -118,7 +119,8 @@ def natural_key(value: Any) -> tuple[Any, ...]:
 
 def new_figure(width: float, height: float,
                layout: Literal["constrained", "compressed", "tight"] | None = "constrained") -> Figure:
-    """A blank figure on an Agg canvas: no window, no pyplot state, nothing to close."""
+    """A blank figure on an Agg canvas: no window, no pyplot state, nothing to close; in a notebook, shown inline."""
+    enable_inline_figures()
     figure = Figure(figsize=(width, height), layout=layout)
     FigureCanvasAgg(figure)
     return figure
