@@ -1,10 +1,12 @@
-"""Progress of a running sweep: a live rich display in a terminal, plain lines otherwise."""
+"""Progress of a running sweep: a live rich display in a terminal, plain lines otherwise, HTML in a notebook
+(`_notebook`); `shown_progress` picks the one a `run_sweep` call asks for."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.progress import (
@@ -17,9 +19,12 @@ from rich.progress import (
 )
 from rich.table import Column
 
-from fitsweep.search.engine import NullObserver
+from fitsweep.search.engine import NullObserver, SweepObserver
 
-__all__ = ["NoProgress", "LiveProgress", "LineProgress", "make_progress"]
+if TYPE_CHECKING:
+    from fitsweep.spec import TunerSpec
+
+__all__ = ["NoProgress", "LiveProgress", "LineProgress", "make_progress", "shown_progress"]
 
 
 def _format_values(values: Mapping[str, Any]) -> str:
@@ -142,3 +147,49 @@ def make_progress(console: Console, total_trials: int, objective: str, direction
     if console.is_terminal:
         return LiveProgress(console, total_trials, objective, direction)
     return LineProgress(console, total_trials, objective)
+
+
+@contextmanager
+def shown_progress(tuner: TunerSpec, progress: bool | None, observer: SweepObserver | None
+                   ) -> Iterator[SweepObserver | None]:
+    """What a run tells about its progress: the caller's observer, a display, or both.
+
+    `progress=None` shows the display in a Jupyter notebook when no observer is given, and
+    nothing in a script; True shows it anywhere (bars in a terminal, lines in a log), False never.
+    """
+    from fitsweep.jupyter import in_notebook
+    from fitsweep.search._notebook import NotebookProgress
+
+    notebook = in_notebook()
+    if not (progress or (progress is None and observer is None and notebook)):
+        yield observer
+        return
+    display = (NotebookProgress(tuner.max_trials, tuner.objective, tuner.direction) if notebook
+               else make_progress(Console(), tuner.max_trials, tuner.objective, tuner.direction, quiet=False))
+    with display:
+        yield display if observer is None else _Both(display, observer)
+
+
+class _Both(NoProgress):
+    """A display and the caller's observer, each told every event."""
+
+    def __init__(self, display: NoProgress, observer: SweepObserver) -> None:
+        self.display, self.observer = display, observer
+
+    def data_prepared(self, summary: str) -> None:
+        self.display.data_prepared(summary)
+        told = getattr(self.observer, "data_prepared", None)  # optional, as `run_sweep` treats it
+        if told is not None:
+            told(summary)
+
+    def trial_started(self, trial_id: str, values: Mapping[str, Any], epochs: int, executions: int) -> None:
+        self.display.trial_started(trial_id, values, epochs, executions)
+        self.observer.trial_started(trial_id, values, epochs, executions)
+
+    def epoch_ended(self, trial_id: str, execution: int, epoch: int, logs: Mapping[str, float]) -> None:
+        self.display.epoch_ended(trial_id, execution, epoch, logs)
+        self.observer.epoch_ended(trial_id, execution, epoch, logs)
+
+    def trial_ended(self, trial_id: str, status: str, score: float | None) -> None:
+        self.display.trial_ended(trial_id, status, score)
+        self.observer.trial_ended(trial_id, status, score)

@@ -45,6 +45,7 @@ from fitsweep.search.engine import (
     recover_interrupted_trials,
     slot_owner,
 )
+from fitsweep.search.progress import shown_progress
 from fitsweep.space import hyperparameter_names
 from fitsweep.spec import SweepSpec, load_spec
 from fitsweep.tensorboard import TensorBoardLog
@@ -74,6 +75,7 @@ def run_sweep(
     data_dir: str | Path = ".",
     overwrite: bool = False,
     observer: SweepObserver | None = None,
+    progress: bool | None = None,
     report: bool = False,
     search: Callable[[SweepTuner], None] | None = None,
     build: Callable[[Any], Any] | None = None,
@@ -86,7 +88,14 @@ def run_sweep(
             the committed studies live in `results/`).
         data_dir: Folder that relative data paths resolve against (the sweep file's folder).
         overwrite: Replace an earlier run in the same folder.
-        observer: Told about each trial and epoch (for progress display).
+        observer: Told as the run goes: `trial_started(trial_id, values, epochs, executions)`,
+            `epoch_ended(trial_id, execution, epoch, logs)` with the epoch's metrics,
+            `trial_ended(trial_id, status, score)` with KerasTuner's status and the objective's
+            value, and, if it has one, `data_prepared(summary)` with a line on the data
+            (`fitsweep.search.engine.SweepObserver`).
+        progress: Show live progress: trials, epochs, best score so far, time left. By default
+            (None) shown in a Jupyter notebook when no observer is given and not in a script; True
+            shows it anywhere (rich bars in a terminal, a line per trial in a log), False never.
         report: Keep report.html and report.md current as trials end (at a bounded cost, with the tables).
         search: Runs the trials; by default `SweepTuner.search`, in this process (`fitsweep.search.parallel`
             passes one that serves them to worker processes).
@@ -116,7 +125,7 @@ def run_sweep(
     splits = prepare_data(spec.data, data_dir)
     family_for(spec).check_data(splits)
     paths = prepare_run_dir(run_dir_for(spec, results_dir), overwrite)
-    with run_lock(paths):
+    with run_lock(paths), shown_progress(spec.tuner, progress, observer) as observer:
         _announce_data(observer, splits)  # once the folder is taken: a refusal is the only line said
         info = _run_info(spec, splits, Path(data_dir))
         write_run_info(paths, info)
@@ -125,11 +134,13 @@ def run_sweep(
     return load(paths.root)
 
 
-def resume_sweep(run_dir: str | Path, *, observer: SweepObserver | None = None, report: bool = False) -> SweepRun:
+def resume_sweep(run_dir: str | Path, *, observer: SweepObserver | None = None, progress: bool | None = None,
+                 report: bool = False) -> SweepRun:
     """Continue an interrupted or killed run until it has `max_trials` trials.
 
     Every completed trial is kept once; a trial the interruption cut short is run again from
     its first epoch. Resuming a finished run rewrites its tables and changes nothing else.
+    `observer`, `progress` and `report` are `run_sweep`'s.
 
     Example:
         >>> run = resume_sweep("results/moons")  # doctest: +SKIP
@@ -142,7 +153,7 @@ def resume_sweep(run_dir: str | Path, *, observer: SweepObserver | None = None, 
     check_recorded_sweep(paths, spec, info)
     splits = prepare_data(spec.data, info.get("data_dir", "."))
     family_for(spec).check_data(splits)
-    with run_lock(paths):
+    with run_lock(paths), shown_progress(spec.tuner, progress, observer) as observer:
         _announce_data(observer, splits)
         info.update(status="running", resumed=_now())
         write_run_info(paths, info)
