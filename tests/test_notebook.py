@@ -1,10 +1,12 @@
-"""fitsweep in a notebook, without a kernel: the live progress display."""
+"""fitsweep in a notebook, without a kernel: the run's HTML summary and the live progress display."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from typing import Any
 
+import pandas as pd
 import pytest
 
 from conftest import tiny_sweep
@@ -105,3 +107,26 @@ def test_a_display_asked_for_beside_an_observer_tells_both(notebook_output: _Out
     assert observer.events[0] == "data" and observer.events.count("epoch 1.2") == 1 and observer.events[-1] == "end 1"
     assert re.search(rf"2/{TUNER.max_trials} +trials", notebook_output.bundles[-1]["text/plain"])
 
+
+def test_a_run_shows_as_a_short_summary_not_as_its_tables(tiny_run: Any) -> None:
+    html = tiny_run._repr_html_()
+    assert html.startswith('<div class="fitsweep-run">') and f"<b>{tiny_run.spec.name}</b>: completed" in html
+    for verdict, count in tiny_run.trials["fit"].dropna().astype(str).value_counts().items():
+        assert f"</span> {count} {verdict}" in html
+    completed = tiny_run.trials[tiny_run.trials["status"] == "completed"]
+    best = completed.groupby("trial_id")[tiny_run.spec.tuner.objective].mean().idxmin()
+    first_cells = re.findall(r"<tr><td>(.*?)</td>", html)
+    assert first_cells[0] == best and len(first_cells) == min(completed["trial_id"].nunique(), 5)
+    assert "<li>" in html  # the findings
+    assert "\n" not in repr(tiny_run) and repr(tiny_run).startswith("SweepRun(")
+
+
+def test_a_run_without_a_completed_trial_says_so_without_a_table(tiny_run: Any) -> None:
+    failed = dataclasses.replace(tiny_run, trials=tiny_run.trials.assign(status="failed", fit=pd.NA))
+    html = failed._repr_html_()
+    assert "<table>" not in html and "No trial completed" in html and "failed" in html
+
+
+def test_a_run_whose_summary_cannot_be_made_shows_its_one_line_repr(tiny_run: Any) -> None:
+    broken = dataclasses.replace(tiny_run, trials=pd.DataFrame())
+    assert broken._repr_html_() is None  # IPython then shows repr(), which needs no table

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import shutil
 import socket
@@ -27,6 +28,7 @@ import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +41,8 @@ __all__ = [
     "RunPaths", "SweepRun", "check_recorded_sweep", "load", "prepare_run_dir", "read_run_info", "run_lock",
     "sweep_fingerprint", "write_atomic", "write_tables", "write_run_info", "write_spec",
 ]
+
+log = logging.getLogger(__name__)
 
 TUNER_PROJECT = "tuner"
 _OLD_COMPLETED = "complete"  # run.json's status for a finished run before fitsweep spelled it "completed"
@@ -229,6 +233,22 @@ class SweepRun:
         best_text = f", best trial {best} ({objective} {score:.4g})" if best and score is not None else ""
         return (f"SweepRun('{self.path}': {trials} trials, {len(self.trials)} executions, {len(self.epochs)} epoch "
                 f"rows, {self.info.get('status', 'status unknown')}{best_text})")
+
+    def _repr_html_(self) -> str | None:
+        """As a notebook shows the run: status, verdicts, best trials and findings (`fitsweep.report.notebook`)."""
+        return self._summary_html
+
+    @cached_property
+    def _summary_html(self) -> str | None:
+        """Made once (verdicts and findings take a second or two on a large run); None, and so the
+        one-line repr, when it cannot be made: a display never fails a cell."""
+        try:
+            from fitsweep.report.notebook import run_html
+
+            return run_html(self)
+        except Exception as error:  # noqa: BLE001 - see above; the reason is logged
+            log.debug("no HTML summary of %s: %s", self.path, error)
+            return None
 
     @property
     def best_model(self) -> Any:
