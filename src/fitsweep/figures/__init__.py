@@ -13,6 +13,7 @@ magic. `fitsweep.report` writes them to files.
 - `plot_importance`: which hyperparameters the objective and the gap depend on.
 - `plot_hyperparameters`: the objective against each varied hyperparameter.
 - `plot_decision_boundaries`: the best model's (and optionally other models') predictions on 2-D data.
+- `plot_decision_boundary_epochs`: one execution's decision boundary after a few of its epochs.
 - `plot_confusion_matrix`: the kept model (`kept_execution`: one execution of the best trial) on the test split.
 - `plot_weight_sparsity`: weight norms and near-zero share per regularization (when recorded).
 - `plot_training_size_curves`: error against training-set size, with its power-law fit and
@@ -29,6 +30,7 @@ Example:
 
 from __future__ import annotations
 
+from fitsweep.figures._boundary_epochs import plot_decision_boundary_epochs
 from fitsweep.figures._capacity import plot_gap_vs_capacity
 from fitsweep.figures._common import VERDICT_COLORS, FigureError
 from fitsweep.figures._comparison import plot_regularizer_comparison
@@ -53,6 +55,7 @@ __all__ = [
     "load_splits",
     "plot_confusion_matrix",
     "plot_decision_boundaries",
+    "plot_decision_boundary_epochs",
     "plot_gap_vs_capacity",
     "plot_hyperparameters",
     "plot_importance",
