@@ -117,7 +117,7 @@ def test_a_run_shows_as_a_short_summary_not_as_its_tables(tiny_run: Any) -> None
     best = completed.groupby("trial_id")[tiny_run.spec.tuner.objective].mean().idxmin()
     first_cells = re.findall(r"<tr><td>(.*?)</td>", html)
     assert first_cells[0] == best and len(first_cells) == min(completed["trial_id"].nunique(), 5)
-    assert "<li>" in html  # the findings
+    assert "<li>" in html and f"trial {best}" in html  # the findings, and the report's first line
     assert "\n" not in repr(tiny_run) and repr(tiny_run).startswith("SweepRun(")
 
 

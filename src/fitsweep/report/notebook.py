@@ -1,4 +1,4 @@
-"""A run as a notebook shows it: status, verdicts, the best trials and the key findings, in a few lines of HTML.
+"""A run as a notebook shows it: status, what to use, verdicts, the best trials and the key findings, in HTML.
 
 `SweepRun._repr_html_` returns `run_html(run)`, so a cell ending in `run` shows this instead of
 the tables. The tables stay a cell away (`run.trials`), and the report has the rest.
@@ -10,8 +10,10 @@ from html import escape
 
 import pandas as pd
 
+from fitsweep.report.content import Finding
 from fitsweep.report.context import diagnose_run
 from fitsweep.report.findings import headline
+from fitsweep.report.recommendation import recommend
 from fitsweep.report.sections.best import best_trials
 from fitsweep.report.text import cell, hyperparameters
 from fitsweep.results import SweepRun
@@ -24,18 +26,16 @@ _MUTED = "color:#555"
 
 
 def run_html(run: SweepRun) -> str:
-    """The run's summary as an HTML fragment: a header, verdict counts, the best trials, the findings.
+    """The run's summary as an HTML fragment: a header, the report's first line (what to use and change),
+    verdict counts, the best trials, the findings.
 
     Example:
         >>> from IPython.display import HTML  # doctest: +SKIP
         >>> HTML(run_html(fitsweep.load("results/moons")))  # doctest: +SKIP
     """
     diagnosis = diagnose_run(run)
-    best = best_trials(run, diagnosis, top=_TOP)
-    findings = headline(run, diagnosis)
-    if not best.empty:
-        findings = findings[1:]  # the best trial's line: the table's first row says it
-    parts = [_header(run), _verdicts(run.trials), _best_table(run, best), _findings(findings)]
+    parts = [_header(run), f"<p>{escape(recommend(run, diagnosis))}</p>", _verdicts(run.trials),
+             _best_table(run, best_trials(run, diagnosis, top=_TOP)), _findings(headline(run, diagnosis))]
     return '<div class="fitsweep-run">' + "".join(part for part in parts if part) + "</div>"
 
 
@@ -74,12 +74,17 @@ def _best_table(run: SweepRun, best: pd.DataFrame) -> str:
             f"<thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>")
 
 
-def _findings(lines: list[str]) -> str:
-    if not lines:
+def _findings(findings: list[Finding]) -> str:
+    if not findings:
         return ""
-    shown, rest = lines[:_FINDINGS_SHOWN], lines[_FINDINGS_SHOWN:]
-    html = "<ul>" + "".join(f"<li>{escape(line)}</li>" for line in shown) + "</ul>"
+    shown, rest = findings[:_FINDINGS_SHOWN], findings[_FINDINGS_SHOWN:]
+    html = "<ul>" + "".join(_finding(finding) for finding in shown) + "</ul>"
     if rest:
-        more = "".join(f"<li>{escape(line)}</li>" for line in rest)
+        more = "".join(_finding(finding) for finding in rest)
         html += f"<details><summary>{len(rest)} more findings</summary><ul>{more}</ul></details>"
     return html
+
+
+def _finding(finding: Finding) -> str:
+    items = "".join(f"<li>{escape(item)}</li>" for item in finding.items)
+    return f"<li>{escape(finding.text)}{f'<ul>{items}</ul>' if items else ''}</li>"
