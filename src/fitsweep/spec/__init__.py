@@ -1,6 +1,6 @@
 """The sweep file: its schema, its defaults and its validation.
 
-A sweep file is YAML with five sections (`name`, `data`, `model`, `train`, `tuner`). It is read
+A sweep file is YAML with six keys (`name`, `data`, `model`, `train`, `tuner`, `report`). It is read
 and validated once, here; everything downstream trusts the returned `SweepSpec`.
 
 Every searchable hyperparameter takes one of three forms::
@@ -12,8 +12,8 @@ Every searchable hyperparameter takes one of three forms::
 Its modules, each one job, importing only those above it:
 
 - `_messages`: how a problem is worded, one line naming the key (pydantic errors included).
-- `_hyperparameters`: the three forms of a hyperparameter, the values each key allows (`bounds_of`
-  reads them back), `Section`.
+- `_hyperparameters`: the three forms of a hyperparameter, the values each key allows (`bounds_of`,
+  `names_of` read them back), `Section`.
 - `_data`: the `data` section, one class per source.
 - `_model`: the `model` section, one class per model family (`MODEL_FAMILIES`).
 - `_writer`: YAML out (`yaml_entry`, a resolved sweep.yaml).
@@ -31,7 +31,7 @@ from fitsweep.spec._data import KerasTunerData as KerasTunerData
 from fitsweep.spec._data import MoonsData as MoonsData
 from fitsweep.spec._data import NotMNISTData as NotMNISTData
 from fitsweep.spec._data import NpzData as NpzData
-from fitsweep.spec._hyperparameters import ACTIVATIONS, OPTIMIZERS, Bounds, Choice, Range, bounds_of
+from fitsweep.spec._hyperparameters import ACTIVATIONS, OPTIMIZERS, Bounds, Choice, Range, bounds_of, names_of
 from fitsweep.spec._loader import load_spec, parse_spec_text
 from fitsweep.spec._messages import names_a_key
 from fitsweep.spec._model import MODEL_FAMILIES, BuildModelSpec, ConvModelSpec, ModelSection, ModelSpec
@@ -52,6 +52,7 @@ __all__ = [
     "Choice",
     "Range",
     "bounds_of",
+    "names_of",
     "SweepSpec",
     "DataSpec",
     "ModelSpec",

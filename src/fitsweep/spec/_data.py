@@ -20,16 +20,24 @@ Seed = Annotated[int, Field(ge=0, le=2**31 - 1)]
 class _DataBase(Section):
     """Keys shared by every data source: how the data are split and scaled."""
 
-    test_size: float = Field(0.2, gt=0.0, lt=1.0)
-    validation_size: float = Field(0.2, gt=0.0, lt=1.0)
-    split_seed: Seed = 0
-    stratify: bool = True
+    test_size: float = Field(0.2, gt=0.0, lt=1.0, description=(
+        "Share of the data held out as the test split, unless the source brings its own test set."))
+    validation_size: float = Field(0.2, gt=0.0, lt=1.0, description=(
+        "Share of the remaining (non-test) data used for validation."))
+    split_seed: Seed = Field(0, description="Seed of both splits (and of `train_metrics_rows`' sample).")
+    stratify: bool = Field(True, description="Keep the class shares equal across the splits.")
     # auto: standardize when the training split's features are far from a unit scale
     # (fitsweep.data.scaling says the rule); none, standardize, minmax: as named.
-    scaling: Literal["auto", "none", "standardize", "minmax"] = "auto"
+    scaling: Literal["auto", "none", "standardize", "minmax"] = Field("auto", description=(
+        "How the features are scaled, fitted on the training split only: `auto` standardizes them when they "
+        "are far from a unit scale and leaves them as they are otherwise; `none`, `standardize` and `minmax` "
+        "do as named."))
     # Rows of the training split on which each epoch's training metrics are measured (None: see
     # fitsweep.data.splits.measured_rows); at least 10 so an error rate means something.
-    train_metrics_rows: int | None = Field(None, ge=10, le=100_000_000)
+    train_metrics_rows: int | None = Field(None, ge=10, le=100_000_000, description=(
+        "Training rows on which each epoch's training metrics are measured: a fixed, stratified sample seeded "
+        "by `split_seed`. `null` measures every training row, up to the larger of 2,000 and the validation "
+        "split's size."))
 
     @model_validator(mode="before")
     @classmethod
@@ -51,7 +59,10 @@ class _ImageData(_DataBase):
     `[height, width]` or `[height, width, channels]`; its product must be the feature count.
     """
 
-    image_shape: ImageShape | None = None
+    image_shape: ImageShape | None = Field(None, description=(
+        "`[height, width]` or `[height, width, channels]`: how one row folds up into an image for "
+        "`model.family: conv`; its product must be the number of features. `null`: the source's own shape, "
+        "if it has one."))
 
 
 class MoonsData(_DataBase):
@@ -59,9 +70,9 @@ class MoonsData(_DataBase):
 
     kind: ClassVar[str] = "moons"
     source: Literal["moons"]
-    samples: int = Field(1000, ge=20, le=10_000_000)
-    noise: float = Field(0.2, ge=0.0, le=10.0)
-    seed: Seed = 0
+    samples: int = Field(1000, ge=20, le=10_000_000, description="Points drawn (`sklearn.datasets.make_moons`).")
+    noise: float = Field(0.2, ge=0.0, le=10.0, description="Standard deviation of the Gaussian noise added.")
+    seed: Seed = Field(0, description="Seed of the points drawn.")
 
 
 class CirclesData(_DataBase):
@@ -69,10 +80,10 @@ class CirclesData(_DataBase):
 
     kind: ClassVar[str] = "circles"
     source: Literal["circles"]
-    samples: int = Field(1000, ge=20, le=10_000_000)
-    noise: float = Field(0.1, ge=0.0, le=10.0)
-    factor: float = Field(0.5, gt=0.0, lt=1.0)
-    seed: Seed = 0
+    samples: int = Field(1000, ge=20, le=10_000_000, description="Points drawn (`sklearn.datasets.make_circles`).")
+    noise: float = Field(0.1, ge=0.0, le=10.0, description="Standard deviation of the Gaussian noise added.")
+    factor: float = Field(0.5, gt=0.0, lt=1.0, description="Scale of the inner circle against the outer one.")
+    seed: Seed = Field(0, description="Seed of the points drawn.")
 
 
 class DigitsData(_DataBase):
@@ -96,12 +107,13 @@ class HDF5Data(_ImageData):
 
     kind: ClassVar[str] = "hdf5"
     source: Literal["hdf5"]
-    path: str = Field(min_length=1)
-    train_dataset: str = Field("trainData", min_length=1)
-    test_dataset: str | None = Field("testData", min_length=1)
-    validation_dataset: str | None = Field(None, min_length=1)
-    # Where the label sits in each row; the default (-1) is the last column.
-    label_column: int = -1
+    path: str = Field(min_length=1, description="The HDF5 file; a relative path starts at the sweep file's folder.")
+    train_dataset: str = Field("trainData", min_length=1, description="The dataset holding the training rows.")
+    test_dataset: str | None = Field("testData", min_length=1, description=(
+        "The dataset holding the test rows; `null` splits the test set off the training rows (`test_size`)."))
+    validation_dataset: str | None = Field(None, min_length=1, description=(
+        "A dataset holding the validation rows; `null` splits them off (`validation_size`)."))
+    label_column: int = Field(-1, description="Where the label sits in each row; -1 is the last column.")
 
 
 class CSVData(_ImageData):
@@ -113,9 +125,11 @@ class CSVData(_ImageData):
 
     kind: ClassVar[str] = "csv"
     source: Literal["csv"]
-    path: str = Field(min_length=1)
-    target: str = Field("target", min_length=1)
-    test_path: str | None = Field(None, min_length=1)
+    path: str = Field(min_length=1, description="The CSV file; a relative path starts at the sweep file's folder.")
+    target: str = Field("target", min_length=1, description=(
+        "The label column: integer class indices 0..k-1. Every other column is a numeric feature."))
+    test_path: str | None = Field(None, min_length=1, description=(
+        "A CSV file of test rows with the same columns; `null` splits the test set off (`test_size`)."))
 
 
 class NpzData(_ImageData):
@@ -130,7 +144,7 @@ class NpzData(_ImageData):
 
     kind: ClassVar[str] = "npz"
     source: Literal["npz"]
-    path: str = Field(min_length=1)
+    path: str = Field(min_length=1, description="The .npz file; a relative path starts at the sweep file's folder.")
 
 
 class NotMNISTData(_ImageData):
@@ -146,7 +160,8 @@ class NotMNISTData(_ImageData):
     kind: ClassVar[str] = "notmnist"
     source: Literal["notmnist"]
     # 100 rows leave enough of each of the 10 classes for a stratified validation split.
-    limit: int | None = Field(None, ge=100)
+    limit: int | None = Field(None, ge=100, description=(
+        "Keep a stratified subset of this many training rows, for quick runs; `null` keeps all 15,914."))
 
 
 class KerasTunerData(Section):
@@ -158,8 +173,8 @@ class KerasTunerData(Section):
 
     kind: ClassVar[str] = "kerastuner"
     source: Literal["kerastuner"]
-    project: str = Field(min_length=1)
-    tensorboard: str | None = None
+    project: str = Field(min_length=1, description="The KerasTuner project folder the search was read from.")
+    tensorboard: str | None = Field(None, description="The TensorBoard log folder its curves were read from.")
 
 
 DATA_SOURCES: tuple[type[Section], ...] = (

@@ -151,18 +151,40 @@ def bounds_of(section: type[BaseModel], key: str) -> Bounds:
     return Bounds(integer=field.annotation is int, low=low, high=high, high_open=high_open)
 
 
-def _names(allowed: tuple[str, ...]) -> AfterValidator:
-    """A validator that a string parameter (constant or choice) is one of `allowed`."""
+@dataclass(frozen=True)
+class Names:
+    """The words a string key allows, as a value or a choice (never a range); `names_of` reads them back."""
 
-    def check(param: Any) -> Any:
+    allowed: tuple[str, ...]
+
+    def check(self, param: Any) -> Any:
+        """A constant or choice whose every value is one of `allowed`."""
         if isinstance(param, Range):
-            raise ValueError(f"takes a value or a choice, not a range; allowed: {', '.join(allowed)}")
+            raise ValueError(f"takes a value or a choice, not a range; allowed: {', '.join(self.allowed)}")
         for value in _values_of(param):
-            if value not in allowed:
-                raise ValueError(f"{shown(value)} is not one of: {', '.join(allowed)}")
+            if value not in self.allowed:
+                raise ValueError(f"{shown(value)} is not one of: {', '.join(self.allowed)}")
         return param
 
-    return AfterValidator(check)
+
+def _names(allowed: tuple[str, ...]) -> AfterValidator:
+    """A validator that a string parameter (constant or choice) is one of `allowed`."""
+    return AfterValidator(Names(allowed).check)
+
+
+def names_of(section: type[BaseModel], key: str) -> tuple[str, ...]:
+    """The words a section's string hyperparameter allows, as its validation checks them.
+
+    Example:
+        >>> from fitsweep.spec import TrainSpec
+        >>> names_of(TrainSpec, "optimizer")[:2]
+        ('sgd', 'adam')
+    """
+    for item in section.model_fields[key].metadata:
+        owner = getattr(item.func, "__self__", None) if isinstance(item, AfterValidator) else None
+        if isinstance(owner, Names):
+            return owner.allowed
+    raise KeyError(f"{section.__name__}.{key} is not a choice of words")
 
 
 def _odd(param: Any) -> Any:

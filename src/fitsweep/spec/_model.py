@@ -31,34 +31,42 @@ from fitsweep.spec._hyperparameters import (
 )
 from fitsweep.spec._messages import shown
 
+_FAMILY = "The kind of network: `dense` (the default), `conv`, or `build` (your own KerasTuner function)."
+
 
 class Regularization(Section):
     """One combination of regularizers, an option of `model.regularizers`."""
 
-    dropout: float = Field(0.0, ge=0.0, lt=1.0)
-    l1: float = Field(0.0, ge=0.0, le=1e3)
-    l2: float = Field(0.0, ge=0.0, le=1e3)
+    dropout: float = Field(0.0, ge=0.0, lt=1.0, description="Dropout rate after every hidden layer.")
+    l1: float = Field(0.0, ge=0.0, le=1e3, description="L1 penalty on every kernel.")
+    l2: float = Field(0.0, ge=0.0, le=1e3, description="L2 penalty on every kernel.")
 
 
 class RegularizationChoice(Section):
     """`model.regularizers`: whole combinations to compare, instead of a product of dropout, l1, l2."""
 
-    values: list[Regularization] = Field(min_length=1)
+    values: list[Regularization] = Field(min_length=1, description="The combinations, each a `Regularization`.")
 
 
 class ModelSpec(Section):
     """The Dense network (`family: dense`, the default): hidden layers by `depth` x `width` or a `layers` list."""
 
     kind: ClassVar[str] = "dense"
-    family: Literal["dense"] = "dense"
-    depth: Depth = 2
-    width: Width = 64
-    layers: Layers | None = None
-    activation: Activation = "relu"
-    dropout: Rate = 0.0
-    l1: Penalty = 0.0
-    l2: Penalty = 0.0
-    regularizers: RegularizationChoice | None = None
+    family: Literal["dense"] = Field("dense", description=_FAMILY)
+    depth: Depth = Field(2, description="Hidden layers; 0 is a logistic (softmax) regression.")
+    width: Width = Field(64, description="Units in every hidden layer.")
+    layers: Layers | None = Field(None, description=(
+        "Explicit hidden-layer widths such as `[600, 400, 200]` (`[]` for none), or a choice of such lists; "
+        "replaces `depth` and `width` (give one or the other). At most 64 layers."))
+    activation: Activation = Field("relu", description="Activation of every hidden layer.")
+    dropout: Rate = Field(0.0, description="Dropout rate after every hidden layer (0: no dropout layer).")
+    l1: Penalty = Field(0.0, description="L1 penalty on the kernel of every Dense layer, the output layer's included.")
+    l2: Penalty = Field(0.0, description="L2 penalty on the kernel of every Dense layer, the output layer's included.")
+    regularizers: RegularizationChoice | None = Field(None, description=(
+        "Whole combinations to compare, `{values: [{...}, ...]}`, each a mapping of `dropout`, `l1`, `l2` "
+        "(missing ones are 0), such as `{values: [{}, {l1: 1.0e-4}, {l2: 1.0e-3}, {dropout: 0.2}]}`; replaces "
+        "`dropout`, `l1` and `l2` (give one or the other). The trials table shows the combination as "
+        "`regularizers` (`none`, `l1=0.0001`, `dropout=0.2+l2=0.001`) and spelled out in `dropout`, `l1`, `l2`."))
 
     @model_validator(mode="after")
     def _exclusive_keys(self) -> ModelSpec:
@@ -95,8 +103,10 @@ class BuildModelSpec(Section):
     """
 
     kind: ClassVar[str] = "build"
-    family: Literal["build"] = "build"
-    build: str = Field(min_length=1)
+    family: Literal["build"] = Field("build", description=_FAMILY + " Implied by `build`.")
+    build: str = Field(min_length=1, description=(
+        "Your KerasTuner build function as `FILE.py:FUNCTION`; a relative file starts at the sweep file's "
+        "folder. Importing the file runs its code."))
 
     @model_validator(mode="before")
     @classmethod
@@ -149,17 +159,21 @@ class ConvModelSpec(Section):
     """
 
     kind: ClassVar[str] = "conv"
-    family: Literal["conv"]
-    blocks: Blocks = 2
-    filters: Filters = 16
-    kernel_size: KernelSize = 3
-    pooling: Pooling = "max"
-    batch_norm: Switch = False
-    head: Layers = [64]  # noqa: RUF012 - a pydantic field: each section gets its own copy
-    activation: Activation = "relu"
-    dropout: Rate = 0.0
-    l1: Penalty = 0.0
-    l2: Penalty = 0.0
+    family: Literal["conv"] = Field(description=_FAMILY)
+    blocks: Blocks = Field(2, description="Convolution blocks; 0 leaves only the head, a Dense network on the pixels.")
+    filters: Filters = Field(16, description="The first block's filters; block i has `filters` x 2^i.")
+    kernel_size: KernelSize = Field(3, description="Side of the square kernels: an odd size, as a value or a choice.")
+    pooling: Pooling = Field("max", description=(
+        "2x2 pooling after each block (\"same\" padding: the image never shrinks below 1x1)."))
+    batch_norm: Switch = Field(False, description=(
+        "Batch normalisation after each convolution, as a value or a choice (`{values: [true, false]}`)."))
+    head: Layers = Field([64], description=(  # pydantic gives each section its own copy of the list
+        "The Dense head's hidden widths, as `layers` of the dense family; `[]` for none. Shown as `600-400-200` "
+        "in the trials table."))
+    activation: Activation = Field("relu", description="Activation of every block and head layer.")
+    dropout: Rate = Field(0.0, description="Dropout rate after every block and every head layer.")
+    l1: Penalty = Field(0.0, description="L1 penalty on every kernel, convolutional and dense.")
+    l2: Penalty = Field(0.0, description="L2 penalty on every kernel, convolutional and dense.")
 
     @property
     def can_penalise(self) -> bool:

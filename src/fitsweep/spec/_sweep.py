@@ -29,16 +29,24 @@ SWEEP_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 class TrainSpec(Section):
     """How each model is trained."""
 
-    optimizer: Optimizer = "adam"
-    learning_rate: LearningRate = 0.001
-    batch_size: BatchSize = 32
-    epochs: int = Field(20, ge=1, le=100_000)
-    early_stopping: int | None = Field(None, ge=1, le=100_000)
+    optimizer: Optimizer = Field("adam", description="The Keras optimizer, at its defaults but the learning rate.")
+    learning_rate: LearningRate = Field(0.001, description="The optimizer's learning rate.")
+    batch_size: BatchSize = Field(32, description="Rows per gradient step.")
+    epochs: int = Field(20, ge=1, le=100_000, description=(
+        "Epochs per execution (with Hyperband: the most a trial gets)."))
+    early_stopping: int | None = Field(None, ge=1, le=100_000, description=(
+        "Patience in epochs on the objective; `null` trains every epoch. The best epoch's weights are kept "
+        "either way."))
     # Train a trial's executions, and trials that share batch size, optimizer, learning rate and
     # epochs, as one model (fitsweep.training); false trains one network at a time.
-    fused: bool = True
+    fused: bool = Field(True, description=(
+        "Train a trial's executions, and trials that share `optimizer`, `learning_rate`, `batch_size` and "
+        "epochs, as one model; `false` trains one network at a time, to the same tables (`--no-fuse`)."))
     # The most trials one fused model holds; "auto" fills it up to a size where fusing still pays.
-    fused_trials: int | Literal["auto"] = "auto"
+    fused_trials: int | Literal["auto"] = Field("auto", description=(
+        "The most trials in one fused model, from 1 (`--fused-trials N`). `auto` fills a model up to 32 executions or "
+        "2^25 parameters x batch size per step (a worker of a chief takes one trial at a time); Bayesian "
+        "search takes one trial at a time, so it allows only `auto` or 1."))
 
     @field_validator("fused_trials")
     @classmethod
@@ -51,14 +59,19 @@ class TrainSpec(Section):
 class TunerSpec(Section):
     """Which KerasTuner search runs, for how long, and towards what."""
 
-    algorithm: Literal["random", "grid", "bayesian", "hyperband"] = "random"
-    max_trials: int = Field(10, ge=1, le=1_000_000)
+    algorithm: Literal["random", "grid", "bayesian", "hyperband"] = Field("random", description=(
+        "The search: one of KerasTuner's own oracles."))
+    max_trials: int = Field(10, ge=1, le=1_000_000, description="Trials to run; also caps Hyperband's trials.")
     # val_crossentropy is Keras' val_loss without the L1/L2 penalty: equal to it without penalties.
-    objective: Literal["val_loss", "val_accuracy", "val_crossentropy"] = "val_crossentropy"
-    executions_per_trial: int = Field(1, ge=1, le=100)
-    seed: int = Field(0, ge=0, le=2**31 - 1)
-    factor: int = Field(3, ge=2, le=100)
-    max_consecutive_failures: int = Field(3, ge=1, le=1_000_000)
+    objective: Literal["val_loss", "val_accuracy", "val_crossentropy"] = Field("val_crossentropy", description=(
+        "What selection ranks by: `val_crossentropy` and `val_loss` are minimised, `val_accuracy` maximised. "
+        "`val_loss` is refused when some trial can have an L1 or L2 penalty, which it includes."))
+    executions_per_trial: int = Field(1, ge=1, le=100, description="Repeats of each trial, each with its own seed.")
+    seed: int = Field(0, ge=0, le=2**31 - 1, description=(
+        "Seeds the search and, per trial and execution, the model's weights, dropout and shuffling."))
+    factor: int = Field(3, ge=2, le=100, description="Hyperband's reduction factor (Hyperband only).")
+    max_consecutive_failures: int = Field(3, ge=1, le=1_000_000, description=(
+        "Stop the sweep after this many failed trials in a row."))
 
     @property
     def direction(self) -> Literal["min", "max"]:
@@ -70,18 +83,21 @@ class ReportSpec(Section):
     """What a run writes for reading, besides its tables and report."""
 
     # TensorBoard event files under RUN_DIR/tensorboard (fitsweep.tensorboard): curves and HParams sessions.
-    tensorboard: bool = True
+    tensorboard: bool = Field(True, description=(
+        "Write TensorBoard event files under `RUN_DIR/tensorboard` as the run goes; `false` writes none "
+        "(`--no-tensorboard`)."))
 
 
 class SweepSpec(Section):
     """A validated sweep file."""
 
-    name: str
-    data: DataSpec
-    model: ModelSection = ModelSpec()
-    train: TrainSpec = TrainSpec()
-    tuner: TunerSpec = TunerSpec()
-    report: ReportSpec = ReportSpec()
+    name: str = Field(description=(
+        "1-64 letters, digits, `.`, `_` or `-`, starting with a letter or digit: the run's folder name."))
+    data: DataSpec = Field(description="Where the data come from, and how they are split and scaled.")
+    model: ModelSection = Field(ModelSpec(), description="The network: its family and that family's keys.")
+    train: TrainSpec = Field(TrainSpec(), description="How each network trains.")
+    tuner: TunerSpec = Field(TunerSpec(), description="Which KerasTuner search runs, for how long, towards what.")
+    report: ReportSpec = Field(ReportSpec(), description="What a run writes for reading besides its tables and report.")
 
     @model_validator(mode="after")
     def _penalty_free_objective(self, info: ValidationInfo) -> SweepSpec:
