@@ -10,12 +10,16 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from conftest import REPO
 from fitsweep.analysis import compare
 from fitsweep.analysis._common import AnalysisError, group_columns, with_derived_columns
 from fitsweep.results import RunPaths, read_run_info
 from fitsweep.results.columns import (
+    DERIVED_MEANINGS,
+    EPOCH_MEANINGS,
     HYPERPARAMETER_COLUMNS,
     HYPERPARAMETERS,
+    TRIAL_MEANINGS,
     canonical_column,
     decode_layers,
     decode_regularizers,
@@ -27,6 +31,16 @@ from fitsweep.results.columns import (
     trial_values,
     width_of,
 )
+
+STUDIES = sorted(path.parent for path in (REPO / "results").glob("*/trials.parquet"))
+
+
+@pytest.mark.parametrize("study", STUDIES, ids=lambda path: path.name)
+def test_every_column_of_a_committed_study_is_described_by_the_registry(study: Path) -> None:
+    trials, epochs = pd.read_parquet(study / "trials.parquet"), pd.read_parquet(study / "epochs.parquet")
+    assert set(trials.columns) - set(TRIAL_MEANINGS) == set()
+    assert list(epochs.columns) == list(EPOCH_MEANINGS)
+    assert set(with_derived_columns(trials).columns) - set(TRIAL_MEANINGS) - set(DERIVED_MEANINGS) == set()
 
 
 def test_importing_columns_loads_neither_keras_nor_keras_tuner() -> None:

@@ -17,13 +17,14 @@ import pandas as pd
 
 from fitsweep.analysis import chance_level_loss, diagnose
 from fitsweep.results import SweepRun
+from fitsweep.results.columns import VERDICT_MEANINGS
 
 __all__ = ["VERDICT_COLUMNS", "run_verdicts", "verdicts_of"]
 
 log = logging.getLogger(__name__)
 
-# What the trials table keeps of each execution's diagnosis.
-VERDICT_COLUMNS = ("fit", "fit_reason")
+# What the trials table keeps of each execution's diagnosis (its registry says what each holds).
+VERDICT_COLUMNS = tuple(VERDICT_MEANINGS)
 
 
 def run_verdicts(epochs: pd.DataFrame, trials: pd.DataFrame | None, info: Mapping[str, Any],

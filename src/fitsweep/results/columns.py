@@ -1,4 +1,8 @@
-"""The hyperparameter columns of a trials table: their names, order and encodings.
+"""The columns of a run's two tables: what each one holds, their order, and the hyperparameters' encodings.
+
+This module is the one place the columns are described: the `*_MEANINGS` mappings (name -> what it
+holds, in table order) fix the order of the tables (`fitsweep.results.tables`) and are the column
+reference of the documentation, generated from them.
 
 A sweep's hyperparameters become columns named as in the sweep file. Two of them hold a value
 KerasTuner cannot store as one scalar, so they are encoded as strings:
@@ -17,6 +21,8 @@ Example:
     '600-400-200'
     >>> regularizer_kind({"l2": 0.001, "dropout": 0.2})
     'l2+dropout'
+    >>> EPOCH_MEANINGS["epoch"]
+    '1-based epoch'
 """
 
 from __future__ import annotations
@@ -25,6 +31,13 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 __all__ = [
+    "TRIAL_KEY_MEANINGS",
+    "HYPERPARAMETER_MEANINGS",
+    "TRIAL_METRIC_MEANINGS",
+    "VERDICT_MEANINGS",
+    "DERIVED_MEANINGS",
+    "TRIAL_MEANINGS",
+    "EPOCH_MEANINGS",
     "COLUMN_ALIASES",
     "CONV_COLUMNS",
     "INTEGER_HYPERPARAMETERS",
@@ -71,6 +84,109 @@ HYPERPARAMETER_COLUMNS = (
 )
 # The columns holding one hyperparameter each: a `regularizers` combination counts as its parts.
 HYPERPARAMETERS = tuple(name for name in HYPERPARAMETER_COLUMNS if name != REGULARIZERS_COLUMN)
+
+# --- what each column holds -----------------------------------------------------------------------
+# The trials table: its keys, the sweep's hyperparameters, each execution's metrics, then its verdict.
+
+TRIAL_KEY_MEANINGS: dict[str, str] = {
+    "trial_id": "KerasTuner's trial id (string)",
+    "execution": "0-based repeat of the trial (each with its own seed)",
+    "status": "`completed`, `failed`, `diverged` (a loss became NaN or infinite), `running`",
+}
+# In HYPERPARAMETER_COLUMNS order; a trials table holds those its sweep searched (its family's), and a
+# build function's own names (`units`) after them.
+HYPERPARAMETER_MEANINGS: dict[str, str] = {
+    "depth": "hidden layers (sweeps that give `depth` and `width`)",
+    "width": "units per hidden layer",
+    "layers": "hidden-layer widths, instead of `depth` and `width`, as a string such as `600-400-200` "
+              "(`none` for no hidden layer)",
+    "blocks": "`family: conv`: convolution blocks",
+    "filters": "`family: conv`: the first block's filters",
+    "kernel_size": "`family: conv`: the kernels' side",
+    "pooling": "`family: conv`: the pooling after each block",
+    "batch_norm": "`family: conv`: batch normalisation after each convolution",
+    "head": "`family: conv`: the Dense head's widths, encoded as `layers` is",
+    "activation": "the hidden layers' activation",
+    REGULARIZERS_COLUMN: "only when the sweep file used `model.regularizers`: the trial's combination, such as "
+                         "`dropout=0.2+l2=0.001` or `none`",
+    "dropout": "dropout rate",
+    "l1": "L1 penalty on the kernels",
+    "l2": "L2 penalty on the kernels",
+    "optimizer": "the optimizer",
+    "learning_rate": "its learning rate",
+    "batch_size": "rows per step",
+}
+TRIAL_METRIC_MEANINGS: dict[str, str] = {
+    "epochs_run": "epochs trained (fewer than `epochs` after early stopping or divergence)",
+    "best_epoch": "1-based epoch with the best objective: the selected epoch, whose weights are kept",
+    "train_loss": "at the best epoch, on the training rows (`train_measured_rows` of them), measured after the "
+                  "epoch in inference mode (dropout off) as the validation split is; L1/L2 penalty included",
+    "val_loss": "at the best epoch, on the validation split; penalty included",
+    "test_loss": "on the held-out test split, evaluated once after training with the best epoch's weights",
+    "train_accuracy": "at the best epoch, on the training rows, measured as `train_loss` is",
+    "val_accuracy": "at the best epoch, on the validation split",
+    "test_accuracy": "on the test split, as `test_loss`",
+    "train_crossentropy": "at the best epoch: `train_loss` without the L1/L2 penalty",
+    "val_crossentropy": "at the best epoch: `val_loss` without the L1/L2 penalty (the default objective)",
+    "test_crossentropy": "`test_loss` without the L1/L2 penalty",
+    "params": "trainable and non-trainable parameters of the model",
+    "weight_l1": "sum of the absolute values of the kernels (biases excluded) at the best epoch",
+    "weight_l2": "Euclidean norm of the kernels at the best epoch",
+    "near_zero_share": "share of kernel weights with absolute value below 1e-3 at the best epoch",
+    "train_rows": "rows in the training split; the noise of every estimate follows from the row counts",
+    "train_measured_rows": "training rows the training metrics were measured on (`data.train_metrics_rows`)",
+    "val_rows": "rows in the validation split",
+    "test_rows": "rows in the test split",
+    "fit_seconds": "wall time of the execution's epochs (executions trained fused share each epoch's time)",
+    "started": "when (UTC) the execution's training began; executions trained fused start together",
+    "ended": "when (UTC) its last epoch ended",
+    "worker": "the KerasTuner tuner id of the process that trained it: `tuner0` in one process; `tuner0` ... "
+              "`tuner<N-1>` with `--workers N` (a replaced worker keeps its id); `tuner-<host>-<pid>` for a "
+              "`fitsweep worker` on another machine",
+    "score": "the trial's objective as KerasTuner scored it: the best epoch of the objective averaged over the "
+             "executions (the same on every execution's row)",
+    "error": "for failed or diverged trials, the error",
+}
+# Added to the trials table from the run's verdicts (`fitsweep.verdicts`), as its last columns.
+VERDICT_MEANINGS: dict[str, str] = {
+    "fit": "the execution's verdict from its learning curves: `overfit`, `underfit`, `good` or `diverged`",
+    "fit_reason": "why, with its numbers and the likely cause, such as \"training accuracy 0.874 against 0.989 "
+                  "reachable (trial 00's validation accuracy), beyond the noise bound 0.073 for the best of 32 "
+                  "trials; ... Likely cause: still improving at its last epoch 200 ...: train longer or raise the "
+                  "learning rate\"",
+}
+TRIAL_MEANINGS: dict[str, str] = {
+    **TRIAL_KEY_MEANINGS, **HYPERPARAMETER_MEANINGS, **TRIAL_METRIC_MEANINGS, **VERDICT_MEANINGS,
+}
+# What the analyses (`compare`, `capacity`, the figures) add to every row of a trials table they read.
+DERIVED_MEANINGS: dict[str, str] = {
+    REGULARIZERS_COLUMN: "the combination, also for sweeps that set `dropout`, `l1` and `l2` separately",
+    REGULARIZER_KIND_COLUMN: "which regularizers are on, strengths ignored: `none`, `l1`, `l2+dropout`, ...",
+    "depth": "read from `layers` (the number of hidden layers)",
+    "width": "read from `layers` (the widest hidden layer)",
+}
+# The epochs table. loss, accuracy and crossentropy (and their val_ twins) are measured in inference mode
+# after the epoch (fitsweep.training.measurement); running_* are Keras' averages over the epoch's batches.
+EPOCH_MEANINGS: dict[str, str] = {
+    "trial_id": "as in the trials table",
+    "execution": "as in the trials table",
+    "epoch": "1-based epoch",
+    "loss": "on the training rows, measured after the epoch in inference mode (dropout off), exactly as the "
+            "validation split is; L1/L2 penalty included",
+    "val_loss": "on the validation split; penalty included",
+    "accuracy": "on the training rows, measured as `loss` is",
+    "val_accuracy": "on the validation split",
+    "crossentropy": "`loss` without the L1/L2 penalty",
+    "val_crossentropy": "`val_loss` without the L1/L2 penalty",
+    "crossentropy_sd": "standard deviation of the per-row training cross-entropy (divided by the square root of "
+                       "the rows: its standard error)",
+    "val_crossentropy_sd": "the same on the validation split",
+    "running_loss": "Keras' own training log: the running average over the epoch's batches, dropout active, "
+                    "penalty included",
+    "running_accuracy": "Keras' running average of the accuracy, dropout active",
+    "running_crossentropy": "Keras' running average of the cross-entropy, dropout active",
+    "seconds": "wall time of the epoch, measurements included; executions trained fused share it equally",
+}
 
 # Older names users' scripts may still pass, and the column each now means.
 COLUMN_ALIASES = {"regularizer": REGULARIZER_KIND_COLUMN}

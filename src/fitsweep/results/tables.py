@@ -1,8 +1,8 @@
 """The two tidy tables of a sweep, built from KerasTuner's trial records.
 
 `trials`: one row per trial and execution. `epochs`: one row per trial, execution and epoch.
-Both are documented column by column in the README; `TRIAL_COLUMNS` and `EPOCH_COLUMNS` fix
-their order.
+`fitsweep.results.columns` says what every column holds, in the order `TRIAL_METRIC_COLUMNS` and
+`EPOCH_COLUMNS` take from it; the documentation's column reference is generated from it.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from fitsweep.results.columns import trial_values
+from fitsweep.results.columns import EPOCH_MEANINGS, TRIAL_METRIC_MEANINGS, trial_values
 from fitsweep.results.records import diverged, execution_epochs, execution_summaries
 
 __all__ = [
@@ -21,22 +21,9 @@ __all__ = [
     "trial_rows", "epoch_rows", "trials_frame", "epochs_frame",
 ]
 
-# loss, accuracy and crossentropy (and their val_ twins) are measured in inference mode after
-# the epoch (fitsweep.training.measurement); running_* are Keras' averages over the epoch's batches.
-EPOCH_COLUMNS = [
-    "trial_id", "execution", "epoch", "loss", "val_loss", "accuracy", "val_accuracy",
-    "crossentropy", "val_crossentropy", "crossentropy_sd", "val_crossentropy_sd",
-    "running_loss", "running_accuracy", "running_crossentropy", "seconds",
-]
-TRIAL_METRIC_COLUMNS = [
-    "epochs_run", "best_epoch",
-    "train_loss", "val_loss", "test_loss",
-    "train_accuracy", "val_accuracy", "test_accuracy",
-    "train_crossentropy", "val_crossentropy", "test_crossentropy",
-    "params", "weight_l1", "weight_l2", "near_zero_share",
-    "train_rows", "train_measured_rows", "val_rows", "test_rows", "fit_seconds", "started", "ended", "worker", "score",
-    "error",
-]
+# The columns' order is their registry's (`fitsweep.results.columns`), which says what each holds.
+EPOCH_COLUMNS = list(EPOCH_MEANINGS)
+TRIAL_METRIC_COLUMNS = list(TRIAL_METRIC_MEANINGS)
 # execution -> epoch (0-based) -> metric -> value, as `fitsweep.results.records.execution_epochs` reads them.
 Epochs = dict[int, dict[int, dict[str, float]]]
 _ROW_COUNTS = ("train_rows", "train_measured_rows", "val_rows", "test_rows")
