@@ -36,8 +36,8 @@ class _DataBase(Section):
     # fitsweep.data.splits.measured_rows); at least 10 so an error rate means something.
     train_metrics_rows: int | None = Field(None, ge=10, le=100_000_000, description=(
         "Training rows on which each epoch's training metrics are measured: a fixed, stratified sample seeded "
-        "by `split_seed`. `null` measures every training row, up to the larger of 2,000 and the validation "
-        "split's size."))
+        "by `split_seed`, from 10 up to the training split's size. `null` measures every training row, up to "
+        "the larger of 2,000 and the validation split's size."))
 
     @model_validator(mode="before")
     @classmethod
