@@ -1,4 +1,5 @@
-# fitsweep: `make demo` runs the moons sweep into runs/moons and prints its findings; `make test` lints and runs the tests.
+# fitsweep: `make demo` runs the moons sweep into runs/moons and prints its findings; `make test` lints, builds the
+# docs and runs the tests.
 #
 # Installs take the exact versions fitsweep is tested with from requirements.lock (a pip constraints
 # file resolved for CPython 3.11 on Linux x86-64). On another Python or platform, where a pin may have
@@ -13,7 +14,7 @@ LOCK ?= requirements.lock
 # The platform requirements.lock is resolved for, whatever machine runs `make lock`.
 LOCK_PLATFORM := --python-version 3.11 --python-platform x86_64-manylinux_2_28
 
-.PHONY: install lock lint demo test test-fast studies clean
+.PHONY: install lock lint docs demo test test-fast studies clean
 
 install: $(STAMP)
 
@@ -31,14 +32,19 @@ lock: | $(BIN)/python
 		$(if $(UPGRADE),--upgrade) -o requirements.lock
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests benchmarks tools
+	$(BIN)/ruff check src tests benchmarks tools docs/hooks
 	$(BIN)/mypy src/fitsweep
+
+# The documentation site (mkdocs.yml, docs/) into site/; --strict makes every warning an error, so a
+# reference that no longer matches the code fails the build. `$(BIN)/mkdocs serve` serves it while editing.
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir site
 
 # The run ends with its findings (the report it wrote in runs/moons); `fitsweep report` is not needed after it.
 demo: $(STAMP)
 	$(BIN)/fitsweep run sweeps/moons.yaml --overwrite
 
-test: lint
+test: lint docs
 	$(BIN)/python -m pytest
 
 test-fast: $(STAMP)
@@ -50,4 +56,4 @@ studies: $(STAMP)
 	$(BIN)/fitsweep report results/moons --retrain
 
 clean:
-	rm -rf runs .pytest_cache .mypy_cache .ruff_cache
+	rm -rf runs site .pytest_cache .mypy_cache .ruff_cache
