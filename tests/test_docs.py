@@ -109,3 +109,9 @@ def test_the_python_api_reference_renders_the_entry_points_docstrings(site: Path
 def test_every_hyperparameter_column_has_a_meaning() -> None:
     assert tuple(name for name in TRIAL_MEANINGS if name in HYPERPARAMETER_COLUMNS) == HYPERPARAMETER_COLUMNS
 
+
+def test_the_readme_links_only_to_pages_that_exist() -> None:
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    targets = re.findall(r"\]\(((?:docs|results)/[^)#]+)(?:#[^)]*)?\)", readme)
+    assert targets, "the README links into the docs"
+    assert [target for target in targets if not (REPO / target).is_file()] == []
