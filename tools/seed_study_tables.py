@@ -1,4 +1,4 @@
-"""Print the Markdown tables of the README's "What the seed studies show" from results/.
+"""Print the Markdown tables of the docs' "What the seed studies show" (docs/explanation/seed-studies.md) from results/.
 
 Run after `make studies`: `.venv/bin/python tools/seed_study_tables.py`. Every figure comes from the
 committed results folders; nothing is typed by hand.
