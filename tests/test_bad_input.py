@@ -94,6 +94,11 @@ def _rows(header: str, labels: list[Any], extra: str = "") -> str:
     return header + "\n" + "".join(f"{i % 7},{(i * 3) % 5}{extra},{label}\n" for i, label in enumerate(labels))
 
 
+def _colours(folder: Path) -> None:
+    """A table with a text column, 'colour', beside number columns 'a' and 'b'."""
+    _csv(folder / "colours.csv", _rows("a,b,colour,target", TWO, extra=",red").replace(",red,1", ",blue,1"))
+
+
 def _with_nan(table: np.ndarray) -> np.ndarray:
     table[3, 1] = np.nan
     return table
@@ -130,9 +135,15 @@ MAKERS: dict[str, Callable[[Path], None]] = {
     "hdf5_test_feature_mismatch": lambda d: _h5(d / "mismatch.h5", trainData=_table(), testData=_table(20, 4)),
     "hdf5_empty_table": lambda d: _h5(d / "empty_table.h5", trainData=np.zeros((0, 4))),
     "csv_no_target": lambda d: _csv(d / "no_target.csv", _rows("a,b,targets", TWO)),
-    "csv_text_feature": lambda d: _csv(d / "text_feature.csv", _rows("a,b,colour,target", TWO, extra=",red")),
-    "csv_text_labels": lambda d: _csv(d / "text_labels.csv", _rows("a,b,target", ["cat", "dog"] * 10)),
     "csv_nan": lambda d: _csv(d / "missing_value.csv", _rows("a,b,target", TWO).replace("\n3,4,", "\n3,,", 1)),
+    "csv_missing_target": lambda d: _csv(d / "no_label.csv", _rows("a,b,target", [*TWO[:5], "", *TWO[5:]])),
+    "csv_mean_on_text": lambda d: _csv(d / "colour_gap.csv",
+                                       _rows("a,b,colour,target", TWO, extra=",red").replace(",red,", ",,", 1)),
+    "csv_numbers_with_text": lambda d: _csv(d / "numbers_with_text.csv",
+                                            _rows("a,b,target", TWO).replace("\n3,4,", "\n3,?,", 1)),
+    "csv_categorical_unknown_column": _colours,
+    "csv_categorical_target": _colours,
+    "csv_image_shape_with_text": _colours,
     "csv_negative_labels": lambda d: _csv(d / "negative_labels.csv", _rows("a,b,target", [-1, 1] * 10)),
     "csv_skipped_class": lambda d: _csv(d / "skipped_class.csv", _rows("a,b,target", [0, 2] * 10)),
     "csv_one_class": lambda d: _csv(d / "one_class.csv", _rows("a,b,target", [0] * 20)),

@@ -233,16 +233,16 @@ def _csv_text(path: Path, text: str) -> None:
     [
         ("a,b,targets\n1,2,0\n3,4,1\n", "no target column 'target' (data.target); did you mean 'targets'?"),
         ("a,b,y\n1,2,0\n3,4,1\n", "the columns are: 'a', 'b', 'y'"),
-        ("a,b,target\n1,x,0\n3,4,1\n", "column 'b' holds text"),
-        ("a,b,target\n1,2,cat\n3,4,dog\n", "target column 'target' holds text"),
+        ("a,b,target\n1,x,0\n3,4,1\n5,6,0\n", "column 'b' holds numbers but also text ('x' on line 2)"),
         ("a,b,target\n1,2,0.5\n3,4,1\n", "labels must be non-negative integers"),
-        ("a,b,target\n1,,0\n3,4,1\n", "NaN or infinite values (first at row 0, column 1)"),
+        ("a,b,target\n1,,0\n3,4,1\n", "column 'b' has 1 missing value (on line 2); set data.missing"),
+        ("a,b,target\n1,inf,0\n3,4,1\n", "column 'b' holds an infinite value"),
         ("a,b,target\n1,2,0\n3,4,0\n", "only class 0"),
         ("target\n0\n1\n", "has only the target column"),
         ("", "empty file"),
         ("a,b,target\n", "has no rows"),
     ],
-    ids=["no-target", "no-target-listed", "text-feature", "text-labels", "float-labels", "nan", "one-class",
+    ids=["no-target", "no-target-listed", "numbers-with-text", "float-labels", "nan", "inf", "one-class",
          "no-features", "empty", "header-only"],
 )
 def test_csv_rejects_bad_files(tmp_path: Path, text: str, fragment: str) -> None:

@@ -40,6 +40,10 @@ def _csv_data(path: Path, **keys: Any) -> Any:
     return parse_spec({"name": "t", "data": {"source": "csv", "path": path.name, **keys}}).data
 
 
+def _npz_data(name: str) -> Any:
+    return parse_spec({"name": "t", "data": {"source": "npz", "path": name}}).data
+
+
 # --- the decision -------------------------------------------------------------------------------
 
 
@@ -68,13 +72,13 @@ def test_auto_leaves_moons_as_they_are() -> None:
 
 
 def test_constant_features_do_not_break_the_decision(tmp_path: Path) -> None:
+    # An .npz array keeps its constant features (a CSV table drops its constant columns before scaling).
     x, y = make_moons(200, noise=0.2, random_state=0)
-    constant = np.full((200, 1), 3.0)
-    path = _write_csv(tmp_path, np.hstack([x, constant]), y)
-    kept = prepare_data(_csv_data(path), tmp_path)
+    np.savez(tmp_path / "data.npz", x_train=np.hstack([x, np.full((200, 1), 3.0)]), y_train=y)
+    kept = prepare_data(_npz_data("data.npz"), tmp_path)
     assert kept.scaling.method == "none"  # a constant column's zero range is not compared
-    wide = _write_csv(tmp_path, np.hstack([x * 1000, np.full((200, 1), 7.0)]), y, "wide.csv")
-    scaled = prepare_data(_csv_data(wide), tmp_path)
+    np.savez(tmp_path / "wide.npz", x_train=np.hstack([x * 1000, np.full((200, 1), 7.0)]), y_train=y)
+    scaled = prepare_data(_npz_data("wide.npz"), tmp_path)
     assert scaled.scaling.method == "standardize"
     assert np.isfinite(scaled.x_train).all() and np.all(scaled.x_train[:, 2] == 0)
     assert decide_scaling(np.full((5, 3), 0.5)).method == "none"  # every feature constant

@@ -236,7 +236,8 @@ sources = st.one_of(
         "train_dataset": file_names, "test_dataset": st.none() | file_names,
         "validation_dataset": st.none() | file_names, "label_column": st.integers(-5, 5)}),
     st.fixed_dictionaries({"source": st.just("csv"), "path": file_names}, optional={
-        "target": file_names, "test_path": st.none() | file_names}),
+        "target": file_names, "test_path": st.none() | file_names, "categorical": st.lists(file_names, max_size=4),
+        "missing": st.sampled_from(["refuse", "drop", "mean", "median"])}),
     st.fixed_dictionaries({"source": st.just("npz"), "path": file_names}),
     st.fixed_dictionaries({"source": st.just("notmnist")}, optional={"limit": st.none() | st.integers(100, 20000)}),
 )

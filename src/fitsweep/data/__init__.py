@@ -1,7 +1,9 @@
-"""Data for a sweep: a named source loads arrays, then they are split and scaled once."""
+"""Data for a sweep: a named source loads arrays, then they are split, encoded (tables) and scaled once."""
 
 from fitsweep.data.scaling import Scaling, decide_scaling
 from fitsweep.data.sources import SourceData, load_source
 from fitsweep.data.splits import Splits, make_splits, prepare_data
+from fitsweep.data.table_encoding import TableEncoding, TableLayout
 
-__all__ = ["Scaling", "SourceData", "Splits", "decide_scaling", "load_source", "make_splits", "prepare_data"]
+__all__ = ["Scaling", "SourceData", "Splits", "TableEncoding", "TableLayout", "decide_scaling", "load_source",
+           "make_splits", "prepare_data"]

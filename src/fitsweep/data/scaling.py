@@ -28,6 +28,8 @@ from typing import Literal
 import numpy as np
 from sklearn.preprocessing import MinMaxScaler, StandardScaler
 
+from fitsweep.data._wording import number
+
 __all__ = ["Scaling", "UNSCALED", "choose_scaling", "decide_scaling", "FAR_FROM_UNIT"]
 
 Method = Literal["none", "standardize", "minmax"]
@@ -114,7 +116,7 @@ def _ranges_differ(low: np.ndarray, high: np.ndarray) -> list[str]:
     ratio = spans[widest] / spans[narrowest]
     if ratio <= FAR_FROM_UNIT:
         return []
-    return [f"feature ranges differ {_number(ratio)}-fold ({_feature(widest, low, high)}; "
+    return [f"feature ranges differ {number(ratio)}-fold ({_feature(widest, low, high)}; "
             f"{_feature(narrowest, low, high)})"]
 
 
@@ -124,7 +126,7 @@ def _values_far_from_unit(low: np.ndarray, high: np.ndarray, images: bool) -> li
     furthest = int(largest.argmax())
     if largest[furthest] > FAR_FROM_UNIT:
         where = "pixel" if images else "feature"
-        return [f"{what} reach {_number(largest[furthest])} ({where} {furthest}), far outside the unit range"]
+        return [f"{what} reach {number(largest[furthest])} ({where} {furthest}), far outside the unit range"]
     spans = high - low
     widest = int(spans.argmax())
     if 0 < spans[widest] < 1 / FAR_FROM_UNIT:
@@ -133,18 +135,14 @@ def _values_far_from_unit(low: np.ndarray, high: np.ndarray, images: bool) -> li
 
 
 def _on_unit_scale(low: np.ndarray, high: np.ndarray, images: bool) -> str:
-    bounds = f"between {_number(low.min())} and {_number(high.max())}"
+    bounds = f"between {number(low.min())} and {number(high.max())}"
     if images:
         return f"on a unit scale already: pixels {bounds} (pixels share one unit; their ranges are not compared)"
     spans = (high - low)[high > low]
-    ratio = f", feature ranges within {_number(spans.max() / spans.min())}-fold" if len(spans) > 1 else ""
+    ratio = f", feature ranges within {number(spans.max() / spans.min())}-fold" if len(spans) > 1 else ""
     return f"on a unit scale already: values {bounds}{ratio}"
 
 
 def _feature(index: int, low: np.ndarray, high: np.ndarray, images: bool = False) -> str:
-    return f"{'pixel' if images else 'feature'} {index}: {_number(low[index])} to {_number(high[index])}"
+    return f"{'pixel' if images else 'feature'} {index}: {number(low[index])} to {number(high[index])}"
 
-
-def _number(value: float) -> str:
-    """A number as a reader takes it in: 4,254 and 140,000, but 0.0289 and 2.4."""
-    return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.3g}"

@@ -2,8 +2,10 @@
 
 A source returns a `SourceData`: features and integer labels, plus a test set (and, rarely, a
 validation set) when the source comes with its own split (files usually do). Splitting and scaling
-are `splits`' job, so every source gets the same no-leakage rules. To add a source, add its spec
-class in `fitsweep.spec` and a loader here, registered under the same name.
+are `splits`' job, so every source gets the same no-leakage rules. A CSV table's rows stay raw
+(`fitsweep.data.csv_tables`) until an encoding fitted on the training split makes them features.
+To add a source, add its spec class in `fitsweep.spec` and a loader here, registered under the
+same name.
 
 File sources check what they read and raise `DataError` with one line that names the file and
 what is wrong, so a bad file fails before any model is built.
@@ -11,9 +13,6 @@ what is wrong, so a bad file fails before any model is built.
 
 from __future__ import annotations
 
-import csv
-import difflib
-import io
 import math
 import zipfile
 from collections.abc import Callable, Iterator
@@ -24,10 +23,12 @@ from typing import Any
 
 import h5py
 import numpy as np
-import pandas as pd
 from sklearn import datasets
 from sklearn.model_selection import train_test_split
 
+from fitsweep.data._wording import first_line, listing
+from fitsweep.data.csv_tables import read_csv_tables
+from fitsweep.data.table_encoding import TableLayout
 from fitsweep.errors import DataError
 
 __all__ = ["SourceData", "load_source", "LOADERS", "NOTMNIST_FILE"]
@@ -35,13 +36,6 @@ __all__ = ["SourceData", "load_source", "LOADERS", "NOTMNIST_FILE"]
 # The bundled notMNIST_small copy, inside the installed package (see datasets/README.md).
 NOTMNIST_FILE = "notmnist_small.h5"
 NOTMNIST_SHAPE = (28, 28)
-# How many names an error message lists before it says "...".
-MAX_LISTED = 12
-# The widest CSV file read (a 180x180 RGB image is 97,200 values a row), and the most bytes its
-# header row may take: the header is read alone first, so a file of millions of columns is refused
-# in milliseconds instead of costing pandas minutes and tens of GB.
-MAX_CSV_COLUMNS = 100_000
-MAX_CSV_HEADER_BYTES = 64 * MAX_CSV_COLUMNS
 
 
 @dataclass(frozen=True)
@@ -61,6 +55,9 @@ class SourceData:
     origin: str = ""
     # One row's shape before it was flattened, such as (28, 28); None: flat features, no image.
     feature_shape: tuple[int, ...] | None = None
+    # A CSV table's columns: its rows are raw (categories as text, maybe missing numbers) until
+    # `fitsweep.data.table_encoding`, fitted on the training split, makes them features.
+    table: TableLayout | None = None
 
     def parts(self) -> Iterator[tuple[str, np.ndarray, np.ndarray]]:
         """Each provided part as (name, features, labels): training, then test and validation."""
@@ -136,12 +133,10 @@ def _notmnist(spec: Any, base_dir: Path) -> SourceData:
 @_loader("csv")
 def _csv(spec: Any, base_dir: Path) -> SourceData:
     path = _resolve(spec.path, base_dir, "data.path")
-    x, y, columns = _read_csv(path, spec.target, None)
-    if spec.test_path is None:
-        return SourceData(x=x, y=y, origin=str(path))
-    test_path = _resolve(spec.test_path, base_dir, "data.test_path")
-    x_test, y_test, _ = _read_csv(test_path, spec.target, columns)
-    return SourceData(x=x, y=y, x_test=x_test, y_test=y_test, origin=str(path))
+    test_path = None if spec.test_path is None else _resolve(spec.test_path, base_dir, "data.test_path")
+    tables = read_csv_tables(spec, path, test_path)
+    return SourceData(x=tables.x, y=tables.y, x_test=tables.x_test, y_test=tables.y_test, origin=str(path),
+                      table=tables.layout)
 
 
 @_loader("npz")
@@ -178,7 +173,7 @@ def _resolve(raw: str, base_dir: Path, key: str) -> Path:
     try:
         exists = path.exists()
     except OSError as error:  # a name too long for the file system
-        raise DataError(f"{path}: not a usable file name ({key}: {_first_line(error)})") from None
+        raise DataError(f"{path}: not a usable file name ({key}: {first_line(error)})") from None
     if not exists:
         raise DataError(f"{path}: no such file ({key}; a relative path starts at the sweep file's folder)")
     if not path.is_file():
@@ -192,7 +187,7 @@ def _read_hdf5(
     try:
         file = h5py.File(path, "r")
     except OSError as error:
-        raise DataError(f"{path}: not a readable HDF5 file ({_first_line(error)})") from None
+        raise DataError(f"{path}: not a readable HDF5 file ({first_line(error)})") from None
     with file:
         x, y = _hdf5_table(file, train, path, label_column)
         x_test = y_test = x_val = y_val = None
@@ -214,7 +209,7 @@ def _hdf5_table(
     if not isinstance(found, h5py.Dataset):
         names = []
         file.visititems(lambda key, item: names.append(key) if isinstance(item, h5py.Dataset) else None)
-        raise DataError(f"{path}: no dataset '{name}'; the file has: {_listing(names)}{hint}")
+        raise DataError(f"{path}: no dataset '{name}'; the file has: {listing(names)}{hint}")
     if found.ndim != 2 or found.shape[1] < 2:
         raise DataError(f"{where} has shape {found.shape}; expected 2-D (rows, features + label)")
     if found.dtype.kind not in "biuf":
@@ -225,67 +220,8 @@ def _hdf5_table(
     try:
         table = found[()]
     except OSError as error:
-        raise DataError(f"{where} cannot be read ({_first_line(error)})") from None
+        raise DataError(f"{where} cannot be read ({first_line(error)})") from None
     return _features_labels(np.delete(table, label_column, axis=1), table[:, label_column], where)
-
-
-def _read_csv(
-    path: Path, target: str, columns: list[str] | None
-) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    """Features, labels and the feature column names of a CSV file (in `columns`' order if given)."""
-    _check_csv_width(path)
-    try:
-        frame = pd.read_csv(path)
-    except pd.errors.EmptyDataError:
-        raise DataError(f"{path}: empty file; expected a header row and one row per sample") from None
-    except UnicodeDecodeError as error:
-        raise DataError(f"{path}: not UTF-8 text (bad byte at offset {error.start})") from None
-    except (pd.errors.ParserError, ValueError, OSError) as error:
-        raise DataError(f"{path}: not a readable CSV file ({_first_line(error)})") from None
-    names = [str(column) for column in frame.columns]
-    frame.columns = names
-    if target not in names:
-        close = difflib.get_close_matches(target, names, n=1)
-        suggestion = f"; did you mean '{close[0]}'?" if close else ""
-        raise DataError(
-            f"{path}: no target column '{target}' (data.target){suggestion}; the columns are: {_listing(names)}"
-        )
-    features = [name for name in names if name != target]
-    if columns is not None:
-        if set(features) != set(columns):
-            extra = sorted(set(features) ^ set(columns))
-            raise DataError(f"{path}: feature columns differ from the training file's (see {_listing(extra)})")
-        features = columns
-    if not features:
-        raise DataError(f"{path}: has only the target column '{target}'; expected feature columns too")
-    if frame.empty:
-        raise DataError(f"{path}: has no rows, only a header")
-    text = [name for name in features if not pd.api.types.is_numeric_dtype(frame[name])]
-    if text:
-        raise DataError(f"{path}: column '{text[0]}' holds text; every feature column must be numeric")
-    labels = frame[target]
-    if not pd.api.types.is_numeric_dtype(labels):
-        raise DataError(f"{path}: target column '{target}' holds text; labels must be integer class indices 0..K-1")
-    x, y = _features_labels(frame[features].to_numpy(), labels.to_numpy(), str(path))
-    return x, y, features
-
-
-def _check_csv_width(path: Path) -> None:
-    """Refuse a CSV file wider than MAX_CSV_COLUMNS from its header row alone, read within a bound."""
-    try:
-        with open(path, "rb") as file:
-            header = file.readline(MAX_CSV_HEADER_BYTES + 1)
-    except OSError as error:
-        raise DataError(f"{path}: cannot be read ({error.strerror})") from None
-    allowed = f"a CSV file may have at most {MAX_CSV_COLUMNS:,} columns and a {MAX_CSV_HEADER_BYTES:,}-byte header row"
-    if len(header) > MAX_CSV_HEADER_BYTES:
-        raise DataError(f"{path}: the header row is longer than {MAX_CSV_HEADER_BYTES:,} bytes; {allowed}")
-    try:
-        columns = len(next(csv.reader(io.StringIO(header.decode("utf-8", errors="replace"))), []))
-    except csv.Error as error:
-        raise DataError(f"{path}: not a readable CSV file ({_first_line(error)})") from None
-    if columns > MAX_CSV_COLUMNS:
-        raise DataError(f"{path}: the header row names {columns:,} columns; {allowed}")
 
 
 def _read_npz(path: Path) -> dict[str, np.ndarray]:
@@ -302,13 +238,13 @@ def _read_npz(path: Path) -> dict[str, np.ndarray]:
         with loaded:
             return {name: loaded[name] for name in loaded.files}
     except (zipfile.BadZipFile, OSError, EOFError, ValueError) as error:
-        raise DataError(f"{path}: not a readable .npz archive of numeric arrays ({_first_line(error)})") from None
+        raise DataError(f"{path}: not a readable .npz archive of numeric arrays ({first_line(error)})") from None
 
 
 def _npz_pair(arrays: dict[str, np.ndarray], x_name: str, y_name: str, path: Path) -> tuple[np.ndarray, np.ndarray]:
     missing = [name for name in (x_name, y_name) if name not in arrays]
     if missing:
-        raise DataError(f"{path}: no array {' or '.join(missing)}; the file has: {_listing(list(arrays))}")
+        raise DataError(f"{path}: no array {' or '.join(missing)}; the file has: {listing(list(arrays))}")
     x, y = arrays[x_name], arrays[y_name]
     where = f"{path}: {x_name}"
     if x.dtype.kind not in "biuf" or y.dtype.kind not in "biuf":
@@ -332,17 +268,6 @@ def _features_labels(x: np.ndarray, y: np.ndarray, where: str) -> tuple[np.ndarr
     features = x.astype("float32") / np.float32(255.0) if x.dtype == np.uint8 else x.astype("float32")
     _check_arrays(features, y, where)
     return features, np.asarray(y).astype("int64")
-
-
-def _listing(names: list[str]) -> str:
-    shown = ", ".join(repr(name) for name in names[:MAX_LISTED])
-    more = f", ... ({len(names)} in all)" if len(names) > MAX_LISTED else ""
-    return (shown + more) if names else "(nothing)"
-
-
-def _first_line(error: BaseException) -> str:
-    text = str(error).strip()
-    return text.splitlines()[0] if text else type(error).__name__
 
 
 # --- entry point -------------------------------------------------------------------------------
@@ -370,7 +295,8 @@ def load_source(spec: Any, base_dir: Path | str = ".") -> SourceData:
     data = LOADERS[spec.source](spec, Path(base_dir))
     origin = data.origin or spec.source
     for part, x, y in data.parts():
-        _check_arrays(x, y, f"{origin} ({part})")
+        # A table's raw rows may hold text and gaps: its reader checked them, its encoding makes them numbers.
+        _check_arrays(x, y, f"{origin} ({part})", features=data.table is None)
         if x.shape[1:] != data.x.shape[1:]:
             raise DataError(
                 f"{origin}: the {part} has {x.shape[1]} features, the training data "
@@ -399,17 +325,18 @@ def _with_image_shape(data: SourceData, image_shape: list[int] | None, origin: s
     return replace(data, feature_shape=tuple(image_shape))
 
 
-def _check_arrays(x: np.ndarray, y: np.ndarray, where: str) -> None:
+def _check_arrays(x: np.ndarray, y: np.ndarray, where: str, features: bool = True) -> None:
     if x.ndim != 2 or len(x) == 0 or x.shape[1] == 0:
         raise DataError(f"{where}: features must be a non-empty 2-D table, got shape {x.shape}")
     if len(y) != len(x):
         raise DataError(f"{where}: {len(x)} feature rows but {len(y)} labels")
-    bad = ~np.isfinite(x)
-    if bad.any():
-        row, column = np.argwhere(bad)[0]
-        raise DataError(
-            f"{where}: features contain NaN or infinite values (first at row {row}, column {column})"
-        )
+    if features:
+        bad = ~np.isfinite(x)
+        if bad.any():
+            row, column = np.argwhere(bad)[0]
+            raise DataError(
+                f"{where}: features contain NaN or infinite values (first at row {row}, column {column})"
+            )
     labels = np.asarray(y)
     if labels.dtype.kind not in "biuf":
         raise DataError(f"{where}: labels hold {labels.dtype} values; expected integer class indices")

@@ -1,4 +1,4 @@
-"""Train, validation and test splits, and scaling fitted on the training split only."""
+"""Train, validation and test splits, and a table's encoding and the scaling fitted on the training split only."""
 
 from __future__ import annotations
 
@@ -9,8 +9,10 @@ from typing import Any
 import numpy as np
 from sklearn.model_selection import train_test_split
 
+from fitsweep.data._wording import listing
 from fitsweep.data.scaling import UNSCALED, Scaling, choose_scaling
 from fitsweep.data.sources import SourceData, load_source
+from fitsweep.data.table_encoding import TableEncoding, fit_table_encoding
 from fitsweep.errors import DataError
 
 __all__ = ["Splits", "make_splits", "prepare_data", "DEFAULT_TRAIN_METRICS_ROWS"]
@@ -38,6 +40,13 @@ class Splits:
     feature_shape: tuple[int, ...] | None = None
     # The scaling applied to every split, and why (what `data.scaling: auto` decided).
     scaling: Scaling = UNSCALED
+    # A CSV table's encoding, fitted on the training split (text columns, missing values, constants); None: not a table.
+    table: TableEncoding | None = None
+
+    @property
+    def class_names(self) -> tuple[str, ...] | None:
+        """The classes' names when the labels were text (class i is the i-th), else None."""
+        return self.table.layout.class_names if self.table is not None else None
 
     @property
     def n_features(self) -> int:
@@ -46,9 +55,17 @@ class Splits:
 
     @property
     def summary(self) -> str:
-        """The data in one line, as `run` and `validate` print it: split sizes, shape, scaling."""
-        return (f"data: {len(self.y_train):,} training, {len(self.y_val):,} validation and {len(self.y_test):,} test "
-                f"rows, {self.n_features:,} features, {self.n_classes} classes; scaling {self.scaling.summary}")
+        """The data as `run` and `validate` print it: split sizes, shape, scaling, then what was done to a table.
+
+        The first line says the sizes; a table adds one indented line per thing done to it
+        (columns encoded, values filled, rows or columns dropped).
+        """
+        names = f" ({listing(self.class_names)})" if self.class_names else ""
+        line = (f"data: {len(self.y_train):,} training, {len(self.y_val):,} validation and {len(self.y_test):,} "
+                f"test rows, {self.n_features:,} features, {self.n_classes} classes{names}; "
+                f"scaling {self.scaling.summary}")
+        notes = self.table.notes if self.table is not None else []
+        return "\n".join([line, *(f"  {note}" for note in notes)])
 
     @property
     def class_priors(self) -> np.ndarray:
@@ -68,9 +85,11 @@ def make_splits(data: SourceData, spec: Any) -> Splits:
 
     The test split is the source's own when it has one, else a seeded (stratified unless
     `stratify: false`) `test_size` fraction. Validation is likewise the source's own or a
-    `validation_size` fraction of what remains. The scaling (`data.scaling`; `auto` decides
-    from the training split, see `fitsweep.data.scaling`) is fitted on the training split
-    only, so no statistic of validation or test rows leaks into training.
+    `validation_size` fraction of what remains. A CSV table's encoding (categories, filled
+    values, constant columns; see `fitsweep.data.table_encoding`) and then the scaling
+    (`data.scaling`; `auto` decides from the training split, see `fitsweep.data.scaling`) are
+    fitted on the training split only, so no statistic of validation or test rows leaks into
+    training.
 
     Raises:
         DataError: Labels that skip a class index, or a split left without some class.
@@ -98,8 +117,13 @@ def make_splits(data: SourceData, spec: Any) -> Splits:
     else:
         x_train, y_train = x_pool, y_pool
         x_val, y_val = data.x_val, np.asarray(data.y_val).astype("int64")
+    names = data.table.class_names if data.table is not None else None
     for split, labels in (("training", y_train), ("validation", y_val), ("test", y_test)):
-        _check_classes(labels, n_classes, split, where)
+        _check_classes(labels, n_classes, split, where, names)
+    table = None
+    if data.table is not None:
+        table = fit_table_encoding(data.table, x_train, where)
+        x_train, x_val, x_test = (table.transform(x) for x in (x_train, x_val, x_test))
     scaling = choose_scaling(spec.scaling, x_train, images=data.feature_shape is not None)
     x_train, x_val, x_test = scaling.apply(x_train, x_val, x_test)
     rows = measured_rows(len(y_train), len(y_val), spec.train_metrics_rows, where)
@@ -108,7 +132,7 @@ def make_splits(data: SourceData, spec: Any) -> Splits:
         x_train=x_train, y_train=y_train, x_val=x_val, y_val=y_val,
         x_test=x_test, y_test=y_test, n_classes=max(n_classes, 2),
         x_train_measured=x_measured, y_train_measured=y_measured, feature_shape=data.feature_shape,
-        scaling=scaling,
+        scaling=scaling, table=table,
     )
 
 
@@ -174,11 +198,14 @@ def _split(
         raise DataError(f"{where}: cannot split with data.{key}={fraction}: {error}") from None
 
 
-def _check_classes(labels: np.ndarray, n_classes: int, split: str, where: str) -> None:
+def _check_classes(labels: np.ndarray, n_classes: int, split: str, where: str,
+                   names: tuple[str, ...] | None) -> None:
     counts = np.bincount(labels, minlength=n_classes)
     if counts.min() == 0:
+        absent = int(counts.argmin())
+        named = f" ({names[absent]!r})" if names is not None else ""
         raise DataError(
-            f"{where}: the {split} split has no sample of class {int(counts.argmin())}; "
+            f"{where}: the {split} split has no sample of class {absent}{named}; "
             "use more data, keep data.stratify on, or give that split more rows"
         )
 

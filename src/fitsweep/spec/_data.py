@@ -117,19 +117,32 @@ class HDF5Data(_ImageData):
 
 
 class CSVData(_ImageData):
-    """A CSV file with a header row: numeric feature columns and an integer `target` column.
+    """A CSV file with a header row: feature columns and a `target` column of class labels.
+
+    Text columns are one-hot encoded (`categorical` names number columns to encode as well); a
+    text target's values become classes 0..K-1 in sorted order. Missing values (empty cells, NA,
+    NaN) are refused unless `missing` says what to do with them. Encoding and filling are fitted
+    on the training split only (`fitsweep.data.table_encoding`).
 
     Example:
-        data: {source: csv, path: train.csv, target: label, test_path: test.csv}
+        data: {source: csv, path: train.csv, target: label, test_path: test.csv, missing: median}
     """
 
     kind: ClassVar[str] = "csv"
     source: Literal["csv"]
     path: str = Field(min_length=1, description="The CSV file; a relative path starts at the sweep file's folder.")
     target: str = Field("target", min_length=1, description=(
-        "The label column: integer class indices 0..k-1. Every other column is a numeric feature."))
+        "The label column: integer class indices 0..k-1, or text (class names, numbered in sorted order). "
+        "Every other column is a feature."))
     test_path: str | None = Field(None, min_length=1, description=(
         "A CSV file of test rows with the same columns; `null` splits the test set off (`test_size`)."))
+    categorical: list[Annotated[str, Field(min_length=1)]] = Field(default_factory=list, description=(
+        "Number columns whose values are categories (a zip code, a grade), one-hot encoded like text columns, "
+        "which always are; categories come from the training split, and one it lacks encodes as zeros."))
+    missing: Literal["refuse", "drop", "mean", "median"] = Field("refuse", description=(
+        "What to do with missing values (empty cells, NA, NaN): `refuse` names their column and lines; `drop` "
+        "removes their rows before the split; `mean` and `median` fill number columns with the training "
+        "split's statistic (a missing category is refused, a row without a target dropped)."))
 
 
 class NpzData(_ImageData):
