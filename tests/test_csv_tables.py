@@ -6,6 +6,7 @@ columns) must come from the training split alone; the tests find a split's rows 
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -235,3 +236,34 @@ def test_refused_missing_values_exit_2_and_write_nothing(tmp_path: Path, monkeyp
         f"fitsweep: error: {tmp_path / 'd.csv'}: column 'size' has 1 missing value (on line 7); "
         "set data.missing: drop | mean | median"]
     assert sorted(tmp_path.rglob("*")) == before
+
+
+@pytest.mark.slow
+def test_a_run_learns_a_text_column_and_names_its_classes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    from fitsweep import load
+    from fitsweep.figures import plot_confusion_matrix
+
+    write(tmp_path, animals(240))
+    sweep = write_sweep(tmp_path, csv_sweep(
+        {"path": "d.csv"},
+        model={"depth": 1, "width": 8, "dropout": 0.0, "l2": 0.0},
+        train={"epochs": 40, "batch_size": 16, "learning_rate": 0.01}, tuner={"max_trials": 1}))
+    results = tmp_path / "results"
+    code, output = invoke_cli(["run", str(sweep), "--results-dir", str(results), "--quiet"], monkeypatch, capsys)
+    assert code == 0, output
+    run = load(results / "tiny")
+    assert run.trials["test_accuracy"].max() >= 0.95  # the colour decides the class
+    assert run.info["data"]["class_names"] == ["bird", "cat", "dog"]
+    assert run.info["data"]["table"]["encoded"] == {"colour": ["blue", "green", "red"]}
+    report = (results / "tiny" / "report.md").read_text(encoding="utf-8")
+    assert "classes 0 'bird', 1 'cat', 2 'dog'; one-hot encoded 'colour' (3 categories)" in report
+    figure = plot_confusion_matrix(run, data_dir=tmp_path)
+    assert [label.get_text() for label in figure.axes[0].get_xticklabels()] == ["bird", "cat", "dog"]
+    code, output = invoke_cli(["resume", str(results / "tiny")], monkeypatch, capsys)
+    assert code == 0, output  # the same data encode the same way
+    write(tmp_path, animals(240).replace({"colour": {"blue": "navy"}}))
+    recorded = json.loads((results / "tiny" / "run.json").read_text(encoding="utf-8"))
+    code, output = invoke_cli(["resume", str(results / "tiny")], monkeypatch, capsys)
+    assert code == 2 and "the CSV data changed since the run started" in output
+    assert json.loads((results / "tiny" / "run.json").read_text(encoding="utf-8")) == recorded

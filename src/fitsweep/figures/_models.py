@@ -353,7 +353,9 @@ def _confusion_matrix_info(run: Any, splits: Any, model: Any) -> _ConfusionInfo:
     accuracy = np.trace(counts) / max(counts.sum(), 1)
     title = (f"kept model: {_kept_words(run, kept_execution(run))}, test split\n"
              f"accuracy {accuracy:.3f} on {counts.sum()} samples")
-    return _ConfusionInfo(counts, [str(label) for label in range(splits.n_classes)], title)
+    names = getattr(splits, "class_names", None)  # a text target's values, else the class indices
+    labels = list(names) if names else [str(label) for label in range(splits.n_classes)]
+    return _ConfusionInfo(counts, labels, title)
 
 
 def _draw_confusion(info: _ConfusionInfo) -> Figure:

@@ -152,6 +152,7 @@ def resume_sweep(run_dir: str | Path, *, observer: SweepObserver | None = None, 
     spec = load_spec(paths.spec, recorded=True)
     check_recorded_sweep(paths, spec, info)
     splits = prepare_data(spec.data, info.get("data_dir", "."))
+    _check_same_table(paths, info, splits)
     family_for(spec).check_data(splits)
     with run_lock(paths), shown_progress(spec.tuner, progress, observer) as observer:
         _announce_data(observer, splits)
@@ -407,8 +408,26 @@ def _run_info(spec: SweepSpec, splits: Splits, data_dir: Path) -> dict[str, Any]
             "classes": splits.n_classes,
             "scaling": splits.scaling.method,
             "scaling_reason": splits.scaling.reason,
+            **_table_record(splits),
         },
     }
+
+
+def _table_record(splits: Splits) -> dict[str, Any]:
+    """A CSV table's class names and encoding, as run.json keeps them (nothing for other data)."""
+    if splits.table is None:
+        return {}
+    names = {"class_names": list(splits.class_names)} if splits.class_names else {}
+    return {**names, "table": splits.table.record()}
+
+
+def _check_same_table(paths: RunPaths, info: dict[str, Any], splits: Splits) -> None:
+    """Refuse to resume on a table whose encoding, fitted again, is not the one the run trained on."""
+    recorded = (info.get("data") or {}).get("table")
+    if recorded is not None and splits.table is not None and recorded != splits.table.record():
+        raise ResultsError(f"{paths.run_info}: the CSV data changed since the run started (its encoding, fitted "
+                           "again on the training split, differs from the recorded one); put the run's data "
+                           "back, or start a new run with `fitsweep run`")
 
 
 def _version(package: str) -> str | None:

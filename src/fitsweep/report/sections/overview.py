@@ -18,7 +18,8 @@ def _overview(context: Context) -> Section:
     run, info = context.run, context.run.info
     if info.get("imported"):
         return _imported_overview(run)
-    facts = [("Data", _data_text(run)), ("Scaling", _scaling_text(run)), ("Model", _model_text(run)),
+    facts = [("Data", _data_text(run)), ("Table", _table_text(run)), ("Scaling", _scaling_text(run)),
+             ("Model", _model_text(run)),
              ("Swept", _swept_text(run, varied=True)), ("Fixed", _swept_text(run, varied=False)),
              ("Search", _search_text(run)), ("Time", _time_text(info))]
     versions = info.get("versions") or {}
@@ -52,11 +53,21 @@ def _imported_overview(run: SweepRun) -> Section:
 def _data_text(run: SweepRun) -> str:
     data = run.spec.data.model_dump(mode="json")
     keys = ", ".join(f"{key} {value}" for key, value in data.items()
-                     if key not in ("source", "scaling") and value is not None)
+                     if key not in ("source", "scaling") and value not in (None, []))
     sizes = run.info.get("data") or {}
     split = (f"; {sizes['train']} training, {sizes['validation']} validation and {sizes['test']} test samples, "
              f"{sizes['features']} features, {sizes['classes']} classes") if "train" in sizes else ""
     return f"{data['source']} ({keys}){split}"
+
+
+def _table_text(run: SweepRun) -> str:
+    """What was done to a CSV table (columns encoded, values filled, rows dropped), as run.json recorded it."""
+    recorded = run.info.get("data") or {}
+    notes = list((recorded.get("table") or {}).get("notes") or [])
+    names = recorded.get("class_names") or []
+    if names:
+        notes.insert(0, "classes " + ", ".join(f"{index} {name!r}" for index, name in enumerate(names)))
+    return "; ".join(notes)
 
 
 def _scaling_text(run: SweepRun) -> str:
