@@ -159,6 +159,14 @@ def test_drop_removes_the_rows_before_the_split(tmp_path: Path) -> None:
     assert "  dropped 5 rows of d.csv with missing values (first on lines 5, 19, 42)" in splits.summary.splitlines()
 
 
+def test_lines_stay_the_files_after_rows_are_dropped(tmp_path: Path) -> None:
+    frame = with_gaps(30, [1])
+    frame.loc[6, "size"] = float("inf")
+    write(tmp_path, frame)
+    message = error_of(tmp_path, missing="drop")
+    assert "column 'size' holds an infinite value or one beyond float32 (on line 8)" in message
+
+
 @pytest.mark.parametrize("statistic", ["mean", "median"])
 def test_mean_and_median_are_the_training_splits(tmp_path: Path, statistic: str) -> None:
     frame = with_gaps(120, list(range(0, 120, 7)))

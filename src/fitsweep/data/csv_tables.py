@@ -187,8 +187,8 @@ def _refuse_numbers_with_a_typo(column: pd.Series, name: str, path: Path) -> Non
                     "to encode every value as a category")
 
 
-def _lines(rows: np.ndarray) -> list[int]:
-    """File lines of table rows: the header is line 1."""
+def _lines(rows: np.ndarray | pd.Index) -> list[int]:
+    """File lines of table rows (positions as read, before any row is dropped): the header is line 1."""
     return [int(row) + 2 for row in rows]
 
 
@@ -259,23 +259,23 @@ def _category_text(value: Any) -> str:
 def _feature_rows(frame: pd.DataFrame, features: list[str], categorical: list[str], path: Path) -> np.ndarray:
     """The feature columns as one array: float32 when all are numbers, else objects (categories as text)."""
     if not categorical:
-        return _finite(frame[features].to_numpy(dtype="float32"), features, path)
+        return _finite(frame[features].to_numpy(dtype="float32"), features, frame.index, path)
     numbers = [name for name in features if name not in categorical]
     if numbers:
-        _finite(frame[numbers].to_numpy(dtype="float32"), numbers, path)
+        _finite(frame[numbers].to_numpy(dtype="float32"), numbers, frame.index, path)
     table = frame[features].astype(object)
     for name in categorical:
         table[name] = frame[name].map(_category_text, na_action="ignore")
     return table.to_numpy(dtype=object)
 
 
-def _finite(values: np.ndarray, columns: list[str], path: Path) -> np.ndarray:
-    """The values, once none is infinite (or too large for float32)."""
+def _finite(values: np.ndarray, columns: list[str], rows: pd.Index, path: Path) -> np.ndarray:
+    """The values, once none is infinite (or too large for float32); `rows`: their rows in the file."""
     infinite = np.isinf(values)
     if infinite.any():
         row, column = np.argwhere(infinite)[0]
         raise DataError(f"{path}: column '{columns[column]}' holds an infinite value or one beyond float32 "
-                        f"(on line {_lines(np.array([row]))[0]}); every number must be finite")
+                        f"(on line {_lines(rows[[row]])[0]}); every number must be finite")
     return values
 
 
@@ -296,5 +296,5 @@ def _labels(target: pd.Series, class_names: tuple[str, ...] | None, path: Path) 
     if wrong.any():
         row = int(np.argmax(wrong))
         raise DataError(f"{path}: labels must be non-negative integers (class indices) or text (class names), "
-                        f"got {labels[row]:g} on line {_lines(np.array([row]))[0]}")
+                        f"got {labels[row]:g} on line {_lines(target.index[[row]])[0]}")
     return labels.astype("int64")
