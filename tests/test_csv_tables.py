@@ -7,6 +7,7 @@ columns) must come from the training split alone; the tests find a split's rows 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -118,6 +119,13 @@ def test_a_number_column_with_a_text_cell_is_refused_unless_categorical(tmp_path
     write(tmp_path, frame)
     assert "column 'size' holds numbers but also text ('?' on line 6)" in error_of(tmp_path)
     assert prepare(tmp_path, categorical=["size"]).table is not None
+
+
+def test_a_text_column_of_identifiers_is_refused(tmp_path: Path) -> None:
+    write(tmp_path, animals(90).assign(name=[f"animal {i}" for i in range(90)]))
+    message = error_of(tmp_path)
+    assert re.search(r"column 'name' holds (\d+) different values on \1 training rows: an identifier or free text",
+                     message), message
 
 
 @pytest.mark.parametrize("listed, fragment", [

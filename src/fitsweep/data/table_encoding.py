@@ -33,6 +33,11 @@ from fitsweep.errors import DataError
 __all__ = ["MissingPolicy", "TableEncoding", "TableLayout", "fit_table_encoding"]
 
 MissingPolicy = Literal["refuse", "drop", "mean", "median"]
+# A categorical column with more distinct training values than this share of the training rows
+# (and more than MIN_IDENTIFIER_VALUES) names rows rather than groups them: an identifier or free
+# text, whose one-hot block would be about as wide as the table is long and teach nothing general.
+IDENTIFIER_SHARE = 0.5
+MIN_IDENTIFIER_VALUES = 20
 
 
 @dataclass(frozen=True)
@@ -136,7 +141,8 @@ def fit_table_encoding(layout: TableLayout, x_train: np.ndarray, where: str) -> 
         where: The table's file, for the error message.
 
     Raises:
-        DataError: Every column holds a single value on the training rows.
+        DataError: Every column holds a single value on the training rows, or a categorical column
+            has a value for nearly every row (an identifier or free text).
 
     Example:
         >>> x = np.array([[1.0, "red"], [2.0, "blue"], [3.0, "red"]], dtype=object)
@@ -161,6 +167,7 @@ def fit_table_encoding(layout: TableLayout, x_train: np.ndarray, where: str) -> 
         imputer.fit(np.asarray(x_train[:, numbers], dtype="float64"))
     encoder = None
     if categories:
+        _refuse_identifiers(layout, x_train, categories, where)
         encoder = OneHotEncoder(handle_unknown="ignore", sparse_output=False, dtype=np.float32)
         encoder.fit(x_train[:, categories])
     return TableEncoding(layout, tuple(numbers), tuple(categories), dropped, imputer, encoder)
@@ -182,6 +189,16 @@ def _constant_columns(layout: TableLayout, x_train: np.ndarray, numbers: list[in
         if len(seen) <= 1:
             constant[index] = repr(next(iter(seen), ""))
     return {layout.columns[index]: constant[index] for index in sorted(constant)}
+
+
+def _refuse_identifiers(layout: TableLayout, x_train: np.ndarray, categories: list[int], where: str) -> None:
+    rows = len(x_train)
+    for index in categories:
+        distinct = len(set(x_train[:, index].tolist()))
+        if distinct > max(MIN_IDENTIFIER_VALUES, IDENTIFIER_SHARE * rows):
+            raise DataError(f"{where}: column '{layout.columns[index]}' holds {distinct:,} different values on "
+                            f"{rows:,} training rows: an identifier or free text, not categories; remove the "
+                            "column from the file")
 
 
 def _joined(phrases: list[str], limit: int = 8) -> str:
