@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from _markdown import cell
 
-from fitsweep.results.columns import DERIVED_MEANINGS, EPOCH_MEANINGS, TRIAL_MEANINGS
+from fitsweep.results.columns import DERIVED_MEANINGS, EPOCH_MEANINGS, REGRESSION_EPOCH_MEANINGS, TRIAL_MEANINGS
 
-TABLES = {"trials": TRIAL_MEANINGS, "epochs": EPOCH_MEANINGS, "derived": DERIVED_MEANINGS}
+TABLES = {"trials": TRIAL_MEANINGS, "epochs": EPOCH_MEANINGS, "regression_epochs": REGRESSION_EPOCH_MEANINGS,
+          "derived": DERIVED_MEANINGS}
 
 
 def columns_table(table: str | None) -> str:

@@ -13,14 +13,9 @@ import math
 import numpy as np
 import tensorflow as tf
 
-__all__ = ["member_orders", "model_labels", "steps_per_execution"]
+__all__ = ["member_orders", "steps_per_execution"]
 
 MAX_STEPS_PER_EXECUTION = 32
-
-
-def model_labels(y: np.ndarray, n_classes: int) -> np.ndarray:
-    """Labels as the model's loss takes them: a single sigmoid unit wants float targets shaped like its output."""
-    return y.astype("float32").reshape(-1, 1) if n_classes == 2 else y
 
 
 def member_orders(n_rows: int, batch_size: int, seeds: list[int], epoch: tf.Variable,

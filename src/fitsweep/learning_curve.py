@@ -97,6 +97,9 @@ def run_learning_curve(
     from fitsweep.data import prepare_data
 
     splits = prepare_data(run.spec.data, data_dir if data_dir is not None else run.info.get("data_dir", "."))
+    if splits.task.regression:
+        raise LearningCurveError(f"{run.path}: learning curves of a regression are not supported yet; "
+                                 "they take the training rows class by class")
     rows = subset_rows(splits.y_train, splits.n_classes, shares)
     with run_lock(paths):
         return _train_missing(run, paths, splits, trial_ids, dict(zip(shares, rows, strict=True)), repeats, epochs,

@@ -15,8 +15,9 @@ from fitsweep.cli._options import UsablePath, run_dir_argument, sweep_argument
 def validate(sweep: Path) -> None:
     """Check a sweep file, print it with every default filled in, and say what its data hold.
 
-    The data are loaded and split as `run` would: the last lines give their sizes and the
-    scaling `data.scaling` applies (for `auto`, what it decided and why).
+    The data are loaded and split as `run` would: the last lines give their sizes, the task
+    (classification or regression; for `data.task: auto`, what it decided and why) and the
+    scaling `data.scaling` applies (for `auto`, likewise).
 
     \b
     Example:
@@ -25,10 +26,11 @@ def validate(sweep: Path) -> None:
     from fitsweep.spec import load_spec
 
     spec = load_spec(sweep)
-    stdout.print(spec.to_yaml(), end="", markup=False)
-    from fitsweep.data import prepare_data  # the data, loaded to say what data.scaling does with them
+    from fitsweep.data import prepare_data  # the data, loaded to say what data.task and data.scaling decide
 
-    stdout.print(prepare_data(spec.data, sweep.parent).summary, highlight=False, soft_wrap=True, markup=False)
+    splits = prepare_data(spec.data, sweep.parent)
+    stdout.print(spec.for_task(splits.task.kind, source=str(sweep)).to_yaml(), end="", markup=False)
+    stdout.print(splits.summary, highlight=False, soft_wrap=True, markup=False)
     stdout.print(f"{sweep}: valid", style="green")
 
 

@@ -29,6 +29,7 @@ import pandas as pd
 
 from fitsweep.data._wording import first_line, listing
 from fitsweep.data.table_encoding import TableLayout
+from fitsweep.data.task import choose_task
 from fitsweep.errors import DataError
 
 __all__ = ["CsvTables", "read_csv_tables", "MAX_CSV_COLUMNS", "MAX_CSV_HEADER_BYTES"]
@@ -83,7 +84,9 @@ def read_csv_tables(spec: Any, path: Path, test_path: Path | None) -> CsvTables:
     # The cells left missing, that the training split's mean or median will fill, over every file.
     missing_cells = pd.concat([table.isna().sum() for _, table in kept], axis=1).sum(axis=1)
     class_names = _class_names([table[spec.target] for _, table in kept])
-    arrays = [(_feature_rows(table, features, categorical, file), _labels(table[spec.target], class_names, file))
+    task = "classification" if class_names is not None else choose_task(
+        spec.task, [table[spec.target].to_numpy(dtype="float64") for _, table in kept]).kind
+    arrays = [(_feature_rows(table, features, categorical, file), _labels(table[spec.target], class_names, file, task))
               for file, table in kept]
     layout = TableLayout(columns=tuple(features), categorical=tuple(categorical), missing=spec.missing,
                          keep_constant=spec.image_shape is not None, class_names=class_names,
@@ -286,15 +289,21 @@ def _class_names(targets: list[pd.Series]) -> tuple[str, ...] | None:
     return tuple(sorted({_category_text(value) for target in targets for value in target.dropna().tolist()}))
 
 
-def _labels(target: pd.Series, class_names: tuple[str, ...] | None, path: Path) -> np.ndarray:
-    """Class indices: a text target's by its sorted values, a number target's as they are, once checked."""
+def _labels(target: pd.Series, class_names: tuple[str, ...] | None, path: Path, task: str) -> np.ndarray:
+    """Class indices (a text target's by its sorted values, a number target's once checked), or a regression's target.
+
+    `task` is what `data.task` says, or `auto` read from every file's targets (`fitsweep.data.task`).
+    """
     if class_names is not None:
         index = {name: position for position, name in enumerate(class_names)}
         return np.array([index[_category_text(value)] for value in target.tolist()], dtype="int64")
     labels = target.to_numpy(dtype="float64")
+    if task == "regression":
+        return labels
     wrong = (labels != np.round(labels)) | (labels < 0)
     if wrong.any():
         row = int(np.argmax(wrong))
         raise DataError(f"{path}: labels must be non-negative integers (class indices) or text (class names), "
-                        f"got {labels[row]:g} on line {_lines(target.index[[row]])[0]}")
+                        f"got {labels[row]:g} on line {_lines(target.index[[row]])[0]}; for a numeric target to "
+                        "predict, set data.task: regression")
     return labels.astype("int64")

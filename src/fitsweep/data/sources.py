@@ -1,6 +1,7 @@
 """Data sources: each turns its validated spec into arrays, and nothing more.
 
-A source returns a `SourceData`: features and integer labels, plus a test set (and, rarely, a
+A source returns a `SourceData`: features and labels (class indices, or a numeric target for a
+regression: `fitsweep.data.task` decides which), plus a test set (and, rarely, a
 validation set) when the source comes with its own split (files usually do). Splitting and scaling
 are `splits`' job, so every source gets the same no-leakage rules. A CSV table's rows stay raw
 (`fitsweep.data.csv_tables`) until an encoding fitted on the training split makes them features.
@@ -29,6 +30,7 @@ from sklearn.model_selection import train_test_split
 from fitsweep.data._wording import first_line, listing
 from fitsweep.data.csv_tables import read_csv_tables
 from fitsweep.data.table_encoding import TableLayout
+from fitsweep.data.task import CLASSIFICATION, Task, choose_task
 from fitsweep.errors import DataError
 
 __all__ = ["SourceData", "load_source", "LOADERS", "NOTMNIST_FILE"]
@@ -58,6 +60,8 @@ class SourceData:
     # A CSV table's columns: its rows are raw (categories as text, maybe missing numbers) until
     # `fitsweep.data.table_encoding`, fitted on the training split, makes them features.
     table: TableLayout | None = None
+    # Classification (int64 class indices) or regression (a float64 target), as `load_source` decided.
+    task: Task = CLASSIFICATION
 
     def parts(self) -> Iterator[tuple[str, np.ndarray, np.ndarray]]:
         """Each provided part as (name, features, labels): training, then test and validation."""
@@ -262,12 +266,12 @@ def _npz_pair(arrays: dict[str, np.ndarray], x_name: str, y_name: str, path: Pat
 
 
 def _features_labels(x: np.ndarray, y: np.ndarray, where: str) -> tuple[np.ndarray, np.ndarray]:
-    """float32 features (uint8 ones divided by 255) and int64 labels, after checking both."""
+    """float32 features (uint8 ones divided by 255) and float64 labels, after checking both."""
     if len(x) == 0:
         raise DataError(f"{where} has no rows")
     features = x.astype("float32") / np.float32(255.0) if x.dtype == np.uint8 else x.astype("float32")
     _check_arrays(features, y, where)
-    return features, np.asarray(y).astype("int64")
+    return features, np.asarray(y).astype("float64")
 
 
 # --- entry point -------------------------------------------------------------------------------
@@ -281,8 +285,10 @@ def load_source(spec: Any, base_dir: Path | str = ".") -> SourceData:
         base_dir: The sweep file's folder; relative file paths resolve against it.
 
     Returns:
-        The source's arrays, checked for finite features, integer labels, at least two classes
-        and matching feature counts across its parts.
+        The source's arrays, checked for finite features and labels and matching feature counts
+        across its parts, with the task `data.task` names or `auto` reads from the labels
+        (`fitsweep.data.task`): for classification, labels that are integer class indices of at
+        least two classes (int64); for regression, a target of at least two values (float64).
 
     Raises:
         DataError: One line naming the file (or source) and what is wrong with it.
@@ -302,12 +308,43 @@ def load_source(spec: Any, base_dir: Path | str = ".") -> SourceData:
                 f"{origin}: the {part} has {x.shape[1]} features, the training data "
                 f"{data.x.shape[1]}; they must match"
             )
-    classes = np.unique(data.y)
-    if len(classes) < 2:
-        raise DataError(
-            f"{origin}: the training data hold only class {classes[0]}; at least two classes are needed"
-        )
+    data = _labelled(data, _task_of(spec, data, origin), origin)
     return _with_image_shape(data, getattr(spec, "image_shape", None), origin)
+
+
+def _task_of(spec: Any, data: SourceData, origin: str) -> Task:
+    """`data.task`, or what `auto` reads from the labels; a CSV target of text names classes whatever their count."""
+    setting = getattr(spec, "task", "auto")
+    if data.table is None or data.table.class_names is None:
+        return choose_task(setting, [y for _, _, y in data.parts()])
+    if setting == "regression":
+        raise DataError(f"{origin}: data.task is regression, but the target column holds text (class names); "
+                        "a regression needs a numeric target, or set data.task: classification")
+    return Task("classification", "the target holds text: class names", automatic=setting == "auto")
+
+
+def _labelled(data: SourceData, task: Task, origin: str) -> SourceData:
+    """The data with labels typed for the task: int64 class indices, or a float64 target."""
+    if task.regression:
+        if len(np.unique(data.y)) < 2:
+            raise DataError(f"{origin}: every training row has target {data.y[0]:g}; a regression needs a target "
+                            "that varies")
+        cast = "float64"
+    else:
+        for part, _, y in data.parts():
+            _check_class_indices(y, f"{origin} ({part})")
+        classes = np.unique(data.y)
+        if len(classes) < 2:
+            raise DataError(
+                f"{origin}: the training data hold only class {classes[0]:g}; at least two classes are needed"
+            )
+        cast = "int64"
+
+    def typed(y: np.ndarray | None) -> np.ndarray | None:
+        return None if y is None else np.asarray(y).astype(cast)
+
+    return replace(data, y=np.asarray(data.y).astype(cast), y_test=typed(data.y_test), y_val=typed(data.y_val),
+                   task=task)
 
 
 def _with_image_shape(data: SourceData, image_shape: list[int] | None, origin: str) -> SourceData:
@@ -339,11 +376,20 @@ def _check_arrays(x: np.ndarray, y: np.ndarray, where: str, features: bool = Tru
             )
     labels = np.asarray(y)
     if labels.dtype.kind not in "biuf":
-        raise DataError(f"{where}: labels hold {labels.dtype} values; expected integer class indices")
-    wrong = ~np.isfinite(labels) | (labels != np.round(labels)) | (labels < 0)
+        raise DataError(f"{where}: labels hold {labels.dtype} values; expected numbers (class indices or a target)")
+    wrong = ~np.isfinite(labels)
     if wrong.any():
         row = int(np.argmax(wrong))
+        raise DataError(f"{where}: labels must be finite numbers, got {labels[row].item()!r} at row {row}")
+
+
+def _check_class_indices(y: np.ndarray, where: str) -> None:
+    labels = np.asarray(y)
+    wrong = (labels != np.round(labels)) | (labels < 0)
+    if wrong.any():
+        row = int(np.argmax(wrong))
+        value = labels[row].item()
         raise DataError(
-            f"{where}: labels must be non-negative integers (class indices), "
-            f"got {labels[row].item()!r} at row {row}"
+            f"{where}: labels must be non-negative integers (class indices), got {value:g} at row {row}; "
+            "for a numeric target to predict, set data.task: regression"
         )

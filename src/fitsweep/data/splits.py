@@ -13,6 +13,7 @@ from fitsweep.data._wording import listing
 from fitsweep.data.scaling import UNSCALED, Scaling, choose_scaling
 from fitsweep.data.sources import SourceData, load_source
 from fitsweep.data.table_encoding import TableEncoding, fit_table_encoding
+from fitsweep.data.task import CLASSIFICATION, Task
 from fitsweep.errors import DataError
 
 __all__ = ["Splits", "make_splits", "prepare_data", "DEFAULT_TRAIN_METRICS_ROWS"]
@@ -24,7 +25,7 @@ DEFAULT_TRAIN_METRICS_ROWS = 2000
 
 @dataclass(frozen=True)
 class Splits:
-    """The three splits of a sweep's data, features as float32 and labels as int64."""
+    """The three splits of a sweep's data, features as float32, labels as int64 classes or a float64 target."""
 
     x_train: np.ndarray
     y_train: np.ndarray
@@ -47,6 +48,12 @@ class Splits:
     def class_names(self) -> tuple[str, ...] | None:
         """The classes' names when the labels were text (class i is the i-th), else None."""
         return self.table.layout.class_names if self.table is not None else None
+    # Classification or regression, and why (what `data.task: auto` decided); n_classes is 0 for regression.
+    task: Task = CLASSIFICATION
+    # A regression's target is trained as (y - target_center) / target_scale (`data.standardize_target`);
+    # the splits keep it, and every metric, in its own units.
+    target_center: float = 0.0
+    target_scale: float = 1.0
 
     @property
     def n_features(self) -> int:
@@ -55,17 +62,28 @@ class Splits:
 
     @property
     def summary(self) -> str:
-        """The data as `run` and `validate` print it: split sizes, shape, scaling, then what was done to a table.
+        """The data as `run` and `validate` print it: split sizes, shape, task, scaling, then what was done to a table.
 
         The first line says the sizes; a table adds one indented line per thing done to it
         (columns encoded, values filled, rows or columns dropped).
         """
         names = f" ({listing(self.class_names)})" if self.class_names else ""
+        labels = self._target_summary() if self.task.regression else f"{self.n_classes} classes{names}"
         line = (f"data: {len(self.y_train):,} training, {len(self.y_val):,} validation and {len(self.y_test):,} "
-                f"test rows, {self.n_features:,} features, {self.n_classes} classes{names}; "
+                f"test rows, {self.n_features:,} features, {labels}; task {self.task.summary}; "
                 f"scaling {self.scaling.summary}")
         notes = self.table.notes if self.table is not None else []
         return "\n".join([line, *(f"  {note}" for note in notes)])
+
+    def _target_summary(self) -> str:
+        standardized = "; standardized for training" if self.target_scale != 1.0 or self.target_center else ""
+        return (f"a numeric target (training mean {self.y_train.mean():.4g}, standard deviation "
+                f"{self.y_train.std():.4g}{standardized})")
+
+    @property
+    def target_variance(self) -> float:
+        """A regression's baseline: the mean squared error of predicting the training split's mean (R² = 0)."""
+        return float(np.var(self.y_train))
 
     @property
     def class_priors(self) -> np.ndarray:
@@ -103,6 +121,8 @@ def make_splits(data: SourceData, spec: Any) -> Splits:
         200
     """
     where = data.origin or spec.source
+    if data.task.regression:
+        return _regression_splits(data, spec, where)
     n_classes = _count_classes([y for _, _, y in data.parts()], where)
     y_all = np.asarray(data.y).astype("int64")
     if data.x_test is None:
@@ -132,8 +152,46 @@ def make_splits(data: SourceData, spec: Any) -> Splits:
         x_train=x_train, y_train=y_train, x_val=x_val, y_val=y_val,
         x_test=x_test, y_test=y_test, n_classes=max(n_classes, 2),
         x_train_measured=x_measured, y_train_measured=y_measured, feature_shape=data.feature_shape,
-        scaling=scaling, table=table,
+        scaling=scaling, table=table, task=data.task,
     )
+
+
+def _regression_splits(data: SourceData, spec: Any, where: str) -> Splits:
+    """A regression's splits: drawn at random (a numeric target has no classes to stratify by), then scaled."""
+    y_all = np.asarray(data.y, dtype="float64")
+    if data.x_test is None:
+        x_pool, x_test, y_pool, y_test = _random_split(data.x, y_all, spec.test_size, spec, "test_size", where)
+    else:
+        x_pool, y_pool, x_test, y_test = data.x, y_all, data.x_test, np.asarray(data.y_test, dtype="float64")
+    if data.x_val is None:
+        x_train, x_val, y_train, y_val = _random_split(x_pool, y_pool, spec.validation_size, spec,
+                                                       "validation_size", where)
+    else:
+        x_train, y_train, x_val, y_val = x_pool, y_pool, data.x_val, np.asarray(data.y_val, dtype="float64")
+    table = None
+    if data.table is not None:
+        table = fit_table_encoding(data.table, x_train, where)
+        x_train, x_val, x_test = (table.transform(x) for x in (x_train, x_val, x_test))
+    scaling = choose_scaling(spec.scaling, x_train, images=data.feature_shape is not None)
+    x_train, x_val, x_test = scaling.apply(x_train, x_val, x_test)
+    rows = measured_rows(len(y_train), len(y_val), spec.train_metrics_rows, where)
+    x_measured, y_measured = x_train, y_train
+    if rows < len(y_train):
+        x_measured, _, y_measured, _ = train_test_split(x_train, y_train, train_size=rows, random_state=spec.split_seed)
+    center, scale = (float(y_train.mean()), float(y_train.std())) if spec.standardize_target else (0.0, 1.0)
+    return Splits(
+        x_train=x_train, y_train=y_train, x_val=x_val, y_val=y_val, x_test=x_test, y_test=y_test, n_classes=0,
+        x_train_measured=x_measured, y_train_measured=y_measured, feature_shape=data.feature_shape,
+        scaling=scaling, table=table, task=data.task, target_center=center, target_scale=scale or 1.0,
+    )
+
+
+def _random_split(x: np.ndarray, y: np.ndarray, fraction: float, spec: Any, key: str, where: str
+                  ) -> tuple[np.ndarray, ...]:
+    try:
+        return tuple(train_test_split(x, y, test_size=fraction, random_state=spec.split_seed))
+    except ValueError as error:
+        raise DataError(f"{where}: cannot split with data.{key}={fraction}: {error}") from None
 
 
 def measured_rows(n_train: int, n_val: int, requested: int | None, where: str) -> int:

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from fitsweep.data import Splits
     from fitsweep.spec import SweepSpec
     from fitsweep.training import FusedTrainer
+    from fitsweep.training.heads import Head
 
 __all__ = ["FAMILIES", "ModelFamily", "family_for"]
 
@@ -66,6 +67,10 @@ class ModelFamily(Protocol):
 
     def parameter_count(self, values: Mapping[str, Any], splits: Splits) -> int:
         """The model's weights, as cheaply as the family can count them."""
+        ...
+
+    def head(self, splits: Splits) -> Head:
+        """The models' output for the data's task and the sweep's `train.loss` (`fitsweep.training.heads`)."""
         ...
 
 

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     import keras_tuner
 
     from fitsweep.data import Splits
+    from fitsweep.training.heads import Head
 
 __all__ = ["ConvFamily", "block_filters"]
 
@@ -86,8 +87,9 @@ class ConvFamily:
               hyperparameters: keras_tuner.HyperParameters | None = None) -> keras.Model:
         """The compiled network; its space is declared up front (`declare`), so `hyperparameters` is not needed."""
         from fitsweep.families.dense.network import compile_network
+        from fitsweep.training.heads import head_for
 
-        return compile_network(self.network(values, splits), values, splits.n_classes)
+        return compile_network(self.network(values, splits), values, head_for(splits))
 
     def network(self, values: Mapping[str, Any], splits: Splits) -> keras.Model:
         """The uncompiled network of one trial's values (its layers are described in the module's docstring)."""
@@ -121,6 +123,12 @@ class ConvFamily:
         outputs = keras.layers.Dense(1 if binary else splits.n_classes, activation="sigmoid" if binary else "softmax",
                                      kernel_regularizer=regularizer)(hidden)
         return keras.Model(inputs, outputs)
+
+    def head(self, splits: Splits) -> Head:
+        """The models' output for the data's task, with the sweep's `train.loss`."""
+        from fitsweep.training.heads import head_for
+
+        return head_for(splits, self.spec.train.loss)
 
     def parameter_count(self, values: Mapping[str, Any], splits: Splits) -> int:
         """The network's weights (batch normalisation's moving statistics included), counted without Keras."""

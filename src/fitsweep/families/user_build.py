@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     import keras_tuner
 
     from fitsweep.data import Splits
+    from fitsweep.training.heads import Head
 
 __all__ = ["BuildError", "BuildFamily", "PYTHON_PREFIX", "custom_objects", "load_function", "located_build",
            "require_loadable", "with_build_function"]
@@ -130,6 +131,12 @@ class BuildFamily:
         except ModelError as error:
             raise BuildError(f"{self.where}: {error}") from None
         return model
+
+    def head(self, splits: Splits) -> Head:
+        """The models' output for the data's task, with the sweep's `train.loss`."""
+        from fitsweep.training.heads import head_for
+
+        return head_for(splits, self.spec.train.loss)
 
     def parameter_count(self, values: Mapping[str, Any], splits: Splits) -> int:
         """The built model's `count_params()`; 0 for values it cannot build (that trial fails as it trains)."""

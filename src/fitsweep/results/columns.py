@@ -38,6 +38,8 @@ __all__ = [
     "DERIVED_MEANINGS",
     "TRIAL_MEANINGS",
     "EPOCH_MEANINGS",
+    "REGRESSION_EPOCH_MEANINGS",
+    "REGRESSION_TRIAL_METRIC_MEANINGS",
     "COLUMN_ALIASES",
     "CONV_COLUMNS",
     "INTEGER_HYPERPARAMETERS",
@@ -147,6 +149,29 @@ TRIAL_METRIC_MEANINGS: dict[str, str] = {
              "executions (the same on every execution's row)",
     "error": "for failed or diverged trials, the error",
 }
+# A regression's trials table: its squared and absolute errors and R², in the target's own units, in place of
+# the accuracy and cross-entropy (`loss` is then its `train.loss`, on the standardized target where
+# `data.standardize_target`); the other task's columns are absent.
+_REGRESSION_MEASURES: dict[str, str] = {
+    "train_mse": "at the best epoch, on the training rows: the mean squared error, in the target's own units",
+    "val_mse": "at the best epoch, on the validation split (a regression's default objective)",
+    "test_mse": "on the test split, as `test_loss`",
+    "train_mae": "at the best epoch, on the training rows: the mean absolute error",
+    "val_mae": "at the best epoch, on the validation split",
+    "test_mae": "on the test split",
+    "train_r2": "at the best epoch, on the training rows: R², 1 - MSE / the rows' variance (0: predicting their mean)",
+    "val_r2": "at the best epoch, on the validation split",
+    "test_r2": "on the test split",
+}
+_CLASSIFICATION_ONLY = ("accuracy", "crossentropy")
+REGRESSION_TRIAL_METRIC_MEANINGS: dict[str, str] = {
+    **{name: meaning for name, meaning in TRIAL_METRIC_MEANINGS.items() if name in ("epochs_run", "best_epoch",
+                                                                                     "train_loss", "val_loss",
+                                                                                     "test_loss")},
+    **_REGRESSION_MEASURES,
+    **{name: meaning for name, meaning in TRIAL_METRIC_MEANINGS.items()
+       if not name.endswith(("_loss", *_CLASSIFICATION_ONLY)) and name not in ("epochs_run", "best_epoch")},
+}
 # Added to the trials table from the run's verdicts (`fitsweep.verdicts`), as its last columns.
 VERDICT_MEANINGS: dict[str, str] = {
     "fit": "the execution's verdict from its learning curves: `overfit`, `underfit`, `good` or `diverged`",
@@ -156,7 +181,8 @@ VERDICT_MEANINGS: dict[str, str] = {
                   "learning rate\"",
 }
 TRIAL_MEANINGS: dict[str, str] = {
-    **TRIAL_KEY_MEANINGS, **HYPERPARAMETER_MEANINGS, **TRIAL_METRIC_MEANINGS, **VERDICT_MEANINGS,
+    **TRIAL_KEY_MEANINGS, **HYPERPARAMETER_MEANINGS, **TRIAL_METRIC_MEANINGS, **_REGRESSION_MEASURES,
+    **VERDICT_MEANINGS,
 }
 # What the analyses (`compare`, `capacity`, the figures) add to every row of a trials table they read.
 DERIVED_MEANINGS: dict[str, str] = {
@@ -186,6 +212,25 @@ EPOCH_MEANINGS: dict[str, str] = {
     "running_accuracy": "Keras' running average of the accuracy, dropout active",
     "running_crossentropy": "Keras' running average of the cross-entropy, dropout active",
     "seconds": "wall time of the epoch, measurements included; executions trained fused share it equally",
+}
+# A regression's epochs table: its measures in place of the accuracy and cross-entropy.
+REGRESSION_EPOCH_MEANINGS: dict[str, str] = {
+    **{name: EPOCH_MEANINGS[name] for name in ("trial_id", "execution", "epoch")},
+    "loss": "on the training rows, measured after the epoch in inference mode (dropout off): the `train.loss` "
+            "(on the standardized target where `data.standardize_target`), L1/L2 penalty included",
+    "val_loss": "on the validation split; penalty included",
+    "mse": "on the training rows: the mean squared error, in the target's own units, without the penalty",
+    "val_mse": "on the validation split",
+    "mae": "on the training rows: the mean absolute error",
+    "val_mae": "on the validation split",
+    "r2": "on the training rows: R², 1 - MSE / the rows' variance (0: predicting their mean)",
+    "val_r2": "on the validation split",
+    "mse_sd": "standard deviation of the per-row squared error (divided by the square root of the rows: the "
+              "standard error of `mse`)",
+    "val_mse_sd": "the same on the validation split",
+    "running_loss": EPOCH_MEANINGS["running_loss"],
+    "running_mse": "Keras' running average of the squared error over the epoch's batches, dropout active",
+    "seconds": EPOCH_MEANINGS["seconds"],
 }
 
 # Older names users' scripts may still pass, and the column each now means.

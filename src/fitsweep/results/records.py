@@ -22,7 +22,8 @@ __all__ = ["diverged", "epoch_metrics", "execution_epochs", "execution_summaries
 
 _NAME = re.compile(r"^execution_(\d+)/(.+)$")
 SUMMARY_KEYS = (
-    "test_loss", "test_accuracy", "test_crossentropy", "best_epoch", "params", "diverged_at",
+    "test_loss", "test_accuracy", "test_crossentropy", "test_mse", "test_mae", "test_r2", "best_epoch", "params",
+    "diverged_at",
     "weight_l1", "weight_l2", "near_zero_share", "train_rows", "train_measured_rows", "val_rows", "test_rows",
     "started_at", "ended_at",
     "diverged",  # 1.0 for a diverged execution, in runs recorded before `diverged_at`

@@ -3,6 +3,11 @@
 `trials`: one row per trial and execution. `epochs`: one row per trial, execution and epoch.
 `fitsweep.results.columns` says what every column holds, in the order `TRIAL_METRIC_COLUMNS` and
 `EPOCH_COLUMNS` take from it; the documentation's column reference is generated from it.
+
+A table holds the metrics of its run's task only: a classification's accuracy and cross-entropy,
+or a regression's `mse`, `mae`, `r2` and `mse_sd` (`epoch_columns`, `trial_metric_columns`); the
+other task's columns are absent rather than empty, so no reader mistakes a missing measure for a
+bad score.
 """
 
 from __future__ import annotations
@@ -13,23 +18,53 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from fitsweep.results.columns import EPOCH_MEANINGS, TRIAL_METRIC_MEANINGS, trial_values
+from fitsweep.results.columns import (
+    EPOCH_MEANINGS,
+    REGRESSION_EPOCH_MEANINGS,
+    REGRESSION_TRIAL_METRIC_MEANINGS,
+    TRIAL_METRIC_MEANINGS,
+    trial_values,
+)
 from fitsweep.results.records import diverged, execution_epochs, execution_summaries
 
 __all__ = [
-    "trials_table", "epochs_table", "EPOCH_COLUMNS", "TRIAL_METRIC_COLUMNS", "trial_status",
+    "trials_table", "epochs_table", "EPOCH_COLUMNS", "REGRESSION_EPOCH_COLUMNS", "TRIAL_METRIC_COLUMNS",
+    "REGRESSION_TRIAL_METRIC_COLUMNS", "epoch_columns", "trial_metric_columns", "trial_status",
     "trial_rows", "epoch_rows", "trials_frame", "epochs_frame",
 ]
 
 # The columns' order is their registry's (`fitsweep.results.columns`), which says what each holds.
 EPOCH_COLUMNS = list(EPOCH_MEANINGS)
 TRIAL_METRIC_COLUMNS = list(TRIAL_METRIC_MEANINGS)
+REGRESSION_EPOCH_COLUMNS = list(REGRESSION_EPOCH_MEANINGS)
+REGRESSION_TRIAL_METRIC_COLUMNS = list(REGRESSION_TRIAL_METRIC_MEANINGS)
+# The measures read at an execution's best epoch and on its test split, either task's.
+_MEASURED = ("loss", "accuracy", "crossentropy", "mse", "mae", "r2")
+
+
+def epoch_columns(task: str = "classification") -> list[str]:
+    """The epochs table's columns for a task ("classification" or "regression").
+
+    Example:
+        >>> epoch_columns("regression")[3:7]
+        ['loss', 'val_loss', 'mse', 'val_mse']
+    """
+    return REGRESSION_EPOCH_COLUMNS if task == "regression" else EPOCH_COLUMNS
+
+
+def trial_metric_columns(task: str = "classification") -> list[str]:
+    """The trials table's columns after the hyperparameters, for a task.
+
+    Example:
+        >>> "test_r2" in trial_metric_columns("regression")
+        True
+    """
+    return REGRESSION_TRIAL_METRIC_COLUMNS if task == "regression" else TRIAL_METRIC_COLUMNS
 # execution -> epoch (0-based) -> metric -> value, as `fitsweep.results.records.execution_epochs` reads them.
 Epochs = dict[int, dict[int, dict[str, float]]]
 _ROW_COUNTS = ("train_rows", "train_measured_rows", "val_rows", "test_rows")
 _AT_BEST_EPOCH = {
-    "loss": "train_loss", "val_loss": "val_loss", "accuracy": "train_accuracy", "val_accuracy": "val_accuracy",
-    "crossentropy": "train_crossentropy", "val_crossentropy": "val_crossentropy",
+    **{name: f"train_{name}" for name in _MEASURED}, **{f"val_{name}": f"val_{name}" for name in _MEASURED},
 }
 
 
@@ -54,14 +89,14 @@ def trial_error(trial: Any) -> str | None:
     return lines[-1].strip() if lines else None
 
 
-def epochs_table(trials: Iterable[Any]) -> pd.DataFrame:
+def epochs_table(trials: Iterable[Any], task: str = "classification") -> pd.DataFrame:
     """One row per trial, execution and epoch (epochs count from 1).
 
     Example:
         >>> epochs_table([]).columns.tolist()[:3]
         ['trial_id', 'execution', 'epoch']
     """
-    return epochs_frame([row for trial in trials for row in epoch_rows(trial)])
+    return epochs_frame([row for trial in trials for row in epoch_rows(trial)], task)
 
 
 def epoch_rows(trial: Any, epochs: Epochs | None = None) -> list[dict[str, Any]]:
@@ -79,22 +114,25 @@ def epoch_rows(trial: Any, epochs: Epochs | None = None) -> list[dict[str, Any]]
     ]
 
 
-def epochs_frame(rows: Sequence[dict[str, Any]]) -> pd.DataFrame:
-    """The epochs table of rows from `epoch_rows`, in their order.
+def epochs_frame(rows: Sequence[dict[str, Any]], task: str = "classification") -> pd.DataFrame:
+    """The epochs table of rows from `epoch_rows`, in their order, with the task's columns (`epoch_columns`).
 
     Example:
         >>> epochs_frame([]).columns.tolist()[:3]
         ['trial_id', 'execution', 'epoch']
     """
-    frame = pd.DataFrame(rows, columns=EPOCH_COLUMNS) if not rows else pd.DataFrame(rows)
-    for column in EPOCH_COLUMNS:
+    columns = epoch_columns(task)
+    frame = pd.DataFrame(rows, columns=columns) if not rows else pd.DataFrame(rows)
+    for column in columns:
         if column not in frame:
             frame[column] = np.nan
-    extra = [c for c in frame.columns if c not in EPOCH_COLUMNS]
-    return frame[EPOCH_COLUMNS + extra].astype({"trial_id": "string", "execution": "int64", "epoch": "int64"})
+    other = set(epoch_columns("classification" if task == "regression" else "regression")) - set(columns)
+    extra = [c for c in frame.columns if c not in columns and c not in other]
+    return frame[columns + extra].astype({"trial_id": "string", "execution": "int64", "epoch": "int64"})
 
 
-def trials_table(trials: Iterable[Any], hyperparameters: Sequence[str]) -> pd.DataFrame:
+def trials_table(trials: Iterable[Any], hyperparameters: Sequence[str], task: str = "classification"
+                 ) -> pd.DataFrame:
     """One row per trial and execution, hyperparameters named as in the sweep file.
 
     Metrics are those of each execution's best epoch (by the objective), whose weights were
@@ -105,7 +143,8 @@ def trials_table(trials: Iterable[Any], hyperparameters: Sequence[str]) -> pd.Da
         >>> trials_table([], ["depth"]).columns.tolist()[:4]
         ['trial_id', 'execution', 'status', 'depth']
     """
-    return trials_frame([row for trial in trials for row in trial_rows(trial, hyperparameters)], hyperparameters)
+    return trials_frame([row for trial in trials for row in trial_rows(trial, hyperparameters)], hyperparameters,
+                        task)
 
 
 def trial_rows(trial: Any, hyperparameters: Sequence[str], worker: str | None = None,
@@ -118,14 +157,15 @@ def trial_rows(trial: Any, hyperparameters: Sequence[str], worker: str | None = 
     return _trial_rows(trial, hyperparameters, worker, epochs)
 
 
-def trials_frame(rows: Sequence[dict[str, Any]], hyperparameters: Sequence[str]) -> pd.DataFrame:
-    """The trials table of rows from `trial_rows`, in their order.
+def trials_frame(rows: Sequence[dict[str, Any]], hyperparameters: Sequence[str], task: str = "classification"
+                 ) -> pd.DataFrame:
+    """The trials table of rows from `trial_rows`, in their order, with the task's columns (`trial_metric_columns`).
 
     Example:
         >>> trials_frame([], ["depth"]).columns.tolist()[:4]
         ['trial_id', 'execution', 'status', 'depth']
     """
-    columns = ["trial_id", "execution", "status", *hyperparameters, *TRIAL_METRIC_COLUMNS]
+    columns = ["trial_id", "execution", "status", *hyperparameters, *trial_metric_columns(task)]
     frame = pd.DataFrame(list(rows), columns=columns)
     for column in ("started", "ended"):
         frame[column] = pd.to_datetime(frame[column], unit="s", utc=True)
@@ -159,9 +199,7 @@ def _execution_metrics(by_epoch: dict[int, dict[str, float]], summary: dict[str,
         "epochs_run": len(by_epoch),
         "fit_seconds": float(sum(values.get("seconds", 0.0) for values in by_epoch.values())),
         "params": int(summary["params"]) if "params" in summary else None,
-        "test_loss": summary.get("test_loss"),
-        "test_accuracy": summary.get("test_accuracy"),
-        "test_crossentropy": summary.get("test_crossentropy"),
+        **{f"test_{name}": summary.get(f"test_{name}") for name in _MEASURED},
         **{key: summary.get(key) for key in ("weight_l1", "weight_l2", "near_zero_share")},
         **{key: int(summary[key]) if key in summary else None for key in _ROW_COUNTS},
         "started": summary.get("started_at"),

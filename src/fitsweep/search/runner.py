@@ -123,6 +123,7 @@ def run_sweep(
     """
     spec = located_build(spec, data_dir, build)
     splits = prepare_data(spec.data, data_dir)
+    spec = spec.for_task(splits.task.kind)
     family_for(spec).check_data(splits)
     paths = prepare_run_dir(run_dir_for(spec, results_dir), overwrite)
     with run_lock(paths), shown_progress(spec.tuner, progress, observer) as observer:
@@ -169,7 +170,10 @@ def _search(
     """The KerasTuner search itself, ending with tables, the best model and run.json's status."""
     try:
         oracle = build_oracle(spec)
-        info["chance_loss"] = chance_level_loss(splits.class_priors, binary=splits.n_classes == 2)
+        # What a model that learned nothing scores: the class priors' cross-entropy, or the squared error
+        # of predicting the training mean.
+        info["chance_loss"] = (splits.target_variance if splits.task.regression
+                               else chance_level_loss(splits.class_priors, binary=splits.n_classes == 2))
         tensorboard = TensorBoardLog(paths, spec, oracle) if spec.report.tensorboard else None
         refresher = _TableRefresher(paths, spec, oracle, info, observer,
                                     report=_live_report(paths, splits, report), tensorboard=tensorboard)
@@ -217,6 +221,7 @@ class _Tables:
 
     def __init__(self, spec: SweepSpec) -> None:
         self.hyperparameters = hyperparameter_names(spec)
+        self.task = spec.recorded_task
         self._rows: dict[str, tuple[Any, list[dict[str, Any]], list[dict[str, Any]]]] = {}
         self._best: str | None = None
         self._cleared: set[str] = set()
@@ -244,8 +249,8 @@ class _Tables:
                     self._rows[trial.trial_id] = kept
             trial_table += kept[1]
             epoch_table += kept[2]
-        epochs = epochs_frame(epoch_table)
-        self.trials_table = with_verdicts(trials_frame(trial_table, names), epochs, info)
+        epochs = epochs_frame(epoch_table, self.task)
+        self.trials_table = with_verdicts(trials_frame(trial_table, names, self.task), epochs, info)
         write_tables(paths, self.trials_table, epochs)
         self._keep_best_model(paths, trials, best[0].trial_id if best else None, final)
         return trials, best
@@ -406,6 +411,8 @@ def _run_info(spec: SweepSpec, splits: Splits, data_dir: Path) -> dict[str, Any]
             "test": len(splits.x_test),
             "features": splits.n_features,
             "classes": splits.n_classes,
+            "task": splits.task.kind,
+            "task_reason": splits.task.reason,
             "scaling": splits.scaling.method,
             "scaling_reason": splits.scaling.reason,
             **_table_record(splits),

@@ -18,14 +18,27 @@ Seed = Annotated[int, Field(ge=0, le=2**31 - 1)]
 
 
 class _DataBase(Section):
-    """Keys shared by every data source: how the data are split and scaled."""
+    """Keys shared by every data source: the task, and how the data are split and scaled."""
+
+    # auto: whole-number labels with at most 20 distinct values are classes, any other target is
+    # regressed (fitsweep.data.task says the rule); classification, regression: as named.
+    task: Literal["auto", "classification", "regression"] = Field("auto", description=(
+        "What the models learn: `classification` of class labels or `regression` of a numeric target. `auto` "
+        "reads whole-number labels with at most 20 distinct values (or text labels) as classes, and any other "
+        "numeric target as a regression; `validate` and `run` say which and why."))
+    # Regression only: train on the target standardized by the training split's mean and standard
+    # deviation; every metric is still reported in the target's own units.
+    standardize_target: bool = Field(False, description=(
+        "Regression only: train on the target standardized by the training split's mean and standard deviation; "
+        "every metric is still reported in the target's own units."))
 
     test_size: float = Field(0.2, gt=0.0, lt=1.0, description=(
         "Share of the data held out as the test split, unless the source brings its own test set."))
     validation_size: float = Field(0.2, gt=0.0, lt=1.0, description=(
         "Share of the remaining (non-test) data used for validation."))
     split_seed: Seed = Field(0, description="Seed of both splits (and of `train_metrics_rows`' sample).")
-    stratify: bool = Field(True, description="Keep the class shares equal across the splits.")
+    stratify: bool = Field(True, description=(
+        "Keep the class shares equal across the splits (a regression's splits are drawn at random)."))
     # auto: standardize when the training split's features are far from a unit scale
     # (fitsweep.data.scaling says the rule); none, standardize, minmax: as named.
     scaling: Literal["auto", "none", "standardize", "minmax"] = Field("auto", description=(
@@ -38,6 +51,13 @@ class _DataBase(Section):
         "Training rows on which each epoch's training metrics are measured: a fixed, stratified sample seeded "
         "by `split_seed`, from 10 up to the training split's size. `null` measures every training row, up to "
         "the larger of 2,000 and the validation split's size."))
+
+    @model_validator(mode="after")
+    def _target_scaling_is_for_regression(self) -> _DataBase:
+        if self.standardize_target and self.task == "classification":
+            raise ValueError("standardize_target applies to a regression target, not to class labels; "
+                             "remove it or set task: regression")
+        return self
 
     @model_validator(mode="before")
     @classmethod

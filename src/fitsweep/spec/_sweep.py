@@ -22,6 +22,14 @@ from fitsweep.spec._writer import sweep_yaml
 
 SWEEP_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
+# Each task's losses (`train.loss`) and objectives (`tuner.objective`; `val_loss` serves both).
+TASK_LOSSES = {"classification": ("crossentropy",), "regression": ("mse", "mae", "huber")}
+TASK_OBJECTIVES = {"classification": ("val_crossentropy", "val_accuracy"),
+                   "regression": ("val_mse", "val_mae", "val_r2")}
+DEFAULT_OBJECTIVES = {"classification": "val_crossentropy", "regression": "val_mse"}
+# Model families whose networks can regress a numeric target.
+REGRESSION_FAMILIES = ("dense", "build")
+
 
 # --- training, tuner, report ----------------------------------------------------------------
 
@@ -47,6 +55,9 @@ class TrainSpec(Section):
         "The most trials in one fused model, from 1 (`--fused-trials N`). `auto` fills a model up to 32 executions or "
         "2^25 parameters x batch size per step (a worker of a chief takes one trial at a time); Bayesian "
         "search takes one trial at a time, so it allows only `auto` or 1."))
+    loss: Literal["auto", "crossentropy", "mse", "mae", "huber"] = Field("auto", description=(
+        "The loss the networks minimise: `auto` is `crossentropy` for classification and `mse` for regression; "
+        "`mse`, `mae` and `huber` are Keras' MeanSquaredError, MeanAbsoluteError and Huber (regression only)."))
 
     @field_validator("fused_trials")
     @classmethod
@@ -63,9 +74,11 @@ class TunerSpec(Section):
         "The search: one of KerasTuner's own oracles."))
     max_trials: int = Field(10, ge=1, le=1_000_000, description="Trials to run; also caps Hyperband's trials.")
     # val_crossentropy is Keras' val_loss without the L1/L2 penalty: equal to it without penalties.
-    objective: Literal["val_loss", "val_accuracy", "val_crossentropy"] = Field("val_crossentropy", description=(
-        "What selection ranks by: `val_crossentropy` and `val_loss` are minimised, `val_accuracy` maximised. "
-        "`val_loss` is refused when some trial can have an L1 or L2 penalty, which it includes."))
+    objective: Literal["val_loss", "val_accuracy", "val_crossentropy", "val_mse", "val_mae", "val_r2"] = Field(
+        "val_crossentropy", description=(
+            "What selection ranks by: `val_crossentropy` and `val_loss` are minimised, `val_accuracy` maximised; "
+            "a regression's `val_mse` (its default) and `val_mae` are minimised, `val_r2` maximised. `val_loss` is "
+            "refused when some trial can have an L1 or L2 penalty, which it includes."))
     executions_per_trial: int = Field(1, ge=1, le=100, description="Repeats of each trial, each with its own seed.")
     seed: int = Field(0, ge=0, le=2**31 - 1, description=(
         "Seeds the search and, per trial and execution, the model's weights, dropout and shuffling."))
@@ -75,8 +88,8 @@ class TunerSpec(Section):
 
     @property
     def direction(self) -> Literal["min", "max"]:
-        """Whether the objective is minimised (losses) or maximised (accuracies)."""
-        return "max" if self.objective.endswith("accuracy") else "min"
+        """Whether the objective is minimised (losses) or maximised (accuracies, R²)."""
+        return "max" if self.objective.endswith(("accuracy", "r2")) else "min"
 
 
 class ReportSpec(Section):
@@ -104,12 +117,60 @@ class SweepSpec(Section):
         # A recorded run (its results folder) keeps the objective it ran with.
         recorded = bool(info.context and info.context.get("recorded"))
         if self.tuner.objective == "val_loss" and not recorded and self.model.can_penalise:
+            plain = ("val_mse (the squared error without the penalty), val_mae or val_r2"
+                     if self.data_task == "regression" else
+                     "val_crossentropy (the same loss without the penalty) or val_accuracy")
             raise KeyedProblem(
                 "tuner.objective", "val_loss includes the L1/L2 penalty, so it would rank penalised networks by "
-                "their penalty rather than their fit; use val_crossentropy (the same loss without the penalty) "
-                "or val_accuracy"
+                f"their penalty rather than their fit; use {plain}"
             )
         return self
+
+    @model_validator(mode="after")
+    def _task_keys_agree(self) -> SweepSpec:
+        if self.data_task in TASK_LOSSES:
+            check_task(self, self.data_task)
+        return self
+
+    @property
+    def data_task(self) -> str:
+        """`data.task` as the sweep file says it: auto, classification or regression."""
+        return str(getattr(self.data, "task", "auto"))
+
+    @property
+    def recorded_task(self) -> str:
+        """The task a run of this sweep trains: `data.task` once `for_task` settled it; classification before.
+
+        Runs recorded before fitsweep regressed numeric targets, whose sweep.yaml has no `task`, classified.
+        """
+        return "regression" if self.data_task == "regression" else "classification"
+
+    def for_task(self, task: str, source: str | None = None) -> SweepSpec:
+        """The sweep with `data.task`, `train.loss` and a default `tuner.objective` settled for `task`.
+
+        `run` and `validate` call it once the data are loaded and `data.task: auto` has decided,
+        so the recorded sweep file says what ran. `source` is what an error names (the sweep file).
+
+        Raises:
+            SpecError: A key that does not fit the task (a regression loss for classes, ...).
+
+        Example:
+            >>> spec = parse_spec({"name": "d", "data": {"source": "csv", "path": "d.csv"}})
+            >>> spec.for_task("regression").tuner.objective
+            'val_mse'
+        """
+        try:
+            check_task(self, task)
+        except KeyedProblem as problem:
+            raise SpecError(problem.problem, source=source, key=problem.key) from None
+        tuner = self.tuner
+        if "objective" not in tuner.model_fields_set:
+            tuner = tuner.model_copy(update={"objective": DEFAULT_OBJECTIVES[task]})
+        loss = self.train.loss if self.train.loss != "auto" else TASK_LOSSES[task][0]
+        update: dict[str, Any] = {"tuner": tuner, "train": self.train.model_copy(update={"loss": loss})}
+        if not isinstance(self.data, KerasTunerData):
+            update["data"] = self.data.model_copy(update={"task": task})
+        return self.model_copy(update=update)
 
     @model_validator(mode="after")
     def _runnable_data(self, info: ValidationInfo) -> SweepSpec:
@@ -175,6 +236,8 @@ class SweepSpec(Section):
     def resolved(self) -> dict[str, Any]:
         """Every key with its value, defaults included, as plain data that validates again."""
         raw: dict[str, Any] = _plain(self.model_dump(mode="json"))
+        if "objective" not in self.tuner.model_fields_set:  # its default depends on the task (`for_task`)
+            del raw["tuner"]["objective"]
         model = raw["model"]
         if isinstance(self.model, BuildModelSpec):  # its function compiles the model
             del raw["train"]["optimizer"], raw["train"]["learning_rate"]
@@ -193,6 +256,25 @@ class SweepSpec(Section):
     def to_yaml(self) -> str:
         """The resolved sweep file as YAML."""
         return sweep_yaml(self.resolved())
+
+
+def check_task(spec: SweepSpec, task: str) -> None:
+    """Raise `KeyedProblem` for a key of the sweep that does not fit `task` (classification or regression)."""
+    other = "regression" if task == "classification" else "classification"
+    to_other = f"; or set data.task: {other}"
+    if spec.train.loss in TASK_LOSSES[other]:
+        raise KeyedProblem("train.loss", f"{spec.train.loss} is a {other} loss, and the task is {task}; allowed: "
+                           f"{', '.join(('auto', *TASK_LOSSES[task]))}{to_other}")
+    objective = spec.tuner.objective
+    if "objective" in spec.tuner.model_fields_set and objective in TASK_OBJECTIVES[other]:
+        raise KeyedProblem("tuner.objective", f"{objective} measures {other}, and the task is {task}; allowed: "
+                           f"{', '.join(('val_loss', *TASK_OBJECTIVES[task]))}{to_other}")
+    if task == "regression" and spec.model.family not in REGRESSION_FAMILIES:
+        raise KeyedProblem("model.family", f"family {spec.model.family} does not support regression yet; "
+                           f"allowed for a numeric target: {', '.join(REGRESSION_FAMILIES)}")
+    if task == "classification" and getattr(spec.data, "standardize_target", False):
+        raise KeyedProblem("data.standardize_target", "applies to a regression target, and the task is "
+                           "classification; remove it, or set data.task: regression")
 
 
 def _plain(value: Any) -> Any:

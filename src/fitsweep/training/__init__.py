@@ -71,7 +71,8 @@ def train_executions(
         return family.train_fused(members, splits, epochs=epochs, objective=objective, direction=direction,
                                   patience=patience, on_epoch=on_epoch)
     made = build or (lambda member: family.build(member.values, splits))
+    head = family.head(splits)
     return [train_alone(member, functools.partial(made, member), splits, epochs=epochs,
                         batch_size=int(member.values["batch_size"]), objective=objective, direction=direction,
-                        patience=patience, on_epoch=on_epoch)
+                        patience=patience, on_epoch=on_epoch, head=head)
             for member in members]

@@ -19,14 +19,15 @@ import tensorflow as tf
 from fitsweep.data import Splits
 from fitsweep.training._members import EpochListener, Member, Outcome
 from fitsweep.training._models import fresh_session
-from fitsweep.training.measurement import MEASURE_BATCH, penalty, scores
+from fitsweep.training.heads import Head, head_for
+from fitsweep.training.measurement import MEASURE_BATCH, head_scores, penalty
 from fitsweep.training.selection import Progress, Selection, final_outcome
 
 __all__ = ["ModelError", "check_model", "train_alone"]
 
 
 class ModelError(ValueError):
-    """A model `train_alone` was given cannot be trained or measured as a classifier of the data."""
+    """A model `train_alone` was given cannot be trained or measured on the data (as a classifier or a regression)."""
 
 
 def train_alone(
@@ -40,6 +41,7 @@ def train_alone(
     direction: str = "min",
     patience: int | None = None,
     on_epoch: EpochListener | None = None,
+    head: Head | None = None,
 ) -> Outcome:
     """Train one execution of a model fitsweep does not stack (a conv net, a user's build function).
 
@@ -50,14 +52,16 @@ def train_alone(
     measured training rows and the validation split, with and without its penalties
     (`model.losses`); Keras' running averages are kept as `running_*`. Its input is the data's
     rows reshaped to what the model takes (`Splits.feature_shape`); its output must be one
-    probability (or logit) for two classes, or one per class.
+    probability (or logit) for two classes, or one per class, or one number for a regression
+    (trained on the target as `data.standardize_target` says: `fitsweep.training.heads`).
+    `head` is the output the sweep expects (its `train.loss`); by default the data's task's.
 
     Raises:
         ModelError: The model's input or output cannot take the data (naming both shapes).
     """
     fresh_session(member.seed)
     model = build()
-    reader = _ModelReader(model, splits)
+    reader = _ModelReader(model, splits, head or head_for(splits))
     x_train, y_train = splits.x_train, splits.y_train
     if member.rows is not None:
         x_train, y_train = x_train[list(member.rows)], y_train[list(member.rows)]
@@ -74,7 +78,7 @@ def train_alone(
 def check_model(model: keras.Model, splits: Splits) -> None:
     """Raise `ModelError` when `train_alone` could not feed the model this data (its input or output shape)."""
     _input_shape(model, splits)
-    _output_width(model, splits.n_classes)
+    _output_width(model, head_for(splits))
 
 
 class _ModelReader:
@@ -85,10 +89,10 @@ class _ModelReader:
     logits beside such an output and its cross-entropy reads them).
     """
 
-    def __init__(self, model: keras.Model, splits: Splits) -> None:
-        self.model, self.n_classes = model, splits.n_classes
+    def __init__(self, model: keras.Model, splits: Splits, head: Head) -> None:
+        self.model, self.n_classes, self.head = model, splits.n_classes, head
         self.shape = _input_shape(model, splits)
-        self.width = _output_width(model, splits.n_classes)
+        self.width = _output_width(model, self.head)
         self.logits = _from_logits(model)
         self.predict = tf.function(self._outputs)
 
@@ -104,13 +108,15 @@ class _ModelReader:
         return x.reshape((len(x), *self.shape))
 
     def labels(self, y: np.ndarray) -> np.ndarray:
-        """Labels as the model's own loss takes them: float (rows, 1) for one sigmoid unit, else class indices."""
+        """Labels as the model's own loss takes them: float (rows, 1) for one unit, else class indices."""
+        if self.head.regression:
+            return self.head.labels(y)
         return y.astype("float32").reshape(-1, 1) if self.width == 1 else y
 
     def scores(self, x: np.ndarray, y: np.ndarray, model_penalty: float = 0.0) -> dict[str, float]:
         """`fitsweep.training.measurement.scores` of the model on the rows `x`, labelled `y`."""
         outputs = self.outputs(x)
-        return scores(outputs, y, self.n_classes, model_penalty, logits=self.logits)
+        return head_scores(self.head, outputs, y, model_penalty, logits=self.logits)
 
     def outputs(self, x: np.ndarray) -> np.ndarray:
         """(rows, 1) for two classes (the positive class's), else (rows, classes): logits or probabilities."""
@@ -136,14 +142,18 @@ def _input_shape(model: keras.Model, splits: Splits) -> tuple[int, ...]:
                      + (f" (shape {splits.feature_shape})" if splits.feature_shape else ""))
 
 
-def _output_width(model: keras.Model, n_classes: int) -> int:
+def _output_width(model: keras.Model, head: Head) -> int:
     outputs = getattr(model, "outputs", None) or []
     width = math.prod(outputs[0].shape[1:]) if len(outputs) == 1 and None not in outputs[0].shape[1:] else None
-    if (width == 1 and n_classes == 2) or width == n_classes:
+    n_classes = head.n_classes
+    if (width == 1 and (head.regression or head.binary)) or (width == n_classes and not head.regression):
         return int(width)
+    units = f"{width if width is not None else 'an unknown number of'} units"
+    if head.regression:
+        raise ModelError(f"the model's output has {units}; the data have a numeric target (a regression), so it needs "
+                         "1 (a linear unit, such as Dense(1))")
     allowed = "1 (sigmoid) or 2 (softmax)" if n_classes == 2 else f"{n_classes} (softmax, one a class)"
-    raise ModelError(f"the model's output has {width if width is not None else 'an unknown number of'} units; "
-                     f"the data have {n_classes} classes, so it needs {allowed}")
+    raise ModelError(f"the model's output has {units}; the data have {n_classes} classes, so it needs {allowed}")
 
 
 def _from_logits(model: keras.Model) -> bool:
@@ -177,7 +187,7 @@ class _AloneWatcher(keras.callbacks.Callback):
             **reader.scores(x_measured, y_measured, extra),
             **{f"val_{name}": value for name, value in reader.scores(splits.x_val, splits.y_val, extra).items()},
         }
-        running = _running(logs or {})
+        running = _running(logs or {}, reader.head.scale)
         if self.on_epoch is not None:
             self.on_epoch(self.member, epoch, {**record, **running}, seconds)
         state.ended_at = time.time()
@@ -201,14 +211,17 @@ class _AloneWatcher(keras.callbacks.Callback):
 # Keras' names of the running metrics a model may log, for fitsweep's running_* records.
 _RUNNING_NAMES = {"loss": ("loss",), "accuracy": ("accuracy", "acc", "binary_accuracy", "sparse_categorical_accuracy",
                                                   "categorical_accuracy"),
-                  "crossentropy": ("crossentropy",)}
+                  "crossentropy": ("crossentropy",), "mse": ("mse", "mean_squared_error")}
 
 
-def _running(logs: Mapping[str, Any]) -> dict[str, float]:
-    """Keras' running averages of the epoch's batches (dropout on, weights moving), those the model logs."""
+def _running(logs: Mapping[str, Any], target_scale: float = 1.0) -> dict[str, float]:
+    """Keras' running averages of the epoch's batches (dropout on, weights moving), those the model logs.
+
+    A regression's mse is logged on the target it trained on; it is reported in the target's own units.
+    """
     found = {}
     for name, candidates in _RUNNING_NAMES.items():
         value = next((logs[key] for key in candidates if key in logs), None)
         if value is not None:
-            found[f"running_{name}"] = float(value)
+            found[f"running_{name}"] = float(value) * (target_scale**2 if name == "mse" else 1.0)
     return found

@@ -9,6 +9,11 @@ softmax: Keras computes its cross-entropy from those logits too, so a saturated 
 Keras says it costs rather than the loss of a probability clipped at 1e-7. The cross-entropy comes
 with the standard deviation of its per-sample values, so the analysis can tell a real difference
 from the noise of a split of that size.
+
+A regression is measured alike, from its linear output in the target's own units: the mean
+squared and absolute errors, R² (1 - MSE / the rows' variance: 0 for predicting their mean), and
+the standard deviation of the per-row squared errors (`mse_sd`), the regression's noise; `loss`
+is the training loss (on the standardized target where `data.standardize_target`) plus the penalty.
 """
 
 from __future__ import annotations
@@ -19,13 +24,19 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["measure", "penalty", "scores", "MEASURES", "PROBABILITY_EPSILON"]
+from fitsweep.training.heads import Head
+
+__all__ = ["measure", "penalty", "scores", "head_scores", "regression_scores", "MEASURES", "REGRESSION_MEASURES",
+           "PROBABILITY_EPSILON"]
 
 # Keras clips predicted probabilities to this before taking logarithms; so does fitsweep.
 PROBABILITY_EPSILON = 1e-7
 MEASURE_BATCH = 4096
 # What `measure` returns, in the order of the epochs table.
 MEASURES = ("loss", "accuracy", "crossentropy", "crossentropy_sd")
+REGRESSION_MEASURES = ("loss", "mse", "mae", "r2", "mse_sd")
+# Keras' Huber loss switches from squared to absolute error at this size of error (its default delta).
+HUBER_DELTA = 1.0
 
 
 def penalty(model: Any) -> float:
@@ -100,6 +111,48 @@ def scores(outputs: np.ndarray, y: np.ndarray, n_classes: int, model_penalty: fl
         "crossentropy": crossentropy,
         "crossentropy_sd": float(losses.std(ddof=1)) if len(losses) > 1 else 0.0,
     }
+
+
+def head_scores(head: Head, outputs: np.ndarray, y: np.ndarray, model_penalty: float = 0.0, *,
+                logits: bool = False) -> dict[str, float]:
+    """The scores of a network with this output head: `scores` for classes, `regression_scores` for a target."""
+    if head.regression:
+        return regression_scores(head.predictions(outputs), y, head, model_penalty)
+    return scores(outputs, y, head.n_classes, model_penalty, logits=logits)
+
+
+def regression_scores(predictions: np.ndarray, y: np.ndarray, head: Head, model_penalty: float = 0.0
+                      ) -> dict[str, float]:
+    """A regression's scores from its predictions in the target's own units.
+
+    Example:
+        >>> scored = regression_scores(np.array([1.0, 2.0, 4.0]), np.array([1.0, 3.0, 5.0]), Head(0))
+        >>> round(scored["mse"], 4), round(scored["r2"], 4)
+        (0.6667, 0.8571)
+    """
+    target = np.asarray(y, dtype="float64").reshape(-1)
+    errors = np.asarray(predictions, dtype="float64").reshape(-1) - target
+    squared = errors**2
+    mse = float(squared.mean())
+    variance = float(target.var())
+    with np.errstate(invalid="ignore", over="ignore"):  # a diverged network's NaN outputs give NaN scores
+        return {
+            "loss": _training_loss(errors / head.scale, head.loss) + model_penalty,
+            "mse": mse,
+            "mae": float(np.abs(errors).mean()),
+            "r2": 1.0 - mse / variance if variance > 0 else float("nan"),
+            "mse_sd": float(squared.std(ddof=1)) if len(squared) > 1 else 0.0,
+        }
+
+
+def _training_loss(errors: np.ndarray, loss: str) -> float:
+    """Keras' MeanSquaredError, MeanAbsoluteError or Huber of these errors (in the units trained on)."""
+    size = np.abs(errors)
+    if loss == "mae":
+        return float(size.mean())
+    if loss == "huber":
+        return float(np.where(size <= HUBER_DELTA, 0.5 * errors**2, HUBER_DELTA * (size - 0.5 * HUBER_DELTA)).mean())
+    return float((errors**2).mean())
 
 
 def _predict(model: Any, x: np.ndarray) -> np.ndarray:

@@ -85,7 +85,8 @@ def final_outcome(member: Member, state: Progress, splits: Splits, summary: dict
     summary.update({
         "weight_l1": weights["l1_norm"], "weight_l2": weights["l2_norm"],
         "near_zero_share": weights["near_zero_share"],
-        "test_loss": test["loss"], "test_accuracy": test["accuracy"], "test_crossentropy": test["crossentropy"],
+        # loss and either accuracy and crossentropy, or a regression's mse, mae and r2 (no spreads: they are for epochs)
+        **{f"test_{name}": value for name, value in test.items() if not name.endswith("_sd")},
         "best_epoch": state.best_epoch,
     })
     return Outcome(member, state.best_weights, state.best_epoch, state.best_value, None, summary,

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 
     from fitsweep.data import Splits
     from fitsweep.training import EpochListener, Member, Outcome
+    from fitsweep.training.heads import Head
 
 __all__ = ["DenseFamily"]
 
@@ -64,17 +65,23 @@ class DenseFamily:
               hyperparameters: keras_tuner.HyperParameters | None = None) -> keras.Model:
         from fitsweep.families.dense.network import build_model
 
-        return build_model(values, splits.n_features, splits.n_classes)
+        return build_model(values, splits.n_features, self.head(splits))
 
     def parameter_count(self, values: Mapping[str, Any], splits: Splits) -> int:
         from fitsweep.families.dense.network import parameter_count
 
-        return parameter_count(values, splits.n_features, splits.n_classes)
+        return parameter_count(values, splits.n_features, self.head(splits))
+
+    def head(self, splits: Splits) -> Head:
+        """The networks' output for the data's task, with the sweep's `train.loss`."""
+        from fitsweep.training.heads import head_for
+
+        return head_for(splits, self.spec.train.loss)
 
     def train_fused(self, members: Sequence[Member], splits: Splits, *, epochs: int, objective: str | None,
                     direction: str, patience: int | None, on_epoch: EpochListener | None) -> list[Outcome]:
         """Train members stacked in one model, each as if alone (`fitsweep.families.dense._fused`)."""
         from fitsweep.families.dense._fused import train
 
-        return train(members, splits, epochs=epochs, objective=objective, direction=direction, patience=patience,
-                     on_epoch=on_epoch)
+        return train(members, splits, self.head(splits), epochs=epochs, objective=objective, direction=direction,
+                     patience=patience, on_epoch=on_epoch)

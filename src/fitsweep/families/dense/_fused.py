@@ -11,9 +11,10 @@ each member's weights, is that member's own; the optimizers fitsweep offers upda
 from its own gradient), its own early stopping and best-epoch weights. So a member trains to the
 same weights alone as beside others, and `train` with one member is the unfused path.
 
-Each member's loss is Keras' own: the cross-entropy of its sigmoid or softmax output taken from
-the logits (as Keras takes it for a Dense layer with that activation), so a saturated output
-still has a gradient and a learning rate that sends Keras to NaN sends the member there too.
+Each member's loss is Keras' own, as the output head (`fitsweep.training.heads`) says: the
+cross-entropy of its sigmoid or softmax output taken from the logits (as Keras takes it for a Dense
+layer with that activation), so a saturated output still has a gradient and a learning rate that
+sends Keras to NaN sends the member there too; or a regression's loss of its linear output.
 
 After each epoch every member is measured in inference mode on the measured training rows and
 the validation split (`fitsweep.training.measurement.scores`, from the logits); Keras-style running
@@ -36,17 +37,17 @@ from fitsweep.data import Splits
 from fitsweep.families.dense._stack import Stack, architecture
 from fitsweep.families.dense.network import optimizer_for, parameter_count, restored_network
 from fitsweep.training import EpochListener, Member, Outcome
-from fitsweep.training.measurement import MEASURE_BATCH, scores
+from fitsweep.training.heads import Head
+from fitsweep.training.measurement import MEASURE_BATCH, head_scores
 from fitsweep.training.selection import Progress, Selection, final_outcome
 
 __all__ = ["train"]
-
-RUNNING = ("loss", "accuracy", "crossentropy")
 
 
 def train(
     members: Sequence[Member],
     splits: Splits,
+    head: Head,
     *,
     epochs: int,
     objective: str | None = "val_crossentropy",
@@ -63,7 +64,7 @@ def train(
     ordered = [members[index] for index in order]
     own_rows = _own_rows(ordered)
     n_rows = len(splits.x_train) if own_rows is None else own_rows.shape[1]
-    fused = _FusedNetworks(ordered, splits)
+    fused = _FusedNetworks(ordered, splits, head)
     values = members[0].values
     batch_size = int(values["batch_size"])
     fused.compile(optimizer=optimizer_for(values),
@@ -102,24 +103,24 @@ def _stack_order(members: Sequence[Member]) -> Callable[[int], tuple[Any, ...]]:
 class _FusedNetworks(keras.Model):
     """Stacks of members trained by one optimizer step per batch on the sum of their losses."""
 
-    def __init__(self, members: Sequence[Member], splits: Splits) -> None:
+    def __init__(self, members: Sequence[Member], splits: Splits, head: Head) -> None:
         super().__init__(name="fused_networks")
-        n_features, n_classes = splits.n_features, splits.n_classes
-        self.binary = n_classes == 2
+        self.head = head
         # The training rows, held once for every member (a plain tuple: not the model's weights).
         self.rows = (tf.Variable(splits.x_train, trainable=False),
-                     tf.Variable(inputs.model_labels(splits.y_train, n_classes), trainable=False))
+                     tf.Variable(head.labels(splits.y_train), trainable=False))
         self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False)
         self.n_members = len(members)
         groups: dict[tuple[Any, ...], list[Member]] = {}
         for member in members:
             groups.setdefault(architecture(member.values), []).append(member)
-        self.stacks = [Stack(group, n_features, n_classes, name=f"stack_{index}")
+        self.stacks = [Stack(group, splits.n_features, head.units, name=f"stack_{index}")
                        for index, group in enumerate(groups.values())]
         self.step = self.add_weight(shape=(), initializer="zeros", dtype="int64", trainable=False, name="step")
-        # Running sums over the epoch's batches, per member: the penalised loss, cross-entropy, hits, rows.
+        # Running sums over the epoch's batches, per member: the penalised loss, the data's loss, each row's
+        # measure (a hit, or a squared error: `Head.row_measures`), rows.
         self.running = {name: self.add_weight(shape=(len(members),), initializer="zeros", trainable=False, name=name)
-                        for name in ("loss", "crossentropy", "accuracy", "rows")}
+                        for name in ("loss", "data", "row", "rows")}
 
     def call(self, x: Any, training: bool = False) -> Any:
         if len(x.shape) == 2:
@@ -140,33 +141,22 @@ class _FusedNetworks(keras.Model):
         x, y = tf.gather(self.rows[0], indices), tf.gather(self.rows[1], indices)
         with tf.GradientTape() as tape:
             logits = self(x, training=True)
-            losses = self._sample_losses(y, logits)  # (members, rows)
+            losses = self.head.sample_losses(y, logits)  # (members, rows)
             penalised = tf.reduce_mean(losses, axis=1) + self.penalties()
             total = tf.reduce_sum(penalised)
         self.optimizer.apply(tape.gradient(total, self.trainable_variables), self.trainable_variables)
         self.step.assign_add(1)
         rows = tf.cast(tf.shape(losses)[1], "float32")
         self.running["loss"].assign_add(penalised * rows)
-        self.running["crossentropy"].assign_add(tf.reduce_sum(losses, axis=1))
-        self.running["accuracy"].assign_add(tf.reduce_sum(self._hits(y, logits), axis=1))
+        self.running["data"].assign_add(tf.reduce_sum(losses, axis=1))
+        self.running["row"].assign_add(tf.reduce_sum(self.head.row_measures(y, logits), axis=1))
         self.running["rows"].assign_add(tf.fill([self.n_members], rows))
         return {"loss": total}
-
-    def _sample_losses(self, y: Any, logits: Any) -> Any:
-        # From the logits, as Keras' own loss takes them from a sigmoid or softmax Dense output.
-        if self.binary:
-            return keras.losses.binary_crossentropy(y, logits, from_logits=True)
-        return keras.losses.sparse_categorical_crossentropy(y, logits, from_logits=True)
-
-    def _hits(self, y: Any, logits: Any) -> Any:
-        if self.binary:  # probability above 0.5: a positive logit
-            return tf.cast(tf.equal(tf.cast(logits[..., 0] > 0, "float32"), y[..., 0]), "float32")
-        return tf.cast(tf.equal(tf.argmax(logits, axis=-1), tf.cast(y, "int64")), "float32")
 
     def running_means(self) -> dict[str, np.ndarray]:
         """Each member's running averages since the epoch began, and a fresh start for the next."""
         rows = self.running["rows"].numpy()
-        means = {name: self.running[name].numpy() / rows for name in RUNNING}
+        means = {name: self.running[slot].numpy() / rows for name, slot in self.head.running.items()}
         for variable in self.running.values():
             variable.assign(tf.zeros_like(variable))
         return means
@@ -187,8 +177,9 @@ class _Watcher(keras.callbacks.Callback):
         self.infer = _inference(fused, splits.n_features)
         self.measured = _MeasuredRows(fused, splits, own_rows, self.infer)
         self.penalties = _penalties(fused)
-        features, classes = splits.n_features, splits.n_classes
-        self.progress = [Progress(params=parameter_count(member.values, features, classes)) for member in members]
+        self.head = fused.head
+        self.progress = [Progress(params=parameter_count(member.values, splits.n_features, fused.head))
+                         for member in members]
         self.started = 0.0
         self.started_at = time.time()
 
@@ -206,10 +197,10 @@ class _Watcher(keras.callbacks.Callback):
         improved = []
         for index in active:
             record = {
-                **scores(train[index], y_train[index], splits.n_classes, penalties[index], logits=True),
+                **head_scores(self.head, train[index], y_train[index], penalties[index], logits=True),
                 **{f"val_{name}": value for name, value in
-                   scores(val[index], splits.y_val, splits.n_classes, penalties[index], logits=True).items()},
-                **{f"running_{name}": float(running[name][index]) for name in RUNNING},
+                   head_scores(self.head, val[index], splits.y_val, penalties[index], logits=True).items()},
+                **{f"running_{name}": float(values[index]) for name, values in running.items()},
             }
             if self.on_epoch is not None:
                 self.on_epoch(self.members[index], epoch, record, seconds)
@@ -245,11 +236,11 @@ class _Watcher(keras.callbacks.Callback):
 
         def tested() -> tuple[dict[str, float], list[np.ndarray]]:
             assert state.best_weights is not None  # `final_outcome` asks only a member that did not diverge
-            tested = scores(test_logits, splits.y_test, splits.n_classes, logits=True)
+            tested = head_scores(self.head, test_logits, splits.y_test, logits=True)
             return tested, state.best_weights[0::2]
 
         restore = functools.partial(restored_network, member.values, n_features=splits.n_features,
-                                    n_classes=splits.n_classes)
+                                    head=self.head)
         return final_outcome(member, state, splits, {**sizes, "started_at": self.started_at}, tested, restore)
 
 

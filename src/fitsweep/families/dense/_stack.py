@@ -29,10 +29,10 @@ def architecture(values: Mapping[str, Any]) -> tuple[Any, ...]:
 class Stack(keras.layers.Layer):
     """Members of one architecture: each layer's kernel is (members, inputs, units), its bias (members, units)."""
 
-    def __init__(self, members: Sequence[Member], n_features: int, n_classes: int, name: str) -> None:
+    def __init__(self, members: Sequence[Member], n_features: int, output_units: int, name: str) -> None:
         super().__init__(name=name)
         values = members[0].values
-        widths = [*hidden_widths(values), 1 if n_classes == 2 else n_classes]
+        widths = [*hidden_widths(values), output_units]
         sizes = list(zip([n_features, *widths[:-1]], widths, strict=True))
         self.activation = keras.activations.get(values["activation"])
         self.kernels = [self._kernel(members, layer, size) for layer, size in enumerate(sizes)]
@@ -53,7 +53,7 @@ class Stack(keras.layers.Layer):
                                name=f"kernel_{layer}")
 
     def call(self, x: Any, training: bool = False, step: Any = None) -> Any:
-        """Every member's logits: the output layer before its sigmoid or softmax.
+        """Every member's logits: the output layer before its sigmoid or softmax (a regression's linear output).
 
         `x` is (members, rows, features), or (rows, features) shared by every member.
         """

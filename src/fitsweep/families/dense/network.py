@@ -15,6 +15,7 @@ import keras
 import numpy as np
 
 from fitsweep.space import decode_layers
+from fitsweep.training.heads import Head
 
 __all__ = [
     "build_model", "build_network", "compile_network", "hidden_widths", "layer_seed", "optimizer_for",
@@ -29,18 +30,19 @@ def hidden_widths(values: Mapping[str, Any]) -> list[int]:
     return [int(values["width"])] * int(values["depth"])
 
 
-def parameter_count(values: Mapping[str, Any], n_features: int, n_classes: int) -> int:
+def parameter_count(values: Mapping[str, Any], n_features: int, head: Head) -> int:
     """The weights and biases of the network `values` describe, without building it."""
-    widths = [n_features, *hidden_widths(values), 1 if n_classes == 2 else n_classes]
+    widths = [n_features, *hidden_widths(values), head.units]
     return sum(fan_in * fan_out + fan_out for fan_in, fan_out in itertools.pairwise(widths))
 
 
-def build_network(values: Mapping[str, Any], n_features: int, n_classes: int) -> keras.Model:
+def build_network(values: Mapping[str, Any], n_features: int, head: Head) -> keras.Model:
     """The uncompiled Dense network a trial's hyperparameters describe.
 
     Each hidden layer is Dense(width, activation) followed by Dropout when `dropout` > 0. L1/L2
-    penalties apply to the kernels of every Dense layer, output included. Two classes get one
-    sigmoid unit; more get softmax.
+    penalties apply to the kernels of every Dense layer, output included. The output is the
+    head's (`fitsweep.training.heads`): one sigmoid unit for two classes, softmax for more, one
+    linear unit for a regression.
     """
     regularizer = _regularizer(float(values["l1"]), float(values["l2"]))
     inputs = keras.Input(shape=(n_features,))
@@ -49,59 +51,47 @@ def build_network(values: Mapping[str, Any], n_features: int, n_classes: int) ->
         hidden = keras.layers.Dense(width, activation=values["activation"], kernel_regularizer=regularizer)(hidden)
         if float(values["dropout"]) > 0:
             hidden = keras.layers.Dropout(float(values["dropout"]))(hidden)
-    binary = n_classes == 2
-    outputs = keras.layers.Dense(
-        1 if binary else n_classes,
-        activation="sigmoid" if binary else "softmax",
-        kernel_regularizer=regularizer,
-    )(hidden)
+    outputs = keras.layers.Dense(head.units, activation=head.activation, kernel_regularizer=regularizer)(hidden)
     return keras.Model(inputs, outputs)
 
 
-def compile_network(model: keras.Model, values: Mapping[str, Any], n_classes: int,
+def compile_network(model: keras.Model, values: Mapping[str, Any], head: Head,
                     steps_per_execution: int = 1) -> keras.Model:
-    """Compile a network with the trial's optimizer, the cross-entropy loss and fitsweep's metrics."""
-    binary = n_classes == 2
-    model.compile(
-        optimizer=optimizer_for(values),
-        loss=loss_name(n_classes),
-        # Keras adds L1/L2 penalties to `loss`; the crossentropy metric is the same loss without them.
-        metrics=["accuracy", _crossentropy(binary)],
-        steps_per_execution=steps_per_execution,
-    )
+    """Compile a network with the trial's optimizer, the head's loss and fitsweep's metrics."""
+    # Keras adds L1/L2 penalties to `loss`; the crossentropy (mse) metric is the data's loss without them.
+    metrics: list[Any] = ([keras.metrics.MeanSquaredError(name="mse")] if head.regression
+                          else ["accuracy", _crossentropy(head.binary)])
+    model.compile(optimizer=optimizer_for(values), loss=head.keras_loss(), metrics=metrics,
+                  steps_per_execution=steps_per_execution)
     return model
 
 
-def build_model(values: Mapping[str, Any], n_features: int, n_classes: int, steps_per_execution: int = 1
+def build_model(values: Mapping[str, Any], n_features: int, head: Head, steps_per_execution: int = 1
                 ) -> keras.Model:
     """Build and compile the Dense network a trial's hyperparameters describe (`build_network`).
 
-    Two classes are trained with binary cross-entropy, more with sparse categorical cross-entropy.
+    Two classes are trained with binary cross-entropy, more with sparse categorical cross-entropy,
+    a regression with its `train.loss` (the head's).
 
     Example:
         >>> model = build_model({"layers": "25-50-50-25", "activation": "relu", "dropout": 0.0,
         ...                      "l1": 0.0, "l2": 0.0, "optimizer": "sgd", "learning_rate": 0.01},
-        ...                     n_features=2, n_classes=2)
+        ...                     n_features=2, head=Head(n_classes=2))
         >>> model.count_params()
         5226
     """
-    network = build_network(values, n_features, n_classes)
-    return compile_network(network, values, n_classes, steps_per_execution)
+    network = build_network(values, n_features, head)
+    return compile_network(network, values, head, steps_per_execution)
 
 
-def restored_network(values: Mapping[str, Any], weights: list[np.ndarray], n_features: int, n_classes: int
+def restored_network(values: Mapping[str, Any], weights: list[np.ndarray], n_features: int, head: Head
                      ) -> keras.Model:
     """The compiled network with `weights` (in Keras' order), as a trial's model is saved."""
-    model = build_network(values, n_features, n_classes)
+    model = build_network(values, n_features, head)
     model.set_weights(weights)
-    compile_network(model, values, n_classes)
+    compile_network(model, values, head)
     model.optimizer.build(model.trainable_variables)  # saved and loaded with all its (fresh) state
     return model
-
-
-def loss_name(n_classes: int) -> str:
-    """The Keras loss of a network with this many classes."""
-    return "binary_crossentropy" if n_classes == 2 else "sparse_categorical_crossentropy"
 
 
 def optimizer_for(values: Mapping[str, Any]) -> keras.optimizers.Optimizer:

@@ -86,11 +86,12 @@ def run_worker(
     if "chief" in tuner_id:
         raise FitsweepError(f"tuner id '{tuner_id}': KerasTuner takes any id containing 'chief' for the chief")
     run_dir = run_dir_for(spec, results_dir)
+    splits = prepare_data(spec.data, data_dir)
+    spec = spec.for_task(splits.task.kind)  # as the chief recorded it
     _check_same_sweep(spec, run_dir)
     _wait_for_chief(host, port)
     if threads:
         _limit_threads(threads)
-    splits = prepare_data(spec.data, data_dir)
     family_for(spec).check_data(splits)
     with _ChiefWatch(host, port) as watch, _kerastuner_environment(tuner_id, host, port):
         try:
