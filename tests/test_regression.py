@@ -301,3 +301,33 @@ def test_a_model_with_more_than_one_output_is_refused_for_a_regression() -> None
     model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(2)])
     with pytest.raises(ModelError, match=r"a numeric target .* so it needs 1 \(a linear unit"):
         check_model(model, splits)
+
+
+# --- verdicts ------------------------------------------------------------------------------------
+
+
+def _epochs(trial: str, train: list[float], val: list[float]) -> list[dict[str, Any]]:
+    return [{"trial_id": trial, "execution": 0, "epoch": epoch + 1, "loss": t, "val_loss": v, "mse": t,
+             "val_mse": v, "mse_sd": 1.4 * t, "val_mse_sd": 1.4 * v, "mae": t, "val_mae": v, "r2": 1 - t,
+             "val_r2": 1 - v, "running_loss": t, "running_mse": t}
+            for epoch, (t, v) in enumerate(zip(train, val, strict=True))]
+
+
+def _trials(trials: list[str]) -> pd.DataFrame:
+    return pd.DataFrame({"trial_id": trials, "execution": 0, "status": "completed", "train_rows": 2000,
+                         "train_measured_rows": 2000, "val_rows": 1000, "best_epoch": 10})
+
+
+def test_a_regression_is_judged_by_its_squared_error_against_the_mean_baseline() -> None:
+    from fitsweep.analysis import diagnose
+
+    falling = [1.0 / (epoch + 1) for epoch in range(10)]
+    epochs = pd.DataFrame(
+        _epochs("0", [0.3 + 0.01 * f for f in falling], [0.32 + 0.01 * f for f in falling])  # fits: the sweep's best
+        + _epochs("1", [0.9 + 0.01 * f for f in falling], [0.92 + 0.01 * f for f in falling])  # stays far above it
+        + _epochs("2", [0.05 + 0.01 * f for f in falling], [0.7 + 0.01 * f for f in falling]))  # fits noise
+    table = diagnose(epochs, _trials(["0", "1", "2"]), chance_loss=1.0).set_index("trial_id")
+    assert table["fit"].to_dict() == {"0": "good", "1": "underfit", "2": "overfit"}, table["fit_reason"].tolist()
+    assert "training MSE 0.901 against 0.321 reachable" in table.loc["1", "fit_reason"]
+    assert "validation MSE 0.701 against training 0.051" in table.loc["2", "fit_reason"]
+    assert "(R² 0.68)" in table.loc["0", "fit_reason"]

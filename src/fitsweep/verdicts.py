@@ -1,8 +1,9 @@
 """A run's verdicts: the one place `diagnose` is asked about a run, with everything the run knows.
 
 `fitsweep.analysis.diagnose` is a pure function of the tables and its settings; a run adds what
-its tables cannot say: the task's chance-level loss and its data's description (the scaling
-applied and what `auto` would have done), both recorded in run.json. The trials table's `fit`
+its tables cannot say: the task's chance-level loss (a regression's: the squared error of
+predicting the training mean) and its data's description (the task, the scaling applied and what
+`auto` would have done), both recorded in run.json. The trials table's `fit`
 column, the report, the terminal, the figures and the next sweep all take their verdicts from
 here, so a trial is coloured in a figure as the report and the table call it.
 """
@@ -41,8 +42,9 @@ def run_verdicts(epochs: pd.DataFrame, trials: pd.DataFrame | None, info: Mappin
         AnalysisError: As `diagnose` does (no epochs yet, a table missing columns).
     """
     chance = info.get("chance_loss")
+    task = (info.get("data") or {}).get("task")  # runs recorded before regressions were classifications
     return diagnose(epochs, trials, chance_loss=None if chance is None else float(chance), data=info.get("data"),
-                    **settings)
+                    task=task, **settings)
 
 
 def verdicts_of(run: SweepRun | Any, splits: Callable[[], Any] | None = None, **settings: Any) -> pd.DataFrame:
@@ -68,7 +70,8 @@ def _chance_from_data(run: SweepRun, splits: Callable[[], Any] | None) -> float 
             return load_splits(run, run.info.get("data_dir", "."))
 
     try:
-        return chance_level_loss(splits().class_priors)
+        prepared = splits()
+        return prepared.target_variance if prepared.task.regression else chance_level_loss(prepared.class_priors)
     except Exception as error:  # noqa: BLE001 - data that cannot be loaded still leaves the curves to judge
         log.debug("no chance level: %s", error)
         return None

@@ -100,6 +100,7 @@ def diagnose(
     underfit_chance_share: float = 0.5,
     trend_epochs: int = 5,
     data: Mapping[str, Any] | None = None,
+    task: str | None = None,
 ) -> pd.DataFrame:
     """Give each execution of each trial a verdict: overfit, underfit, good or diverged.
 
@@ -165,6 +166,11 @@ def diagnose(
         data: The run's data section (run.json's `data`), optional: where it records that the
             inputs were left unscaled by request (`scaling: none`), a loss that never moved or
             stays at chance names them among its likely causes.
+        task: "classification" or "regression"; None reads it from the epochs table (a
+            regression's has `mse` and no `crossentropy`). A regression is read the same way with
+            the mean squared error (`mse`, `val_mse`, their `_sd`) in place of the cross-entropy,
+            no error rate, a gap of validation over training MSE as a sign of variance, and
+            `chance_loss` the squared error of predicting the training mean (R² 0).
 
     Returns:
         One row per (trial_id, execution), `run` first when present: `status` (with `trials`),
@@ -190,22 +196,47 @@ def diagnose(
     """
     require_columns(epochs, _EPOCH_COLUMNS, "epochs")
     _check_settings(chance_loss, confidence, (margin, accuracy_margin, underfit_chance_share), trend_epochs)
+    regression = task == "regression" if task is not None else _regression_table(epochs)
     settings = Settings(confidence, margin, accuracy_margin, underfit_chance_share, chance_loss, trend_epochs,
-                        unscaled_inputs(data))
+                        unscaled_inputs(data), regression)
     # Training metrics measured in inference mode sit beside Keras' running averages (running_*).
     measured = "running_loss" in epochs.columns and bool(epochs["running_loss"].notna().any())
-    epochs, renamed = _without_penalty(epochs) if penalty_free else (epochs, False)
+    if regression:
+        epochs, renamed = _as_squared_errors(epochs), False
+    else:
+        epochs, renamed = _without_penalty(epochs) if penalty_free else (epochs, False)
     keys = [*trial_keys(epochs), "execution"]
     table = _normalise_keys(evidence_table(_normalise_keys(epochs), keys, _selected_epochs(trials, keys), trend_epochs))
     if trials is not None:
         table = _with_trial_columns(_apply_trial_status(table, trials, keys), trials, keys)
     if table.empty:
         raise AnalysisError("diagnose found no epochs: the sweep has not finished an epoch yet (or the table is empty)")
-    return _judge(table, keys, settings, measured, "crossentropy" if renamed else "loss")
+    return _judge(table, keys, settings, measured, "MSE" if regression else "crossentropy" if renamed else "loss")
 
 
 _PENALTY_FREE = {"loss": "crossentropy", "val_loss": "val_crossentropy"}
 _CAUSE_COLUMNS = ("params", "l1", "l2", "dropout", "learning_rate", *_ROW_COUNTS)
+
+
+_SQUARED_ERRORS = {"loss": "mse", "val_loss": "val_mse", "crossentropy_sd": "mse_sd",
+                   "val_crossentropy_sd": "val_mse_sd"}
+
+
+def _regression_table(epochs: pd.DataFrame) -> bool:
+    return "mse" in epochs.columns and "crossentropy" not in epochs.columns
+
+
+def _as_squared_errors(epochs: pd.DataFrame) -> pd.DataFrame:
+    """A regression's epochs read as the cross-entropy's are: the mean squared error in its place, no error rate.
+
+    The squared error has no penalty and is the same measure whichever loss (`train.loss`) trained
+    the network, so networks trained on different losses are judged alike.
+    """
+    require_columns(epochs, list(_SQUARED_ERRORS.values()), "epochs")
+    replaced = epochs.drop(columns=[c for c in ("accuracy", "val_accuracy") if c in epochs.columns])
+    for name, squared in _SQUARED_ERRORS.items():
+        replaced[name] = epochs[squared]
+    return replaced
 
 
 def _without_penalty(epochs: pd.DataFrame) -> tuple[pd.DataFrame, bool]:
@@ -347,6 +378,11 @@ def _near_chance_note(reachable: Reachable | None, settings: Settings, loss_name
     if reachable.crossentropy < settings.underfit_chance_share * chance:
         return ""
     below = 1 - reachable.crossentropy / chance
+    if settings.regression:
+        return (f"; the best configuration (trial {reachable.crossentropy_trial}, validation MSE "
+                f"{reachable.crossentropy:.4g}) explains only {max(below, 0):.0%} of the target's variance "
+                f"{chance:.4g} (R² {below:.2f}): the inputs carry little signal for this target, or no configuration "
+                "trained enough")
     return (f"; the best configuration (trial {reachable.crossentropy_trial}, validation {loss_name} "
             f"{reachable.crossentropy:.3g}) reaches only {max(below, 0):.0%} below the chance level {chance:.3g}: the "
             "inputs carry little signal for this label, or the task is hard, or no configuration trained enough")

@@ -36,6 +36,14 @@ class Settings:
     chance_loss: float | None
     trend_epochs: int
     unscaled: str
+    # A regression: the losses are squared errors, there is no error rate, and chance_loss is the
+    # squared error of predicting the training mean.
+    regression: bool = False
+
+    @property
+    def baseline(self) -> str:
+        """What `chance_loss` is called in a reason."""
+        return "baseline of predicting the training mean (R² 0)" if self.regression else "chance level"
 
 
 @dataclass(frozen=True)
@@ -78,7 +86,7 @@ def nan_extreme(pick: Any, first: float, second: float) -> float:
 
 
 def at_chance(train_ce: float, settings: Settings) -> bool:
-    """Within `margin` of the chance level (or above it): as good as predicting the class priors."""
+    """Within `margin` of the chance level (or above it): as good as predicting the class priors (or the mean)."""
     chance = settings.chance_loss
     return chance is not None and math.isfinite(train_ce) and train_ce >= (1 - settings.margin) * chance
 

@@ -71,8 +71,8 @@ def _stuck(row: dict[str, Any], train_ce: float, settings: Settings, loss_name: 
         return ""
     chance = cast(float, settings.chance_loss)
     return (f"the training {loss_name} never moved: {number(row, 'first_loss'):.4g} after the first epoch and "
-            f"{number(row, 'final_loss'):.4g} after the last{mean_of(row)}, {train_ce / chance:.0%} of the chance "
-            f"level {chance:.3g}: nothing trained")
+            f"{number(row, 'final_loss'):.4g} after the last{mean_of(row)}, {train_ce / chance:.0%} of the "
+            f"{settings.baseline} {chance:.3g}: nothing trained")
 
 
 def _above_reachable(row: dict[str, Any], level: float, reference: float, spread: float, reachable: Reachable,
@@ -130,7 +130,7 @@ def _alone_bias(row: dict[str, Any], train_error: float, train_ce: float, settin
     if at_chance(train_ce, settings):
         chance = cast(float, settings.chance_loss)
         text = (f"it learned nothing: training {loss_name} {train_ce:.3g}{mean_of(row)} is {train_ce / chance:.0%} "
-                f"of the chance level {chance:.3g}")
+                f"of the {settings.baseline} {chance:.3g}")
         return Finding(True, train_ce, text + underfit_causes(row, None, settings, train_ce))
     trend = number(row, "train_trend")
     if math.isfinite(train_error) and train_error <= settings.accuracy_margin:

@@ -40,7 +40,38 @@ def high_variance(row: dict[str, Any], reachable: Reachable | None, settings: Se
     return Finding(True, size, "; ".join(found) + overfit_causes(row, rose=bool(rise_text)))
 
 
+# A fit with p effective parameters on n rows of noise s² expects a training MSE of s² (1 - p/n) and a
+# validation MSE of s² (1 + p/n): at p/n = 0.2, a flexible but healthy fit, their ratio is 1.5. A
+# validation MSE beyond that multiple of the training MSE is noise the network learned.
+_GAP_RATIO = 1.5
+
+
 def _gap(row: dict[str, Any], reachable: Reachable | None, settings: Settings) -> str:
+    return _squared_error_gap(row, settings) if settings.regression else _accuracy_gap(row, reachable, settings)
+
+
+def _squared_error_gap(row: dict[str, Any], settings: Settings) -> str:
+    """A regression's validation MSE clearly above its training MSE: it fitted its training rows' noise.
+
+    A squared error, unlike a cross-entropy, measures no confidence: a network that generalises
+    fits its validation rows about as well as its training rows, so the gap itself is the sign,
+    even for the sweep's best configuration, once it is beyond the noise of both means (their
+    rows' spread of squared errors, `mse_sd`) and beyond the optimism every fit has: `_GAP_RATIO`.
+    """
+    train, val = number(row, "train_crossentropy"), number(row, "val_crossentropy")
+    if not (math.isfinite(train) and math.isfinite(val)):
+        return ""
+    val_rows = number(row, "val_rows")
+    val_se = level_se(row, mean_se(number(row, "val_crossentropy_sd"), val_rows), "val_scatter", val)
+    training_se = train_se(row, mean_se(number(row, "train_crossentropy_sd"), measured_rows(row)))
+    bound = one_sided_z(settings.confidence) * math.hypot(val_se, training_se)
+    if not val - train > max(bound, (_GAP_RATIO - 1) * train):
+        return ""
+    return (f"validation MSE {val:.4g} against training {train:.4g}{mean_of(row)}{at_epoch(row, 'best_epoch')}"
+            + _beyond_gap(bound, val_rows))
+
+
+def _accuracy_gap(row: dict[str, Any], reachable: Reachable | None, settings: Settings) -> str:
     """Validation accuracy clearly below training at the selected epoch, and clearly below what the sweep reaches.
 
     Only accuracy is compared here: a healthy network's validation cross-entropy commonly exceeds

@@ -60,12 +60,32 @@ def verdict(row: dict[str, Any], reachable: Reachable | None, settings: Settings
     return Judgement(Verdict.GOOD, _good_reason(row, reachable, bias, settings, loss_name), False, False, **numbers)
 
 
+def _good_regression_reason(row: dict[str, Any], reachable: Reachable | None, bias: Finding,
+                            settings: Settings) -> str:
+    train, val = number(row, "train_crossentropy"), number(row, "val_crossentropy")
+    shown = (f"training MSE {train:.4g}, validation {val:.4g}{_r2(val, settings)}{mean_of(row)}"
+             f"{at_epoch(row, 'best_epoch')}")
+    if reachable is not None:
+        return (f"{shown}: within noise of the {reachable.crossentropy:.4g} validation MSE the sweep reaches, "
+                "and no clear gap or rise of the validation error")
+    note = bias.text or "underfitting judged by its curve alone: one configuration shows nothing better to reach"
+    return f"{shown}; no clear gap or rise of the validation error; {note}"
+
+
+def _r2(mse: float, settings: Settings) -> str:
+    """" (R² 0.45)" against the baseline of predicting the training mean, when it is known."""
+    baseline = settings.chance_loss
+    return f" (R² {1 - mse / baseline:.2f})" if baseline and math.isfinite(mse) else ""
+
+
 def _missing(value: Any) -> bool:
     return value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value))
 
 
 def _good_reason(row: dict[str, Any], reachable: Reachable | None, bias: Finding, settings: Settings,
                  loss_name: str) -> str:
+    if settings.regression:
+        return _good_regression_reason(row, reachable, bias, settings)
     train, val = number(row, "train_error"), number(row, "val_error")
     accuracy = (f"training accuracy {1 - train:.3f}, validation {1 - val:.3f}{mean_of(row)}"
                 f"{at_epoch(row, 'best_epoch')}" if math.isfinite(train) and math.isfinite(val) else
