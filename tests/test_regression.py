@@ -331,3 +331,33 @@ def test_a_regression_is_judged_by_its_squared_error_against_the_mean_baseline()
     assert "training MSE 0.901 against 0.321 reachable" in table.loc["1", "fit_reason"]
     assert "validation MSE 0.701 against training 0.051" in table.loc["2", "fit_reason"]
     assert "(R² 0.68)" in table.loc["0", "fit_reason"]
+
+
+# --- a whole run ---------------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_a_regression_run_writes_its_tables_verdicts_and_report(
+        diabetes_csv: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from fitsweep import load
+
+    sweep = _sweep(diabetes_csv, data={"standardize_target": True}, model={"layers": {"values": [[], [32]]}},
+                   train={"epochs": 5}, tuner={"algorithm": "grid", "max_trials": 2})
+    code, output = invoke_cli(["run", str(write_sweep(tmp_path, sweep)), "--results-dir", str(tmp_path / "runs")],
+                              monkeypatch, capsys)
+    assert code == 0, output
+    assert "task regression (auto" in output and "val_mse=" in output
+    run = load(tmp_path / "runs" / "diabetes")
+    assert {"train_mse", "val_mse", "test_mse", "val_r2", "test_r2", "test_mae", "fit"} <= set(run.trials.columns)
+    assert not {"val_accuracy", "test_accuracy", "val_crossentropy"} & set(run.trials.columns)
+    assert {"mse", "val_mse", "mse_sd", "val_mse_sd", "r2", "running_mse"} <= set(run.epochs.columns)
+    assert "accuracy" not in run.epochs.columns
+    assert run.info["data"]["task"] == "regression" and run.info["chance_loss"] == pytest.approx(
+        np.var(prepare_data(run.spec.data).y_train))
+    assert run.spec.data.task == "regression" and run.spec.tuner.objective == "val_mse"
+    assert set(run.trials["fit"]) <= {"good", "underfit", "overfit"}
+    assert run.trials["fit_reason"].str.contains("MSE").all()
+    report = (tmp_path / "runs" / "diabetes" / "report.md").read_text(encoding="utf-8")
+    assert "## Predicted against actual" in report and "## Confusion matrix" not in report
+    assert (tmp_path / "runs" / "diabetes" / "figures" / "predictions.png").is_file()

@@ -16,12 +16,12 @@ from fitsweep.terminal_table import FittedTable, TableColumn
 
 __all__ = ["trials_summary", "summary_columns", "frame_table", "report_summary"]
 
-_METRICS = ["val_loss", "val_accuracy", "test_accuracy", "best_epoch"]
+_METRICS = ["val_loss", "val_accuracy", "test_accuracy", "test_r2", "best_epoch"]
 
 
 # Which of the summary's metric columns a narrow terminal keeps, after the objective and the hyperparameters.
-_SUMMARY_PRIORITY = ["test_accuracy", "val_accuracy", "best_epoch", "val_loss", "runs"]
-_REPORT_PRIORITY = ["val_accuracy", "best_epoch", "val_loss", "test_loss"]
+_SUMMARY_PRIORITY = ["test_accuracy", "test_r2", "val_accuracy", "best_epoch", "val_loss", "runs"]
+_REPORT_PRIORITY = ["val_accuracy", "val_r2", "best_epoch", "val_loss", "test_loss", "test_mse"]
 
 
 def _metrics(objective: str) -> list[str]:
@@ -90,7 +90,8 @@ def trials_summary(run: Any, top: int = 10, columns: Sequence[str] | None = None
     varied = [c for c in hyperparameters if completed[c].nunique(dropna=False) > 1]
     fixed = ", ".join(f"{c}={_cell(completed[c].iloc[0])}" for c in hyperparameters if c not in varied)
     objective = spec.tuner.objective
-    shown = list(columns) if columns else [*varied, *_metrics(objective), "runs"]
+    # A table holds its task's metrics only (a regression has no accuracy).
+    shown = list(columns) if columns else [*varied, *(m for m in _metrics(objective) if m in completed), "runs"]
     aggregated = {c: "first" if c in hyperparameters else "mean" for c in dict.fromkeys([objective, *shown])}
     per_trial = (completed.assign(runs=1).groupby("trial_id", sort=False)
                  .agg({**aggregated, "runs": "sum"}))

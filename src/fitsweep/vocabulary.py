@@ -45,7 +45,7 @@ class Verdict(_Word):
             Verdict.OVERFIT: "regularize (l2, dropout), shrink the network, or stop earlier",
             Verdict.UNDERFIT: ("raise the learning rate (or scale the inputs) where the loss never moved or falls "
                                "slowly; else add capacity, weaken regularization, or train longer"),
-            Verdict.GOOD: "nothing to fix; compare its test accuracy with the other trials",
+            Verdict.GOOD: "nothing to fix; compare its test score with the other trials",
             Verdict.DIVERGED: "lower the learning rate or check the inputs for extreme values",
         }[self]
 

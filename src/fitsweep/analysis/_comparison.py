@@ -113,6 +113,9 @@ def compare(
     for name, value in (("confidence", confidence), ("power", power)):
         if not 0 < value < 1:
             raise AnalysisError(f"{name} must lie strictly between 0 and 1, got {value!r}")
+    if "test_mse" in trials.columns and "test_accuracy" not in trials.columns:
+        raise AnalysisError("compare ranks configurations by test accuracy; comparing a regression's "
+                            "configurations (by test MSE or R²) is not supported yet")
     require_columns(trials, ["trial_id", "val_accuracy", "test_accuracy", "train_accuracy"], "trials")
     rows = completed(trials)
     if rows.empty:

@@ -121,7 +121,10 @@ def _summary(fit: Verdict, members: pd.DataFrame) -> str:
 
 def _underfit_summary(members: pd.DataFrame) -> str:
     """The underfit group's evidence: accuracy only where it shows a gap, so no "0.626 against 0.626"."""
-    cross_entropy = (f"training cross-entropy {_span(members['train_crossentropy'])} against "
+    # A regression has no error rate: its level is the squared error.
+    measure = "MSE" if as_float(members["train_error"]).size and np.isnan(as_float(members["train_error"])).all() \
+        else "cross-entropy"
+    cross_entropy = (f"training {measure} {_span(members['train_crossentropy'])} against "
                      f"{_span(members['reachable_crossentropy'])} reachable")
     gap = as_float(members["reachable_error"]) - as_float(members["train_error"])
     text = cross_entropy

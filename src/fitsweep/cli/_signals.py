@@ -48,6 +48,9 @@ class Termination:
     def data_prepared(self, summary: str) -> None:
         self.observer.data_prepared(summary)
 
+    def objective_settled(self, objective: str, direction: str) -> None:
+        self.observer.objective_settled(objective, direction)
+
     def trial_started(self, *args: Any) -> None:
         self._check()
         self.observer.trial_started(*args)

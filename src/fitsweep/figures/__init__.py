@@ -15,6 +15,7 @@ magic. `fitsweep.report` writes them to files.
 - `plot_decision_boundaries`: the best model's (and optionally other models') predictions on 2-D data.
 - `plot_decision_boundary_epochs`: one execution's decision boundary after a few of its epochs.
 - `plot_confusion_matrix`: the kept model (`kept_execution`: one execution of the best trial) on the test split.
+- `plot_predictions`: a regression's kept model on the test split: predicted against actual, and residuals.
 - `plot_weight_sparsity`: weight norms and near-zero share per regularization (when recorded).
 - `plot_training_size_curves`: error against training-set size, with its power-law fit and
   extrapolation (from `fitsweep learning-curve`'s table).
@@ -44,6 +45,7 @@ from fitsweep.figures._models import (
     plot_decision_boundaries,
     retrain_execution,
 )
+from fitsweep.figures._predictions import plot_predictions
 from fitsweep.figures._training_size import plot_training_size_curves
 from fitsweep.figures._weights import WEIGHT_COLUMNS, plot_weight_sparsity
 
@@ -56,6 +58,7 @@ __all__ = [
     "plot_confusion_matrix",
     "plot_decision_boundaries",
     "plot_decision_boundary_epochs",
+    "plot_predictions",
     "plot_gap_vs_capacity",
     "plot_hyperparameters",
     "plot_importance",

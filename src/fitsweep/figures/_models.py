@@ -107,11 +107,17 @@ def plot_decision_boundaries(
     """
     run = as_run(run)
     splits = splits if splits is not None else load_splits(run, data_dir)
+    _require_classes(splits, "decision boundaries")
     if splits.n_features != 2:
         raise FigureError(f"decision boundaries need data with 2 features; this data has {splits.n_features}")
     info = _decision_boundaries_info(run, splits, verdicts(run, diagnosis), _best_model(run, model), retrain)
     with style():
         return _draw_boundaries(info)
+
+
+def _require_classes(splits: Any, figure: str) -> None:
+    if getattr(getattr(splits, "task", None), "regression", False):  # splits of any shape: figures read few fields
+        raise FigureError(f"{figure} needs classes; this run regresses a numeric target (see plot_predictions)")
 
 
 def _best_model(run: Any, model: Any) -> Any:
@@ -340,6 +346,7 @@ def plot_confusion_matrix(run: Any, *, splits: Any = None, data_dir: str | Path 
     """
     run = as_run(run)
     splits = splits if splits is not None else load_splits(run, data_dir)
+    _require_classes(splits, "a confusion matrix")
     info = _confusion_matrix_info(run, splits, _best_model(run, model))
     with style():
         return _draw_confusion(info)

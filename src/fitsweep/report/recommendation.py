@@ -77,8 +77,8 @@ def _scores(run: SweepRun, trial_id: str) -> str:
     trials = run.trials
     rows = trials[trials["trial_id"].astype(str).eq(trial_id).to_numpy()
                   & trials["status"].astype(str).eq(TrialStatus.COMPLETED).to_numpy()]
-    column = "test_accuracy" if "test_accuracy" in rows and rows["test_accuracy"].notna().any() \
-        else run.spec.tuner.objective
+    tested = next((name for name in ("test_accuracy", "test_r2") if name in rows and rows[name].notna().any()), None)
+    column = tested or run.spec.tuner.objective
     values = pd.to_numeric(rows[column], errors="coerce").dropna().to_numpy(dtype=float)
     name = column.replace("_", " ")
     if len(values) == 1:

@@ -44,6 +44,11 @@ class NoProgress(NullObserver):
     def data_prepared(self, summary: str) -> None:
         """The run's data and their scaling, once prepared (a line shown before the first trial)."""
 
+    def objective_settled(self, objective: str, direction: str) -> None:
+        """The objective the run ranks by, once the data said the task (a regression's default is val_mse)."""
+        self.objective = objective
+        self.sign = 1.0 if direction == "min" else -1.0
+
 
 class LineProgress(NoProgress):
     """One line per finished trial, for logs and pipes."""
@@ -181,6 +186,12 @@ class _Both(NoProgress):
         told = getattr(self.observer, "data_prepared", None)  # optional, as `run_sweep` treats it
         if told is not None:
             told(summary)
+
+    def objective_settled(self, objective: str, direction: str) -> None:
+        self.display.objective_settled(objective, direction)
+        told = getattr(self.observer, "objective_settled", None)  # optional, as `run_sweep` treats it
+        if told is not None:
+            told(objective, direction)
 
     def trial_started(self, trial_id: str, values: Mapping[str, Any], epochs: int, executions: int) -> None:
         self.display.trial_started(trial_id, values, epochs, executions)

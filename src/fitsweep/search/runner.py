@@ -127,7 +127,7 @@ def run_sweep(
     family_for(spec).check_data(splits)
     paths = prepare_run_dir(run_dir_for(spec, results_dir), overwrite)
     with run_lock(paths), shown_progress(spec.tuner, progress, observer) as observer:
-        _announce_data(observer, splits)  # once the folder is taken: a refusal is the only line said
+        _announce_data(observer, splits, spec)  # once the folder is taken: a refusal is the only line said
         info = _run_info(spec, splits, Path(data_dir))
         write_run_info(paths, info)
         write_spec(paths, spec)  # last: a folder with sweep.yaml and run.json can be resumed
@@ -156,7 +156,7 @@ def resume_sweep(run_dir: str | Path, *, observer: SweepObserver | None = None, 
     _check_same_table(paths, info, splits)
     family_for(spec).check_data(splits)
     with run_lock(paths), shown_progress(spec.tuner, progress, observer) as observer:
-        _announce_data(observer, splits)
+        _announce_data(observer, splits, spec)
         info.update(status="running", resumed=_now())
         write_run_info(paths, info)
         _search(paths, spec, splits, info, observer, resuming=True, report=report)
@@ -379,11 +379,14 @@ def _live_report(paths: RunPaths, splits: Splits, wanted: bool) -> Any:
     return LiveReport(paths.root, splits)
 
 
-def _announce_data(observer: SweepObserver | None, splits: Splits) -> None:
-    """Tell a display that shows it (`fitsweep.search.progress`) what data the run trains on, scaling included."""
+def _announce_data(observer: SweepObserver | None, splits: Splits, spec: SweepSpec) -> None:
+    """Tell a display that shows it (`fitsweep.search.progress`) what data the run trains on, and what it ranks by."""
     shown = getattr(observer, "data_prepared", None)  # optional: other observers need not have it
     if shown is not None:
         shown(splits.summary)
+    settled = getattr(observer, "objective_settled", None)
+    if settled is not None:
+        settled(spec.tuner.objective, spec.tuner.direction)
 
 
 def _now() -> str:

@@ -16,6 +16,7 @@ from fitsweep.report.sections import (
     importance,
     learning_curves,
     overview,
+    predictions,
     regularizers,
     training_size,
     weights,
@@ -36,5 +37,6 @@ SECTIONS: tuple[SectionSpec, ...] = (
     hyperparameters.SECTION,
     decision_boundaries.SECTION,
     confusion_matrix.SECTION,
+    predictions.SECTION,
     weights.SECTION,
 )

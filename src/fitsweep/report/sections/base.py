@@ -10,7 +10,7 @@ from typing import Any
 from fitsweep.report.content import Section
 from fitsweep.report.context import Context
 
-__all__ = ["SectionSpec", "figure_section", "kept_model_words"]
+__all__ = ["SectionSpec", "figure_section", "for_task", "kept_model_words"]
 
 _DPI = 120
 
@@ -49,6 +49,19 @@ def figure_section(key: str, title: str, lead: str | Callable[[Context], str], d
 
     return SectionSpec(key, title, build, draws_figure=True)
 
+
+
+def for_task(task: str, spec: SectionSpec) -> SectionSpec:
+    """The section, shown only in a report of a run of `task` (classification or regression).
+
+    Example:
+        >>> SECTION = for_task("classification", figure_section("confusion_matrix", ...))  # doctest: +SKIP
+    """
+
+    def build(context: Context) -> Section | None:
+        return spec.build(context) if context.run.spec.recorded_task == task else None
+
+    return SectionSpec(spec.key, spec.title, build, draws_figure=spec.draws_figure)
 
 
 def kept_model_words(context: Context) -> str:

@@ -46,6 +46,8 @@ def _metrics(done: pd.DataFrame) -> tuple[str, ...]:
     `val_loss` is the cross-entropy plus the penalty (what the optimizer minimised), so beside
     `val_crossentropy` it would show two numbers for one quantity that differ by the penalty.
     """
+    if "val_mse" in done.columns:  # a regression: its squared error, and R² against predicting the mean
+        return "val_mse", "val_r2", "test_mse", "test_r2", "best_epoch"
     if {"val_crossentropy", "test_crossentropy"} <= set(done.columns) and done["val_crossentropy"].notna().any():
         return "val_crossentropy", "val_accuracy", "test_crossentropy", "test_accuracy", "best_epoch"
     return "val_loss", "val_accuracy", "test_loss", "test_accuracy", "best_epoch"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from fitsweep.report.context import Context
-from fitsweep.report.sections.base import figure_section, kept_model_words
+from fitsweep.report.sections.base import figure_section, for_task, kept_model_words
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -24,4 +24,4 @@ def _draw(context: Context) -> Figure:
                                             model=context.model, retrain=context.retrain)
 
 
-SECTION = figure_section("decision_boundaries", "Decision boundaries", _lead, _draw)
+SECTION = for_task("classification", figure_section("decision_boundaries", "Decision boundaries", _lead, _draw))
