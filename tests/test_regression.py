@@ -77,8 +77,17 @@ def test_the_diabetes_target_is_a_regression_said_with_its_reason(diabetes_csv: 
 def test_fractional_labels_for_a_classification_are_refused_with_the_way_out(tmp_path: Path) -> None:
     pd.DataFrame({"a": [1.0, 2.0, 3.0, 4.0], "target": [0.0, 1.0, 0.5, 1.0]}).to_csv(tmp_path / "d.csv", index=False)
     spec = parse_spec(_sweep(tmp_path / "d.csv", data={"task": "classification"}))
-    with pytest.raises(DataError, match=r"got 0.5 at row 2; for a numeric target to predict, set data.task: regr"):
+    with pytest.raises(DataError, match=r"got 0.5 on line 4; for a numeric target to predict, set data.task: regr"):
         prepare_data(spec.data)
+
+
+def test_a_text_target_is_classes_and_refused_as_a_regression(tmp_path: Path) -> None:
+    names = [f"kind{index:02d}" for index in range(30)]  # more than 20 classes: text still names classes
+    pd.DataFrame({"a": np.arange(300.0), "target": names * 10}).to_csv(tmp_path / "d.csv", index=False)
+    splits = prepare_data(parse_spec(_sweep(tmp_path / "d.csv")).data)
+    assert splits.task.kind == "classification" and splits.n_classes == 30
+    with pytest.raises(DataError, match=r"data\.task is regression, but the target column holds text"):
+        prepare_data(parse_spec(_sweep(tmp_path / "d.csv", data={"task": "regression"})).data)
 
 
 def test_a_constant_target_is_refused(tmp_path: Path) -> None:
