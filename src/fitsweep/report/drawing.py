@@ -63,6 +63,9 @@ def _forkable(context: Context) -> bool:
     for shared in ("diagnosis", "predictions"):  # computed once, here, for every worker to inherit
         with contextlib.suppress(Exception):  # the sections that need it say why it is missing
             getattr(context, shared)
+    import seaborn  # noqa: F401 - imported once, here, rather than by every worker (a second of CPU each)
+
+    import fitsweep.figures  # noqa: F401
     return "tensorflow" not in sys.modules  # a run without stored predictions loads its model
 
 
