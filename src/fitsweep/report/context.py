@@ -5,12 +5,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from fitsweep.errors import FitsweepError
 from fitsweep.results import RunPaths, SweepRun
+
+if TYPE_CHECKING:
+    from fitsweep.predictions import Predictions
 
 __all__ = ["Context", "diagnose_run"]
 
@@ -62,7 +65,7 @@ class Context:
         return diagnosis
 
     @cached_property
-    def predictions(self) -> Any:
+    def predictions(self) -> Predictions:
         """The best model's outputs: as the run stored them, else predicted with the model (and stored)."""
         from fitsweep.predictions import store_predictions, stored_predictions
 
