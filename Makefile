@@ -43,6 +43,7 @@ docs: $(STAMP)
 # The run ends with its findings (the report it wrote in runs/moons); `fitsweep report` is not needed after it.
 demo: $(STAMP)
 	$(BIN)/fitsweep run sweeps/moons.yaml --overwrite
+	$(BIN)/fitsweep report runs/moons >/dev/null  # the figures, which the end of a run leaves to this command
 
 test: lint docs
 	$(BIN)/python -m pytest
@@ -53,6 +54,7 @@ test-fast: $(STAMP)
 # Rerun the seed studies whose results are committed under results/, with their reports.
 studies: $(STAMP)
 	for sweep in sweeps/*.yaml; do $(BIN)/fitsweep run $$sweep --results-dir results --overwrite --quiet || exit 1; done
+	for run in results/*/; do [ "$$run" = results/moons/ ] || $(BIN)/fitsweep report $$run >/dev/null || exit 1; done
 	$(BIN)/fitsweep report results/moons --retrain
 
 clean:

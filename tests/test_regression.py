@@ -369,4 +369,6 @@ def test_a_regression_run_writes_its_tables_verdicts_and_report(
     assert run.trials["fit_reason"].str.contains("MSE").all()
     report = (tmp_path / "runs" / "diabetes" / "report.md").read_text(encoding="utf-8")
     assert "## Predicted against actual" in report and "## Confusion matrix" not in report
+    code, output = invoke_cli(["report", str(tmp_path / "runs" / "diabetes")], monkeypatch, capsys)  # draws figures
+    assert code == 0, output
     assert (tmp_path / "runs" / "diabetes" / "figures" / "predictions.png").is_file()

@@ -157,6 +157,8 @@ def test_run_sweep_keeps_the_report_current_without_changing_the_results(tmp_pat
     assert not (plain.path / "report.html").exists()
     html = (reported.path / "report.html").read_text(encoding="utf-8")
     assert "completed · 2 trials" in html  # the final refresh, after run.json says completed
+    # The end of the run draws no figure (none was drawn from its final tables): `fitsweep report` draws them.
+    assert "<img" not in html and html.count("`fitsweep report` on this run") >= 3
     columns = ["trial_id", "execution", "val_loss", "test_accuracy"]
     assert plain.trials[columns].equals(reported.trials[columns])
 

@@ -65,12 +65,13 @@ def report(run_dir: Path, retrain: bool, data_dir: Path | None) -> None:
       fitsweep report runs/moons
     """
     from fitsweep.display import report_summary
+    from fitsweep.predictions import stored_predictions
     from fitsweep.report import build_report, save_report
     from fitsweep.results import RunPaths, load
 
     run = load(run_dir)
-    if retrain or RunPaths(run.path).best_model.exists():
-        import_tensorflow()  # quietly, before a section loads a model; a report of tables alone needs none
+    if retrain or (RunPaths(run.path).best_model.exists() and stored_predictions(run.path) is None):
+        import_tensorflow()  # quietly, before a section loads a model; stored predictions need none
     built = build_report(run, data_dir=data_dir, retrain=retrain)
     files = save_report(run, built)
     stdout.print(report_summary(run, built.diagnosis, built.headline, built.recommendation))

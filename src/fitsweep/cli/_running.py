@@ -235,7 +235,8 @@ def _say_done(result: object, run_dir: Path) -> None:
     from fitsweep.display import report_summary
 
     stdout.print(report_summary(result))
-    stdout.print(f"Results in {run_dir}; report in {run_dir / 'report.html'}")
+    stdout.print(f"Results in {run_dir}; report in {run_dir / 'report.html'} (`fitsweep report {run_dir}` draws its "
+                 "figures)")
 
 
 COMMANDS = (run, resume, chief, worker, learning_curve)

@@ -20,12 +20,12 @@ from fitsweep.figures._models import (
     _BoundariesInfo,
     _Boundary,
     _draw_boundaries,
-    _grid,
-    _predict,
+    _shaped,
     _trial_row,
     load_splits,
     retrain_execution,
 )
+from fitsweep.predictions import boundary_grid, grid_points, model_outputs
 
 __all__ = ["plot_decision_boundary_epochs"]
 
@@ -74,14 +74,15 @@ def _boundary_epochs_info(run: Any, splits: Any, trial_id: str, execution: int,
     last = int(row["epochs_run"])
     shown = sorted({min(max(int(epoch), 1), last) for epoch in epochs}) if epochs else spread_epochs(last)
     fit = str(row["fit"]) if "fit" in row.index and not pd.isna(row["fit"]) else "unknown"
-    grid = _grid(np.concatenate([splits.x_train, splits.x_val, splits.x_test]))
-    points = np.column_stack([grid[0].ravel(), grid[1].ravel()]).astype("float32")
+    axes = boundary_grid(splits)
+    points = grid_points(axes)
+    xx, yy = np.meshgrid(*axes)
     panels = []
     for epoch in shown:
         model, val_loss = retrain_execution(run, splits, trial_id, execution, epochs=epoch)
         panels.append(_Boundary(f"trial {trial_id}, run {execution}: epoch {epoch}\nval_loss {val_loss:.4g}", fit,
-                                _predict(model, points, grid[0].shape, splits.n_classes)))
-    return _BoundariesInfo(panels, grid, splits.x_train, splits.y_train, splits.n_classes, None)
+                                _shaped(model_outputs(model, points), xx.shape, splits.n_classes)))
+    return _BoundariesInfo(panels, (xx, yy), splits.x_train, splits.y_train, splits.n_classes, None)
 
 
 def spread_epochs(last: int, count: int = _PANELS) -> list[int]:

@@ -1,5 +1,8 @@
 """Figures that need a trained model: decision boundaries (2-D data) and the confusion matrix.
 
+Both draw the kept model's outputs (`fitsweep.predictions`), which the run stores as it ends, so
+drawing them needs no TensorFlow; given a model instead, they predict with it.
+
 Only one model is kept on disk (`best_model.keras`, at its best epoch): that of the best trial's
 best execution (`kept_execution`), one of its repeats. The
 decision boundaries of an overfit and an underfit trial therefore need those models rebuilt:
@@ -30,11 +33,11 @@ from fitsweep.figures._common import (
     style,
     verdicts,
 )
+from fitsweep.predictions import Predictions, grid_points, model_outputs, predict
 from fitsweep.vocabulary import TrialStatus, Verdict
 
 __all__ = ["kept_execution", "load_splits", "plot_confusion_matrix", "plot_decision_boundaries", "retrain_execution"]
 
-_GRID = 160
 _CLASS_COLORS = ("#1f4e9a", "#c2410c", "#15803d", "#7e22ce", "#a16207", "#0e7490", "#be123c", "#4d7c0f", "#6b21a8",
                  "#374151")
 
@@ -43,7 +46,7 @@ _CLASS_COLORS = ("#1f4e9a", "#c2410c", "#15803d", "#7e22ce", "#a16207", "#0e7490
 class _Boundary:
     title: str
     fit: str
-    probabilities: np.ndarray  # (_GRID, _GRID) for two classes, (_GRID, _GRID, classes) otherwise
+    probabilities: np.ndarray  # (GRID_SIZE, GRID_SIZE) for two classes, (GRID_SIZE, GRID_SIZE, classes) otherwise
 
 
 @dataclass(frozen=True)
@@ -80,7 +83,7 @@ def load_splits(run: Any, data_dir: str | Path = ".") -> Any:
 
 def plot_decision_boundaries(
     run: Any, *, splits: Any = None, data_dir: str | Path = ".", diagnosis: pd.DataFrame | None = None,
-    model: Any = None, retrain: bool = False,
+    model: Any = None, retrain: bool = False, predictions: Predictions | None = None,
 ) -> Figure:
     """What the models predict over the plane of a 2-feature data set, training points on top.
 
@@ -95,6 +98,8 @@ def plot_decision_boundaries(
         diagnosis: `diagnose`'s table; computed if omitted.
         model: The best model, if already loaded (`run.best_model`).
         retrain: Retrain an overfit and an underfit trial (seconds to minutes).
+        predictions: The best model's stored outputs (`fitsweep.predictions.stored_predictions`):
+            drawn without the model.
 
     Returns:
         A matplotlib Figure with one panel per model.
@@ -106,44 +111,53 @@ def plot_decision_boundaries(
         >>> plot_decision_boundaries("results/moons", retrain=True).savefig("boundaries.png")  # doctest: +SKIP
     """
     run = as_run(run)
-    splits = splits if splits is not None else load_splits(run, data_dir)
-    _require_classes(splits, "decision boundaries")
-    if splits.n_features != 2:
-        raise FigureError(f"decision boundaries need data with 2 features; this data has {splits.n_features}")
-    info = _decision_boundaries_info(run, splits, verdicts(run, diagnosis), _best_model(run, model), retrain)
+    _require_classes(run, "decision boundaries")
+    if predictions is None or retrain:  # stored predictions hold the points drawn; retraining needs the data
+        splits = splits if splits is not None else load_splits(run, data_dir)
+    n_features = predictions.n_features if predictions is not None else splits.n_features
+    if n_features != 2:
+        raise FigureError(f"decision boundaries need data with 2 features; this data has {n_features}")
+    predictions = _best_predictions(run, splits, model, predictions)
+    info = _decision_boundaries_info(run, splits, verdicts(run, diagnosis), predictions, retrain)
     with style():
         return _draw_boundaries(info)
 
 
-def _require_classes(splits: Any, figure: str) -> None:
-    if getattr(getattr(splits, "task", None), "regression", False):  # splits of any shape: figures read few fields
+def _require_classes(run: Any, figure: str) -> None:
+    if run.spec.recorded_task == "regression":
         raise FigureError(f"{figure} needs classes; this run regresses a numeric target (see plot_predictions)")
 
 
-def _best_model(run: Any, model: Any) -> Any:
+def _best_predictions(run: Any, splits: Any, model: Any, predictions: Predictions | None) -> Predictions:
+    if predictions is not None:
+        return predictions
     model = model if model is not None else run.best_model
     if model is None:
         raise FigureError("no model was kept: the run has no best trial yet (best_model.keras is missing)")
-    return model
+    return predict(model, splits)
 
 
-def _decision_boundaries_info(run: Any, splits: Any, diagnosis: pd.DataFrame, model: Any,
+def _decision_boundaries_info(run: Any, splits: Any, diagnosis: pd.DataFrame, predictions: Predictions,
                               retrain: bool) -> _BoundariesInfo:
-    grid = _grid(np.concatenate([splits.x_train, splits.x_val, splits.x_test]))
-    points = np.column_stack([grid[0].ravel(), grid[1].ravel()]).astype("float32")
+    if predictions.grid_axes is None or predictions.grid_outputs is None or predictions.train_points is None:
+        raise FigureError("the best model's predictions hold no plane of two features to draw")
+    xx, yy = np.meshgrid(*predictions.grid_axes)
+    n_classes = predictions.n_classes
     best_id = str(run.info.get("best_trial") or "")
     kept = kept_execution(run)
     best_fit = _majority_fit(diagnosis, best_id) if kept is None else _execution_fit(diagnosis, *kept)
     panels = [_Boundary(f"kept model: {_kept_words(run, kept)} ({best_fit}), best epoch", best_fit,
-                        _predict(model, points, grid[0].shape, splits.n_classes))]
+                        _shaped(predictions.grid_outputs, xx.shape, n_classes))]
     others = _extreme_executions(diagnosis, exclude=best_id)
     if retrain:
+        points = grid_points(predictions.grid_axes)
         for kind, (trial_id, execution) in others.items():
             retrained, note = _retrained(run, splits, diagnosis, trial_id, execution)
             panels.append(_Boundary(f"most {kind}: trial {trial_id}, run {execution}, last epoch\n{note}", kind,
-                                    _predict(retrained, points, grid[0].shape, splits.n_classes)))
+                                    _shaped(model_outputs(retrained, points), xx.shape, n_classes)))
     caption = _boundaries_note(others, retrain)
-    return _BoundariesInfo(panels, grid, splits.x_train, splits.y_train, splits.n_classes, caption)
+    x_train, y_train = predictions.train_points
+    return _BoundariesInfo(panels, (xx, yy), x_train, y_train, n_classes, caption)
 
 
 def _boundaries_note(others: dict[str, tuple[str, int]], retrain: bool) -> str | None:
@@ -155,26 +169,10 @@ def _boundaries_note(others: dict[str, tuple[str, int]], retrain: bool) -> str |
             f"`fitsweep report --retrain` retrains {them} with the same seed to draw {them} here.")
 
 
-def _grid(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    low, high = x.min(axis=0), x.max(axis=0)
-    pad = 0.08 * (high - low)
-    axes = [np.linspace(low[i] - pad[i], high[i] + pad[i], _GRID) for i in range(2)]
-    return tuple(np.meshgrid(*axes))  # type: ignore[return-value]
-
-
-def _predict(model: Any, points: np.ndarray, shape: tuple[int, ...], n_classes: int) -> np.ndarray:
-    output = _outputs(model, points)
-    return output[:, 0].reshape(shape) if n_classes == 2 else output.reshape(*shape, n_classes)
-
-
-def _outputs(model: Any, x: np.ndarray, batch: int = 8192) -> np.ndarray:
-    """The model's outputs, called directly: `predict` would trace a new function for every loaded model."""
-    x = np.asarray(x, dtype="float32")
-    wanted = tuple(model.inputs[0].shape[1:])
-    if None not in wanted and math.prod(wanted) == x.shape[1]:  # a model of images takes each row folded up
-        x = x.reshape((len(x), *wanted))
-    batches = (x[start:start + batch] for start in range(0, len(x), batch))
-    return np.concatenate([np.asarray(model(rows, training=False)) for rows in batches])
+def _shaped(output: np.ndarray, shape: tuple[int, ...], n_classes: int) -> np.ndarray:
+    """Outputs over the plane as the grid's shape: P(class 1) for two classes, one layer per class otherwise."""
+    # The last column is P(class 1) both for a single sigmoid output and for a softmax over two classes.
+    return output[:, -1].reshape(shape) if n_classes == 2 else output.reshape(*shape, n_classes)
 
 
 def kept_execution(run: Any) -> tuple[str, int] | None:
@@ -323,7 +321,8 @@ def _draw_boundary(ax: Axes, panel: _Boundary, info: _BoundariesInfo) -> Any:
     return shading
 
 
-def plot_confusion_matrix(run: Any, *, splits: Any = None, data_dir: str | Path = ".", model: Any = None) -> Figure:
+def plot_confusion_matrix(run: Any, *, splits: Any = None, data_dir: str | Path = ".", model: Any = None,
+                          predictions: Predictions | None = None) -> Figure:
     """The best model's confusion matrix on the held-out test split.
 
     Cells hold counts; their shade is the share of the true class (the row), so a pale
@@ -334,6 +333,8 @@ def plot_confusion_matrix(run: Any, *, splits: Any = None, data_dir: str | Path 
         splits: The run's splits (`load_splits(run)`); loaded if omitted.
         data_dir: Where relative data paths start, when `splits` is omitted.
         model: The best model, if already loaded (`run.best_model`).
+        predictions: The best model's stored outputs (`fitsweep.predictions.stored_predictions`):
+            drawn without the model or the splits.
 
     Returns:
         A matplotlib Figure.
@@ -345,23 +346,24 @@ def plot_confusion_matrix(run: Any, *, splits: Any = None, data_dir: str | Path 
         >>> plot_confusion_matrix("results/moons").savefig("confusion.png")  # doctest: +SKIP
     """
     run = as_run(run)
-    splits = splits if splits is not None else load_splits(run, data_dir)
-    _require_classes(splits, "a confusion matrix")
-    info = _confusion_matrix_info(run, splits, _best_model(run, model))
+    _require_classes(run, "a confusion matrix")
+    if predictions is None:
+        splits = splits if splits is not None else load_splits(run, data_dir)
+        predictions = _best_predictions(run, splits, model, None)
+    info = _confusion_matrix_info(run, predictions)
     with style():
         return _draw_confusion(info)
 
 
-def _confusion_matrix_info(run: Any, splits: Any, model: Any) -> _ConfusionInfo:
-    output = _outputs(model, splits.x_test)
-    predicted = (output[:, 0] > 0.5).astype(int) if splits.n_classes == 2 else output.argmax(axis=1)
-    counts = np.zeros((splits.n_classes, splits.n_classes), dtype=int)
-    np.add.at(counts, (splits.y_test.astype(int), predicted), 1)
+def _confusion_matrix_info(run: Any, predictions: Predictions) -> _ConfusionInfo:
+    n_classes = predictions.n_classes
+    counts = np.zeros((n_classes, n_classes), dtype=int)
+    np.add.at(counts, (predictions.test_labels.astype(int), predictions.test_predicted), 1)
     accuracy = np.trace(counts) / max(counts.sum(), 1)
     title = (f"kept model: {_kept_words(run, kept_execution(run))}, test split\n"
              f"accuracy {accuracy:.3f} on {counts.sum()} samples")
-    names = getattr(splits, "class_names", None)  # a text target's values, else the class indices
-    labels = list(names) if names else [str(label) for label in range(splits.n_classes)]
+    names = (run.info.get("data") or {}).get("class_names")  # a text target's values, else the class indices
+    labels = [str(name) for name in names] if names else [str(label) for label in range(n_classes)]
     return _ConfusionInfo(counts, labels, title)
 
 

@@ -16,7 +16,8 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from fitsweep.figures._common import FigureError, as_run, new_figure, style
-from fitsweep.figures._models import _best_model, _kept_words, _outputs, kept_execution, load_splits
+from fitsweep.figures._models import _kept_words, kept_execution, load_splits
+from fitsweep.predictions import Predictions, model_outputs
 
 __all__ = ["plot_predictions"]
 
@@ -28,7 +29,8 @@ class _PredictionsInfo:
     title: str
 
 
-def plot_predictions(run: Any, splits: Any = None, data_dir: str | Path = ".", model: Any = None) -> Figure:
+def plot_predictions(run: Any, splits: Any = None, data_dir: str | Path = ".", model: Any = None,
+                     predictions: Predictions | None = None) -> Figure:
     """A regression's kept model on the test split: predicted against actual, and residuals against predicted.
 
     Args:
@@ -36,6 +38,7 @@ def plot_predictions(run: Any, splits: Any = None, data_dir: str | Path = ".", m
         splits: The run's splits (`load_splits(run)`); loaded if omitted.
         data_dir: Where relative data paths start, when `splits` is omitted.
         model: The best model, if already loaded (`run.best_model`).
+        predictions: Its stored outputs (`fitsweep.predictions.stored_predictions`), if any: then no model is loaded.
 
     Returns:
         A matplotlib Figure with two panels.
@@ -50,14 +53,20 @@ def plot_predictions(run: Any, splits: Any = None, data_dir: str | Path = ".", m
     splits = splits if splits is not None else load_splits(run, data_dir)
     if not splits.task.regression:
         raise FigureError("predicted against actual is drawn for a regression; a classifier has its confusion matrix")
-    info = _predictions_info(run, splits, _best_model(run, model))
+    if predictions is not None:
+        outputs = predictions.test_outputs
+    else:
+        model = model if model is not None else run.best_model
+        if model is None:
+            raise FigureError("no model was kept: the run has no best trial yet (best_model.keras is missing)")
+        outputs = model_outputs(model, splits.x_test)
+    info = _predictions_info(run, splits, outputs)
     with style():
         return _draw(info)
 
 
-def _predictions_info(run: Any, splits: Any, model: Any) -> _PredictionsInfo:
-    outputs = _outputs(model, splits.x_test).reshape(-1)
-    predicted = outputs * splits.target_scale + splits.target_center  # the target's own units
+def _predictions_info(run: Any, splits: Any, outputs: np.ndarray) -> _PredictionsInfo:
+    predicted = np.asarray(outputs).reshape(-1) * splits.target_scale + splits.target_center  # the target's own units
     actual = np.asarray(splits.y_test, dtype="float64")
     mse = float(np.mean((predicted - actual) ** 2))
     r2 = 1 - mse / float(np.var(actual)) if np.var(actual) > 0 else float("nan")

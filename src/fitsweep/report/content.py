@@ -84,3 +84,4 @@ class Report:
     sections: list[Section]
     generated: str
     diagnosis: pd.DataFrame | None = None  # what the verdicts were read from, for the terminal summary
+    figure_inputs: str | None = None  # the digest of what its figures were drawn from (`report.figure_inputs`)

@@ -2,32 +2,34 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from fitsweep.errors import FitsweepError
-from fitsweep.report.content import Report, ReportFiles, Section
+from fitsweep.report.content import Report, ReportFiles
 from fitsweep.report.context import Context
+from fitsweep.report.drawing import build_sections, default_workers
+from fitsweep.report.figure_inputs import write_figure_inputs
 from fitsweep.report.findings import headline
 from fitsweep.report.recommendation import recommend
-from fitsweep.report.sections import SECTIONS, SectionSpec
-from fitsweep.report.text import optional, sentence
+from fitsweep.report.sections import SECTIONS
+from fitsweep.report.text import optional
 from fitsweep.results import RunPaths, SweepRun, load, write_atomic
 
 __all__ = ["build_report", "save_report", "write_report"]
-
-log = logging.getLogger(__name__)
 
 _TEMPLATES = Path(__file__).parent.parent / "templates"
 
 
 def build_report(
-    run: SweepRun, *, data_dir: str | Path | None = None, splits: Any = None, retrain: bool = False
+    run: SweepRun, *, data_dir: str | Path | None = None, splits: Any = None, retrain: bool = False,
+    draw_figures: bool = True, workers: int | None = None,
 ) -> Report:
     """Compute every section of a run's report (nothing is written).
+
+    A figure the last report drew from the same inputs is reused, not drawn again (see
+    `fitsweep.report.figure_inputs`).
 
     Args:
         run: The run, from `fitsweep.load`.
@@ -35,20 +37,26 @@ def build_report(
             recorded (the sweep file's).
         splits: The run's data splits, if already prepared (`run_sweep` passes its own).
         retrain: Retrain an overfit and an underfit trial for the decision boundaries (slow).
+        draw_figures: False: only reuse figures; each other figure section says that
+            `fitsweep report` draws it (the end of a run leaves them to it).
+        workers: Processes that draw the figures (default: up to two, as the cores allow; one
+            where TensorFlow is loaded, which a forked process cannot share).
 
     Example:
         >>> report = build_report(fitsweep.load("results/moons"))  # doctest: +SKIP
         >>> report.recommendation  # doctest: +SKIP
     """
-    context = Context(run, data_dir, splits, retrain)
-    sections = [section for spec in SECTIONS if (section := _guarded(spec, context)) is not None]
+    context = Context(run, data_dir, splits, retrain, draw_figures)
+    inputs = context.figure_inputs  # before any figure is drawn: a table rewritten meanwhile makes it stale
+    sections = build_sections(SECTIONS, context, default_workers() if workers is None else workers)
     diagnosis = optional(lambda: context.diagnosis)
     return Report(f"{run.spec.name}: sweep report", _status(run), recommend(run, diagnosis), headline(run, diagnosis),
-                  sections, _now(), diagnosis)
+                  sections, _now(), diagnosis, figure_inputs=inputs)
 
 
 def write_report(
-    run_dir: str | Path, *, data_dir: str | Path | None = None, splits: Any = None, retrain: bool = False
+    run_dir: str | Path, *, data_dir: str | Path | None = None, splits: Any = None, retrain: bool = False,
+    draw_figures: bool = True,
 ) -> ReportFiles:
     """Write a run's `report.html`, `report.md` and `figures/*.png` into its folder.
 
@@ -62,6 +70,7 @@ def write_report(
             recorded (the sweep file's). Only file sources need it.
         splits: The run's data splits, if already prepared.
         retrain: Retrain an overfit and an underfit trial to draw their decision boundaries.
+        draw_figures: False: reuse the figures drawn from the same inputs, draw no other (see `build_report`).
 
     Returns:
         The paths written.
@@ -75,7 +84,8 @@ def write_report(
         'report.html'
     """
     run = load(run_dir)
-    return save_report(run, build_report(run, data_dir=data_dir, splits=splits, retrain=retrain))
+    return save_report(run, build_report(run, data_dir=data_dir, splits=splits, retrain=retrain,
+                                         draw_figures=draw_figures))
 
 
 def save_report(run: SweepRun, report: Report) -> ReportFiles:
@@ -83,20 +93,9 @@ def save_report(run: SweepRun, report: Report) -> ReportFiles:
     return _write(RunPaths(run.path), report)
 
 
-def _guarded(spec: SectionSpec, context: Context) -> Section | None:
-    """A section (None when it has nothing to show), or the same section with a note saying why it is missing."""
-    try:
-        return spec.build(context)
-    except FitsweepError as error:
-        return Section(spec.key, spec.title, note=sentence(str(error)))
-    except Exception as error:  # noqa: BLE001 - one broken section must not cost the reader the others
-        log.warning("report section %r failed: %s: %s", spec.key, type(error).__name__, error)
-        return Section(spec.key, spec.title,
-                       note=f"This section could not be drawn ({type(error).__name__}: {error}).")
-
-
 def _write(paths: RunPaths, report: Report) -> ReportFiles:
     paths.figures_dir.mkdir(exist_ok=True)
+    write_figure_inputs(paths, None)  # until every figure below is this report's
     figures = []
     for section in report.sections:
         if section.png:
@@ -107,6 +106,7 @@ def _write(paths: RunPaths, report: Report) -> ReportFiles:
     for stale in set(paths.figures_dir.glob("*.png")) - set(figures):
         if stale.stem in figure_keys:
             stale.unlink(missing_ok=True)  # a section that has no figure this time
+    write_figure_inputs(paths, report.figure_inputs)
     html, markdown = _render(report, "report.html.j2"), _render(report, "report.md.j2")
     write_atomic(paths.report_html, lambda p: p.write_text(html, encoding="utf-8"))
     write_atomic(paths.report_md, lambda p: p.write_text(markdown, encoding="utf-8"))

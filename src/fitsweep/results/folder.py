@@ -6,11 +6,13 @@
         trials.parquet    one row per trial and execution (also trials.csv)
         epochs.parquet    one row per trial, execution and epoch
         best_model.keras  the best trial's model, at its best epoch
+        best_predictions.npz  that model's outputs the report draws (`fitsweep.predictions`)
         learning_curve.parquet  trials retrained on shares of the training split (`fitsweep learning-curve`)
         tuner/            KerasTuner's own state (oracle.json, trial_*/trial.json)
         tensorboard/      TensorBoard event files: trial_*/execution_*/ (`fitsweep.tensorboard`)
         report.html       the report, one self-contained file (`fitsweep report`)
         report.md         the same report as Markdown, its figures under figures/
+        figures/inputs.sha256  what the figures were drawn from (`fitsweep report` redraws when it changes)
 
 Every file is written atomically (a temporary file, then a rename), so a reader never sees a
 half-written table.
@@ -25,21 +27,24 @@ import os
 import shutil
 import socket
 import tempfile
-from collections.abc import Callable, Iterable, Iterator
+import zipfile
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from fitsweep.errors import ResultsError
 from fitsweep.spec import SweepSpec, load_spec
 
 __all__ = [
-    "RunPaths", "SweepRun", "check_recorded_sweep", "load", "prepare_run_dir", "read_run_info", "run_lock",
-    "sweep_fingerprint", "write_atomic", "write_tables", "write_run_info", "write_spec",
+    "RunPaths", "SweepRun", "check_recorded_sweep", "file_digest", "load", "load_best_model", "prepare_run_dir",
+    "read_arrays", "read_run_info", "run_lock", "sweep_fingerprint", "write_arrays", "write_atomic", "write_tables",
+    "write_run_info", "write_spec",
 ]
 
 log = logging.getLogger(__name__)
@@ -81,6 +86,11 @@ class RunPaths:
         return self.root / "best_model.keras"
 
     @property
+    def predictions(self) -> Path:
+        """The best model's outputs on the test split and over the feature plane: figures without TensorFlow."""
+        return self.root / "best_predictions.npz"
+
+    @property
     def learning_curve(self) -> Path:
         """One row per trial, training-set size and repeat: `fitsweep.learning_curve`'s table."""
         return self.root / "learning_curve.parquet"
@@ -105,6 +115,11 @@ class RunPaths:
     def figures_dir(self) -> Path:
         """The report's figures as PNG files, linked from report.md."""
         return self.root / "figures"
+
+    @property
+    def figures_inputs(self) -> Path:
+        """The digest of everything the figures under `figures_dir` were drawn from."""
+        return self.figures_dir / "inputs.sha256"
 
     @property
     def tensorboard_dir(self) -> Path:
@@ -190,6 +205,33 @@ def write_tables(paths: RunPaths, trials: pd.DataFrame, epochs: pd.DataFrame) ->
     write_atomic(paths.epochs, lambda p: epochs.to_parquet(p, index=False))
 
 
+def write_arrays(path: Path, arrays: Mapping[str, np.ndarray]) -> None:
+    """Save named arrays as one compressed .npz file (such as `RunPaths.predictions`)."""
+
+    def write(temporary: Path) -> None:
+        with open(temporary, "wb") as handle:  # a file object: np.savez would append .npz to a path
+            np.savez_compressed(handle, allow_pickle=False, **arrays)
+
+    write_atomic(path, write)
+
+
+def read_arrays(path: Path) -> dict[str, np.ndarray] | None:
+    """The arrays `write_arrays` saved, or None when the file is missing or unreadable (an older fitsweep's)."""
+    try:
+        with np.load(path, allow_pickle=False) as stored:
+            return {name: stored[name] for name in stored.files}
+    except (OSError, ValueError, zipfile.BadZipFile):
+        return None
+
+
+def file_digest(path: Path) -> str | None:
+    """The SHA-256 of a file's bytes, or None when there is no such file."""
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except FileNotFoundError:
+        return None
+
+
 def keep_best_model(paths: RunPaths, best_trial_id: str | None, file_name: str,
                     trial_ids: Iterable[str] | None = None, copy: bool = True) -> None:
     """Copy the best trial's model to best_model.keras and delete every other trial's model.
@@ -253,17 +295,21 @@ class SweepRun:
     @property
     def best_model(self) -> Any:
         """The best trial's Keras model, restored at its best epoch (None if none was kept)."""
-        model_path = RunPaths(self.path).best_model
-        if not model_path.exists():
-            return None
-        from fitsweep.quiet_tensorflow import import_tensorflow
+        return load_best_model(RunPaths(self.path), self.spec)
 
-        import_tensorflow()
-        import keras
 
-        from fitsweep.families.user_build import custom_objects
+def load_best_model(paths: RunPaths, spec: SweepSpec) -> Any:
+    """The run's best_model.keras as a Keras model (None if none was kept); imports Keras."""
+    if not paths.best_model.exists():
+        return None
+    from fitsweep.quiet_tensorflow import import_tensorflow
 
-        return keras.saving.load_model(model_path, custom_objects=custom_objects(self.spec))
+    import_tensorflow()
+    import keras
+
+    from fitsweep.families.user_build import custom_objects
+
+    return keras.saving.load_model(paths.best_model, custom_objects=custom_objects(spec))
 
 
 def read_run_info(paths: RunPaths) -> dict[str, Any]:

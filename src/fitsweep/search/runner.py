@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import platform
 import sys
 import time
@@ -19,6 +20,7 @@ from fitsweep.errors import ResultsError, RunFailedError
 from fitsweep.families import family_for
 from fitsweep.families.user_build import located_build
 from fitsweep.kerastuner import FINISHED
+from fitsweep.predictions import store_predictions
 from fitsweep.results import (
     RunPaths,
     SweepRun,
@@ -52,6 +54,8 @@ from fitsweep.tensorboard import TensorBoardLog
 from fitsweep.verdicts import VERDICT_COLUMNS, run_verdicts
 
 __all__ = ["run_sweep", "resume_sweep", "run_dir_for", "with_verdicts"]
+
+log = logging.getLogger(__name__)
 
 _VERSIONED = ("fitsweep", "tensorflow", "keras", "keras-tuner", "numpy", "pandas", "scikit-learn")
 # While trials end, the tables (with their verdicts, which weigh every trial against the others)
@@ -204,6 +208,8 @@ def _search(
         try:
             _finish(paths, refresher.tables, oracle, info, status)
         finally:
+            if status != "interrupted":  # Ctrl-C should not wait for them; a report predicts them when asked
+                _store_predictions(paths, spec, splits)
             if refresher.tensorboard is not None:  # the verdicts of the final tables
                 refresher.tensorboard.write_verdicts(refresher.tables.trials_table)
                 refresher.tensorboard.close()
@@ -369,6 +375,14 @@ class _TableRefresher:
             self.report.refresh()  # never raises: a report failure is one warning line
         finished = time.monotonic()
         self._due = max(started + REFRESH_SECONDS, finished + REFRESH_SPACING * (finished - started))
+
+
+def _store_predictions(paths: RunPaths, spec: SweepSpec, splits: Splits) -> None:
+    """Store the best model's outputs while TensorFlow is loaded, so that a report needs none."""
+    try:
+        store_predictions(paths.root, spec, splits)
+    except Exception as error:  # noqa: BLE001 - the run's results are written; a report predicts them itself
+        log.warning("fitsweep: the best model's predictions not stored (%s: %s)", type(error).__name__, error)
 
 
 def _live_report(paths: RunPaths, splits: Splits, wanted: bool) -> Any:

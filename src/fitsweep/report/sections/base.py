@@ -10,9 +10,11 @@ from typing import Any
 from fitsweep.report.content import Section
 from fitsweep.report.context import Context
 
-__all__ = ["SectionSpec", "figure_section", "for_task", "kept_model_words"]
+__all__ = ["NOT_DRAWN", "SectionSpec", "figure_section", "for_task", "kept_model_words"]
 
 _DPI = 120
+# In place of a figure the end of a run left to `fitsweep report` (see `build_report(draw_figures=False)`).
+NOT_DRAWN = "Not drawn yet: `fitsweep report` on this run's folder draws this figure."
 
 
 @dataclass(frozen=True)
@@ -41,11 +43,15 @@ def figure_section(key: str, title: str, lead: str | Callable[[Context], str], d
     """
 
     def build(context: Context) -> Section:
-        figure = draw(context)
-        buffer = io.BytesIO()
-        figure.savefig(buffer, format="png", dpi=_DPI, metadata={"Software": None})
         words = lead(context) if callable(lead) else lead
-        return Section(key, title, lead=words, items=remarks(context) if remarks else [], png=buffer.getvalue())
+        png = context.reused_png(key)  # drawn by the last report from the same inputs
+        if png is None and not context.draw_figures:
+            return Section(key, title, lead=words, note=NOT_DRAWN)
+        if png is None:
+            buffer = io.BytesIO()
+            draw(context).savefig(buffer, format="png", dpi=_DPI, metadata={"Software": None})
+            png = buffer.getvalue()
+        return Section(key, title, lead=words, items=remarks(context) if remarks else [], png=png)
 
     return SectionSpec(key, title, build, draws_figure=True)
 

@@ -21,7 +21,7 @@ def _lead(context: Context) -> str:
 def _draw(context: Context) -> Figure:
     from fitsweep import figures
 
-    return figures.plot_confusion_matrix(context.run, splits=context.splits, model=context.model)
+    return figures.plot_confusion_matrix(context.run, predictions=context.predictions)
 
 
 SECTION = for_task("classification", figure_section("confusion_matrix", "Confusion matrix", _lead, _draw))

@@ -20,8 +20,9 @@ def _lead(context: Context) -> str:
 def _draw(context: Context) -> Figure:
     from fitsweep import figures
 
-    return figures.plot_decision_boundaries(context.run, splits=context.splits, diagnosis=context.diagnosis,
-                                            model=context.model, retrain=context.retrain)
+    splits = context.splits if context.retrain else None  # the stored predictions hold the points drawn
+    return figures.plot_decision_boundaries(context.run, splits=splits, diagnosis=context.diagnosis,
+                                            predictions=context.predictions, retrain=context.retrain)
 
 
 SECTION = for_task("classification", figure_section("decision_boundaries", "Decision boundaries", _lead, _draw))

@@ -22,7 +22,7 @@ def _lead(context: Context) -> str:
 def _draw(context: Context) -> Figure:
     from fitsweep import figures
 
-    return figures.plot_predictions(context.run, splits=context.splits, model=context.model)
+    return figures.plot_predictions(context.run, splits=context.splits, predictions=context.predictions)
 
 
 SECTION = for_task("regression", figure_section("predictions", "Predicted against actual", _lead, _draw))
