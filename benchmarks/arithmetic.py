@@ -79,7 +79,8 @@ def fused_side(epochs: int) -> dict[str, Any]:
                                       "optimizer": "sgd", "learning_rate": 0.01, "batch_size": 32}, seed=trial)
                for trial, (layers, dropout, l1, l2) in
                enumerate(itertools.product(LAYERS, [0.0, 0.3], [0.0, 1e-3], [0.0, 1e-3]))]
-    params = sum(parameter_count(member.values, splits.n_features, splits.n_classes) for member in members)
+    params = sum(parameter_count(member.values, splits.n_features, family_for(spec).head(splits))
+                 for member in members)
     flops = 6 * params * len(splits.y_train) + 2 * params * (len(splits.y_train_measured) + len(splits.y_val))
     matmul = MatmulRate()
     seconds: list[float] = []
