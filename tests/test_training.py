@@ -13,7 +13,9 @@ from fitsweep import load, parse_spec, run_sweep
 from fitsweep.data import prepare_data
 from fitsweep.errors import SpecError
 from fitsweep.families import family_for
+from fitsweep.families.dense import _fused
 from fitsweep.training import Member, Outcome, train_executions
+from fitsweep.training._models import fresh_session
 
 NET = {"layers": "8-8", "activation": "relu", "dropout": 0.0, "l1": 0.0, "l2": 0.0,
        "optimizer": "adam", "learning_rate": 0.01, "batch_size": 16}
@@ -89,6 +91,36 @@ def test_each_member_stops_on_its_own_patience_and_keeps_its_best_epoch(splits: 
         probabilities = network.predict_on_batch(splits.x_test)
         accuracy = float(((probabilities.reshape(-1) > 0.5) == (splits.y_test == 1)).mean())
         assert accuracy == pytest.approx(outcome.summary["test_accuracy"])
+
+
+def test_members_that_stop_leave_the_model_and_the_others_train_on_as_before(splits: Any) -> None:
+    # Adam (its slots must follow each member into the smaller model), dropout on half of them (their
+    # masks must continue), one architecture: the members stop at different epochs.
+    members = [Member("0", seed, {**NET, "learning_rate": 0.05, "dropout": 0.2 if seed % 2 else 0.0}, seed)
+               for seed in range(4)]
+    sizes: list[int] = []
+
+    def trained(shedding: _fused.Shedding) -> tuple[list[Outcome], dict]:
+        records: dict[int, list[dict[str, float]]] = {}
+        fresh_session(0)
+        outcomes = _fused.train(members, splits, DENSE.head(splits), epochs=30, patience=2, shedding=shedding,
+                                on_epoch=lambda member, epoch, record, seconds:
+                                records.setdefault(member.execution, []).append(record))
+        return outcomes, records
+
+    shed, shed_records = trained(_fused.Shedding(interval=1, always=True, on_rebuild=sizes.append))
+    whole, whole_records = trained(_fused.Shedding(interval=10**9))
+    assert sizes and sizes == sorted(sizes, reverse=True) and sizes[-1] < len(members)  # the model shrank
+    for alone, beside in zip(whole, shed, strict=True):
+        history = shed_records[beside.member.execution]
+        assert len(history) == min(30, beside.best_epoch + 3)  # its records end where it stopped
+        assert beside.best_epoch == alone.best_epoch
+        for mine, theirs in zip(whole_records[alone.member.execution], history, strict=True):
+            for name in mine:
+                assert theirs[name] == pytest.approx(mine[name], rel=1e-5, abs=1e-6), name
+        assert beside.summary["test_accuracy"] == alone.summary["test_accuracy"]
+        for mine, theirs in zip(alone.weights or [], beside.weights or [], strict=True):
+            np.testing.assert_allclose(theirs, mine, rtol=1e-5, atol=1e-6)
 
 
 def test_members_that_train_differently_cannot_be_fused(splits: Any) -> None:

@@ -15,13 +15,19 @@ Each member's loss is Keras' own, as the output head (`fitsweep.training.heads`)
 After each epoch every member is measured in inference mode on the measured training rows and
 the validation split (`fitsweep.training.measurement.scores`, from the logits); Keras-style running
 averages over the epoch's batches, with dropout active, are kept as `running_*`.
+
+A member that stops (early, or diverged) leaves the arithmetic: when the steps it would still
+cost outweigh a rebuild, the model is rebuilt without it (`Shedding`), its survivors continuing
+from their weights and optimizer state, so a group's cost follows its live members.
 """
 
 from __future__ import annotations
 
 import functools
+import statistics
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -35,7 +41,24 @@ from fitsweep.training.heads import Head
 from fitsweep.training.measurement import head_scores
 from fitsweep.training.selection import Progress, Selection, final_outcome
 
-__all__ = ["train"]
+__all__ = ["Shedding", "train"]
+
+
+@dataclass(frozen=True)
+class Shedding:
+    """When members that stopped leave the fused model.
+
+    At most every `interval` epochs, and only while the arithmetic they would still cost (their
+    share of the model's weights x the epochs left x an epoch's time) is `payback` times what
+    the last build of the model cost beyond an epoch (its tracing: a rebuild traces anew, and
+    one epoch's time is a noisy estimate of it); `always` drops that condition. `on_rebuild` is
+    told the number of members each rebuilt model holds.
+    """
+
+    interval: int = 5
+    payback: float = 2.0
+    always: bool = False
+    on_rebuild: Callable[[int], None] | None = None
 
 
 def train(
@@ -48,6 +71,7 @@ def train(
     direction: str = "min",
     patience: int | None = None,
     on_epoch: EpochListener | None = None,
+    shedding: Shedding = Shedding(),
 ) -> list[Outcome]:
     """Train `members` together, each as if alone; one `Outcome` per member, in their order.
 
@@ -56,11 +80,12 @@ def train(
     """
     order = sorted(range(len(members)), key=_stack_order(members))
     ordered = [members[index] for index in order]
-    trainer = _Trainer(ordered, splits, head, Selection(objective, direction, patience), on_epoch)
+    trainer = _Trainer(ordered, splits, head, Selection(objective, direction, patience), on_epoch, shedding)
     for epoch in range(epochs):
         trainer.run_epoch(epoch)
         if trainer.finished():
             break
+        trainer.shed(epochs - epoch - 1)
     by_index = dict(zip(order, trainer.outcomes(), strict=True))
     return [by_index[index] for index in range(len(members))]
 
@@ -81,15 +106,16 @@ def _stack_order(members: Sequence[Member]) -> Callable[[int], tuple[Any, ...]]:
 
 
 class _Trainer:
-    """Every member's epochs: trains the group, measures its members, keeps their best weights."""
+    """Every member's epochs: trains the group, measures its members, keeps their best weights, sheds."""
 
     def __init__(self, members: Sequence[Member], splits: Splits, head: Head, selection: Selection,
-                 on_epoch: EpochListener | None) -> None:
+                 on_epoch: EpochListener | None, shedding: Shedding) -> None:
         self.members, self.splits, self.head, self.selection = members, splits, head, selection
-        self.on_epoch = on_epoch
+        self.on_epoch, self.shedding = on_epoch, shedding
         self.group = Group.first(members, splits, head)
         self.progress = [Progress(params=parameter_count(member.values, splits.n_features, head)) for member in members]
         self.test_logits: dict[int, np.ndarray] = {}
+        self.seconds: list[float] = []  # the current model's epochs
         self.started_at = time.time()
 
     def run_epoch(self, epoch: int) -> None:
@@ -99,7 +125,8 @@ class _Trainer:
         train, labels, val, penalties = group.measurement()
         active = [(position, index) for position, index in enumerate(group.indices)
                   if not self.progress[index].stopped]
-        seconds = (time.perf_counter() - started) / len(active)  # the epoch's time, shared
+        self.seconds.append(time.perf_counter() - started)
+        seconds = self.seconds[-1] / len(active)  # the epoch's time, shared
         improved = []
         for position, index in active:
             record = {
@@ -126,8 +153,29 @@ class _Trainer:
             stacked = arrays.setdefault(id(stack), stack.stacked_weights())
             self.progress[self.group.indices[position]].best_weights = Stack.member_weights(stacked, place)
 
+    def shed(self, epochs_left: int) -> None:
+        """Rebuild the model without the members that stopped, when `shedding` says it is worth it."""
+        group = self.group
+        stopped = [index for index in group.indices if self.progress[index].stopped]
+        if not stopped or len(self.seconds) < self.shedding.interval:
+            return
+        if not self.shedding.always:
+            if len(self.seconds) < 2:  # an epoch past the first (which traces) to weigh against
+                return
+            params = sum(self.progress[index].params for index in group.indices)
+            share = sum(self.progress[index].params for index in stopped) / params
+            epoch_seconds = statistics.median(self.seconds[1:])
+            build_seconds = self.seconds[0] - epoch_seconds  # the first epoch's extra: tracing
+            if share * epochs_left * epoch_seconds < self.shedding.payback * build_seconds:
+                return
+        self._retire(stopped)
+        self.group = group.without(set(stopped))
+        self.seconds = []
+        if self.shedding.on_rebuild is not None:
+            self.shedding.on_rebuild(self.group.model.n_members)
+
     def _retire(self, indices: list[int]) -> None:
-        """Measure members on the test split with their best weights."""
+        """Measure members on the test split with their best weights, before they leave the model."""
         group, chosen = self.group, set(indices)
         for (stack, place), index in zip(group.model.positions(), group.indices, strict=True):
             state = self.progress[index]

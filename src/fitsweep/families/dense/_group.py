@@ -1,10 +1,16 @@
-"""The members a fused model holds, with its optimizer, its traced epoch and its measurement."""
+"""The members a fused model holds now, with its optimizer and traced epoch; and a smaller one without some.
+
+A model rebuilt without members that stopped continues its survivors exactly: their weights, the
+optimizer's state for them (its slots sliced along the member axis, its step count carried) and
+the count of steps their dropout masks are drawn from.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
 
+import keras
 import numpy as np
 import tensorflow as tf
 
@@ -47,6 +53,39 @@ class Group:
             names.setdefault(architecture(member.values), f"stack_{len(names)}")
         step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
         return cls(members, list(range(len(members))), splits, head, names, _own_rows(members), step)
+
+    def without(self, leaving: set[int]) -> Group:
+        """The same training without the members `leaving` (indices): a smaller model from here on."""
+        kept = [index for index in self.indices if index not in leaving]
+        places: dict[tuple[Any, ...], list[int]] = {}  # each stack's kept members, by place in it
+        place = 0
+        for shape, stack in zip(self.model.architectures, self.model.stacks, strict=True):
+            for offset in range(stack.kernels[0].shape[0]):
+                if self.indices[place + offset] not in leaving:
+                    places.setdefault(shape, []).append(offset)
+            place += stack.kernels[0].shape[0]
+        weights = {shape: stack.kept_weights(places[shape])
+                   for shape, stack in zip(self.model.architectures, self.model.stacks, strict=True) if shape in places}
+        smaller = Group(self.members, kept, self.splits, self.head, self.names, self.own_rows, self.step, weights)
+        kept_places = {f"{self.names[shape]}_": np.array(offsets) for shape, offsets in places.items()}
+        _carry_optimizer_state(self.optimizer, smaller.optimizer, kept_places)
+        return smaller
+
+
+def _carry_optimizer_state(old: keras.optimizers.Optimizer, new: keras.optimizers.Optimizer,
+                           kept: dict[str, np.ndarray]) -> None:
+    """`new` continues `old`: scalars (its step count) carried, each stack's slots cut to its kept members.
+
+    Keras names a slot after its weight's path (`stack_0/kernel_0` gives `stack_0_kernel_0_momentum`),
+    and a rebuilt stack keeps its name, so a slot is found by name and its stack by the prefix.
+    """
+    values = {variable.name: variable.numpy() for variable in old.variables}
+    for variable in new.variables:
+        value = values[variable.name]
+        prefixes = [prefix for prefix in kept if variable.name.startswith(prefix)]
+        if prefixes:
+            value = value[kept[prefixes[0]]]
+        variable.assign(value)
 
 
 def _own_rows(members: Sequence[Member]) -> np.ndarray | None:

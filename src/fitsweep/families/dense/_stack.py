@@ -3,7 +3,8 @@
 A batched matmul runs all of them in the ops of one network. Each member keeps what makes it an
 independent run: its own seeded initial weights (Keras' Glorot uniform, seeded per layer), its own
 dropout rate and masks (drawn from its own seed, the layer and the step, whichever members it is
-trained beside) and its own L1/L2 penalties.
+trained beside) and its own L1/L2 penalties. A stack can be rebuilt from some of its members'
+current weights (`Stack.kept_weights`), so members that stopped training leave the arithmetic.
 """
 
 from __future__ import annotations
@@ -132,6 +133,10 @@ class Stack(keras.layers.Layer):
     def stacked_weights(self) -> list[np.ndarray]:
         """Every member's weights: kernel (members, inputs, units), bias (members, 1, units), ... per layer."""
         return [variable.numpy() for pair in zip(self.kernels, self.biases, strict=True) for variable in pair]
+
+    def kept_weights(self, positions: Sequence[int]) -> list[np.ndarray]:
+        """`stacked_weights` of only the members at `positions`: a smaller stack continues them."""
+        return [array[list(positions)] for array in self.stacked_weights()]
 
     @staticmethod
     def member_weights(stacked: list[np.ndarray], position: int) -> list[np.ndarray]:
