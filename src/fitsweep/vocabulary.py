@@ -15,7 +15,7 @@ from collections import Counter
 from collections.abc import Iterable
 from enum import Enum
 
-__all__ = ["TrialStatus", "Verdict", "verdict_tally"]
+__all__ = ["STOP_CODES", "TrialStatus", "Verdict", "verdict_tally"]
 
 
 class _Word(str, Enum):
@@ -99,3 +99,8 @@ class TrialStatus(_Word):
     FAILED = "failed"
     DIVERGED = "diverged"
     RUNNING = "running"
+
+
+# The verdict an execution was stopped for (`tuner.stopping: verdict`), as its record numbers it:
+# the oracle keeps numbers only.
+STOP_CODES = {Verdict.UNDERFIT: 1.0, Verdict.OVERFIT: 2.0}

@@ -215,7 +215,8 @@ def diagnose(
 
 
 _PENALTY_FREE = {"loss": "crossentropy", "val_loss": "val_crossentropy"}
-_CAUSE_COLUMNS = ("params", "l1", "l2", "dropout", "learning_rate", *_ROW_COUNTS)
+# stopped_at: fit-aware stopping ended the execution (the causes then do not say "train longer").
+_CAUSE_COLUMNS = ("params", "l1", "l2", "dropout", "learning_rate", "stopped_at", *_ROW_COUNTS)
 
 
 _SQUARED_ERRORS = {"loss": "mse", "val_loss": "val_mse", "crossentropy_sd": "mse_sd",

@@ -77,6 +77,10 @@ def _improving(row: dict[str, Any], settings: Settings) -> str:
     straight line overstates what a slowing curve gains, so less is a clear no).
     """
     trend, epochs = number(row, "train_trend"), number(row, "epochs_run")
+    if math.isfinite(number(row, "stopped_at")):  # fit-aware stopping: more epochs were judged not to help
+        falling = f" (training loss falling {_percent(-trend)} per epoch)" if trend < 0 else ""
+        return (f"stopped{at_epoch(row, 'stopped_at', ' after epoch ')} as settled: at its rate{falling} it could "
+                f"not reach the sweep's level in the epochs left: raise the learning rate{_learning_rate(row)}")
     if number(row, "best_epoch") < number(row, "last_epoch") - 1 or not (math.isfinite(trend) and trend < 0):
         return ""
     if -trend * epochs <= settings.margin or -trend <= trend_bound(row, settings):

@@ -142,6 +142,11 @@ TRIAL_METRIC_MEANINGS: dict[str, str] = {
     "fit_seconds": "wall time of the execution's epochs (executions trained fused share each epoch's time)",
     "started": "when (UTC) the execution's training began; executions trained fused start together",
     "ended": "when (UTC) its last epoch ended",
+    "stopped_at": "with `tuner.stopping: verdict`: the 1-based epoch after which the execution was stopped because "
+                  "its verdict was settled (empty when it trained every epoch or stopped otherwise)",
+    "stop_reason": "the verdict it was stopped for: `underfit` (clearly above the level the sweep had reached, "
+                   "and unable to close the gap at its rate in the epochs left) or `overfit` (its validation loss "
+                   "risen beyond noise); its `fit_reason` says why with the numbers",
     "worker": "the KerasTuner tuner id of the process that trained it: `tuner0` in one process; `tuner0` ... "
               "`tuner<N-1>` with `--workers N` (a replaced worker keeps its id); `tuner-<host>-<pid>` for a "
               "`fitsweep worker` on another machine",

@@ -7,7 +7,9 @@ objective under its own name, as the oracle requires; KerasTuner keeps one value
 at each step and scores a trial by the best epoch of their mean. The last epoch's report of an
 execution also carries its summary: test metrics (evaluated once, after training, with the
 weights of the best epoch), the best epoch and the parameter count; or, for an execution whose
-loss became NaN or infinite, `diverged_at`: the epoch (from 0) it diverged at.
+loss became NaN or infinite, `diverged_at`: the epoch (from 0) it diverged at. An execution that
+fit-aware stopping stopped adds `stopped_at` (the epoch, from 0) and `stopped_for` (the verdict it
+was stopped for, as `fitsweep.training.stopping.STOP_CODES` numbers it).
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ SUMMARY_KEYS = (
     "test_loss", "test_accuracy", "test_crossentropy", "test_mse", "test_mae", "test_r2", "best_epoch", "params",
     "diverged_at",
     "weight_l1", "weight_l2", "near_zero_share", "train_rows", "train_measured_rows", "val_rows", "test_rows",
-    "started_at", "ended_at",
+    "started_at", "ended_at", "stopped_at", "stopped_for",
     "diverged",  # 1.0 for a diverged execution, in runs recorded before `diverged_at`
 )
 

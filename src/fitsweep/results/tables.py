@@ -12,6 +12,7 @@ bad score.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -26,6 +27,7 @@ from fitsweep.results.columns import (
     trial_values,
 )
 from fitsweep.results.records import diverged, execution_epochs, execution_summaries
+from fitsweep.vocabulary import STOP_CODES
 
 __all__ = [
     "trials_table", "epochs_table", "EPOCH_COLUMNS", "REGRESSION_EPOCH_COLUMNS", "TRIAL_METRIC_COLUMNS",
@@ -62,6 +64,7 @@ def trial_metric_columns(task: str = "classification") -> list[str]:
     return REGRESSION_TRIAL_METRIC_COLUMNS if task == "regression" else TRIAL_METRIC_COLUMNS
 # execution -> epoch (0-based) -> metric -> value, as `fitsweep.results.records.execution_epochs` reads them.
 Epochs = dict[int, dict[int, dict[str, float]]]
+_STOP_REASONS = {code: verdict.value for verdict, code in STOP_CODES.items()}
 _ROW_COUNTS = ("train_rows", "train_measured_rows", "val_rows", "test_rows")
 _AT_BEST_EPOCH = {
     **{name: f"train_{name}" for name in _MEASURED}, **{f"val_{name}": f"val_{name}" for name in _MEASURED},
@@ -171,6 +174,7 @@ def trials_frame(rows: Sequence[dict[str, Any]], hyperparameters: Sequence[str],
         frame[column] = pd.to_datetime(frame[column], unit="s", utc=True)
     return frame.astype({"trial_id": "string", "execution": "int64", "status": "string", "epochs_run": "Int64",
                          "best_epoch": "Int64", "params": "Int64", "worker": "string", "error": "string",
+                         "stopped_at": "Int64", "stop_reason": "string",
                          **dict.fromkeys(_ROW_COUNTS, "Int64")})
 
 
@@ -204,6 +208,8 @@ def _execution_metrics(by_epoch: dict[int, dict[str, float]], summary: dict[str,
         **{key: int(summary[key]) if key in summary else None for key in _ROW_COUNTS},
         "started": summary.get("started_at"),
         "ended": summary.get("ended_at"),
+        "stopped_at": int(summary["stopped_at"]) + 1 if "stopped_at" in summary else None,
+        "stop_reason": _STOP_REASONS.get(summary.get("stopped_for", math.nan)),
     }
     if "best_epoch" in summary:
         best = int(summary["best_epoch"])

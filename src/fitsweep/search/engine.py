@@ -34,7 +34,15 @@ from fitsweep.results import records
 from fitsweep.search import interruption
 from fitsweep.space import declare_space, trial_values
 from fitsweep.spec import SweepSpec
-from fitsweep.training import MAX_FUSED_MEMBERS, EpochListener, Member, Outcome, fusion_key, train_executions
+from fitsweep.training import (
+    MAX_FUSED_MEMBERS,
+    EpochListener,
+    Member,
+    Outcome,
+    VerdictStopping,
+    fusion_key,
+    train_executions,
+)
 
 __all__ = [
     "MODEL_FILE", "NullObserver", "SweepObserver", "SweepTuner", "build_oracle", "execution_seed", "oracle_snapshot",
@@ -169,6 +177,7 @@ class SweepTuner(keras_tuner.Tuner):
         self.observer: SweepObserver = observer or NullObserver()
         self.oracle.verbose = 0
         self._asked_in_vain = False
+        self.stopping = verdict_stopping(spec, splits)
 
     def search(self, *fit_args: Any, **fit_kwargs: Any) -> None:
         """KerasTuner's search loop, handing out several trials at once to train them fused.
@@ -190,6 +199,8 @@ class SweepTuner(keras_tuner.Tuner):
             gc.freeze()
         try:
             self.on_search_begin()
+            if self.stopping is not None:
+                _seed_stopping(self.stopping, self.oracle)
             while True:
                 self.pre_create_trial()
                 trials = self._next_trials()
@@ -318,7 +329,7 @@ class SweepTuner(keras_tuner.Tuner):
 
         return train_executions(members, self.splits, self.family, build=build, epochs=epochs,
                                 objective=tuner.objective, direction=tuner.direction,
-                                patience=self.spec.train.early_stopping, on_epoch=on_epoch)
+                                patience=self.spec.train.early_stopping, on_epoch=on_epoch, stopping=self.stopping)
 
     def _settle(self, trial: keras_tuner.engine.trial.Trial, outcomes: list[Outcome],
                 best_so_far: float) -> tuple[str, str | None]:
@@ -345,6 +356,31 @@ class SweepTuner(keras_tuner.Tuner):
         if score is None or not math.isfinite(score):
             return math.inf
         return float(score) if self.spec.tuner.direction == "min" else -float(score)
+
+
+def verdict_stopping(spec: SweepSpec, splits: Splits) -> VerdictStopping | None:
+    """The sweep's fit-aware stopping under `tuner.stopping: verdict`, else None."""
+    if spec.tuner.stopping != "verdict":
+        return None
+    from fitsweep.analysis import chance_level_loss
+
+    return VerdictStopping(chance_level_loss(splits.class_priors), spec.tuner.max_trials, spec.tuner.objective,
+                           spec.tuner.direction)
+
+
+def _seed_stopping(stopping: VerdictStopping, oracle: keras_tuner.Oracle) -> None:
+    """Give the stopping the best epochs of the trials the oracle had completed (a resumed sweep's).
+
+    A worker's oracle is a client of the chief's and lists no trials: it starts from its own.
+    """
+    for trial in list(getattr(oracle, "trials", {}).values()):
+        if trial.status != TrialStatus.COMPLETED:
+            continue
+        summaries = records.execution_summaries(trial.metrics.metrics)
+        for execution, by_epoch in records.execution_epochs(trial.metrics.metrics).items():
+            best = summaries.get(execution, {}).get("best_epoch")
+            if best is not None and int(best) in by_epoch:
+                stopping.record(trial.trial_id, execution, by_epoch[int(best)])
 
 
 def slot_tuner_id(tuner_id: str, slot: int) -> str:

@@ -85,6 +85,12 @@ class TunerSpec(Section):
     factor: int = Field(3, ge=2, le=100, description="Hyperband's reduction factor (Hyperband only).")
     max_consecutive_failures: int = Field(3, ge=1, le=1_000_000, description=(
         "Stop the sweep after this many failed trials in a row."))
+    stopping: Literal["off", "verdict"] = Field("off", description=(
+        "`verdict`: stop an execution once its verdict is settled, after a warm-up of 20% of the epochs (at "
+        "least 10): underfit beyond noise against the best validation level the sweep has reached so far, with a "
+        "training loss that cannot close the gap at its current rate, or overfit with its validation loss risen "
+        "beyond noise for 5 epochs. Its kept weights are its best epoch's; the trials table says when and why it "
+        "stopped (`stopped_at`, `stop_reason`). `off`: only divergence and `train.early_stopping` stop one."))
 
     @property
     def direction(self) -> Literal["min", "max"]:

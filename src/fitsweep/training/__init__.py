@@ -19,6 +19,7 @@ from fitsweep.data import Splits
 from fitsweep.training._alone import ModelError, check_model, train_alone
 from fitsweep.training._members import EpochListener, FusedTrainer, Member, Outcome
 from fitsweep.training._models import MAX_FUSED_MEMBERS, fresh_session, fusion_groups, fusion_key, require_fusable
+from fitsweep.training.stopping import VerdictStopping, stopping_for
 
 if TYPE_CHECKING:
     import keras
@@ -27,7 +28,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "MAX_FUSED_MEMBERS", "EpochListener", "FusedTrainer", "Member", "ModelError", "Outcome", "check_model",
-    "fusion_groups", "fusion_key", "train_alone", "train_executions",
+    "fusion_groups", "fusion_key", "train_alone", "train_executions", "VerdictStopping",
 ]
 
 
@@ -42,6 +43,7 @@ def train_executions(
     direction: str = "min",
     patience: int | None = None,
     on_epoch: EpochListener | None = None,
+    stopping: VerdictStopping | None = None,
 ) -> list[Outcome]:
     """Train executions as a sweep does: in one model by the family's `train_fused`, or each alone.
 
@@ -57,6 +59,8 @@ def train_executions(
         direction: "min" or "max" for the objective.
         patience: Stop a member this many epochs after its best; None trains every epoch.
         on_epoch: Told each member's record after each epoch.
+        stopping: The sweep's fit-aware stopping (`tuner.stopping: verdict`): told every record, it
+            stops a member whose verdict is settled; None stops on divergence and patience only.
 
     Returns:
         One `Outcome` per member, in their order.
@@ -65,14 +69,25 @@ def train_executions(
         >>> [outcome] = train_executions([Member("0", 0, values, seed=7)], splits, family, epochs=5)  # doctest: +SKIP
         >>> outcome.summary["test_accuracy"]  # doctest: +SKIP
     """
-    if family.train_fused is not None:
-        require_fusable(members, epochs)
-        fresh_session(0)  # every draw of a fused member is seeded by its own seed; this fixes anything else
-        return family.train_fused(members, splits, epochs=epochs, objective=objective, direction=direction,
-                                  patience=patience, on_epoch=on_epoch)
-    made = build or (lambda member: family.build(member.values, splits))
-    head = family.head(splits)
-    return [train_alone(member, functools.partial(made, member), splits, epochs=epochs,
-                        batch_size=int(member.values["batch_size"]), objective=objective, direction=direction,
-                        patience=patience, on_epoch=on_epoch, head=head)
-            for member in members]
+    listener = on_epoch if stopping is None else _observed(stopping, on_epoch)
+    with stopping_for(stopping, epochs, splits):
+        if family.train_fused is not None:
+            require_fusable(members, epochs)
+            fresh_session(0)  # every draw of a fused member is seeded by its own seed; this fixes anything else
+            return family.train_fused(members, splits, epochs=epochs, objective=objective, direction=direction,
+                                      patience=patience, on_epoch=listener)
+        made = build or (lambda member: family.build(member.values, splits))
+        head = family.head(splits)
+        return [train_alone(member, functools.partial(made, member), splits, epochs=epochs,
+                            batch_size=int(member.values["batch_size"]), objective=objective, direction=direction,
+                            patience=patience, on_epoch=listener, head=head)
+                for member in members]
+
+
+def _observed(stopping: VerdictStopping, on_epoch: EpochListener | None) -> EpochListener:
+    """`on_epoch`, after the record has joined the sweep's reachable level so far."""
+    def listener(member: Member, epoch: int, record: dict[str, float], seconds: float) -> None:
+        stopping.observe(member, record)
+        if on_epoch is not None:
+            on_epoch(member, epoch, record, seconds)
+    return listener

@@ -1,8 +1,9 @@
 """How a member's best epoch is chosen as it trains, and what it leaves when it ends.
 
 The same for every trainer, fused or alone: after each epoch `Selection.judge` keeps or passes
-over the member's weights and stops it on divergence or patience; `final_outcome` makes its
-`Outcome` once it stops.
+over the member's weights and stops it on divergence, patience or, under `tuner.stopping:
+verdict`, a settled verdict (`fitsweep.training.stopping`); `final_outcome` makes its `Outcome`
+once it stops.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import functools
 import math
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -19,6 +20,7 @@ import numpy as np
 from fitsweep.analysis import weight_stats
 from fitsweep.data import Splits
 from fitsweep.training._members import Member, Outcome
+from fitsweep.training.stopping import STOP_CODES, ActiveStopping, Settled, active_stopping
 
 if TYPE_CHECKING:
     import keras
@@ -33,6 +35,8 @@ class Selection:
     objective: str | None
     direction: str
     patience: int | None
+    # Made where the trainer makes its Selection: the stopping `train_executions` set for it.
+    stopping: ActiveStopping | None = field(default_factory=active_stopping)
 
     def signed(self, record: Mapping[str, float]) -> float:
         if self.objective is None:
@@ -40,17 +44,29 @@ class Selection:
         return (1.0 if self.direction == "min" else -1.0) * record[self.objective]
 
     def judge(self, state: Progress, epoch: int, record: Mapping[str, float]) -> bool:
-        """Whether this epoch is the member's best so far; stops it on divergence or patience."""
+        """Whether this epoch is the member's best so far; stops it on divergence, patience or a settled verdict."""
         if not all(math.isfinite(value) for value in record.values()):
             state.diverged_at, state.stopped = epoch, True
             return False
         value = self.signed(record)
-        if value < state.best_value or self.objective is None:
+        best = value < state.best_value or self.objective is None
+        if best:
             state.best_value, state.best_epoch = value, epoch
-            return True
-        if self.patience is not None and epoch - state.best_epoch >= self.patience:
+        elif self.patience is not None and epoch - state.best_epoch >= self.patience:
             state.stopped = True
-        return False
+        if self.stopping is not None:
+            self._settle(state, epoch, record)
+        return best
+
+    def _settle(self, state: Progress, epoch: int, record: Mapping[str, float]) -> None:
+        """Stop the member once its verdict is settled, saying which and why."""
+        state.curve.append(record)
+        if state.stopped or self.stopping is None:
+            return
+        first = epoch - len(state.curve) + 1  # a curve starts at the member's first epoch
+        settled = self.stopping.settled(state.curve, state.best_epoch - first)
+        if settled is not None:
+            state.settled, state.stopped_at, state.stopped = settled, epoch, True
 
 
 @dataclass
@@ -64,6 +80,9 @@ class Progress:
     stopped: bool = False
     params: int = 0
     ended_at: float = 0.0  # Unix time of its last epoch's end
+    curve: list[Mapping[str, float]] = field(default_factory=list)  # its records, kept for fit-aware stopping
+    settled: Settled | None = None  # the verdict it was stopped for
+    stopped_at: int | None = None
 
 
 def final_outcome(member: Member, state: Progress, splits: Splits, summary: dict[str, float],
@@ -76,6 +95,8 @@ def final_outcome(member: Member, state: Progress, splits: Splits, summary: dict
     makes the member's compiled model from its best epoch's weights, should anyone ask for it.
     """
     summary = {**summary, "params": state.params, "ended_at": state.ended_at or time.time()}
+    if state.settled is not None and state.stopped_at is not None:
+        summary.update(stopped_at=float(state.stopped_at), stopped_for=STOP_CODES[state.settled.verdict])
     if state.diverged_at is not None or state.best_weights is None:
         # The epoch it diverged at is what marks its trial diverged (`fitsweep.results.tables.trial_status`).
         diverged = {} if state.diverged_at is None else {"diverged_at": float(state.diverged_at)}

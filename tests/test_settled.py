@@ -1,0 +1,86 @@
+"""Fit-aware stopping's rule: a verdict is settled only beyond the verdicts' own noise bounds."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from fitsweep.analysis import RowCounts, settled_verdict, verdict_settings
+from fitsweep.analysis._reachable import Reachable
+from fitsweep.analysis._settled import warm_up_epochs
+from fitsweep.vocabulary import Verdict
+from synthetic_curves import CHANCE, curve
+
+ROWS = RowCounts(train=2000, train_measured=2000, val=1000)
+SETTINGS = verdict_settings(CHANCE)
+# What the sweep's best configuration (the synthetic "good" curve) reaches: 0.10 validation cross-entropy.
+REACHABLE = Reachable(0.04, 0.0, "best", 0.10, 0.0, "best", 32, math.nan)
+
+
+def records(kind: str, epochs: int, seed: int = 0) -> list[dict[str, float]]:
+    """A synthetic curve as the trainers record it: cross-entropies with their per-row spread."""
+    frame = curve(kind, epochs=epochs, seed=seed)
+    return [{"crossentropy": row.loss, "crossentropy_sd": 0.5, "accuracy": row.accuracy,
+             "val_crossentropy": row.val_loss, "val_crossentropy_sd": 0.5, "val_accuracy": row.val_accuracy}
+            for row in frame.itertuples()]
+
+
+def best_index(curve_records: list[dict[str, float]]) -> int:
+    values = [record["val_crossentropy"] for record in curve_records]
+    return values.index(min(values))
+
+
+def judge(curve_records: list[dict[str, float]], epochs: int = 200, reachable: Reachable | None = REACHABLE):
+    return settled_verdict(curve_records, best_index(curve_records), reachable, SETTINGS, epochs=epochs, rows=ROWS)
+
+
+def test_an_underfit_curve_far_above_the_reachable_level_is_settled_after_the_warm_up():
+    curve_records = records("underfit", 60)
+    settled = judge(curve_records)
+    assert settled is not None and settled.verdict is Verdict.UNDERFIT
+    assert "reachable" in settled.reason and "train longer" not in settled.reason
+    assert judge(curve_records[:warm_up_epochs(200) - 1]) is None  # nothing is settled in the warm-up
+
+
+def test_no_underfit_is_settled_without_a_reachable_level_to_compare_with():
+    assert judge(records("underfit", 60), reachable=None) is None
+
+
+def test_a_loss_falling_fast_enough_to_close_the_gap_in_the_epochs_left_is_not_stopped():
+    # 0.6 falling 1% of its level an epoch, 150 epochs left: a straight line reaches the level.
+    falling = [{"crossentropy": 0.9 * 0.99**t, "crossentropy_sd": 0.5, "accuracy": 0.7,
+                "val_crossentropy": 0.9 * 0.99**t + 0.01, "val_crossentropy_sd": 0.5, "val_accuracy": 0.7}
+               for t in range(50)]
+    assert judge(falling, epochs=200) is None
+    assert judge(falling, epochs=52) is not None  # with two epochs left it cannot
+
+
+def test_a_validation_loss_that_turned_up_beyond_noise_is_settled_overfit():
+    settled = judge(records("overfit_rise", 60), reachable=None)
+    assert settled is not None and settled.verdict is Verdict.OVERFIT
+    assert "rose" in settled.reason
+
+
+def test_a_rise_must_hold_for_the_patience_before_it_is_settled():
+    curve_records = records("overfit_rise", 60)
+    first = next(end for end in range(warm_up_epochs(200), 61) if judge(curve_records[:end], reachable=None))
+    # The rise was already clear an epoch or more before: it had to hold.
+    from fitsweep.analysis._high_variance import _rise
+    from fitsweep.analysis._settled import evidence_row
+
+    clear = [end for end in range(2, first + 1)
+             if _rise(evidence_row(curve_records[:end], best_index(curve_records[:end]), ROWS, 5), SETTINGS,
+                      "crossentropy")[1]]
+    assert clear and first - clear[0] >= 4
+
+
+@pytest.mark.parametrize("kind", ["good", "good_dropout", "noisy"])
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_curves_within_noise_of_the_reachable_level_are_never_stopped(kind: str, seed: int):
+    curve_records = records(kind, 120, seed)
+    assert all(judge(curve_records[:end]) is None for end in range(warm_up_epochs(200), 121))
+
+
+def test_the_last_epoch_is_never_stopped():
+    assert judge(records("underfit", 60), epochs=60) is None
