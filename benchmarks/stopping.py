@@ -3,7 +3,8 @@
 Runs the sweep twice, stopping off then on (or the order given), each in this process after the
 imports, and prints for each: the best configuration (the trial with the best score), its kept
 model's test accuracy, the executions x epochs trained, how many executions stopped and for what,
-and the wall time; then the share of epochs the stopping run spent. Run by hand from the root:
+the final verdicts (and any stopped execution whose verdict is not the one it was stopped
+for), and the wall time; then the share of epochs the stopping run spent. Run by hand from the root:
 
     .venv/bin/python benchmarks/stopping.py sweeps/moons.yaml --epochs 100
     .venv/bin/python benchmarks/stopping.py sweeps/notmnist-capacity.yaml
@@ -19,6 +20,7 @@ from typing import Any
 
 from fitsweep import load_spec, run_sweep
 from fitsweep.spec import SweepSpec
+from fitsweep.verdicts import verdicts_of
 
 
 def variant(spec: SweepSpec, stopping: str, epochs: int | None, max_trials: int | None) -> SweepSpec:
@@ -32,18 +34,23 @@ def measure(spec: SweepSpec, hyperparameters: list[str]) -> dict[str, Any]:
         started = time.perf_counter()
         run = run_sweep(spec, results_dir=Path(folder))
         seconds = time.perf_counter() - started
+        verdicts = verdicts_of(run).set_index(["trial_id", "execution"])["fit"]
     trials = run.trials
     best_trial = trials.loc[trials["score"].idxmin() if spec.tuner.direction == "min" else trials["score"].idxmax(),
                             "trial_id"]
     rows = trials[trials["trial_id"] == best_trial]
     kept = rows.loc[rows["val_crossentropy"].idxmin()]
-    stopped = trials["stop_reason"].value_counts().to_dict() if "stop_reason" in trials else {}
+    stopped = trials["stop_reason"].value_counts().to_dict()
+    reasons = trials.set_index(["trial_id", "execution"])["stop_reason"].dropna()
+    # A stopped execution's final verdict must be the one it was stopped for.
+    disagree = {f"{trial}/{execution}": f"stopped {reason}, verdict {verdicts[(trial, execution)]}"
+                for (trial, execution), reason in reasons.items() if verdicts[(trial, execution)] != reason}
     return {
         "best": {name: kept[name] for name in hyperparameters if name in kept},
         "best_trial": best_trial, "score": float(rows["score"].iloc[0]),
         "test_accuracy": float(kept["test_accuracy"]),
         "epochs": int(trials["epochs_run"].sum()), "executions": len(trials), "stopped": stopped,
-        "seconds": seconds,
+        "verdicts": verdicts.value_counts().to_dict(), "disagree": disagree, "seconds": seconds,
     }
 
 
