@@ -74,8 +74,9 @@ class Measurement:
 
     def __init__(self, model: FusedNetworks, splits: Splits, own_rows: np.ndarray | None) -> None:
         self.model, self.splits = model, splits
-        self.n_measured = len(splits.y_train_measured)
-        self.own = None if own_rows is None else own_rows[:, :self.n_measured]
+        # Members on their own rows measure the first of them, up to the measured count (fewer on a small subset).
+        self.own = None if own_rows is None else own_rows[:, :len(splits.y_train_measured)]
+        self.n_measured = len(splits.y_train_measured) if self.own is None else self.own.shape[1]
         self.infer = _inference(model, splits.n_features)
         penalised = any(stack.penalised for stack in model.stacks)
         self.terms = tf.function(lambda: [stack.penalty_terms() for stack in model.stacks]) if penalised else None
