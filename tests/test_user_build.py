@@ -419,7 +419,7 @@ def build(hp):
     monkeypatch.chdir(tmp_path)
     code, output = invoke(["run", str(sweep), "--quiet"], monkeypatch, capsys)
     assert code == 0, output
-    trials = trials_of(tmp_path / "results" / "user").set_index("outputs")
+    trials = trials_of(tmp_path / "runs" / "user").set_index("outputs")
     assert trials.loc[1, "status"] == "completed"
     assert trials.loc[3, "status"] == "failed"
     assert "models.py:build: the model's output has 3 units" in trials.loc[3, "error"]
@@ -434,7 +434,7 @@ def test_a_run_whose_every_build_raises_fails_naming_the_function(tmp_path: Path
     code, output = invoke(["run", str(sweep), "--quiet"], monkeypatch, capsys)
     assert code == 1, output
     assert "models.py:build: raised MemoryError: out of memory" in output
-    trials = trials_of(tmp_path / "results" / "user")
+    trials = trials_of(tmp_path / "runs" / "user")
     assert (trials["status"] == "failed").all() and len(trials) == 2
 
 
