@@ -140,12 +140,7 @@ def make_splits(data: SourceData, spec: Any) -> Splits:
     names = data.table.class_names if data.table is not None else None
     for split, labels in (("training", y_train), ("validation", y_val), ("test", y_test)):
         _check_classes(labels, n_classes, split, where, names)
-    table = None
-    if data.table is not None:
-        table = fit_table_encoding(data.table, x_train, where)
-        x_train, x_val, x_test = (table.transform(x) for x in (x_train, x_val, x_test))
-    scaling = choose_scaling(spec.scaling, x_train, images=data.feature_shape is not None)
-    x_train, x_val, x_test = scaling.apply(x_train, x_val, x_test)
+    table, scaling, (x_train, x_val, x_test) = _encoded_and_scaled(data, spec, where, x_train, x_val, x_test)
     rows = measured_rows(len(y_train), len(y_val), spec.train_metrics_rows, where)
     x_measured, y_measured = _measured_sample(x_train, y_train, rows, spec.split_seed)
     return Splits(
@@ -168,12 +163,7 @@ def _regression_splits(data: SourceData, spec: Any, where: str) -> Splits:
                                                        "validation_size", where)
     else:
         x_train, y_train, x_val, y_val = x_pool, y_pool, data.x_val, np.asarray(data.y_val, dtype="float64")
-    table = None
-    if data.table is not None:
-        table = fit_table_encoding(data.table, x_train, where)
-        x_train, x_val, x_test = (table.transform(x) for x in (x_train, x_val, x_test))
-    scaling = choose_scaling(spec.scaling, x_train, images=data.feature_shape is not None)
-    x_train, x_val, x_test = scaling.apply(x_train, x_val, x_test)
+    table, scaling, (x_train, x_val, x_test) = _encoded_and_scaled(data, spec, where, x_train, x_val, x_test)
     rows = measured_rows(len(y_train), len(y_val), spec.train_metrics_rows, where)
     x_measured, y_measured = x_train, y_train
     if rows < len(y_train):
@@ -184,6 +174,16 @@ def _regression_splits(data: SourceData, spec: Any, where: str) -> Splits:
         x_train_measured=x_measured, y_train_measured=y_measured, feature_shape=data.feature_shape,
         scaling=scaling, table=table, task=data.task, target_center=center, target_scale=scale or 1.0,
     )
+
+
+def _encoded_and_scaled(data: SourceData, spec: Any, where: str, *splits: np.ndarray
+                        ) -> tuple[TableEncoding | None, Scaling, tuple[np.ndarray, ...]]:
+    """A table's text columns encoded and every feature scaled, both fitted on the first split (training)."""
+    table = fit_table_encoding(data.table, splits[0], where) if data.table is not None else None
+    if table is not None:
+        splits = tuple(table.transform(x) for x in splits)
+    scaling = choose_scaling(spec.scaling, splits[0], images=data.feature_shape is not None)
+    return table, scaling, tuple(scaling.apply(*splits))
 
 
 def _random_split(x: np.ndarray, y: np.ndarray, fraction: float, spec: Any, key: str, where: str
