@@ -280,6 +280,29 @@ def test_npz_images_run_through_a_conv_sweep(workdir: Path, monkeypatch: pytest.
     assert (run.trials["status"] == "completed").all()
 
 
+def test_a_conv_sweep_regresses_an_images_brightness_through_a_linear_unit(
+        workdir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    # A target a conv network can learn in a few epochs: each image's mean brightness, a number, not a class.
+    images = (datasets.load_digits().images * 255 / 16).astype("uint8")
+    brightness = images.reshape(len(images), -1).mean(axis=1)
+    np.savez(workdir / "brightness.npz", x_train=images[:-300], y_train=brightness[:-300], x_test=images[-300:],
+             y_test=brightness[-300:])
+    sweep = conv_sweep("brightness", data={"source": "npz", "path": "brightness.npz", "task": "regression",
+                                           "standardize_target": True}, blocks=1, pooling="average")
+    sweep["train"].update(epochs=6, learning_rate=0.003)
+    sweep["tuner"]["max_trials"] = 1
+    code, output = invoke(["run", str(write_sweep(workdir, sweep)), "--quiet", "--no-tensorboard"], monkeypatch,
+                          capsys)
+    assert code == 0, output
+    run = load(workdir / "runs" / "brightness")
+    model, trial = run.best_model, run.trials.iloc[0]
+    assert model.inputs[0].shape[1:] == (8, 8, 1) and model.outputs[0].shape[1:] == (1,)
+    assert model.layers[-1].get_config()["activation"] == "linear"
+    assert trial["params"] == model.count_params()  # counted for one output unit, as Keras counts it
+    assert trial["test_r2"] > 0.8, trial[["val_r2", "test_r2"]].to_dict()
+    assert trial["fit_reason"].count("MSE") >= 1
+
+
 @pytest.mark.slow
 def test_a_small_cnn_learns_digits_as_well_as_a_dense_network(tmp_path: Path) -> None:
     from fitsweep import run_sweep

@@ -124,8 +124,6 @@ def test_a_regression_defaults_to_mse_and_ranks_by_val_mse(diabetes_csv: Path) -
      "val_accuracy measures classification, and the task is regression; allowed: val_loss, val_mse, val_mae, val_r2"),
     ({"data": {"source": "moons"}, "tuner": {"objective": "val_r2"}}, None, None),
     ({"data": {"task": "classification", "standardize_target": True}}, "data", "applies to a regression target"),
-    ({"data": {"task": "regression", "image_shape": [2, 5]}, "model": {"family": "conv"}}, "model.family",
-     "family conv does not support regression yet"),
 ])
 def test_keys_of_the_other_task_are_refused_in_one_line(diabetes_csv: Path, sections: dict[str, Any],
                                                         key: str | None, fragment: str | None) -> None:

@@ -1,8 +1,9 @@
 """The conv family: convolutional networks over images, each trained alone (`training.train_alone`).
 
 A network is `blocks` Conv2D blocks, then a Dense head (its `head` widths), then the output the
-Dense family's networks have (one sigmoid unit for two classes, else softmax); `blocks: 0` is the
-head alone, a Dense network over the pixels. Block i (from 0) has
+Dense family's networks have (`training.heads`: one sigmoid unit for two classes, else softmax;
+one linear unit for a regression, such as an image's brightness or an object's size); `blocks: 0`
+is the head alone, a Dense network over the pixels. Block i (from 0) has
 `filters` x 2**i filters, so each halving of the image by pooling doubles the channels, the
 usual trade of resolution for features. Convolutions and pooling pad "same", so a small image
 (digits' 8x8) can take as many blocks as the sweep allows: pooling stops shrinking it at 1x1.
@@ -87,9 +88,8 @@ class ConvFamily:
               hyperparameters: keras_tuner.HyperParameters | None = None) -> keras.Model:
         """The compiled network; its space is declared up front (`declare`), so `hyperparameters` is not needed."""
         from fitsweep.families.dense.network import compile_network
-        from fitsweep.training.heads import head_for
 
-        return compile_network(self.network(values, splits), values, head_for(splits))
+        return compile_network(self.network(values, splits), values, self.head(splits))
 
     def network(self, values: Mapping[str, Any], splits: Splits) -> keras.Model:
         """The uncompiled network of one trial's values (its layers are described in the module's docstring)."""
@@ -119,9 +119,8 @@ class ConvFamily:
                                         kernel_regularizer=regularizer)(hidden)
             if dropout > 0:
                 hidden = keras.layers.Dropout(dropout)(hidden)
-        binary = splits.n_classes == 2
-        outputs = keras.layers.Dense(1 if binary else splits.n_classes, activation="sigmoid" if binary else "softmax",
-                                     kernel_regularizer=regularizer)(hidden)
+        head = self.head(splits)
+        outputs = keras.layers.Dense(head.units, activation=head.activation, kernel_regularizer=regularizer)(hidden)
         return keras.Model(inputs, outputs)
 
     def head(self, splits: Splits) -> Head:
@@ -141,8 +140,7 @@ class ConvFamily:
             if values["pooling"] != "none":  # "same" padding: a 2x2 pool rounds up
                 height, width = -(-height // 2), -(-width // 2)
             channels = filters
-        output = 1 if splits.n_classes == 2 else splits.n_classes
-        widths = [height * width * channels, *decode_layers(values["head"]), output]
+        widths = [height * width * channels, *decode_layers(values["head"]), self.head(splits).units]
         return count + sum(fan_in * fan_out + fan_out for fan_in, fan_out in itertools.pairwise(widths))
 
 

@@ -27,8 +27,6 @@ TASK_LOSSES = {"classification": ("crossentropy",), "regression": ("mse", "mae",
 TASK_OBJECTIVES = {"classification": ("val_crossentropy", "val_accuracy"),
                    "regression": ("val_mse", "val_mae", "val_r2")}
 DEFAULT_OBJECTIVES = {"classification": "val_crossentropy", "regression": "val_mse"}
-# Model families whose networks can regress a numeric target.
-REGRESSION_FAMILIES = ("dense", "build")
 
 
 # --- training, tuner, report ----------------------------------------------------------------
@@ -275,9 +273,6 @@ def check_task(spec: SweepSpec, task: str) -> None:
     if "objective" in spec.tuner.model_fields_set and objective in TASK_OBJECTIVES[other]:
         raise KeyedProblem("tuner.objective", f"{objective} measures {other}, and the task is {task}; allowed: "
                            f"{', '.join(('val_loss', *TASK_OBJECTIVES[task]))}{to_other}")
-    if task == "regression" and spec.model.family not in REGRESSION_FAMILIES:
-        raise KeyedProblem("model.family", f"family {spec.model.family} does not support regression yet; "
-                           f"allowed for a numeric target: {', '.join(REGRESSION_FAMILIES)}")
     if task == "classification" and getattr(spec.data, "standardize_target", False):
         raise KeyedProblem("data.standardize_target", "applies to a regression target, and the task is "
                            "classification; remove it, or set data.task: regression")
