@@ -2,9 +2,11 @@
 
 - `diagnose`: per execution, overfit / underfit / good / diverged, with a reason and evidence;
   `Fit` is their enum (`fitsweep.vocabulary.Verdict`).
-- `compare`: exact configurations (or any grouping) by accuracy, gap and 95% interval, Welch's
-  t-test against the best with Holm's correction, and the repeats a difference needs;
-  `comparison_findings` says it in a few sentences.
+- `compare`: exact configurations (or any grouping) by a test metric (accuracy; a regression's
+  MSE, R² or MAE), gap and 95% interval, Welch's t-test against the best with Holm's correction,
+  and the repeats a difference needs; `comparison_findings` says it in a few sentences, and
+  `ComparedMetric` (from `compared_metric`, or `metric_of_table` for a finished table) knows
+  whether the metric is better higher or lower.
 - `capacity`: rank correlation of the generalisation gap with params, depth and width.
 - `importance`: each hyperparameter's marginal means of the objective or the gap, with
   intervals and their share of the variance; withheld (with a reason) on too few
@@ -36,6 +38,7 @@ from typing import Any
 
 from fitsweep.analysis._capacity import GAP_NAMES, capacity
 from fitsweep.analysis._common import AnalysisError
+from fitsweep.analysis._compared_metric import ComparedMetric, compared_metric, metric_of_table, other_metrics
 from fitsweep.analysis._comparison import compare, configuration_columns, groupable_columns
 from fitsweep.analysis._comparison_findings import comparison_findings
 from fitsweep.analysis._diagnosis import chance_level_loss, diagnose
@@ -53,12 +56,14 @@ __all__ = [
     "BestConfiguration",
     "Change",
     "ClosestPair",
+    "ComparedMetric",
     "DataVerdict",
     "Fit",
     "GAP_NAMES",
     "capacity",
     "chance_level_loss",
     "compare",
+    "compared_metric",
     "comparison_findings",
     "configuration_columns",
     "diagnose",
@@ -68,7 +73,9 @@ __all__ = [
     "importance",
     "importance_findings",
     "learning_curve_findings",
+    "metric_of_table",
     "NextSweep",
+    "other_metrics",
     "next_sweep",
     "power_law",
     "read_sweep",

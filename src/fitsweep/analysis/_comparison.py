@@ -21,6 +21,7 @@ from fitsweep.analysis._common import (
     trial_keys,
     with_derived_columns,
 )
+from fitsweep.analysis._compared_metric import ComparedMetric, compared_metric, other_metrics
 from fitsweep.analysis._comparison_findings import group_note
 from fitsweep.analysis._significance import repeats_needed, t_intervals, welch_p_values
 from fitsweep.results.columns import (
@@ -51,14 +52,15 @@ def compare(
     power: float = 0.8,
     max_repeats: int = 100,
     baseline: Any = None,
+    metric: str | None = None,
 ) -> pd.DataFrame:
-    """Compare groups of executions by test accuracy, with Holm-corrected tests against the best.
+    """Compare groups of executions by a test metric, with Holm-corrected tests against the best.
 
     By default each exact configuration is a group: every hyperparameter that varies in the
     table takes part, so l1 = 1e-5 and l1 = 1e-3 are different groups (and so are two runs,
     which may train on different data). Each completed execution is one observation; failed,
-    diverged and running rows are left out. Every group's test accuracy is tested against the
-    reference group's by Welch's t-test (unequal variances), and the p-values are adjusted by
+    diverged and running rows are left out. Every group's test metric (accuracy; a regression's
+    MSE) is tested against the reference group's by Welch's t-test (unequal variances), and the p-values are adjusted by
     Holm's step-down method across those tests, so that "clearly worse" holds for the whole
     table at the 1 - confidence level, not for each group by chance.
 
@@ -86,26 +88,31 @@ def compare(
             resolve by repeating (`repeats_needed` is inf); 100 repeats of one configuration is
             more than any sweep budget spends on one question.
         baseline: The group every other is tested against: its `group` label ("l1=1e-05"), or its
-            value (a tuple for several `by` columns). By default the best mean test accuracy.
+            value (a tuple for several `by` columns). By default the best mean of the metric.
+        metric: The test metric groups are ranked and tested by: "accuracy" for a classification;
+            "mse" (the default), "r2" or "mae" for a regression. Accuracy and R² are better
+            higher, MSE and MAE lower; the best group, the order and "better" follow that.
 
     Returns:
-        One row per group, best mean test accuracy first: the grouping columns, `group` (a
-        readable label such as "layers=600-400-200, dropout=0.2"), `n_trials`, `n_executions`;
-        for `test_accuracy`, `val_accuracy` and `accuracy_gap` (train_accuracy - val_accuracy,
-        both at the best epoch) the `_mean`, `_std`, `_ci_low` and `_ci_high`; `overfit_share`
+        One row per group, best mean first (`attrs["metric"]` names the metric, say M): the grouping
+        columns, `group` (a readable label such as "layers=600-400-200, dropout=0.2"), `n_trials`,
+        `n_executions`; for `test_M`, `val_M` and `M_gap` (how far training beats validation at the
+        best epoch: train - val for accuracy and R², val - train for MSE and MAE) the `_mean`,
+        `_std`, `_ci_low` and `_ci_high`, and the same for the task's other test metrics (a
+        regression's `test_r2` and `test_mae` beside `test_mse`); `overfit_share`
         (share of executions diagnosed overfit, only with a `fit` column); `baseline`;
-        `difference` (mean test accuracy minus the baseline's); `p_value` (Welch, two-sided)
+        `difference` (mean test M minus the baseline's); `p_value` (Welch, two-sided)
         and `p_holm` (Holm-adjusted), NaN for the baseline; `significant` (p_holm below
         1 - confidence); `repeats_needed` (executions per group to resolve `difference` at
         `power`; inf beyond `max_repeats`, NaN where it cannot be estimated); and `note`, the
         verdict in plain words. Intervals are t-intervals of the mean clipped to the possible
-        range (accuracies to [0, 1], the gap to [-1, 1]): with few executions near 1 the raw
-        interval would claim accuracies above 1. Spreads, intervals and tests need two
-        executions per group and are NaN otherwise.
+        range (accuracies to [0, 1], the gap to [-1, 1], MSE and MAE to positive values, R² to
+        at most 1): with few executions near 1 the raw interval would claim accuracies above 1.
+        Spreads, intervals and tests need two executions per group and are NaN otherwise.
 
     Raises:
-        AnalysisError: No completed trial, none with a test accuracy, a `by` column the table lacks, a `confidence` or
-            `power` outside (0, 1), or an unknown `baseline`.
+        AnalysisError: No completed trial, none with a test value, a `by` column the table lacks, a `confidence` or
+            `power` outside (0, 1), a metric of the other task, or an unknown `baseline`.
 
     Example:
         >>> run = fitsweep.load("results/notmnist-regularizers")  # doctest: +SKIP
@@ -114,32 +121,32 @@ def compare(
     for name, value in (("confidence", confidence), ("power", power)):
         if not 0 < value < 1:
             raise AnalysisError(f"{name} must lie strictly between 0 and 1, got {value!r}")
-    if "test_mse" in trials.columns and "test_accuracy" not in trials.columns:
-        raise AnalysisError("compare ranks configurations by test accuracy; comparing a regression's "
-                            "configurations (by test MSE or R²) is not supported yet")
-    require_columns(trials, ["trial_id", "val_accuracy", "test_accuracy", "train_accuracy"], "trials")
+    chosen = compared_metric(trials, metric)
+    require_columns(trials, ["trial_id", *(f"{split}_{chosen.name}" for split in ("val", "test", "train"))], "trials")
     rows = completed(trials)
     if rows.empty:
         raise AnalysisError("compare found no completed trial; wait for the sweep to finish a trial")
-    if np.isnan(as_float(rows["test_accuracy"])).all():
-        raise AnalysisError("compare found no test accuracy: no completed execution was evaluated on a test split "
-                            "(a search imported from KerasTuner has none)")
+    if np.isnan(as_float(rows[chosen.test])).all():
+        raise AnalysisError(f"compare found no test {chosen.label}: no completed execution was evaluated on a test "
+                            "split (a search imported from KerasTuner has none)")
     columns = configuration_columns(rows) if by is None else group_columns(with_derived_columns(rows), by)
     groups = _groups(with_derived_columns(rows), columns, exact=by is None)
-    table = _summaries(groups, confidence)
+    table = _summaries(groups, confidence, chosen, other_metrics(chosen, rows))
     keys = groups.keys
     for position, column in enumerate(columns):
         table.insert(position, column, [key[position] for key in keys])
     table.insert(len(columns), "group", [_readable(key, columns, exact=by is None) for key in keys])
-    reference = _reference(table, keys, baseline, columns)
-    table = _test_against(table, groups, keys, reference, confidence)
-    table = _with_repeats(table, groups, keys, reference, confidence, power, max_repeats)
+    reference = _reference(table, keys, baseline, columns, chosen)
+    test_values = groups.moments(as_float(groups.rows[chosen.test]))
+    table = _test_against(table, test_values, reference, confidence, chosen)
+    table = _with_repeats(table, test_values, reference, confidence, power, max_repeats)
     reference_executions = int(table["n_executions"].iloc[reference])
-    table["note"] = [group_note(row, reference_executions, baseline is None, power, max_repeats)
+    table["note"] = [group_note(row, reference_executions, baseline is None, power, max_repeats, chosen)
                      for row in table.to_dict("records")]
-    ranked: pd.DataFrame = table.sort_values("test_accuracy_mean", ascending=False, na_position="last",
-                                             kind="stable").reset_index(drop=True)
-    ranked.attrs.update(confidence=confidence, power=power, max_repeats=max_repeats)  # for comparison_findings
+    ranked: pd.DataFrame = table.sort_values(f"{chosen.test}_mean", ascending=not chosen.higher_is_better,
+                                             na_position="last", kind="stable").reset_index(drop=True)
+    # For comparison_findings, the figure and the report.
+    ranked.attrs.update(confidence=confidence, power=power, max_repeats=max_repeats, metric=chosen.name)
     return ranked
 
 
@@ -248,17 +255,21 @@ def _value_text(value: Any) -> str:
     return str(value)
 
 
-def _summaries(groups: _Groups, confidence: float) -> pd.DataFrame:
+def _summaries(groups: _Groups, confidence: float, metric: ComparedMetric, others: list[ComparedMetric]
+               ) -> pd.DataFrame:
     rows = groups.rows
-    gap = as_float(rows["train_accuracy"]) - as_float(rows["val_accuracy"])
+    train, val = as_float(rows[f"train_{metric.name}"]), as_float(rows[f"val_{metric.name}"])
     trials = pd.DataFrame({"group": groups.ids, **{key: rows[key].to_numpy() for key in trial_keys(rows)}})
     summary: dict[str, Any] = {
         "n_trials": np.bincount(trials.drop_duplicates()["group"].to_numpy(), minlength=len(groups)),
         "n_executions": np.bincount(groups.ids, minlength=len(groups)),
-        **_described("test_accuracy", groups, as_float(rows["test_accuracy"]), confidence, (0.0, 1.0)),
-        **_described("val_accuracy", groups, as_float(rows["val_accuracy"]), confidence, (0.0, 1.0)),
-        **_described("accuracy_gap", groups, gap, confidence, (-1.0, 1.0)),
+        **_described(metric.test, groups, as_float(rows[metric.test]), confidence, metric.bounds),
+        **_described(f"val_{metric.name}", groups, val, confidence, metric.bounds),
+        **_described(metric.gap, groups, metric.gap_values(train, val), confidence, metric.gap_bounds),
     }
+    for other in others:
+        if other.test in rows.columns:
+            summary.update(_described(other.test, groups, as_float(rows[other.test]), confidence, other.bounds))
     if "fit" in rows.columns:
         known = rows["fit"].notna().to_numpy()
         overfit = known & rows["fit"].astype(str).eq(Verdict.OVERFIT).to_numpy()
@@ -276,11 +287,11 @@ def _described(name: str, groups: _Groups, values: FloatArray, confidence: float
             f"{name}_ci_low": np.clip(low, *bounds), f"{name}_ci_high": np.clip(high, *bounds)}
 
 
-def _reference(table: pd.DataFrame, keys: list[tuple[Any, ...]], baseline: Any, columns: list[str]) -> int:
+def _reference(table: pd.DataFrame, keys: list[tuple[Any, ...]], baseline: Any, columns: list[str],
+               metric: ComparedMetric) -> int:
     """The position of the baseline group in `keys`."""
     if baseline is None:
-        means = as_float(table["test_accuracy_mean"])
-        return 0 if np.isnan(means).all() else int(np.nanargmax(means))
+        return metric.best_position(as_float(table[f"{metric.test}_mean"]))
     wanted = tuple(map(str, baseline if isinstance(baseline, tuple) else (baseline,)))
     # Compare as text: a value read from parquet may be 0.5 where the caller wrote "0.5", or the reverse.
     for position, (key, label) in enumerate(zip(keys, table["group"], strict=True)):
@@ -291,19 +302,22 @@ def _reference(table: pd.DataFrame, keys: list[tuple[Any, ...]], baseline: Any, 
     raise AnalysisError(f"baseline {baseline!r} is not a group of {grouping}; the groups are {known}")
 
 
-def _test_against(table: pd.DataFrame, groups: _Groups, keys: list[tuple[Any, ...]], reference: int,
-                  confidence: float) -> pd.DataFrame:
+_Moments = tuple[FloatArray, FloatArray, FloatArray]  # per group: count, mean, variance of the test metric
+
+
+def _test_against(table: pd.DataFrame, test_values: _Moments, reference: int, confidence: float,
+                  metric: ComparedMetric) -> pd.DataFrame:
     from statsmodels.stats.multitest import multipletests  # statsmodels takes a while to import
 
-    n, mean, variance = groups.moments(as_float(groups.rows["test_accuracy"]))
+    n, mean, variance = test_values
     raw = welch_p_values((n, mean, variance), (n[reference], mean[reference], variance[reference]))
     raw[reference] = math.nan
-    adjusted = np.full(len(keys), math.nan)
+    adjusted = np.full(len(table), math.nan)
     tested = np.isfinite(raw)
     if tested.any():
         adjusted[tested] = _holm(multipletests, raw[tested], 1 - confidence)
-    means = as_float(table["test_accuracy_mean"])
-    table["baseline"] = [position == reference for position in range(len(keys))]
+    means = as_float(table[f"{metric.test}_mean"])
+    table["baseline"] = [position == reference for position in range(len(table))]
     table["difference"] = means - means[reference]
     table["p_value"] = raw
     table["p_holm"] = adjusted
@@ -322,10 +336,10 @@ def _holm(multipletests: Any, p_values: np.ndarray, alpha: float) -> np.ndarray:
     return adjusted
 
 
-def _with_repeats(table: pd.DataFrame, groups: _Groups, keys: list[tuple[Any, ...]],
-                  reference: int, confidence: float, power: float, max_repeats: int) -> pd.DataFrame:
+def _with_repeats(table: pd.DataFrame, test_values: _Moments, reference: int, confidence: float, power: float,
+                  max_repeats: int) -> pd.DataFrame:
     level = (1 - confidence) / max(int(np.isfinite(as_float(table["p_value"])).sum()), 1)
-    n, mean, variance = groups.moments(as_float(groups.rows["test_accuracy"]))
+    n, mean, variance = test_values
     needed = repeats_needed((n, mean, variance), (n[reference], mean[reference], variance[reference]),
                             alpha=level, power=power, max_repeats=max_repeats)
     needed[reference] = math.nan

@@ -21,9 +21,10 @@ from fitsweep.cli._options import (
 )
 from fitsweep.errors import FitsweepError
 
-# The columns of `compare`'s table that are printed (the CSV has them all).
-_COMPARE_SHOWN = ("group", "n_executions", "test_accuracy_mean", "test_accuracy_ci_low", "test_accuracy_ci_high",
-                  "accuracy_gap_mean", "overfit_share", "p_holm", "note")
+# The columns of `compare`'s table that are printed, {m} the metric compared by, {others} the means of the task's
+# other test metrics (a regression's R² and MAE beside its MSE); the CSV has them all.
+_COMPARE_SHOWN = ("group", "n_executions", "test_{m}_mean", "test_{m}_ci_low", "test_{m}_ci_high", "{others}",
+                  "{m}_gap_mean", "overfit_share", "p_holm", "note")
 
 
 @click.command()
@@ -114,9 +115,13 @@ def diagnose(run_dir: Path, csv_path: Path | None, confidence: float, margin: fl
               help="Group by this column instead of exact configuration: a hyperparameter (layers, dropout, l1, "
                    "depth, ...), 'regularizers' (the exact combination), 'regularizer_kind' (none, l2+dropout, "
                    "...; also accepted under its older name 'regularizer') or 'run'; repeat for several.")
+@click.option("--metric", type=click.Choice(["accuracy", "mse", "r2", "mae"]),
+              help="The test metric to rank and test by: accuracy for a classification (the default); mse (the "
+                   "default), r2 or mae for a regression. R² is better higher, MSE and MAE lower.")
 @csv_option
-def compare(run_dirs: tuple[Path, ...], by: tuple[str, ...], csv_path: Path | None) -> None:
-    """Compare configurations by test accuracy: 95% intervals, Welch tests against the best, Holm-corrected.
+def compare(run_dirs: tuple[Path, ...], by: tuple[str, ...], metric: str | None, csv_path: Path | None) -> None:
+    """Compare configurations by test accuracy (a regression's MSE): 95% intervals, Welch tests against the best,
+    Holm-corrected.
 
     Each exact configuration is a group unless --by says otherwise. Several runs are compared
     together, each labelled by its folder name in a `run` column.
@@ -125,9 +130,10 @@ def compare(run_dirs: tuple[Path, ...], by: tuple[str, ...], csv_path: Path | No
     Example:
       fitsweep compare results/notmnist-regularizers
       fitsweep compare results/moons --by layers --by dropout --csv by-layers.csv
+      fitsweep compare runs/diabetes --metric r2
     """
     from fitsweep.analysis import compare as compare_groups
-    from fitsweep.analysis import groupable_columns
+    from fitsweep.analysis import compared_metric, groupable_columns, other_metrics
     from fitsweep.display import frame_table
     from fitsweep.results.columns import canonical_column
 
@@ -137,10 +143,18 @@ def compare(run_dirs: tuple[Path, ...], by: tuple[str, ...], csv_path: Path | No
     if unknown:
         raise FitsweepError(f"not a column of these trials; choose from {', '.join(allowed)}", key="--by",
                             value=unknown[0])
-    table = compare_groups(trials, by=list(by) or None)
+    try:
+        chosen = compared_metric(trials, metric)
+    except FitsweepError as error:
+        raise FitsweepError(error.problem, key="--metric", value=metric) from None
+    table = compare_groups(trials, by=list(by) or None, metric=chosen.name)
     _write_csv(table, csv_path)  # first: a file that cannot be written is the one line said
-    title = f"Test accuracy by {', '.join(by) or 'configuration'} (completed executions)"
-    stdout.print(frame_table(table[[c for c in _COMPARE_SHOWN if c in table.columns]], title=title))
+    better = "higher" if chosen.higher_is_better else "lower"
+    title = f"Test {chosen.label} ({better} is better) by {', '.join(by) or 'configuration'} (completed executions)"
+    others = [f"{other.test}_mean" for other in other_metrics(chosen, trials)]
+    shown = [name for column in _COMPARE_SHOWN
+             for name in (others if column == "{others}" else [column.format(m=chosen.name)])]
+    stdout.print(frame_table(table[[c for c in shown if c in table.columns]], title=title))
     _say_written(csv_path)
 
 

@@ -1,4 +1,4 @@
-"""Regularizer comparison: test accuracy, gap and overfitting per regularization, with 95% intervals."""
+"""Regularizer comparison: the test metric, its gap and overfitting per regularization, with 95% intervals."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import math
 from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -29,6 +30,9 @@ from fitsweep.figures._common import (
 )
 from fitsweep.vocabulary import Verdict
 
+if TYPE_CHECKING:
+    from fitsweep.analysis import ComparedMetric
+
 __all__ = ["plot_regularizer_comparison"]
 
 _POINT = "#4C4C4C"
@@ -47,15 +51,16 @@ class _Group:
 
 @dataclass(frozen=True)
 class _ComparisonInfo:
-    groups: list[_Group]  # best mean test accuracy first
-    points: pd.DataFrame  # regularizer_kind, test_accuracy, accuracy_gap (one row per execution)
+    groups: list[_Group]  # best mean of the test metric first
+    points: pd.DataFrame  # regularizer_kind, test, gap (one row per execution)
     confidence: float
+    metric: ComparedMetric
 
 
 def plot_regularizer_comparison(
     run: RunTables | str | Path, *, diagnosis: pd.DataFrame | None = None, confidence: float = 0.95
 ) -> Figure:
-    """Test accuracy, accuracy gap and share overfit for each regularization the sweep tried.
+    """Test accuracy (a regression's MSE), its gap and share overfit for each regularization the sweep tried.
 
     The share-overfit panel is left out when no execution overfit: an empty panel says nothing.
 
@@ -63,6 +68,7 @@ def plot_regularizer_comparison(
     "dropout" or a combination. Each execution is a grey dot; the black bar is the group mean
     with its t-based `confidence` interval. The label gives the number of executions and the
     Holm-adjusted Welch p-value against the best group (marked "best"); * marks p_holm < 1 - confidence.
+    The gap is how far training beats validation: accuracy train - val, MSE val - train.
 
     Args:
         run: A `SweepRun`, its folder, or anything with `trials` and `epochs` tables.
@@ -89,25 +95,29 @@ def _regularizer_comparison_info(trials: pd.DataFrame, diagnosis: pd.DataFrame, 
     from fitsweep.analysis._common import with_derived_columns  # the labels compare groups by
 
     rows = with_derived_columns(join_diagnosis(completed_rows(trials), diagnosis))
+    from fitsweep.analysis import metric_of_table
+
     table = compare(rows, by="regularizer_kind", confidence=confidence)
     if len(table) < 2:
         label = table["regularizer_kind"].iloc[0]
         raise FigureError(f"every completed trial used the same regularization ({label}): nothing to compare")
-    points = pd.DataFrame({
-        "regularizer_kind": rows["regularizer_kind"].astype(str).to_numpy(),
-        "test_accuracy": pd.to_numeric(rows["test_accuracy"], errors="coerce").to_numpy(dtype=float),
-        "accuracy_gap": (pd.to_numeric(rows["train_accuracy"], errors="coerce")
-                         - pd.to_numeric(rows["val_accuracy"], errors="coerce")).to_numpy(dtype=float),
-    })
-    return _ComparisonInfo([_group(row) for row in table.to_dict("records")], points, confidence)
+    metric = metric_of_table(table)
+
+    def values(split: str) -> np.ndarray:
+        return pd.to_numeric(rows[f"{split}_{metric.name}"], errors="coerce").to_numpy(dtype=float)
+
+    points = pd.DataFrame({"regularizer_kind": rows["regularizer_kind"].astype(str).to_numpy(),
+                           "test": values("test"), "gap": metric.gap_values(values("train"), values("val"))})
+    return _ComparisonInfo([_group(row, metric) for row in table.to_dict("records")], points, confidence, metric)
 
 
-def _group(row: Mapping[Hashable, object]) -> _Group:
+def _group(row: Mapping[Hashable, object], metric: ComparedMetric) -> _Group:
     n = cell_int(row["n_executions"])
-    test = (cell_float(row["test_accuracy_mean"]), cell_float(row["test_accuracy_ci_low"]),
-            cell_float(row["test_accuracy_ci_high"]))
-    gap = (cell_float(row["accuracy_gap_mean"]), cell_float(row["accuracy_gap_ci_low"]),
-           cell_float(row["accuracy_gap_ci_high"]))
+
+    def described(name: str) -> tuple[float, float, float]:
+        return cell_float(row[f"{name}_mean"]), cell_float(row[f"{name}_ci_low"]), cell_float(row[f"{name}_ci_high"])
+
+    test, gap = described(metric.test), described(metric.gap)
     share = cell_float(row.get("overfit_share", math.nan))
     return _Group(str(row["regularizer_kind"]), n, test, gap, share, bool(row["baseline"]), cell_float(row["p_holm"]))
 
@@ -120,9 +130,10 @@ def _draw(info: _ComparisonInfo) -> Figure:
     ratios = [3, 3, 2] if any_overfit else [3, 3]
     figure = new_figure(10.5 if any_overfit else 8.5, 1.2 + 0.5 * len(info.groups))
     axes = figure.subplots(1, len(ratios), sharey=True, gridspec_kw={"width_ratios": ratios})
-    level = f"{info.confidence:.0%}"
-    _draw_metric(axes[0], info, "test_accuracy", lambda g: g.test, f"test accuracy (mean, {level} interval)")
-    _draw_metric(axes[1], info, "accuracy_gap", lambda g: g.gap, f"accuracy gap, train - val (mean, {level} interval)")
+    level, label = f"{info.confidence:.0%}", info.metric.label
+    between = "train - val" if info.metric.higher_is_better else "val - train"
+    _draw_metric(axes[0], info, "test", lambda g: g.test, f"test {label} (mean, {level} interval)")
+    _draw_metric(axes[1], info, "gap", lambda g: g.gap, f"{label} gap, {between} (mean, {level} interval)")
     axes[1].axvline(0, color="#999999", linewidth=0.8, zorder=0)
     if any_overfit:
         _draw_overfit_share(axes[2], info)

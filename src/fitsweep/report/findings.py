@@ -82,25 +82,29 @@ def _validation_lead_lines(run: SweepRun, diagnosis: pd.DataFrame | None) -> lis
 
 
 def _comparison_lines(run: SweepRun, diagnosis: pd.DataFrame | None) -> list[Finding]:
-    from fitsweep.analysis import compare, comparison_findings
+    from fitsweep.analysis import compare, comparison_findings, metric_of_table
 
     table = compare(run.trials)
     if len(table) < 2:
         return []
     findings = [Finding(comparison_findings(table)[0])]
+    metric = metric_of_table(table)
+
+    def difference(row: pd.Series) -> str:
+        return f"{row['group']}: {metric.text(float(row['difference']), signed=True)}"
+
     others = table[~table["baseline"]]
     different = others[others["significant"].to_numpy(dtype=bool)]
     if len(different):
         findings.append(Finding(
             f"Clearly different from it after Holm's correction ({_count(len(different), 'configuration')}; "
-            "difference in mean test accuracy):",
-            _listed(different, lambda row: f"{row['group']}: {row['difference']:+.3f}", run)))
+            f"difference in mean test {metric.label}):", _listed(different, difference, run)))
     undecided = others[~others["significant"].to_numpy(dtype=bool)]
     judged = undecided[pd.to_numeric(undecided["p_value"], errors="coerce").notna().to_numpy()]
     if len(judged):
         findings.append(Finding(f"Within noise of it ({_count(len(judged), 'configuration')}; difference in mean "
-                                f"test accuracy){_resolve(judged, int(table.attrs.get('max_repeats', 100)))}:",
-                                _listed(judged, lambda row: f"{row['group']}: {row['difference']:+.3f}", run)))
+                                f"test {metric.label}){_resolve(judged, int(table.attrs.get('max_repeats', 100)))}:",
+                                _listed(judged, difference, run)))
     elif len(undecided):
         findings.append(Finding(f"{_count(len(undecided), 'configuration')} could not be judged against it: a "
                                 "configuration needs at least two executions (tuner.executions_per_trial) before "
