@@ -1,16 +1,17 @@
 """The learning curve over training-set size: chosen trials of a finished run retrained on shares of its data.
 
-Each repeat draws one stratified order of the training split; a size keeps the first rows of that
-order, so the subsets of one repeat are nested (the smaller inside the larger) and every subset
-holds the classes in the split's shares. The validation and test splits stay fixed. Repeat r of
+Each repeat draws one stratified order of the training split (a regression's: a plain random
+order, a numeric target has no classes); a size keeps the first rows of that order, so the
+subsets of one repeat are nested (the smaller inside the larger) and every subset of a
+classification holds the classes in the split's shares. The validation and test splits stay fixed. Repeat r of
 a trial trains with the seed of the sweep's execution r, its subset's rows in the split's order,
 so at size 1.0 it trains as that execution did. Each size trains its trials and repeats as one
 fused model, each member stepping through its own subset (`training.Member.rows`); sizes train
 apart, since a fused model steps all its members through the same number of rows (a family fitsweep does
 not fuse, such as conv, trains each member alone, as its sweep did). Training keeps
 the sweep's epochs, early stopping and objective. Training and validation error and cross-entropy
-are read at each member's selected epoch, measured as the verdicts measure them: inference mode,
-penalty-free, the training error on the subset's own rows.
+(a regression's MSE and R²) are read at each member's selected epoch, measured as the verdicts
+measure them: inference mode, penalty-free, the training error on the subset's own rows.
 
 The table (`learning_curve.parquet` in the run folder) is written after every size, so a
 stopped run loses at most one size; run again, it trains only the sizes and repeats it lacks."""
@@ -33,12 +34,17 @@ from fitsweep.results.columns import HYPERPARAMETERS, present
 
 __all__ = [
     "COLUMNS", "DEFAULT_SIZES", "LearningCurveError", "check_sizes", "load_learning_curve", "parse_sizes",
-    "run_learning_curve", "select_trials", "stratified_order", "subset_rows",
+    "run_learning_curve", "select_trials", "stratified_order", "subset_rows", "training_order",
 ]
 
 DEFAULT_SIZES = (0.1, 0.25, 0.5, 1.0)
+# Each task's measurements, read at the selected epoch; the other task's columns are NaN.
+_MEASURED = {"classification": {"train_error": "accuracy", "val_error": "val_accuracy",
+                                "train_crossentropy": "crossentropy", "val_crossentropy": "val_crossentropy"},
+             "regression": {"train_mse": "mse", "val_mse": "val_mse", "train_r2": "r2", "val_r2": "val_r2"}}
+_ADDED_FOR_REGRESSION = tuple(_MEASURED["regression"])  # absent from tables written before regression curves
 COLUMNS = ("trial_id", "size", "repeat", "train_rows", "seed", "epochs", "status", "epochs_run", "best_epoch",
-           "train_error", "val_error", "train_crossentropy", "val_crossentropy", "fit_seconds")
+           *_MEASURED["classification"], *_MEASURED["regression"], "fit_seconds")
 _KEYS = ["trial_id", "size", "repeat"]
 
 # Told after each size has trained: its share, its training rows, executions trained, seconds.
@@ -59,7 +65,7 @@ def run_learning_curve(
     data_dir: str | Path | None = None,
     on_size: SizeListener | None = None,
 ) -> pd.DataFrame:
-    """Retrain trials of a finished run on nested, stratified shares of its training split.
+    """Retrain trials of a finished run on nested shares of its training split (stratified for a classification).
 
     Everything is checked before anything trains or is written; sizes and repeats already in the
     run's table are kept, not trained again.
@@ -97,10 +103,7 @@ def run_learning_curve(
     from fitsweep.data import prepare_data
 
     splits = prepare_data(run.spec.data, data_dir if data_dir is not None else run.info.get("data_dir", "."))
-    if splits.task.regression:
-        raise LearningCurveError(f"{run.path}: learning curves of a regression are not supported yet; "
-                                 "they take the training rows class by class")
-    rows = subset_rows(splits.y_train, splits.n_classes, shares)
+    rows = subset_rows(splits.y_train, 0 if splits.task.regression else splits.n_classes, shares)
     with run_lock(paths):
         return _train_missing(run, paths, splits, trial_ids, dict(zip(shares, rows, strict=True)), repeats, epochs,
                               done, on_size)
@@ -201,8 +204,26 @@ def stratified_order(y: np.ndarray, n_classes: int, seed: int) -> np.ndarray:
     return ordered
 
 
+def training_order(y: np.ndarray, n_classes: int, seed: int) -> np.ndarray:
+    """The order whose prefixes are a repeat's subsets: stratified for classes, plain random for a regression (0).
+
+    Example:
+        >>> sorted(training_order(np.array([2.5, 0.1, 7.0]), 0, seed=0).tolist())
+        [0, 1, 2]
+    """
+    if n_classes == 0:
+        order: np.ndarray = np.random.default_rng(seed).permutation(len(y))
+        return order
+    return stratified_order(y, n_classes, seed)
+
+
 def subset_rows(y: np.ndarray, n_classes: int, shares: Sequence[float]) -> list[int]:
-    """Each share's row count; `LearningCurveError` for a share too small to hold every class."""
+    """Each share's row count; `LearningCurveError` for a share too small to hold every class (or 2 rows).
+
+    `n_classes` is 0 for a regression, whose subsets need only two rows (a spread to measure R² on).
+    """
+    if n_classes == 0:
+        return [_regression_rows(share, len(y)) for share in shares]
     order = stratified_order(y, n_classes, seed=0)  # class positions are the same for every seed
     labels = y[order]
     rows = []
@@ -215,6 +236,14 @@ def subset_rows(y: np.ndarray, n_classes: int, shares: Sequence[float]) -> list[
                 f"allowed: sizes from {math.ceil(smallest / len(y) * 1000) / 1000:g} ({smallest} rows) to 1")
         rows.append(count)
     return rows
+
+
+def _regression_rows(share: float, total: int) -> int:
+    count = round(share * total)
+    if count < 2:
+        raise LearningCurveError(f"--sizes {share:g}: {count} training row(s) cannot measure a regression; allowed: "
+                                 f"sizes from {math.ceil(2 / total * 1000) / 1000:g} (2 rows) to 1")
+    return count
 
 
 def _earlier_table(paths: RunPaths, epochs: int) -> pd.DataFrame:
@@ -243,6 +272,7 @@ def load_learning_curve(run_dir: str | Path) -> pd.DataFrame:
         table = pd.read_parquet(path)
     except (OSError, ValueError) as error:
         raise ResultsError(f"{path}: cannot be read ({error})") from None
+    table = table.assign(**{name: np.nan for name in _ADDED_FOR_REGRESSION if name not in table.columns})
     missing = [column for column in COLUMNS if column not in table.columns]
     if missing:
         raise ResultsError(f"{path}: not a learning-curve table (missing {', '.join(missing)})")
@@ -252,8 +282,8 @@ def load_learning_curve(run_dir: str | Path) -> pd.DataFrame:
 def _train_missing(run: SweepRun, paths: RunPaths, splits: Any, trial_ids: list[str], rows: dict[float, int],
                    repeats: int, epochs: int, table: pd.DataFrame, on_size: SizeListener | None) -> pd.DataFrame:
     have = {(str(t), float(s), int(r)) for t, s, r in table[_KEYS].itertuples(index=False)}
-    orders = [stratified_order(splits.y_train, splits.n_classes, seed=_order_seed(run, repeat))
-              for repeat in range(repeats)]
+    n_classes = 0 if splits.task.regression else splits.n_classes
+    orders = [training_order(splits.y_train, n_classes, seed=_order_seed(run, repeat)) for repeat in range(repeats)]
     for share, count in rows.items():
         wanted = [(trial_id, repeat) for trial_id in trial_ids for repeat in range(repeats)
                   if (trial_id, share, repeat) not in have]
@@ -320,15 +350,15 @@ def _row(outcome: Any, epochs_seen: list[dict[str, float]], splits: Any, share: 
     member = outcome.member
     row: dict[str, Any] = {"trial_id": member.trial_id, "size": share, "repeat": member.execution,
                            "train_rows": len(member.rows), "seed": member.seed, "epochs": epochs,
-                           "epochs_run": len(epochs_seen), "fit_seconds": seconds}
+                           "epochs_run": len(epochs_seen), "fit_seconds": seconds,
+                           **dict.fromkeys(COLUMNS[COLUMNS.index("train_error"):-1], math.nan)}
     if outcome.diverged_at is not None or outcome.best_epoch < 0:
-        nan = math.nan
-        return {**row, "status": "diverged", "best_epoch": -1, "train_error": nan, "val_error": nan,
-                "train_crossentropy": nan, "val_crossentropy": nan}
+        return {**row, "status": "diverged", "best_epoch": -1}
     best = epochs_seen[outcome.best_epoch]
-    return {**row, "status": "completed", "best_epoch": outcome.best_epoch + 1,
-            "train_error": 1.0 - best["accuracy"], "val_error": 1.0 - best["val_accuracy"],
-            "train_crossentropy": best["crossentropy"], "val_crossentropy": best["val_crossentropy"]}
+    measured = {column: best[name] for column, name in _MEASURED[splits.task.kind].items()}
+    if not splits.task.regression:  # an error rate, from the accuracy
+        measured.update(train_error=1.0 - measured["train_error"], val_error=1.0 - measured["val_error"])
+    return {**row, "status": "completed", "best_epoch": outcome.best_epoch + 1, **measured}
 
 
 def _values(run: SweepRun, trial_id: str) -> dict[str, Any]:

@@ -11,9 +11,10 @@
 - `importance`: each hyperparameter's marginal means of the objective or the gap, with
   intervals and their share of the variance; withheld (with a reason) on too few
   configurations. `importance_findings` says it in a sentence or two.
-- `training_size_verdicts`: per trial, a power law fitted to validation error over training-set
-  size (`fitsweep.learning_curve`'s table), its extrapolation to 2x and 4x the data and whether
-  more data would help; `learning_curve_findings` says it in a sentence per trial.
+- `training_size_verdicts`: per trial, a power law fitted to validation error (a regression's
+  MSE) over training-set size (`fitsweep.learning_curve`'s table), its extrapolation to 2x and
+  4x the data and whether more data would help; `learning_curve_findings` says it in a
+  sentence per trial.
 - `validation_lead`: when most executions score better on validation than on training, by how
   much, against the spread two random samples of those sizes show by chance.
 - `weight_stats`: norms and sparsity of a network's kernels.
@@ -43,7 +44,14 @@ from fitsweep.analysis._comparison import compare, configuration_columns, groupa
 from fitsweep.analysis._comparison_findings import comparison_findings
 from fitsweep.analysis._diagnosis import chance_level_loss, diagnose
 from fitsweep.analysis._importance import importance, importance_findings
-from fitsweep.analysis._learning_curve import DataVerdict, learning_curve_findings, power_law, training_size_verdicts
+from fitsweep.analysis._learning_curve import (
+    TASK_CURVE_METRICS,
+    DataVerdict,
+    learning_curve_findings,
+    learning_curve_metric,
+    power_law,
+    training_size_verdicts,
+)
 from fitsweep.analysis._next_sweep import BestConfiguration, ClosestPair, SweepReading, UnderfitCauses, read_sweep
 from fitsweep.analysis._settled import RowCounts, Settled, settled_verdict, verdict_settings
 from fitsweep.analysis._split_luck import ValidationLead, validation_lead
@@ -60,6 +68,7 @@ __all__ = [
     "DataVerdict",
     "Fit",
     "GAP_NAMES",
+    "TASK_CURVE_METRICS",
     "capacity",
     "chance_level_loss",
     "compare",
@@ -73,6 +82,7 @@ __all__ = [
     "importance",
     "importance_findings",
     "learning_curve_findings",
+    "learning_curve_metric",
     "metric_of_table",
     "NextSweep",
     "other_metrics",

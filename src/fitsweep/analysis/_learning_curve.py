@@ -1,10 +1,10 @@
 """Would more data help? A power law fitted to validation error over training-set size, and its verdict.
 
 The table is the learning curve over training-set size (`fitsweep.learning_curve`): one row per
-trial, size and repeat, with the training and validation error measured as the verdicts measure
-them (inference mode, penalty-free, at the selected epoch). Per trial, the validation error is
-fitted by the usual power law of learning-curve work (Hestness et al., 2017; the curves LC-PFN
-extrapolates),
+trial, size and repeat, with the training and validation error (a regression's mean squared
+error) measured as the verdicts measure them (inference mode, penalty-free, at the selected
+epoch). Per trial, the validation error is fitted by the usual power law of learning-curve
+work (Hestness et al., 2017; the curves LC-PFN extrapolates),
 
     error(n) = a * (n / n_max) ** -b + c,
 
@@ -14,7 +14,8 @@ not fall is fitted flat. Intervals come from a bootstrap over repeats:
 each resample draws, at every size, that many repeats with replacement and is fitted again. The
 verdict asks one question with its interval: how much would doubling the data lower the error?
 
-- **data-hungry**: the whole interval of the drop per doubling lies above `margin`;
+- **data-hungry**: the whole interval of the drop per doubling lies above `margin` (for a
+  regression's MSE, `margin` times the validation target's variance: a point of R² per doubling);
 - **flattened**: the whole interval lies below `margin`: capacity or regularization, not data,
   is the lever (which of the two, the train-validation gap says);
 - **uncertain**: the interval straddles `margin`, too few sizes were measured, or the last step
@@ -37,9 +38,12 @@ import pandas as pd
 
 from fitsweep.analysis._common import AnalysisError, FloatArray, require_columns
 
-__all__ = ["DataVerdict", "LEARNING_CURVE_METRICS", "learning_curve_findings", "power_law", "training_size_verdicts"]
+__all__ = ["DataVerdict", "LEARNING_CURVE_METRICS", "TASK_CURVE_METRICS", "learning_curve_findings",
+           "learning_curve_metric", "power_law", "training_size_verdicts"]
 
-LEARNING_CURVE_METRICS = ("error", "crossentropy")
+LEARNING_CURVE_METRICS = ("error", "crossentropy", "mse")
+TASK_CURVE_METRICS = {"classification": ("error", "crossentropy"), "regression": ("mse",)}  # each task's, default first
+_WORDS = {"error": "validation error", "crossentropy": "validation cross-entropy", "mse": "validation MSE"}
 _COLUMNS = ("trial_id", "size", "repeat", "train_rows")
 MIN_SIZES = 3  # a three-parameter curve needs three sizes; a fourth checks it
 MIN_REPEATS = 3  # intervals from fewer repeats are too narrow to trust
@@ -90,10 +94,21 @@ class _Curve:
         return self.at(self.n_max) - self.at(2 * self.n_max)
 
 
+def learning_curve_metric(table: pd.DataFrame) -> str:
+    """The metric a learning-curve table is read by unless told: "mse" for a regression's, else "error".
+
+    Example:
+        >>> learning_curve_metric(pd.DataFrame({"val_error": [0.1], "val_mse": [float("nan")]}))
+        'error'
+    """
+    measured = "val_mse" in table.columns and pd.to_numeric(table["val_mse"], errors="coerce").notna().any()
+    return "mse" if measured else "error"
+
+
 def training_size_verdicts(
     table: pd.DataFrame,
     *,
-    metric: str = "error",
+    metric: str | None = None,
     margin: float = 0.01,
     confidence: float = 0.9,
     resamples: int = 200,
@@ -103,22 +118,29 @@ def training_size_verdicts(
 
     Args:
         table: The learning-curve table (trial_id, size, repeat, train_rows, train_<metric>,
-            val_<metric>); rows whose validation value is not finite (diverged) are left out.
-        metric: "error" (1 - accuracy) or "crossentropy" (penalty-free, nats).
+            val_<metric>, and for "mse" val_r2); rows whose validation value is not finite
+            (diverged) are left out.
+        metric: "error" (1 - accuracy) or "crossentropy" (penalty-free, nats) for a
+            classification, "mse" for a regression; by default the table's task's
+            (`learning_curve_metric`).
         margin: The smallest drop per doubling of the data that counts, in the metric's unit
-            (0.01: a point of accuracy per doubling).
+            (0.01: a point of accuracy per doubling); for "mse" a share of the validation
+            target's variance (0.01: a point of R² per doubling), since squared errors are in the
+            target's units.
         confidence: Level of the bootstrap intervals.
         resamples: Bootstrap resamples over repeats.
         seed: Seed of the bootstrap.
 
     Returns:
-        One row per trial: `sizes`, `repeats` (the fewest at any size), `rows_max`, the fit
+        One row per trial: `metric`, `scale` (1, or for "mse" the validation target's variance
+        that `margin` is a share of), `sizes`, `repeats` (the fewest at any size), `rows_max`, the fit
         (`a`, `b`, `c`), `val_at_max` and `train_at_max` (means at the largest size),
         `drop_per_doubling` with `_low`/`_high`, `last_step_drop` (measured between the two
         largest sizes, per doubling), `predicted_2x` and `predicted_4x` with their
         intervals, `gap_first` and `gap_last` (validation minus training at the smallest and
         largest size), `holdout_predicted`, `holdout_measured`, `holdout_error` (the largest size
-        predicted from the smaller ones), `reliable`, `verdict` (a `DataVerdict`) and `reason`.
+        predicted from the smaller ones), for "mse" `val_r2_at_max` and `train_r2_at_max`,
+        `reliable`, `verdict` (a `DataVerdict`) and `reason`.
 
     Raises:
         AnalysisError: An unknown metric, or a table without the learning-curve columns.
@@ -127,21 +149,43 @@ def training_size_verdicts(
         >>> verdicts = training_size_verdicts(fitsweep.load_learning_curve("results/moons"))  # doctest: +SKIP
         >>> verdicts[["trial_id", "verdict", "reason"]]  # doctest: +SKIP
     """
-    if metric not in LEARNING_CURVE_METRICS:
+    if metric is not None and metric not in LEARNING_CURVE_METRICS:
         raise AnalysisError(f"metric {metric!r}: choose from {', '.join(LEARNING_CURVE_METRICS)}")
-    require_columns(table, (*_COLUMNS, f"train_{metric}", f"val_{metric}"), "learning-curve")
-    rows = [_trial_verdict(str(trial_id), group, metric, margin, confidence, resamples, seed)
+    measured = learning_curve_metric(table)
+    metric = metric or measured
+    allowed = TASK_CURVE_METRICS["regression" if measured == "mse" else "classification"]
+    if metric not in allowed:
+        raise AnalysisError(f"metric {metric!r} is not measured in this learning curve; allowed: {', '.join(allowed)}")
+    require_columns(table, (*_COLUMNS, f"train_{metric}", f"val_{metric}", *_r2_columns(metric)), "learning-curve")
+    scale = _target_variance(table) if metric == "mse" else 1.0
+    rows = [_trial_verdict(str(trial_id), group, metric, scale, margin * scale, confidence, resamples, seed)
             for trial_id, group in table.groupby(table["trial_id"].astype(str), sort=True)]
     return pd.DataFrame(rows)
 
 
-def _trial_verdict(trial_id: str, group: pd.DataFrame, metric: str, margin: float, confidence: float,
-                   resamples: int, seed: int) -> dict[str, Any]:
+def _r2_columns(metric: str) -> tuple[str, ...]:
+    return ("train_r2", "val_r2") if metric == "mse" else ()
+
+
+def _target_variance(table: pd.DataFrame) -> float:
+    """The validation target's variance, MSE / (1 - R²) of any row: the split is the same for every row."""
+    mse, r2 = (pd.to_numeric(table[name], errors="coerce").to_numpy(dtype="float64") for name in ("val_mse", "val_r2"))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        variance = mse / (1.0 - r2)
+    finite = variance[np.isfinite(variance) & (variance > 0)]
+    if not len(finite):
+        raise AnalysisError("the learning-curve table has no finite validation MSE and R² to read the target's "
+                            "variance from")
+    return float(np.median(finite))
+
+
+def _trial_verdict(trial_id: str, group: pd.DataFrame, metric: str, scale: float, margin: float,
+                   confidence: float, resamples: int, seed: int) -> dict[str, Any]:
     points = _points(group, metric)
     sizes = sorted(points["train_rows"].unique())
     repeats = int(points.groupby("train_rows")["repeat"].nunique().min()) if len(points) else 0
-    row: dict[str, Any] = {"trial_id": trial_id, "metric": metric, "sizes": len(sizes), "repeats": repeats,
-                           "rows_max": int(sizes[-1]) if sizes else 0}
+    row: dict[str, Any] = {"trial_id": trial_id, "metric": metric, "scale": scale, "sizes": len(sizes),
+                           "repeats": repeats, "rows_max": int(sizes[-1]) if sizes else 0}
     if len(sizes) < MIN_SIZES:
         return {**row, "reliable": False, "verdict": DataVerdict.UNCERTAIN,
                 "reason": f"{len(sizes)} training-set size(s) measured; a curve needs {MIN_SIZES} "
@@ -150,8 +194,9 @@ def _trial_verdict(trial_id: str, group: pd.DataFrame, metric: str, margin: floa
     curve = _fit(points, metric, n_max)
     boot = _bootstrap(points, metric, n_max, resamples, seed)
     low, high = (1 - confidence) / 2, 1 - (1 - confidence) / 2
-    means = points.groupby("train_rows")[[f"train_{metric}", f"val_{metric}"]].mean()
+    means = points.groupby("train_rows")[[f"train_{metric}", f"val_{metric}", *_r2_columns(metric)]].mean()
     gaps = means[f"val_{metric}"] - means[f"train_{metric}"]
+    row.update({f"{name}_at_max": float(means[name].iloc[-1]) for name in _r2_columns(metric)})
     row.update({
         "a": curve.a, "b": curve.b, "c": curve.c,
         "val_at_max": float(means[f"val_{metric}"].iloc[-1]), "train_at_max": float(means[f"train_{metric}"].iloc[-1]),
@@ -172,7 +217,7 @@ def _trial_verdict(trial_id: str, group: pd.DataFrame, metric: str, margin: floa
 
 
 def _points(group: pd.DataFrame, metric: str) -> pd.DataFrame:
-    columns = ["train_rows", "repeat", f"train_{metric}", f"val_{metric}"]
+    columns = ["train_rows", "repeat", f"train_{metric}", f"val_{metric}", *_r2_columns(metric)]
     points = group[columns].apply(pd.to_numeric, errors="coerce")
     finite: pd.DataFrame = points[np.isfinite(points.to_numpy(dtype="float64")).all(axis=1)]
     return finite.sort_values(["train_rows", "repeat"])
@@ -261,16 +306,29 @@ def _judged(row: dict[str, Any], margin: float, confidence: float) -> dict[str, 
     # A floor is the power law's least certain part: a verdict the last measured step contradicts is not given.
     disagreement = verdict is not DataVerdict.UNCERTAIN and (last_step > margin) != (verdict is DataVerdict.DATA_HUNGRY)
     if disagreement:
+        lowered = "error" if row["metric"] == "error" else _WORDS[row["metric"]]
         problems.insert(0, f"The fit says {verdict}, but the last step measured ({row['rows_before_max']:,} to "
-                           f"{row['rows_max']:,} rows) lowered the error by {last_step:.3f} per doubling, "
-                           f"{'above' if last_step > margin else 'below'} {margin:g}: more sizes or repeats would "
-                           "settle it.")
+                           f"{row['rows_max']:,} rows) lowered the {lowered} by {_number(row, last_step)} per "
+                           f"doubling, {'above' if last_step > margin else 'below'} {_margin(row, margin)}: more "
+                           "sizes or repeats would settle it.")
         verdict = DataVerdict.UNCERTAIN
         row["reliable"] = False
     row["verdict"] = verdict
     row["reason"] = " ".join([_curve_sentence(row, verdict, margin, confidence), _gap_sentence(row, verdict),
                               _extrapolation_sentence(row, confidence), *problems])
     return row
+
+
+def _number(row: dict[str, Any], value: float, *, signed: bool = False) -> str:
+    """An error rate or cross-entropy to 3 decimals; a squared error, in the target's units, to 4 digits."""
+    sign = "+" if signed else ""
+    return f"{value:{sign},.4g}" if row["metric"] == "mse" else f"{value:{sign}.3f}"
+
+
+def _margin(row: dict[str, Any], margin: float) -> str:
+    if row["metric"] != "mse":
+        return f"{margin:g}"
+    return f"{margin:,.4g} ({margin / row['scale']:g} of R²)"
 
 
 def _reliability_problems(row: dict[str, Any], margin: float) -> list[str]:
@@ -289,27 +347,35 @@ def _reliability_problems(row: dict[str, Any], margin: float) -> list[str]:
 
 
 def _curve_sentence(row: dict[str, Any], verdict: DataVerdict, margin: float, confidence: float) -> str:
-    metric = "validation error" if row["metric"] == "error" else "validation cross-entropy"
-    at_max = f"{row['val_at_max']:.3f} at {row['rows_max']:,} training rows"
-    drop = (f"{row['drop_per_doubling']:.3f} per doubling of the data ({confidence:.0%} interval "
-            f"{row['drop_per_doubling_low']:.3f} to {row['drop_per_doubling_high']:.3f})")
+    metric = _WORDS[row["metric"]]
+    r2 = f" (R² {row['val_r2_at_max']:.3f})" if row["metric"] == "mse" else ""
+    at_max = f"{_number(row, row['val_at_max'])}{r2} at {row['rows_max']:,} training rows"
+    drop = (f"{_number(row, row['drop_per_doubling'])} per doubling of the data ({confidence:.0%} interval "
+            f"{_number(row, row['drop_per_doubling_low'])} to {_number(row, row['drop_per_doubling_high'])})")
     if verdict is DataVerdict.DATA_HUNGRY:
         return f"Data-hungry: {metric} is still falling, {at_max}, by {drop}; more data is the lever."
     if verdict is DataVerdict.FLATTENED:
-        return f"Flattened: {metric} is {at_max} and doubling the data would lower it by {drop}, below {margin:g}."
+        return (f"Flattened: {metric} is {at_max} and doubling the data would lower it by {drop}, below "
+                f"{_margin(row, margin)}.")
     if not math.isfinite(row["drop_per_doubling"]):
         return f"Uncertain: no power law fits the {metric} ({at_max})."
-    return f"Uncertain: {metric} is {at_max}; doubling the data would lower it by {drop}, which straddles {margin:g}."
+    return (f"Uncertain: {metric} is {at_max}; doubling the data would lower it by {drop}, which straddles "
+            f"{_margin(row, margin)}.")
 
 
 def _gap_sentence(row: dict[str, Any], verdict: DataVerdict) -> str:
-    first, last = row["gap_first"], row["gap_last"]
-    trend = "closing" if first - last > 0.01 else "not closing" if last - first > 0.01 else "about level"
-    text = (f"The training-validation gap is {trend}: {first:.3f} at {row['rows_first']:,} rows, "
-            f"{last:.3f} at {row['rows_max']:,}.")
+    """Whether the training-validation gap closes as rows grow, and, where data is not the lever, which is."""
+    first, last, scale = row["gap_first"], row["gap_last"], row["scale"]  # thresholds in the metric's units
+    step = 0.01 * scale
+    trend = "closing" if first - last > step else "not closing" if last - first > step else "about level"
+    text = (f"The training-validation gap is {trend}: {_number(row, first)} at {row['rows_first']:,} rows, "
+            f"{_number(row, last)} at {row['rows_max']:,}.")
     if verdict is DataVerdict.FLATTENED:
-        lever = ("regularization (or a smaller network)" if last > 0.02
+        lever = ("regularization (or a smaller network)" if last > 0.02 * scale
                  else "capacity (a larger network, or training longer)")
+        if row["metric"] == "mse" and last <= 0.02 * scale:
+            text += (f" Training and validation MSE have both levelled off (training R² "
+                     f"{row['train_r2_at_max']:.3f}, validation {row['val_r2_at_max']:.3f}).")
         text += f" Not data but {lever} is the lever."
     return text
 
@@ -318,13 +384,14 @@ def _extrapolation_sentence(row: dict[str, Any], confidence: float) -> str:
     text = (f"Extrapolated: {_estimate(row, 'predicted_2x')} at 2x the data ({2 * row['rows_max']:,} rows), "
             f"{_estimate(row, 'predicted_4x')} at 4x ({confidence:.0%} intervals).")
     if math.isfinite(row.get("holdout_error", math.nan)):
-        text += (f" Check: fitted without the largest size, the curve predicts {row['holdout_predicted']:.3f} there, "
-                 f"measured {row['holdout_measured']:.3f} (off by {row['holdout_error']:+.3f}).")
+        text += (f" Check: fitted without the largest size, the curve predicts {_number(row, row['holdout_predicted'])}"
+                 f" there, measured {_number(row, row['holdout_measured'])} (off by "
+                 f"{_number(row, row['holdout_error'], signed=True)}).")
     return text
 
 
 def _estimate(row: dict[str, Any], name: str) -> str:
-    return f"{row[name]:.3f} ({row[f'{name}_low']:.3f}-{row[f'{name}_high']:.3f})"
+    return f"{_number(row, row[name])} ({_number(row, row[f'{name}_low'])}-{_number(row, row[f'{name}_high'])})"
 
 
 def learning_curve_findings(verdicts: pd.DataFrame) -> list[str]:

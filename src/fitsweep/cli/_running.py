@@ -200,10 +200,11 @@ def worker(sweep: Path, chief_address: str, results_dir: Path, epochs: int | Non
               help="Nested subsets (and seeds) per size.")
 @click.option("--epochs", type=click.IntRange(min=1, max=100_000),
               help="Epochs per training (default: the sweep's).")
-@click.option("--metric", type=click.Choice(["error", "crossentropy"]), default="error", show_default=True,
-              help="What the curve is fitted to: validation error (1 - accuracy) or cross-entropy.")
+@click.option("--metric", type=click.Choice(["error", "crossentropy", "mse"]),
+              help="What the curve is fitted to: for a classification validation error (1 - accuracy, the "
+                   "default) or cross-entropy; for a regression validation MSE (the default).")
 @data_dir_option
-def learning_curve(run_dir: Path, trials: str, sizes: str, repeats: int, epochs: int | None, metric: str,
+def learning_curve(run_dir: Path, trials: str, sizes: str, repeats: int, epochs: int | None, metric: str | None,
                    data_dir: Path | None) -> None:
     """Retrain trials on shares of the training split and say whether more data would help.
 
@@ -213,9 +214,15 @@ def learning_curve(run_dir: Path, trials: str, sizes: str, repeats: int, epochs:
     Example:
       fitsweep learning-curve runs/moons --trials best,3 --sizes 0.1,0.25,0.5,1.0 --repeats 3
     """
+    from fitsweep.analysis import TASK_CURVE_METRICS
     from fitsweep.learning_curve import parse_sizes
+    from fitsweep.results import load
 
     shares = parse_sizes(sizes)
+    task = load(run_dir).spec.recorded_task
+    if metric is not None and metric not in TASK_CURVE_METRICS[task]:
+        raise FitsweepError(f"does not measure a {task}; allowed: {', '.join(TASK_CURVE_METRICS[task])}",
+                            key="--metric", value=metric)
     import_tensorflow()
     from fitsweep.analysis import learning_curve_findings, training_size_verdicts
     from fitsweep.learning_curve import run_learning_curve

@@ -1,4 +1,4 @@
-"""The learning curve over training-set size: error against training rows, with the power law and its extrapolation.
+"""The learning curve over training-set size: error (a regression's MSE) against training rows, with its power law.
 
 Drawn as scikit-learn draws its learning curves (the mean over repeats, a band of one standard
 deviation, training and validation), plus the fitted power law carried on to 4x the data, and
@@ -21,6 +21,7 @@ from fitsweep.vocabulary import TrialStatus
 __all__ = ["plot_training_size_curves"]
 
 _TRAIN, _VALIDATION, _FIT = "#0072B2", "#D55E00", "#444444"
+_LABELS = {"error": "error", "crossentropy": "cross-entropy", "mse": "MSE"}
 
 
 @dataclass(frozen=True)
@@ -34,13 +35,14 @@ class _Panel:
 
 
 def plot_training_size_curves(table: pd.DataFrame, verdicts: pd.DataFrame | None = None,
-                              metric: str = "error") -> Figure:
+                              metric: str | None = None) -> Figure:
     """One panel per trial: training and validation `metric` against training rows, the fit and its extrapolation.
 
     Args:
         table: The learning-curve table (`fitsweep.load_learning_curve`).
         verdicts: `training_size_verdicts(table, metric=metric)`; computed if omitted.
-        metric: "error" or "crossentropy".
+        metric: "error" or "crossentropy" for a classification, "mse" for a regression; by
+            default the table's task's (`fitsweep.analysis.learning_curve_metric`).
 
     Returns:
         A matplotlib Figure.
@@ -51,11 +53,12 @@ def plot_training_size_curves(table: pd.DataFrame, verdicts: pd.DataFrame | None
     Example:
         >>> plot_training_size_curves(load_learning_curve("results/moons")).savefig("size.png")  # doctest: +SKIP
     """
-    from fitsweep.analysis import training_size_verdicts
+    from fitsweep.analysis import learning_curve_metric, training_size_verdicts
 
     completed = table[table["status"].astype(str) == TrialStatus.COMPLETED]
     if completed.empty:
         raise FigureError("the learning-curve table has no completed training: nothing to plot")
+    metric = metric or learning_curve_metric(completed)
     verdicts = verdicts if verdicts is not None else training_size_verdicts(completed, metric=metric)
     panels = _panels(completed, verdicts, metric)
     with style():
@@ -93,7 +96,7 @@ def _draw(panels: list[_Panel], metric: str) -> Figure:
 def _draw_panel(ax: Axes, panel: _Panel, metric: str) -> None:
     for (mean, sd), color, label in ((panel.train, _TRAIN, "training"), (panel.validation, _VALIDATION, "validation")):
         ax.fill_between(panel.rows, mean - sd, mean + sd, color=color, alpha=0.15, linewidth=0)
-        ax.plot(panel.rows, mean, "o-", color=color, markersize=4, label=f"{label} {metric}")
+        ax.plot(panel.rows, mean, "o-", color=color, markersize=4, label=f"{label} {_LABELS[metric]}")
     fit = panel.fit
     if all(math.isfinite(fit.get(key, math.nan)) for key in ("a", "b", "c")):
         from fitsweep.analysis import power_law
@@ -109,5 +112,5 @@ def _draw_panel(ax: Axes, panel: _Panel, metric: str) -> None:
                         color=_FIT, markersize=4, capsize=3, label="extrapolated (interval)" if factor == 2 else None)
         ax.axvline(n_max, color="#999999", linewidth=0.8, linestyle=":")
     ax.set_xscale("log", base=2)
-    ax.set(xlabel="training rows", ylabel=f"{metric} at the selected epoch")
+    ax.set(xlabel="training rows", ylabel=f"{_LABELS[metric]} at the selected epoch")
     ax.set_title(f"trial {panel.trial_id}: {panel.verdict}", loc="left")

@@ -13,10 +13,12 @@ from fitsweep.vocabulary import TrialStatus
 __all__ = ["SECTION"]
 
 _KEY, _TITLE = "training_size", "Would more data help?"
-_LEAD = (
-    "Trials retrained on nested, stratified shares of the training split (validation and test fixed), "
-    "with a power law fitted to the validation error over the training rows and carried on to 2x and 4x the data."
-)
+
+
+def _lead(regression: bool) -> str:
+    shares, error = (("random", "validation MSE") if regression else ("stratified", "validation error"))
+    return (f"Trials retrained on nested, {shares} shares of the training split (validation and test fixed), "
+            f"with a power law fitted to the {error} over the training rows and carried on to 2x and 4x the data.")
 
 
 def _build(context: Context) -> Section | None:
@@ -31,7 +33,8 @@ def _build(context: Context) -> Section | None:
     verdicts = training_size_verdicts(completed)
     buffer = io.BytesIO()
     plot_training_size_curves(completed, verdicts).savefig(buffer, format="png", dpi=120, metadata={"Software": None})
-    return Section(_KEY, _TITLE, lead=_LEAD, items=learning_curve_findings(verdicts), png=buffer.getvalue())
+    lead = _lead(context.run.spec.recorded_task == "regression")
+    return Section(_KEY, _TITLE, lead=lead, items=learning_curve_findings(verdicts), png=buffer.getvalue())
 
 
 SECTION = SectionSpec(_KEY, _TITLE, _build, draws_figure=True)
