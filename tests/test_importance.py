@@ -100,3 +100,31 @@ def test_unusable_tables() -> None:
         "Importance is not shown: no hyperparameter varies across the completed trials.")
     failed = _grid().assign(status="failed")
     assert "no completed execution" in importance(failed).attrs["reason"]
+
+
+def _regression_grid() -> pd.DataFrame:
+    """The grid as a regression's trials: squared errors, no accuracy; dropout closes the MSE gap."""
+    grid = _grid()
+    return grid.assign(val_mse=grid["val_loss"] * 10, train_mse=grid["val_loss"] * 10 - (0.5 - grid["dropout"]))
+
+
+def test_a_regressions_gap_is_its_mse_gap_and_its_notice_names_its_own_columns() -> None:
+    trials = _regression_grid()
+    gap = _ranked(importance(trials, target="mse_gap"))
+    assert gap.index[0] == "dropout" and gap.loc["dropout", "effect"] == pytest.approx(0.4, abs=0.01)
+    with pytest.raises(AnalysisError) as refused:
+        importance(trials, target="accuracy_gap")
+    message = str(refused.value)
+    assert "needs column(s) train_accuracy, val_accuracy, which a regression's trials do not have" in message
+    assert "try one of val_loss, val_mse, val_mae, val_r2, test_mse, test_r2, mse_gap, loss_gap" in message
+    assert "crossentropy" not in message
+
+
+def test_a_regressions_importance_figure_draws_the_mse_gap() -> None:
+    from types import SimpleNamespace
+
+    from fitsweep.figures import plot_importance
+
+    figure = plot_importance(SimpleNamespace(trials=_regression_grid(), epochs=pd.DataFrame()))
+    titles = [ax.get_title(loc="left") for ax in figure.axes]
+    assert titles == ["importance for val_loss (lower is better)", "importance for MSE gap (validation - training)"]

@@ -23,7 +23,11 @@ IMPORTANCE_COLUMNS = (
 _DERIVED_TARGETS = {
     "accuracy_gap": ("train_accuracy", "val_accuracy"),  # train - val: positive when overfitting
     "loss_gap": ("val_loss", "train_loss"),  # val - train
+    "mse_gap": ("val_mse", "train_mse"),  # a regression's: val - train, positive when overfitting
 }
+# What a trials table can be read by, for the message that names them: a regression's have squared errors.
+_CLASSIFICATION_TARGETS = ("val_loss", "val_crossentropy", "val_accuracy", "test_accuracy", "accuracy_gap", "loss_gap")
+_REGRESSION_TARGETS = ("val_loss", "val_mse", "val_mae", "val_r2", "test_mse", "test_r2", "mse_gap", "loss_gap")
 
 
 def importance(
@@ -54,8 +58,9 @@ def importance(
 
     Args:
         trials: The trials table; only completed rows with a finite target count.
-        target: A numeric column ("val_loss", "val_crossentropy", "test_accuracy", ...), or
-            "accuracy_gap" (train_accuracy - val_accuracy) or "loss_gap" (val_loss - train_loss).
+        target: A numeric column ("val_loss", "val_crossentropy", "test_accuracy", a regression's
+            "val_mse", "test_r2", ...), or "accuracy_gap" (train_accuracy - val_accuracy),
+            "loss_gap" (val_loss - train_loss) or a regression's "mse_gap" (val_mse - train_mse).
         confidence: Level of the intervals.
         min_configurations: Fewest distinct configurations for which importance is shown.
         max_levels: Most values a numeric hyperparameter keeps before it is binned.
@@ -138,15 +143,18 @@ def _target(rows: pd.DataFrame, target: str) -> FloatArray:
         return difference
     _require(rows, [target], target)
     if not (pd.api.types.is_numeric_dtype(rows[target]) or rows[target].isna().all()):
-        raise AnalysisError(f"target {target!r} is not numeric; choose a loss, an accuracy or a gap")
+        raise AnalysisError(f"target {target!r} is not numeric; choose a loss, a metric or a gap")
     return as_float(rows[target])
 
 
 def _require(rows: pd.DataFrame, columns: list[str], target: str) -> None:
     missing = [column for column in columns if column not in rows.columns]
     if missing:
-        choices = ", ".join(["val_loss", "val_crossentropy", "val_accuracy", "test_accuracy", *_DERIVED_TARGETS])
-        raise AnalysisError(f"target {target!r} needs column(s) {', '.join(missing)}; try one of {choices}")
+        regression = "val_mse" in rows.columns and "val_accuracy" not in rows.columns
+        task = "regression" if regression else "classification"
+        choices = _REGRESSION_TARGETS if regression else _CLASSIFICATION_TARGETS
+        raise AnalysisError(f"target {target!r} needs column(s) {', '.join(missing)}, which a {task}'s trials do not "
+                            f"have; try one of {', '.join(choices)}")
 
 
 def _varied(rows: pd.DataFrame) -> list[str]:

@@ -21,9 +21,10 @@ class _ImportanceInfo:
 
 
 def plot_importance(run: RunTables | str | Path, *, confidence: float = 0.95) -> Figure:
-    """How much of the objective's and the accuracy gap's variance each varied hyperparameter explains.
+    """How much of the objective's and the gap's variance each varied hyperparameter explains.
 
-    From `fitsweep.analysis.importance`: a bar is the share of the variance across
+    The gap is the accuracy gap, or a regression's MSE gap (validation - training). From
+    `fitsweep.analysis.importance`: a bar is the share of the variance across
     configurations that the hyperparameter's marginal means explain; the tick is the share
     noise alone would give it. It describes this sweep, measured on its own trials.
 
@@ -50,8 +51,9 @@ def _importance_info(run: RunTables, confidence: float) -> _ImportanceInfo:
     from fitsweep.analysis import AnalysisError, importance
 
     objective, direction = objective_of(run)
-    targets = {objective: f"{objective} ({'lower' if direction == 'min' else 'higher'} is better)",
-               "accuracy_gap": "accuracy gap (training - validation)"}
+    gap = (("mse_gap", "MSE gap (validation - training)") if "val_mse" in run.trials.columns
+           else ("accuracy_gap", "accuracy gap (training - validation)"))
+    targets = {objective: f"{objective} ({'lower' if direction == 'min' else 'higher'} is better)", gap[0]: gap[1]}
     try:
         tables = {target: importance(run.trials, target, confidence=confidence) for target in targets}
     except AnalysisError as error:
