@@ -115,6 +115,13 @@ def test_a_regression_defaults_to_mse_and_ranks_by_val_mse(diabetes_csv: Path) -
     assert parse_spec(spec.resolved()) == spec  # the recorded sweep reads back as what ran
 
 
+def test_a_regression_records_its_random_splits_as_unstratified(diabetes_csv: Path) -> None:
+    for data in ({}, {"stratify": True}):  # classes to stratify by there are none, whatever the file says
+        spec = parse_spec(_sweep(diabetes_csv, data=data)).for_task("regression")
+        assert spec.data.stratify is False and parse_spec(spec.resolved()).data.stratify is False
+    assert parse_spec(_sweep(diabetes_csv)).for_task("classification").data.stratify is True
+
+
 @pytest.mark.parametrize(("sections", "key", "fragment"), [
     ({"data": {"source": "moons", "task": "classification"}, "train": {"loss": "mse"}}, "train.loss",
      "mse is a regression loss, and the task is classification; allowed: auto, crossentropy"),
@@ -145,6 +152,7 @@ def test_validate_says_the_task_and_why(diabetes_csv: Path, tmp_path: Path, monk
     code, output = invoke_cli(["validate", str(write_sweep(tmp_path, _sweep(diabetes_csv)))], monkeypatch, capsys)
     assert code == 0, output
     assert "task: regression" in output and "objective: val_mse" in output and "loss: mse" in output
+    assert "stratify: false" in output and "stratify: true" not in output  # its splits are drawn at random
     assert "task regression (auto: 214 distinct" in output and "valid" in output
 
 

@@ -38,7 +38,8 @@ class _DataBase(Section):
         "Share of the remaining (non-test) data used for validation."))
     split_seed: Seed = Field(0, description="Seed of both splits (and of `train_metrics_rows`' sample).")
     stratify: bool = Field(True, description=(
-        "Keep the class shares equal across the splits (a regression's splits are drawn at random)."))
+        "Keep the class shares equal across the splits. A regression's numeric target has no classes: its splits "
+        "are drawn at random, and `validate` and the recorded sweep show `stratify: false`."))
     # auto: standardize when the training split's features are far from a unit scale
     # (fitsweep.data.scaling says the rule); none, standardize, minmax: as named.
     scaling: Literal["auto", "none", "standardize", "minmax"] = Field("auto", description=(

@@ -150,10 +150,11 @@ class SweepSpec(Section):
         return "regression" if self.data_task == "regression" else "classification"
 
     def for_task(self, task: str, source: str | None = None) -> SweepSpec:
-        """The sweep with `data.task`, `train.loss` and a default `tuner.objective` settled for `task`.
+        """The sweep with `data.task`, `train.loss`, a default `tuner.objective` and `data.stratify` settled for `task`.
 
         `run` and `validate` call it once the data are loaded and `data.task: auto` has decided,
-        so the recorded sweep file says what ran. `source` is what an error names (the sweep file).
+        so the recorded sweep file says what ran (a regression's `stratify` is false: its splits are
+        drawn at random). `source` is what an error names (the sweep file).
 
         Raises:
             SpecError: A key that does not fit the task (a regression loss for classes, ...).
@@ -173,7 +174,9 @@ class SweepSpec(Section):
         loss = self.train.loss if self.train.loss != "auto" else TASK_LOSSES[task][0]
         update: dict[str, Any] = {"tuner": tuner, "train": self.train.model_copy(update={"loss": loss})}
         if not isinstance(self.data, KerasTunerData):
-            update["data"] = self.data.model_copy(update={"task": task})
+            # A numeric target has no classes to stratify by: its splits are drawn at random, and the record says so.
+            stratify = self.data.stratify and task == "classification"
+            update["data"] = self.data.model_copy(update={"task": task, "stratify": stratify})
         return self.model_copy(update=update)
 
     @model_validator(mode="after")
