@@ -134,6 +134,10 @@ def test_the_report_compares_a_regressions_configurations(wave_run: Any) -> None
     section = report.split("## Regularizers compared", 1)[1].split("\n## ", 1)[0]
     assert "test MSE (lower is better)" in section and "could not be drawn" not in section
     assert (wave_run.path / "figures" / "regularizers.png").is_file()
+    # The rest speaks of a regression too: no accuracy, no stratified splits.
+    for title in ("Learning curves", "What the results depend on"):
+        assert "accuracy" not in report.split(f"## {title}", 1)[1].split("\n## ", 1)[0]
+    assert "stratify False" in report
 
 
 # --- the learning curve --------------------------------------------------------------------------

@@ -13,12 +13,16 @@ if TYPE_CHECKING:
 
 __all__ = ["SECTION"]
 
-_LEAD = (
-    "Each trial's loss (top; cross-entropy without the L1/L2 penalty where recorded) and accuracy "
-    "(bottom): validation solid, training dashed, colour the verdict. Overfitting shows as a "
-    "validation loss that turns up while the training loss keeps falling; underfitting as both "
-    "staying high."
-)
+_READING = ("validation solid, training dashed, colour the verdict. Overfitting shows as a validation loss that turns "
+            "up while the training loss keeps falling; underfitting as both staying high.")
+
+
+def _lead(context: Context) -> str:
+    if context.run.spec.recorded_task == "regression":  # no accuracy, and the loss is train.loss itself
+        return (f"Each trial's loss (train.loss with the L1/L2 penalty, on the standardized target where "
+                f"data.standardize_target is set): {_READING}")
+    return ("Each trial's loss (top; cross-entropy without the L1/L2 penalty where recorded) and accuracy "
+            f"(bottom): {_READING}")
 
 
 def _draw(context: Context) -> Figure:
@@ -32,4 +36,4 @@ def _draw(context: Context) -> Figure:
     return figures.plot_learning_curves(context.run, diagnosis=context.diagnosis)
 
 
-SECTION = figure_section("learning_curves", "Learning curves", _LEAD, _draw)
+SECTION = figure_section("learning_curves", "Learning curves", _lead, _draw)
