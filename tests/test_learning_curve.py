@@ -57,6 +57,7 @@ def test_a_flat_curve_is_flattened_and_names_capacity_or_regularization() -> Non
     overfit = training_size_verdicts(_curve_table("2", 0.0, 0.5, 0.14, ROWS, gap=0.10), resamples=60)
     assert flat["verdict"].tolist() == [DataVerdict.FLATTENED] == overfit["verdict"].tolist()
     assert "capacity" in flat["reason"].iloc[0] and "regularization" in overfit["reason"].iloc[0]
+    assert "noise in the targets" in flat["reason"].iloc[0]  # a small gap may be all the data allows
     assert flat["predicted_4x"].iloc[0] == pytest.approx(0.14, abs=0.01)
 
 

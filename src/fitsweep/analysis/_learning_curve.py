@@ -17,7 +17,8 @@ verdict asks one question with its interval: how much would doubling the data lo
 - **data-hungry**: the whole interval of the drop per doubling lies above `margin` (for a
   regression's MSE, `margin` times the validation target's variance: a point of R² per doubling);
 - **flattened**: the whole interval lies below `margin`: capacity or regularization, not data,
-  is the lever (which of the two, the train-validation gap says);
+  is the lever: a large train-validation gap points to regularization, a small one to bias
+  (capacity) or to the targets' own noise, which the run's verdicts tell apart;
 - **uncertain**: the interval straddles `margin`, too few sizes were measured, or the last step
   measured (the drop per doubling between the two largest sizes, without the curve) says the
   opposite: the floor c is the least certain part of a fit to a few sizes.
@@ -371,12 +372,14 @@ def _gap_sentence(row: dict[str, Any], verdict: DataVerdict) -> str:
     text = (f"The training-validation gap is {trend}: {_number(row, first)} at {row['rows_first']:,} rows, "
             f"{_number(row, last)} at {row['rows_max']:,}.")
     if verdict is DataVerdict.FLATTENED:
-        lever = ("regularization (or a smaller network)" if last > 0.02 * scale
-                 else "capacity (a larger network, or training longer)")
-        if row["metric"] == "mse" and last <= 0.02 * scale:
+        if last > 0.02 * scale:
+            return text + " Not data but regularization (or a smaller network) is the lever."
+        if row["metric"] == "mse":
             text += (f" Training and validation MSE have both levelled off (training R² "
                      f"{row['train_r2_at_max']:.3f}, validation {row['val_r2_at_max']:.3f}).")
-        text += f" Not data but {lever} is the lever."
+        # A small gap at a flat curve is bias or the targets' own noise; the curve cannot tell which.
+        text += (" Not data: what is left is bias (capacity: a larger network or longer training lowers it) or "
+                 "noise in the targets, which nothing lowers; the trial's verdict (fitsweep diagnose) says which.")
     return text
 
 
