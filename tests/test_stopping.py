@@ -1,4 +1,4 @@
-"""Fit-aware stopping in a sweep: a settled execution stops early, and its final verdict agrees."""
+"""Fit-aware stopping in a sweep: a settled configuration's repeats stop early together; their verdicts agree."""
 
 from __future__ import annotations
 
@@ -28,6 +28,7 @@ def test_a_clearly_underfit_execution_stops_early_and_its_verdict_says_underfit(
     stopped = trials[trials["stop_reason"].notna()]
     assert not stopped.empty and (stopped["stop_reason"] == "underfit").all()
     assert (stopped["l1"] == 0.05).all()
+    assert len(stopped) == 2 and stopped["stopped_at"].nunique() == 1  # its repeats stop together
     assert (stopped["epochs_run"] < 60).all() and (stopped["stopped_at"] == stopped["epochs_run"]).all()
     assert (trials.loc[trials["l1"] == 0.0, "epochs_run"] == 60).all()  # the one that fits trains to the end
     verdicts = verdicts_of(run).set_index(["trial_id", "execution"]).loc[stopped.index]

@@ -42,7 +42,7 @@ from fitsweep.analysis._diagnosis import chance_level_loss, diagnose
 from fitsweep.analysis._importance import importance, importance_findings
 from fitsweep.analysis._learning_curve import DataVerdict, learning_curve_findings, power_law, training_size_verdicts
 from fitsweep.analysis._next_sweep import BestConfiguration, ClosestPair, SweepReading, UnderfitCauses, read_sweep
-from fitsweep.analysis._settled import RowCounts, Settled, settled_verdict, verdict_settings
+from fitsweep.analysis._settled import RowCounts, Settled, settled_repeats, settled_verdict, verdict_settings
 from fitsweep.analysis._split_luck import ValidationLead, validation_lead
 from fitsweep.analysis._verdict_groups import fit_findings, fit_groups
 from fitsweep.analysis._weights import weight_stats
@@ -74,6 +74,7 @@ __all__ = [
     "read_sweep",
     "RowCounts",
     "Settled",
+    "settled_repeats",
     "settled_verdict",
     "SweepReading",
     "training_size_verdicts",
