@@ -73,6 +73,9 @@ def measure(spec: SweepSpec, hyperparameters: list[str]) -> dict[str, Any]:
         "best_trial": best_trial, "score": float(rows["score"].iloc[0]),
         "test_accuracy": float(kept["test_accuracy"]),
         "epochs": int(trials["epochs_run"].sum()), "executions": len(trials), "stopped": stopped,
+        # each trial's epochs run by repeat, and the verdicts they ended with: which stops come late
+        "by_trial": {trial: f"{list(group['epochs_run'])} {sorted(set(verdicts.loc[trial]))}"
+                     for trial, group in trials.groupby("trial_id")},
         "verdicts": verdicts.value_counts().to_dict(), "disagree": disagree, "seconds": seconds,
     }
 
