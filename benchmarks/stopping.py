@@ -1,13 +1,17 @@
-"""Fit-aware stopping (`tuner.stopping: verdict`) against training every epoch, on a study's sweep file.
+"""Fit-aware stopping (`tuner.stopping: verdict`) against training every epoch and Hyperband, on a sweep file.
 
-Runs the sweep twice, stopping off then on (or the order given), each in this process after the
-imports, and prints for each: the best configuration (the trial with the best score), its kept
+Runs the sweep with stopping off, then on, then as KerasTuner's Hyperband (`--order` picks and
+orders them), each in this process after the imports. Hyperband runs with `max_epochs` the
+sweep's epochs and as many trials as fit, in its own order of brackets, in the budget that full
+running spends (the sweep's trials x epochs, each with the sweep's repeats). It prints for each:
+the best configuration (the trial with the best score), its kept
 model's test accuracy, the executions x epochs trained, how many executions stopped and for what,
 the final verdicts (and any stopped execution whose verdict is not the one it was stopped
 for), and the wall time; then the share of epochs the stopping run spent. Run by hand from the root:
 
     .venv/bin/python benchmarks/stopping.py sweeps/moons.yaml --epochs 100
     .venv/bin/python benchmarks/stopping.py sweeps/notmnist-capacity.yaml
+    .venv/bin/python benchmarks/stopping.py benchmarks/digits.yaml --order off,verdict
 """
 
 from __future__ import annotations
@@ -18,6 +22,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import keras_tuner
+
 from fitsweep import load_spec, run_sweep
 from fitsweep.spec import SweepSpec
 from fitsweep.verdicts import verdicts_of
@@ -27,6 +33,23 @@ def variant(spec: SweepSpec, stopping: str, epochs: int | None, max_trials: int 
     train = spec.train.model_copy(update={"epochs": epochs}) if epochs else spec.train
     tuner = spec.tuner.model_copy(update={"stopping": stopping, **({"max_trials": max_trials} if max_trials else {})})
     return spec.model_copy(update={"train": train, "tuner": tuner})
+
+
+def hyperband(spec: SweepSpec) -> SweepSpec:
+    """The sweep as Hyperband, stopping off, with the trials whose planned epochs fit full running's budget."""
+    budget = spec.tuner.max_trials * spec.train.epochs
+    oracle = keras_tuner.oracles.HyperbandOracle(objective="val_loss", max_epochs=spec.train.epochs,
+                                                 factor=spec.tuner.factor)
+    trials = spent = 0
+    for bracket in reversed(range(oracle._get_num_brackets())):  # its order: the most brackets' trials first
+        for round_ in range(oracle._get_num_rounds(bracket)):
+            epochs = oracle._get_epochs(bracket, round_)
+            for _ in range(oracle._get_size(bracket, round_)):
+                if spent + epochs > budget:
+                    break
+                trials, spent = trials + 1, spent + epochs
+    tuner = spec.tuner.model_copy(update={"algorithm": "hyperband", "stopping": "off", "max_trials": max(trials, 1)})
+    return spec.model_copy(update={"tuner": tuner})
 
 
 def measure(spec: SweepSpec, hyperparameters: list[str]) -> dict[str, Any]:
@@ -50,6 +73,9 @@ def measure(spec: SweepSpec, hyperparameters: list[str]) -> dict[str, Any]:
         "best_trial": best_trial, "score": float(rows["score"].iloc[0]),
         "test_accuracy": float(kept["test_accuracy"]),
         "epochs": int(trials["epochs_run"].sum()), "executions": len(trials), "stopped": stopped,
+        # each trial's epochs run by repeat, and the verdicts they ended with: which stops come late
+        "by_trial": {trial: f"{list(group['epochs_run'])} {sorted(set(verdicts.loc[trial]))}"
+                     for trial, group in trials.groupby("trial_id")},
         "verdicts": verdicts.value_counts().to_dict(), "disagree": disagree, "seconds": seconds,
     }
 
@@ -59,19 +85,22 @@ def main() -> None:
     parser.add_argument("sweep")
     parser.add_argument("--epochs", type=int)
     parser.add_argument("--max-trials", type=int)
-    parser.add_argument("--order", default="off,verdict")
+    parser.add_argument("--order", default="off,verdict,hyperband")
     args = parser.parse_args()
     spec = load_spec(args.sweep)
     hyperparameters = ["layers", "depth", "width", "dropout", "l1", "l2", "learning_rate", "regularizers"]
     results = {}
-    for stopping in args.order.split(","):
-        results[stopping] = figures = measure(variant(spec, stopping, args.epochs, args.max_trials), hyperparameters)
-        print(f"stopping {stopping}: {figures}", flush=True)
-    off, on = results.get("off"), results.get("verdict")
-    if off and on:
-        print(f"same best trial: {off['best_trial'] == on['best_trial']}; scores {off['score']:.4f} / "
-              f"{on['score']:.4f}; test accuracy {off['test_accuracy']:.4f} / {on['test_accuracy']:.4f}; "
-              f"epochs {on['epochs']} / {off['epochs']} = {on['epochs'] / off['epochs']:.0%}")
+    for name in args.order.split(","):
+        sweep = variant(spec, "off" if name == "hyperband" else name, args.epochs, args.max_trials)
+        results[name] = figures = measure(hyperband(sweep) if name == "hyperband" else sweep, hyperparameters)
+        print(f"{name}: {figures}", flush=True)
+    off = results.get("off")
+    for name in ("verdict", "hyperband"):
+        other = results.get(name)
+        if off and other:
+            print(f"{name}: same best configuration: {off['best'] == other['best']}; scores {off['score']:.4f} / "
+                  f"{other['score']:.4f}; test accuracy {off['test_accuracy']:.4f} / {other['test_accuracy']:.4f}; "
+                  f"epochs {other['epochs']} / {off['epochs']} = {other['epochs'] / off['epochs']:.0%}")
 
 
 if __name__ == "__main__":

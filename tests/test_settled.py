@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from fitsweep.analysis import RowCounts, settled_verdict, verdict_settings
+from fitsweep.analysis import RowCounts, settled_repeats, settled_verdict, verdict_settings
 from fitsweep.analysis._reachable import Reachable
 from fitsweep.analysis._settled import warm_up_epochs
 from fitsweep.vocabulary import Verdict
@@ -84,3 +84,34 @@ def test_curves_within_noise_of_the_reachable_level_are_never_stopped(kind: str,
 
 def test_the_last_epoch_is_never_stopped():
     assert judge(records("underfit", 60), epochs=60) is None
+
+
+def judge_repeats(curves: list[list[dict[str, float]]], epochs: int = 200, reachable: Reachable | None = REACHABLE):
+    return settled_repeats(curves, [best_index(records_) for records_ in curves], reachable, SETTINGS, epochs=epochs,
+                           rows=ROWS)
+
+
+def test_repeats_that_all_read_underfit_are_settled_together():
+    settled = judge_repeats([records("underfit", 60, seed) for seed in range(3)])
+    assert settled is not None and settled.verdict is Verdict.UNDERFIT
+    assert "mean of 3" in settled.reason  # read from the repeats' mean, as the final verdict reads them
+
+
+def test_an_underfit_repeat_beside_a_sibling_that_fits_is_not_stopped():
+    underfit, fits = records("underfit", 60), records("good", 60)
+    assert judge([*underfit]) is not None  # alone it would be settled
+    assert judge_repeats([underfit, fits]) is None
+    assert judge_repeats([fits, underfit]) is None
+
+
+def test_an_overfit_repeat_beside_siblings_that_do_not_rise_is_not_stopped():
+    rising = records("overfit_rise", 60)
+    assert judge(rising, reachable=None) is not None
+    assert judge_repeats([rising, records("good", 60, 1), records("good", 60, 2)], reachable=None) is None
+
+
+def test_a_repeat_that_ended_early_is_judged_with_the_rest_at_its_last_epoch():
+    # One repeat stopped on patience at epoch 40; the other two train on: all three are underfit.
+    curves = [records("underfit", 40, 0), records("underfit", 60, 1), records("underfit", 60, 2)]
+    settled = judge_repeats(curves)
+    assert settled is not None and settled.verdict is Verdict.UNDERFIT

@@ -53,7 +53,7 @@ from fitsweep.analysis._learning_curve import (
     training_size_verdicts,
 )
 from fitsweep.analysis._next_sweep import BestConfiguration, ClosestPair, SweepReading, UnderfitCauses, read_sweep
-from fitsweep.analysis._settled import RowCounts, Settled, settled_verdict, verdict_settings
+from fitsweep.analysis._settled import RowCounts, Settled, settled_repeats, settled_verdict, verdict_settings
 from fitsweep.analysis._split_luck import ValidationLead, validation_lead
 from fitsweep.analysis._verdict_groups import fit_findings, fit_groups
 from fitsweep.analysis._weights import weight_stats
@@ -91,6 +91,7 @@ __all__ = [
     "read_sweep",
     "RowCounts",
     "Settled",
+    "settled_repeats",
     "settled_verdict",
     "SweepReading",
     "training_size_verdicts",

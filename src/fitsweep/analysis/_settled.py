@@ -13,6 +13,10 @@ settled, and training it further would not change what the sweep learns from it,
 
 Nothing is settled during a warm-up (`warm_up_epochs`). Every bound is the verdicts' own, so an
 execution is never stopped for what its final verdict would call noise.
+
+A configuration's repeats are judged together (`settled_repeats`), as the final verdicts judge
+them (`_repeats`): they stop together, on the verdict of their mean evidence, an outlier among
+three or more on its own; so a stopped execution's final verdict is the one it was stopped for.
 """
 
 from __future__ import annotations
@@ -22,17 +26,20 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+import pandas as pd
+
 from fitsweep.analysis._diagnosis import diagnose
 from fitsweep.analysis._evidence_row import Settings
 from fitsweep.analysis._high_bias import high_bias
 from fitsweep.analysis._high_variance import _rise
 from fitsweep.analysis._reachable import Reachable
-from fitsweep.analysis._verdict_rule import verdict
+from fitsweep.analysis._repeats import outliers, pooled
+from fitsweep.analysis._verdict_rule import Judgement, verdict
 from fitsweep.vocabulary import Verdict
 
 __all__ = [
-    "MIN_WARM_UP", "RISE_PATIENCE", "WARM_UP_SHARE", "RowCounts", "Settled", "evidence_row", "settled_verdict",
-    "verdict_settings", "warm_up_epochs", "with_planned_trials",
+    "MIN_WARM_UP", "RISE_PATIENCE", "WARM_UP_SHARE", "RowCounts", "Settled", "evidence_row", "settled_repeats",
+    "settled_verdict", "verdict_settings", "warm_up_epochs", "with_planned_trials",
 ]
 
 # Nothing is judged before this share of the epochs, nor before MIN_WARM_UP epochs: the first
@@ -42,6 +49,7 @@ MIN_WARM_UP = 10
 # Epochs in a row a rise of the validation loss beyond noise must hold before it is settled.
 RISE_PATIENCE = 5
 _LOSS_NAME = "crossentropy"  # the verdicts judge the penalty-free cross-entropy
+_KEYS = ["trial_id", "execution"]  # a configuration's repeats, as `_repeats` keys them
 
 
 @dataclass(frozen=True)
@@ -98,15 +106,67 @@ def settled_verdict(curve: Sequence[Mapping[str, float]], best: int, reachable: 
         >>> settled_verdict(curve, best, reachable, settings, epochs=200, rows=counts)  # doctest: +SKIP
         Settled(verdict=<Verdict.UNDERFIT: 'underfit'>, reason='training accuracy 0.841 against ...')
     """
-    if len(curve) < warm_up_epochs(epochs) or len(curve) >= epochs:
+    return settled_repeats([curve], [best], reachable, settings, epochs=epochs, rows=rows, patience=patience)
+
+
+def settled_repeats(curves: Sequence[Sequence[Mapping[str, float]]], bests: Sequence[int],
+                    reachable: Reachable | None, settings: Settings, *, epochs: int, rows: RowCounts,
+                    patience: int = RISE_PATIENCE) -> Settled | None:
+    """A configuration's verdict, its repeats judged together, if it is settled for every one of them.
+
+    The final verdicts give each repeat the verdict of the repeats' mean evidence, unless it
+    stands out from them (three repeats or more) and keeps its own (`_repeats`). The repeats are
+    read here the same way, from what they are now (they stop together): settled when every
+    repeat reads the same verdict and, on the evidence it is read from (their mean, or an
+    outlier's own), the underfit gap stays to the last epoch or the overfit rise has held.
+
+    Args:
+        curves: Each repeat's records so far (`settled_verdict`'s `curve`); one that ended
+            early (on patience) has fewer than the rest.
+        bests: The index in each curve of its selected epoch so far.
+        reachable, settings, epochs, rows, patience: As for `settled_verdict`.
+
+    Example:
+        >>> settled_repeats([curve, sibling], [best, sibling_best], reachable, settings, epochs=200,
+        ...                 rows=counts)  # doctest: +SKIP
+    """
+    done = max((len(curve) for curve in curves), default=0)
+    if done < warm_up_epochs(epochs) or done >= epochs:
         return None
-    row = {**evidence_row(curve, best, rows, settings.trend_epochs), "stopped_at": len(curve)}  # its words if stopped
-    judged = verdict(row, reachable, settings, True, _LOSS_NAME)
-    if judged.fit is Verdict.UNDERFIT and reachable is not None and _gap_stays(row, reachable, settings, epochs):
-        return Settled(Verdict.UNDERFIT, judged.reason)
-    if judged.fit is Verdict.OVERFIT and _rise_held(curve, best, rows, settings, patience):
-        return Settled(Verdict.OVERFIT, judged.reason)
+    judged = _judged_together([_row(curve, best, rows, settings) for curve, best in zip(curves, bests, strict=True)],
+                              reachable, settings)
+    fits = {judgement.fit for judgement, _ in judged}
+    if len(fits) != 1:
+        return None
+    fit, reason = judged[0][0].fit, judged[0][0].reason
+    if (fit is Verdict.UNDERFIT and reachable is not None
+            and all(_gap_stays(row, reachable, settings, epochs) for _, row in judged)):
+        return Settled(Verdict.UNDERFIT, reason)
+    if fit is Verdict.OVERFIT and _rise_held(curves, bests, rows, reachable, settings, patience):
+        return Settled(Verdict.OVERFIT, reason)
     return None
+
+
+def _row(curve: Sequence[Mapping[str, float]], best: int, rows: RowCounts, settings: Settings) -> dict[str, Any]:
+    # stopped_at: the verdict's words if it is stopped here
+    return {**evidence_row(curve, best, rows, settings.trend_epochs), "stopped_at": len(curve)}
+
+
+def _judged_together(rows: list[dict[str, Any]], reachable: Reachable | None,
+                     settings: Settings) -> list[tuple[Judgement, dict[str, Any]]]:
+    """Each repeat's verdict as `diagnose` gives it (`_repeats`), with the evidence row it is read from."""
+    records = [{**row, "trial_id": "", "execution": index} for index, row in enumerate(rows)]
+    alone = [verdict(record, reachable, settings, True, _LOSS_NAME) for record in records]
+    if len(records) < 2:
+        return list(zip(alone, records, strict=True))
+    apart = outliers(records, alone, _KEYS, settings)
+    means = pooled(pd.DataFrame([record for index, record in enumerate(records) if index not in apart]),
+                   _KEYS[:-1]).to_dict("records")
+    if not means:
+        return list(zip(alone, records, strict=True))
+    mean = {str(key): value for key, value in means[0].items()}
+    shared = verdict(mean, reachable, settings, True, _LOSS_NAME)
+    return [(alone[index], record) if index in apart else (shared, mean) for index, record in enumerate(records)]
 
 
 def _gap_stays(row: dict[str, Any], reachable: Reachable, settings: Settings, epochs: int) -> bool:
@@ -120,14 +180,18 @@ def _gap_stays(row: dict[str, Any], reachable: Reachable, settings: Settings, ep
     return high_bias(at_end, reachable, settings, True, _LOSS_NAME).clear
 
 
-def _rise_held(curve: Sequence[Mapping[str, float]], best: int, rows: RowCounts, settings: Settings,
-               patience: int) -> bool:
-    """Whether the validation loss has stood clearly above its minimum at each of the last `patience` epochs."""
-    if len(curve) < patience:
+def _rise_held(curves: Sequence[Sequence[Mapping[str, float]]], bests: Sequence[int], rows: RowCounts,
+               reachable: Reachable | None, settings: Settings, patience: int) -> bool:
+    """Whether the validation loss, on the evidence each repeat is read from, has stood clearly above its
+    minimum at each of the last `patience` epochs."""
+    done = max(len(curve) for curve in curves)
+    if done < patience:
         return False
-    for end in range(len(curve) - patience + 1, len(curve) + 1):
-        row = evidence_row(curve[:end], min(best, end - 1), rows, settings.trend_epochs)
-        if not _rise(row, settings, _LOSS_NAME)[1]:
+    for end in range(done - patience + 1, done + 1):
+        cut = [curve[:end] for curve in curves]
+        judged = _judged_together([_row(curve, min(best, len(curve) - 1), rows, settings)
+                                   for curve, best in zip(cut, bests, strict=True)], reachable, settings)
+        if not all(_rise(row, settings, _LOSS_NAME)[1] for _, row in judged):
             return False
     return True
 

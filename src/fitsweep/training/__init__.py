@@ -19,7 +19,7 @@ from fitsweep.data import Splits
 from fitsweep.training._alone import ModelError, check_model, train_alone
 from fitsweep.training._members import EpochListener, FusedTrainer, Member, Outcome
 from fitsweep.training._models import MAX_FUSED_MEMBERS, fresh_session, fusion_groups, fusion_key, require_fusable
-from fitsweep.training.stopping import VerdictStopping, stopping_for
+from fitsweep.training.stopping import ActiveStopping, VerdictStopping, stopping_for
 
 if TYPE_CHECKING:
     import keras
@@ -69,8 +69,8 @@ def train_executions(
         >>> [outcome] = train_executions([Member("0", 0, values, seed=7)], splits, family, epochs=5)  # doctest: +SKIP
         >>> outcome.summary["test_accuracy"]  # doctest: +SKIP
     """
-    listener = on_epoch if stopping is None else _observed(stopping, on_epoch)
-    with stopping_for(stopping, epochs, splits):
+    with stopping_for(stopping, epochs, splits, members) as active:
+        listener = on_epoch if active is None else _observed(active, on_epoch)
         if family.train_fused is not None:
             require_fusable(members, epochs)
             fresh_session(0)  # every draw of a fused member is seeded by its own seed; this fixes anything else
@@ -84,7 +84,7 @@ def train_executions(
                 for member in members]
 
 
-def _observed(stopping: VerdictStopping, on_epoch: EpochListener | None) -> EpochListener:
+def _observed(stopping: ActiveStopping, on_epoch: EpochListener | None) -> EpochListener:
     """`on_epoch`, after the record has joined the sweep's reachable level so far."""
     def listener(member: Member, epoch: int, record: dict[str, float], seconds: float) -> None:
         stopping.observe(member, record)

@@ -59,14 +59,10 @@ class Selection:
         return best
 
     def _settle(self, state: Progress, epoch: int, record: Mapping[str, float]) -> None:
-        """Stop the member once its verdict is settled, saying which and why."""
+        """Stop the member, with its repeats, once their verdict is settled, saying which and why."""
         state.curve.append(record)
-        if state.stopped or self.stopping is None:
-            return
-        first = epoch - len(state.curve) + 1  # a curve starts at the member's first epoch
-        settled = self.stopping.settled(state.curve, state.best_epoch - first)
-        if settled is not None:
-            state.settled, state.stopped_at, state.stopped = settled, epoch, True
+        if self.stopping is not None:
+            self.stopping.settle(state, epoch)
 
 
 @dataclass

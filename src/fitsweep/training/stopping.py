@@ -2,10 +2,15 @@
 
 `VerdictStopping` follows a sweep: the best validation levels every execution has reached so far
 (the sweep's reachable level so far, `fitsweep.analysis.reachable_levels`' yardstick) and the
-verdicts' settings. `train_executions` makes it the stopping of every `Selection` made while it
-trains (a context variable: the fused trainer and `train_alone` make their `Selection`s
-themselves), and feeds it each member's records; `Selection.judge` asks it, after each epoch,
-whether the member's verdict is settled (`fitsweep.analysis.settled_verdict`).
+verdicts' settings. `train_executions` makes an `ActiveStopping` of it the stopping of every
+`Selection` made while it trains (a context variable: the fused trainer and `train_alone` make
+their `Selection`s themselves), and feeds it each member's records; after each epoch
+`Selection.judge` hands it the member's state.
+
+A configuration's repeats stop together, as the final verdicts judge them together
+(`fitsweep.analysis.settled_repeats`): once every repeat still training has reached the epoch,
+their verdict is read from all of them, and when it is settled all of them stop. Repeats trained
+alone train one after another: the first trains to its end, and the others are judged with it.
 
 The reachable level comes from what this process has trained, its fused partners included, and,
 on resume, from the trials its oracle had completed. A worker of a chief sees only the trials it
@@ -18,14 +23,17 @@ import contextlib
 import contextvars
 import math
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from fitsweep.analysis import RowCounts, Settled, settled_verdict, verdict_settings
+from fitsweep.analysis import RowCounts, Settled, settled_repeats, verdict_settings
 from fitsweep.analysis._reachable import Reachable
 from fitsweep.analysis._settled import with_planned_trials
 from fitsweep.data import Splits
 from fitsweep.training._members import Member
 from fitsweep.vocabulary import STOP_CODES
+
+if TYPE_CHECKING:
+    from fitsweep.training.selection import Progress
 
 __all__ = ["STOP_CODES", "ActiveStopping", "Settled", "VerdictStopping", "active_stopping", "stopping_for"]
 
@@ -74,10 +82,10 @@ class VerdictStopping:
                               len(trials), math.nan)
         return with_planned_trials(reachable, self.planned_trials)
 
-    def settled(self, curve: Sequence[Mapping[str, float]], best: int, epochs: int, rows: RowCounts
-                ) -> Settled | None:
-        """`settled_verdict` of an execution's curve against the reachable level so far."""
-        return settled_verdict(curve, best, self.reachable(), self.settings, epochs=epochs, rows=rows)
+    def settled(self, curves: Sequence[Sequence[Mapping[str, float]]], bests: Sequence[int], epochs: int,
+                rows: RowCounts) -> Settled | None:
+        """`settled_repeats` of a configuration's repeats against the reachable level so far."""
+        return settled_repeats(curves, bests, self.reachable(), self.settings, epochs=epochs, rows=rows)
 
 
 def _mean(values: list[float]) -> float:
@@ -85,16 +93,53 @@ def _mean(values: list[float]) -> float:
     return sum(finite) / len(finite) if finite else math.nan
 
 
-@dataclass(frozen=True)
+Key = tuple[str, int]  # (trial, execution)
+
+
 class ActiveStopping:
-    """The stopping of the executions `train_executions` trains now: the sweep's, their epochs and rows."""
+    """The stopping of the executions `train_executions` trains now: the sweep's, their epochs and rows.
 
-    stopping: VerdictStopping
-    epochs: int
-    rows: RowCounts
+    Both trainers tell their listener (`observe`) of a member's record just before
+    `Selection.judge` reads it: `settle` takes the state it is given to be that member's.
+    """
 
-    def settled(self, curve: Sequence[Mapping[str, float]], best: int) -> Settled | None:
-        return self.stopping.settled(curve, best, self.epochs, self.rows)
+    def __init__(self, stopping: VerdictStopping, epochs: int, rows: RowCounts, members: Sequence[Member]) -> None:
+        self.stopping, self.epochs, self.rows = stopping, epochs, rows
+        self.repeats: dict[str, list[Key]] = {}
+        for member in members:
+            self.repeats.setdefault(member.trial_id, []).append((member.trial_id, member.execution))
+        self.states: dict[Key, Progress] = {}
+        self.firsts: dict[Key, int] = {}  # each member's first epoch: its curve's start
+        self.current: Key | None = None
+
+    def observe(self, member: Member, record: Mapping[str, float]) -> None:
+        """Take a member's record into the sweep's reachable level; its state is the next `settle`'s."""
+        self.stopping.observe(member, record)
+        self.current = (member.trial_id, member.execution)
+
+    def settle(self, state: Progress, epoch: int) -> None:
+        """After the observed member's epoch: stop it and its repeats still training once their verdict is settled."""
+        key, self.current = self.current, None
+        if key is None:
+            return
+        self.states[key] = state
+        self.firsts.setdefault(key, epoch - len(state.curve) + 1)
+        keys = self.repeats.get(key[0], [key])
+        if any(repeat not in self.states for repeat in keys):
+            return  # a repeat not trained yet: it is judged with this one once it trains
+        training = [self.states[repeat] for repeat in keys if self._training(self.states[repeat])]
+        if not training or any(len(other.curve) < len(state.curve) for other in training):
+            return  # a repeat has not reached this epoch yet: the last one to reach it decides
+        finite = [repeat for repeat in keys if self.states[repeat].diverged_at is None]
+        settled = self.stopping.settled([self.states[repeat].curve for repeat in finite],
+                                        [self.states[repeat].best_epoch - self.firsts[repeat] for repeat in finite],
+                                        self.epochs, self.rows)
+        if settled is not None:
+            for repeat in training:
+                repeat.settled, repeat.stopped_at, repeat.stopped = settled, epoch, True
+
+    def _training(self, state: Progress) -> bool:
+        return not state.stopped and len(state.curve) < self.epochs
 
 
 _ACTIVE: contextvars.ContextVar[ActiveStopping | None] = contextvars.ContextVar("fitsweep_stopping", default=None)
@@ -106,12 +151,14 @@ def active_stopping() -> ActiveStopping | None:
 
 
 @contextlib.contextmanager
-def stopping_for(stopping: VerdictStopping | None, epochs: int, splits: Splits) -> Iterator[None]:
-    """Make `stopping` the one every `Selection` made meanwhile asks, for executions of `epochs` epochs."""
+def stopping_for(stopping: VerdictStopping | None, epochs: int, splits: Splits,
+                 members: Sequence[Member]) -> Iterator[ActiveStopping | None]:
+    """Make `stopping` the one every `Selection` made meanwhile asks, for `members` of `epochs` epochs."""
     rows = RowCounts(len(splits.y_train), len(splits.y_train_measured), len(splits.y_val))
-    token = _ACTIVE.set(None if stopping is None else ActiveStopping(stopping, epochs, rows))
+    active = None if stopping is None else ActiveStopping(stopping, epochs, rows, members)
+    token = _ACTIVE.set(active)
     try:
-        yield
+        yield active
     finally:
         _ACTIVE.reset(token)
 
