@@ -38,7 +38,7 @@ from fitsweep.families.dense._stack import Stack, architecture
 from fitsweep.families.dense.network import parameter_count, restored_network
 from fitsweep.training import EpochListener, Member, Outcome
 from fitsweep.training.heads import Head
-from fitsweep.training.measurement import head_scores
+from fitsweep.training.measurement import head_scores, members_head_scores
 from fitsweep.training.selection import Progress, Selection, final_outcome
 
 __all__ = ["Shedding", "train"]
@@ -127,12 +127,14 @@ class _Trainer:
                   if not self.progress[index].stopped]
         self.seconds.append(time.perf_counter() - started)
         seconds = self.seconds[-1] / len(active)  # the epoch's time, shared
+        positions = [position for position, _ in active]
+        trained = members_head_scores(self.head, train[positions], labels[positions], penalties[positions])
+        validated = members_head_scores(self.head, val[positions], splits.y_val, penalties[positions])
         improved = []
-        for position, index in active:
+        for (position, index), train_scores, val_scores in zip(active, trained, validated, strict=True):
             record = {
-                **head_scores(self.head, train[position], labels[position], penalties[position], logits=True),
-                **{f"val_{name}": value for name, value in
-                   head_scores(self.head, val[position], splits.y_val, penalties[position], logits=True).items()},
+                **train_scores,
+                **{f"val_{name}": value for name, value in val_scores.items()},
                 **{f"running_{name}": float(values[position]) for name, values in running.items()},
             }
             if self.on_epoch is not None:
@@ -150,8 +152,9 @@ class _Trainer:
         arrays: dict[int, list[np.ndarray]] = {}  # each stack's weights, read once an epoch
         for position in improved:
             stack, place = positions[position]
-            stacked = arrays.setdefault(id(stack), stack.stacked_weights())
-            self.progress[self.group.indices[position]].best_weights = Stack.member_weights(stacked, place)
+            if id(stack) not in arrays:  # not `setdefault`, which would read the weights for every member
+                arrays[id(stack)] = stack.stacked_weights()
+            self.progress[self.group.indices[position]].best_weights = Stack.member_weights(arrays[id(stack)], place)
 
     def shed(self, epochs_left: int) -> None:
         """Rebuild the model without the members that stopped, when `shedding` says it is worth it."""
