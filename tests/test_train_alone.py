@@ -12,7 +12,8 @@ from conftest import tiny_sweep
 from fitsweep import parse_spec
 from fitsweep.data import prepare_data
 from fitsweep.training import Member, ModelError, Outcome, train_alone
-from fitsweep.training.measurement import scores
+from fitsweep.training.heads import Head
+from fitsweep.training.measurement import head_scores, members_head_scores, scores
 
 
 @pytest.fixture(scope="module")
@@ -137,3 +138,22 @@ def test_objects_are_frozen_after_a_collection_only_for_a_caller_that_freezes(mo
         assert not collected(later)
     finally:
         gc.unfreeze()
+
+
+@pytest.mark.parametrize("classes", [2, 3])
+@pytest.mark.parametrize("own_labels", [False, True])
+def test_members_scored_at_once_score_exactly_as_each_alone(classes: int, own_labels: bool) -> None:
+    head = Head(classes)
+    rng = np.random.default_rng(classes)
+    logits = rng.normal(scale=5.0, size=(6, 181, head.units))
+    logits[2, 0, 0] = np.nan  # a diverged member scores NaN, the others are untouched
+    labels = rng.integers(0, classes, (6, 181)) if own_labels else rng.integers(0, classes, 181)
+    penalties = rng.random(6)
+    together = members_head_scores(head, logits, labels, penalties)
+    for member, scored in enumerate(together):
+        alone = head_scores(head, logits[member], labels[member] if own_labels else labels, float(penalties[member]),
+                            logits=True)
+        assert scored.keys() == alone.keys()
+        assert all(scored[name] == alone[name] or (np.isnan(scored[name]) and np.isnan(alone[name]))
+                   for name in alone), member
+    assert np.isnan(together[2]["crossentropy"]) and not np.isnan(together[1]["crossentropy"])

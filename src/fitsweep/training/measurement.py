@@ -26,8 +26,8 @@ import numpy as np
 
 from fitsweep.training.heads import Head
 
-__all__ = ["measure", "penalty", "scores", "head_scores", "regression_scores", "MEASURES", "REGRESSION_MEASURES",
-           "PROBABILITY_EPSILON"]
+__all__ = ["measure", "penalty", "scores", "head_scores", "members_head_scores", "regression_scores", "MEASURES",
+           "REGRESSION_MEASURES", "PROBABILITY_EPSILON"]
 
 # Keras clips predicted probabilities to this before taking logarithms; so does fitsweep.
 PROBABILITY_EPSILON = 1e-7
@@ -119,6 +119,39 @@ def head_scores(head: Head, outputs: np.ndarray, y: np.ndarray, model_penalty: f
     if head.regression:
         return regression_scores(head.predictions(outputs), y, head, model_penalty)
     return scores(outputs, y, head.n_classes, model_penalty, logits=logits)
+
+
+def members_head_scores(head: Head, logits: np.ndarray, y: np.ndarray, penalties: np.ndarray
+                        ) -> list[dict[str, float]]:
+    """`head_scores` of many members at once, from their logits (members, rows, outputs): one dict each.
+
+    `y` is the rows' labels (rows,), or each member's own (members, rows). A classifier's scores
+    come from a few array operations over every member; each member's values are those
+    `head_scores` gives it alone (each row of the arrays is reduced as the one member's would be).
+    """
+    labels = np.broadcast_to(np.asarray(y), logits.shape[:2])
+    if head.regression:
+        return [head_scores(head, outputs, rows, penalty) for outputs, rows, penalty
+                in zip(logits, labels, penalties, strict=True)]
+    losses, correct = _members_per_sample(np.asarray(logits, dtype="float64"), labels.astype("int64"), head.n_classes)
+    crossentropies = losses.mean(axis=1)
+    spreads = losses.std(axis=1, ddof=1) if losses.shape[1] > 1 else np.zeros(len(losses))
+    accuracies = correct.mean(axis=1)
+    return [{"loss": float(mean) + float(penalty), "accuracy": float(accuracy), "crossentropy": float(mean),
+             "crossentropy_sd": float(spread)}
+            for mean, spread, accuracy, penalty in zip(crossentropies, spreads, accuracies, penalties, strict=True)]
+
+
+def _members_per_sample(logits: np.ndarray, y: np.ndarray, n_classes: int) -> tuple[np.ndarray, np.ndarray]:
+    """`_per_sample_from_logits` of every member: (members, rows) losses and hits."""
+    if n_classes == 2:
+        z = logits[..., 0]
+        with np.errstate(invalid="ignore"):  # a diverged network's NaN logits give NaN losses
+            return np.logaddexp(0.0, z) - y * z, (z > 0) == (y == 1)
+    shifted = logits - logits.max(axis=2, keepdims=True)
+    log_normaliser = np.log(np.exp(shifted).sum(axis=2))
+    picked = np.take_along_axis(shifted, y[..., None], axis=2)[..., 0]
+    return log_normaliser - picked, logits.argmax(axis=2) == y
 
 
 def regression_scores(predictions: np.ndarray, y: np.ndarray, head: Head, model_penalty: float = 0.0

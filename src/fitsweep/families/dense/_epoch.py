@@ -87,23 +87,23 @@ class Measurement:
             self.rows = np.concatenate([splits.x_train[self.own], val], axis=1)
             self.predict = tf.function(lambda x: model(x, training=False))
 
-    def __call__(self) -> tuple[np.ndarray, list[np.ndarray], np.ndarray, list[float]]:
-        """Logits on the measured training rows, their labels per member, logits on validation, penalties."""
+    def __call__(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Logits on the measured training rows, their labels (members, rows), logits on validation, penalties."""
         splits = self.splits
         if self.own is None:
             logits = self.infer(self.rows)
-            labels = [splits.y_train_measured] * self.model.n_members
+            labels = np.broadcast_to(splits.y_train_measured, (self.model.n_members, self.n_measured))
         else:
             logits = self.predict(tf.constant(self.rows, tf.float32)).numpy().astype("float64")
-            labels = list(splits.y_train[self.own])
+            labels = splits.y_train[self.own]
         return logits[:, :self.n_measured], labels, logits[:, self.n_measured:], self.penalties()
 
-    def penalties(self) -> list[float]:
+    def penalties(self) -> np.ndarray:
         """Every member's L1/L2 penalty now; each layer's term summed in Python, as Keras' eager values are."""
         if self.terms is None:
-            return [0.0] * self.model.n_members
-        return [sum(float(term) for term in member_terms)
-                for stack_terms in self.terms() for member_terms in stack_terms.numpy().T]
+            return np.zeros(self.model.n_members)
+        return np.array([sum(float(term) for term in member_terms)
+                         for stack_terms in self.terms() for member_terms in stack_terms.numpy().T])
 
 
 def _inference(model: FusedNetworks, n_features: int) -> Callable[[np.ndarray], np.ndarray]:
