@@ -39,7 +39,9 @@ class Epoch:
         self.seeds, self.batch_size = seeds, batch_size
         self.own = None if own_rows is None else tf.constant(own_rows, tf.int64)
         self.n_rows = len(splits.x_train) if own_rows is None else own_rows.shape[1]
-        self.train = tf.function(self._train)
+        # Not converted by autograph: its only loop is an explicit while loop, the rest is plain ops, and
+        # converting every function a step calls made tracing a model about a second longer.
+        self.train = tf.function(self._train, autograph=False)
 
     def __call__(self, epoch: int) -> dict[str, np.ndarray]:
         sums = self.train(tf.constant(epoch, tf.int64)).numpy()
@@ -53,8 +55,10 @@ class Epoch:
         # traced, so the graph's shape arithmetic is folded away rather than run each step.
         batches = tf.reshape(orders[:full * self.batch_size], [full, self.batch_size, self.model.n_members])
         sums = tf.zeros([len(RUNNING), self.model.n_members])
-        for batch in tf.range(full):
-            sums += self._step(batches[batch])
+        if full:
+            _, sums = tf.while_loop(lambda batch, _: batch < full,
+                                    lambda batch, sums: (batch + 1, sums + self._step(batches[batch])),
+                                    (tf.constant(0), sums))
         if rest:
             sums += self._step(orders[full * self.batch_size:])
         return sums
@@ -79,13 +83,14 @@ class Measurement:
         self.n_measured = len(splits.y_train_measured) if self.own is None else self.own.shape[1]
         self.infer = _inference(model, splits.n_features)
         penalised = any(stack.penalised for stack in model.stacks)
-        self.terms = tf.function(lambda: [stack.penalty_terms() for stack in model.stacks]) if penalised else None
+        self.terms = (tf.function(lambda: [stack.penalty_terms() for stack in model.stacks], autograph=False)
+                      if penalised else None)
         if self.own is None:
             self.rows = np.concatenate([splits.x_train_measured, splits.x_val])
         else:  # each member's own measured rows, then the validation rows: (members, rows, features)
             val = np.broadcast_to(splits.x_val, (len(self.own), *splits.x_val.shape))
             self.rows = np.concatenate([splits.x_train[self.own], val], axis=1)
-            self.predict = tf.function(lambda x: model(x, training=False))
+            self.predict = tf.function(lambda x: model(x, training=False), autograph=False)
 
     def __call__(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Logits on the measured training rows, their labels (members, rows), logits on validation, penalties."""
@@ -108,7 +113,7 @@ class Measurement:
 
 def _inference(model: FusedNetworks, n_features: int) -> Callable[[np.ndarray], np.ndarray]:
     """Every member's logits on the same rows, (members, rows, outputs), from one traced function."""
-    predict = tf.function(lambda x: model(x, training=False),
+    predict = tf.function(lambda x: model(x, training=False), autograph=False,
                           input_signature=[tf.TensorSpec((None, n_features), tf.float32)])
 
     def infer(x: np.ndarray) -> np.ndarray:
