@@ -416,3 +416,13 @@ def test_make_splits_keeps_its_two_argument_form_for_generated_sources() -> None
     spec = data_spec(source="moons", samples=100)
     splits = make_splits(load_source(spec), spec)
     assert splits.n_classes == 2 and len(splits.x_train) + len(splits.x_val) + len(splits.x_test) == 100
+
+
+def test_diabetes_is_scikit_learns_raw_measurements_read_as_a_regression() -> None:
+    from sklearn.datasets import load_diabetes
+
+    data = load_source(data_spec(source="diabetes"))
+    x, y = load_diabetes(return_X_y=True, scaled=False)
+    assert data.task.regression and data.x.shape == (442, 10) and data.x_test is None
+    np.testing.assert_allclose(data.x, x, rtol=1e-6)
+    np.testing.assert_array_equal(data.y, y)

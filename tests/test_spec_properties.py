@@ -232,6 +232,7 @@ sources = st.one_of(
         "samples": st.integers(20, 5000), "noise": _floats(0.0, 10.0), "seed": seeds,
         "factor": fractions}),
     st.fixed_dictionaries({"source": st.just("digits")}),
+    st.fixed_dictionaries({"source": st.just("diabetes")}),
     st.fixed_dictionaries({"source": st.just("hdf5"), "path": file_names}, optional={
         "train_dataset": file_names, "test_dataset": st.none() | file_names,
         "validation_dataset": st.none() | file_names, "label_column": st.integers(-5, 5)}),

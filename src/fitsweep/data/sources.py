@@ -107,6 +107,14 @@ def _digits(spec: Any, base_dir: Path) -> SourceData:
     return SourceData(x=(bunch.data / 16.0).astype("float32"), y=bunch.target.astype("int64"), feature_shape=(8, 8))
 
 
+@_loader("diabetes")
+def _diabetes(spec: Any, base_dir: Path) -> SourceData:
+    # The raw measurements: scikit-learn's default copy is centred and scaled over all 442 rows, test rows
+    # included, which `splits` would not allow.
+    x, y = datasets.load_diabetes(return_X_y=True, scaled=False)
+    return SourceData(x=x.astype("float32"), y=y.astype("float64"))
+
+
 # --- file sources ------------------------------------------------------------------------------
 
 

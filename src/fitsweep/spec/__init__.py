@@ -25,6 +25,7 @@ Its modules, each one job, importing only those above it:
 from fitsweep.spec._data import CirclesData as CirclesData
 from fitsweep.spec._data import CSVData as CSVData
 from fitsweep.spec._data import DataSpec
+from fitsweep.spec._data import DiabetesData as DiabetesData
 from fitsweep.spec._data import DigitsData as DigitsData
 from fitsweep.spec._data import HDF5Data as HDF5Data
 from fitsweep.spec._data import KerasTunerData as KerasTunerData
