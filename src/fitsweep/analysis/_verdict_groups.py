@@ -108,12 +108,30 @@ def _span(values: pd.Series | np.ndarray, digits: int = 3) -> str:
     return f"{low:.{digits}f}" if round(low, digits) == round(high, digits) else f"{low:.{digits}f}-{high:.{digits}f}"
 
 
+def _regression(members: pd.DataFrame) -> bool:
+    errors = as_float(members["train_error"])
+    return bool(errors.size and np.isnan(errors).all())
+
+
+def _span_g(values: pd.Series) -> str:
+    """Like `_span`, to four significant digits: squared errors come in the target's units, of any size."""
+    numbers = as_float(values)
+    numbers = numbers[np.isfinite(numbers)]
+    if not numbers.size:
+        return "n/a"
+    low, high = f"{float(numbers.min()):.4g}", f"{float(numbers.max()):.4g}"
+    return low if low == high else f"{low}-{high}"
+
+
 def _summary(fit: Verdict, members: pd.DataFrame) -> str:
     if fit is Verdict.DIVERGED:
         return "a loss became NaN or infinite"
     if fit is Verdict.UNDERFIT:
         return _underfit_summary(members)
     rose = as_float(members["val_rise"])
+    if _regression(members):  # no error rate: the squared errors, in the target's units
+        return (f"validation MSE {_span_g(members['val_crossentropy'])} against training "
+                f"{_span_g(members['train_crossentropy'])}; validation MSE up {_percent_span(rose)} after its minimum")
     accuracies = _span(1 - as_float(members["val_error"])), _span(1 - as_float(members["train_error"]))
     return (f"validation accuracy {accuracies[0]} against training {accuracies[1]}; "
             f"validation loss up {_percent_span(rose)} after its minimum")
@@ -122,8 +140,7 @@ def _summary(fit: Verdict, members: pd.DataFrame) -> str:
 def _underfit_summary(members: pd.DataFrame) -> str:
     """The underfit group's evidence: accuracy only where it shows a gap, so no "0.626 against 0.626"."""
     # A regression has no error rate: its level is the squared error.
-    measure = "MSE" if as_float(members["train_error"]).size and np.isnan(as_float(members["train_error"])).all() \
-        else "cross-entropy"
+    measure = "MSE" if _regression(members) else "cross-entropy"
     cross_entropy = (f"training {measure} {_span(members['train_crossentropy'])} against "
                      f"{_span(members['reachable_crossentropy'])} reachable")
     gap = as_float(members["reachable_error"]) - as_float(members["train_error"])
