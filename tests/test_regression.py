@@ -343,9 +343,40 @@ def test_a_regression_is_judged_by_its_squared_error_against_the_mean_baseline()
         + _epochs("2", [0.05 + 0.01 * f for f in falling], [0.7 + 0.01 * f for f in falling]))  # fits noise
     table = diagnose(epochs, _trials(["0", "1", "2"]), chance_loss=1.0).set_index("trial_id")
     assert table["fit"].to_dict() == {"0": "good", "1": "underfit", "2": "overfit"}, table["fit_reason"].tolist()
-    assert "training MSE 0.901 against 0.321 reachable" in table.loc["1", "fit_reason"]
+    assert "training MSE 0.901 (R² 0.10), validation 0.921 (R² 0.08), against 0.321 (R² 0.68) reachable" in \
+        table.loc["1", "fit_reason"]
     assert "validation MSE 0.701 against training 0.051" in table.loc["2", "fit_reason"]
     assert "(R² 0.68)" in table.loc["0", "fit_reason"]
+
+
+def _flat_near(level: float, trial: str = "0") -> list[dict[str, Any]]:
+    falling = [0.02 / (epoch + 1) for epoch in range(10)]
+    return _epochs(trial, [level + f for f in falling], [level + 0.01 + f for f in falling])
+
+
+def test_a_network_near_r2_0_underfits_when_a_linear_regression_reads_the_features() -> None:
+    from fitsweep.analysis import diagnose
+
+    epochs = pd.DataFrame(_flat_near(0.97) + _flat_near(0.96, "1"))  # two configurations, neither learns
+    linear = {"val_mse": 0.5, "val_mse_sd": 0.7, "gain": 0.5, "gain_se": 0.03}
+    without = diagnose(epochs, _trials(["0", "1"]), chance_loss=1.0)
+    assert set(without["fit"]) == {"good"}, "the sweep alone shows nothing better to reach"
+    table = diagnose(epochs, _trials(["0", "1"]), chance_loss=1.0, linear_reference=linear)
+    assert set(table["fit"]) == {"underfit"}, table["fit_reason"].tolist()
+    assert ("validation 0.982 (R² 0.02), against 0.5 (R² 0.50) reachable (the validation MSE of a linear regression "
+            "fitted on the training split)") in table["fit_reason"][0]
+
+
+def test_where_nothing_beats_the_mean_a_model_at_the_baseline_is_good_and_the_reason_says_why() -> None:
+    from fitsweep.analysis import diagnose
+
+    epochs = pd.DataFrame(_flat_near(0.97))  # one configuration at R² 0.03
+    assert diagnose(epochs, _trials(["0"]), chance_loss=1.0)["fit"][0] == "underfit"  # alone: it learned nothing
+    linear = {"val_mse": 1.02, "val_mse_sd": 1.4, "gain": -0.01, "gain_se": 0.02}  # no better than the mean
+    table = diagnose(epochs, _trials(["0"]), chance_loss=1.0, linear_reference=linear)
+    assert table["fit"][0] == "good", table["fit_reason"][0]
+    assert "no configuration beats predicting the training mean beyond noise" in table["fit_reason"][0]
+    assert "the features hardly predict this target" in table["fit_reason"][0]
 
 
 # --- a whole run ---------------------------------------------------------------------------------
@@ -371,6 +402,8 @@ def test_a_regression_run_writes_its_tables_verdicts_and_report(
     assert run.info["data"]["task"] == "regression" and run.info["chance_loss"] == pytest.approx(
         np.var(prepare_data(run.spec.data).y_train))
     assert run.spec.data.task == "regression" and run.spec.tuner.objective == "val_mse"
+    linear = run.info["linear_reference"]  # the verdicts' yardstick near the baseline, with its noise
+    assert linear["val_mse"] > 0 and linear["gain_se"] > 0 and -1 < linear["test_r2"] < 1
     assert set(run.trials["fit"]) <= {"good", "underfit", "overfit"}
     assert run.trials["fit_reason"].str.contains("MSE").all()
     report = (tmp_path / "runs" / "diabetes" / "report.md").read_text(encoding="utf-8")

@@ -5,7 +5,9 @@ Keras (Adam 0.01, MSE, 60 epochs, 600 rows of noise sd 0.1) a linear model stays
 of about 0.71, while a 64-64 relu network reaches a validation MSE of about 0.016: the linear model
 underfits, the network fits. A 256-256 network trained 300 epochs on 40 rows of noise sd 0.5 fits
 them to a training MSE of 0.03 while its validation MSE is 0.45, above the noise's 0.25: it
-overfits; fitsweep must read each run so.
+overfits; fitsweep must read each run so. Near the baseline of predicting the mean, on scikit-learn's
+diabetes data, a network that has not started training underfits (a linear regression reads the
+features), and one at the baseline of a target of pure noise is as good as the data allow.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import pandas as pd
 import pytest
 
 from fitsweep import parse_spec, run_sweep
+from fitsweep.verdicts import run_verdicts
 
 pytestmark = pytest.mark.slow
 
@@ -56,3 +59,58 @@ def test_a_big_network_on_a_tiny_noisy_set_overfits(tmp_path: Path) -> None:
     big = trials.loc["256-256"]
     assert big["fit"] == "overfit", big["fit_reason"]
     assert "validation MSE" in big["fit_reason"] and big["train_mse"] < big["val_mse"] / 3
+
+
+def _diabetes_sweep(name: str, model: dict[str, Any], train: dict[str, Any], trials: int) -> dict[str, Any]:
+    return {"name": name, "data": {"source": "diabetes", "standardize_target": True}, "model": model,
+            "train": {"optimizer": "adam", "batch_size": 32, "epochs": 30, **train},
+            "tuner": {"algorithm": "grid", "max_trials": trials}}
+
+
+def test_a_pure_noise_target_leaves_a_modest_network_good_and_says_the_features_do_not_predict_it(
+        tmp_path: Path) -> None:
+    """The diabetes features with a target of pure noise: nothing predicts it, and that is no underfitting.
+
+    Plain Keras, the same split (282 training, 71 validation rows, standardized), an 8-unit network,
+    Adam 0.001, batch 32, 30 epochs: training R² 0.03, validation 0.08 (the validation rows' own
+    spread, not skill); a linear regression does worse than the mean on the same validation rows
+    (paired gain -211 ± 273). Alone, a training MSE at the baseline used to read as "learned nothing".
+    """
+    from sklearn.datasets import load_diabetes
+
+    x, _ = load_diabetes(return_X_y=True, scaled=False)
+    noise = np.random.default_rng(0).normal(150, 77, len(x))
+    np.savez(tmp_path / "noise.npz", x_train=x, y_train=noise)
+    sweep = _diabetes_sweep("noise", {"layers": [8]}, {"learning_rate": 0.001}, 1)
+    sweep["data"] = {"source": "npz", "path": str(tmp_path / "noise.npz"), "standardize_target": True}
+    trials = run_sweep(parse_spec(sweep), results_dir=tmp_path / "runs").trials
+    assert trials["fit"].tolist() == ["good"], trials["fit_reason"].tolist()
+    assert "no configuration beats predicting the training mean beyond noise" in trials["fit_reason"][0]
+    assert "the features hardly predict this target" in trials["fit_reason"][0]
+
+
+def test_networks_that_cannot_fit_diabetes_underfit_beside_a_healthy_one_and_against_a_linear_fit(
+        tmp_path: Path) -> None:
+    """An 8-unit network on diabetes at Adam 0.01 fits; at 0.00001, or under L2 10, it does not.
+
+    Plain Keras, the same split (282 training, 71 validation rows), batch 32, 60 epochs: at 0.01
+    training R² 0.65, validation 0.44 (a linear regression: 0.53); at 0.00001 training R² -0.86 and
+    validation -1.32, worse than predicting the mean; under L2 10 on every layer's kernel training
+    R² 0.00 and validation -0.13: it predicts the mean. Beside the healthy network both underfit
+    against the sweep; in a sweep of only those two, whose best is near R² 0, against the linear
+    regression, which the sweep alone could not show.
+    """
+    sweep = _diabetes_sweep("crippled", {"layers": [8], "l2": {"values": [0.0, 10.0]}},
+                            {"learning_rate": {"values": [1e-5, 1e-2]}, "epochs": 60}, 4)
+    run = run_sweep(parse_spec(sweep), results_dir=tmp_path / "runs")
+    trials = run.trials.set_index(["learning_rate", "l2"])
+    assert trials.loc[(1e-2, 0.0), "fit"] == "good", trials["fit_reason"].tolist()
+    assert trials.loc[(1e-5, 0.0), "fit"] == "underfit", trials["fit_reason"].tolist()
+    assert trials.loc[(1e-2, 10.0), "fit"] == "underfit", trials["fit_reason"].tolist()
+    assert "learning rate (1e-05)" in trials.loc[(1e-5, 0.0), "fit_reason"]
+    assert "regularization l2=10: weaken it" in trials.loc[(1e-2, 10.0), "fit_reason"]
+    crippled = run.trials[(run.trials["learning_rate"] == 1e-5) != (run.trials["l2"] == 10.0)]
+    alone = run_verdicts(run.epochs[run.epochs["trial_id"].isin(crippled["trial_id"])], crippled, run.info)
+    assert alone["fit"].tolist() == ["underfit", "underfit"], alone["fit_reason"].tolist()
+    assert alone["fit_reason"].str.contains(
+        "reachable (the validation MSE of a linear regression fitted on the training split)", regex=False).all()

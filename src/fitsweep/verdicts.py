@@ -2,11 +2,11 @@
 
 `fitsweep.analysis.diagnose` is a pure function of the tables and its settings; a run adds what
 its tables cannot say: the task's chance-level loss (a regression's: the squared error of
-predicting the training mean) and its data's description (the task, the scaling applied and what
-`auto` would have done), both recorded in run.json. The trials table's `fit`
+predicting the training mean), a regression's linear reference (what a linear regression fitted
+on the training split reaches) and its data's description (the task, the scaling applied and
+what `auto` would have done), all recorded in run.json. The trials table's `fit`
 column, the report, the terminal, the figures and the next sweep all take their verdicts from
-here, so a trial is coloured in a figure as the report and the table call it.
-"""
+here, so a trial is coloured in a figure as the report and the table call it."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from typing import Any
 import pandas as pd
 
 from fitsweep.analysis import chance_level_loss, diagnose
+from fitsweep.data import linear_reference
 from fitsweep.results import SweepRun
 from fitsweep.results.columns import VERDICT_MEANINGS
 
@@ -44,7 +45,7 @@ def run_verdicts(epochs: pd.DataFrame, trials: pd.DataFrame | None, info: Mappin
     chance = info.get("chance_loss")
     task = (info.get("data") or {}).get("task")  # runs recorded before regressions were classifications
     return diagnose(epochs, trials, chance_loss=None if chance is None else float(chance), data=info.get("data"),
-                    task=task, **settings)
+                    task=task, linear_reference=info.get("linear_reference"), **settings)
 
 
 def verdicts_of(run: SweepRun | Any, splits: Callable[[], Any] | None = None, **settings: Any) -> pd.DataFrame:
@@ -59,10 +60,25 @@ def verdicts_of(run: SweepRun | Any, splits: Callable[[], Any] | None = None, **
     info = dict(getattr(run, "info", None) or {})  # figures take any object with the two tables
     if info.get("chance_loss") is None:
         info["chance_loss"] = _chance_from_data(run, splits)
+    if (info.get("data") or {}).get("task") == "regression" and "linear_reference" not in info:
+        info["linear_reference"] = _linear_from_data(run, splits)
     return run_verdicts(run.epochs, run.trials, info, **settings)
 
 
 def _chance_from_data(run: SweepRun, splits: Callable[[], Any] | None) -> float | None:
+    prepared = _prepared(run, splits)
+    if prepared is None:
+        return None
+    return float(prepared.target_variance if prepared.task.regression else chance_level_loss(prepared.class_priors))
+
+
+def _linear_from_data(run: SweepRun, splits: Callable[[], Any] | None) -> dict[str, float] | None:
+    """A regression recorded before run.json kept its linear reference: fitted again on its splits."""
+    prepared = _prepared(run, splits)
+    return None if prepared is None else linear_reference(prepared)
+
+
+def _prepared(run: SweepRun, splits: Callable[[], Any] | None) -> Any:
     if splits is None:
         from fitsweep.figures import load_splits
 
@@ -70,8 +86,7 @@ def _chance_from_data(run: SweepRun, splits: Callable[[], Any] | None) -> float 
             return load_splits(run, run.info.get("data_dir", "."))
 
     try:
-        prepared = splits()
-        return prepared.target_variance if prepared.task.regression else chance_level_loss(prepared.class_priors)
+        return splits()
     except Exception as error:  # noqa: BLE001 - data that cannot be loaded still leaves the curves to judge
-        log.debug("no chance level: %s", error)
+        log.debug("the run's data cannot be loaded: %s", error)
         return None

@@ -37,6 +37,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from fitsweep.analysis._baseline import baseline_findings
 from fitsweep.analysis._capacity import GAP_NAMES, capacity
 from fitsweep.analysis._common import AnalysisError
 from fitsweep.analysis._compared_metric import ComparedMetric, compared_metric, metric_of_table, other_metrics
@@ -62,6 +63,7 @@ from fitsweep.vocabulary import Verdict as Fit  # the verdicts' enum, named here
 __all__ = [
     "AnalysisError",
     "BestConfiguration",
+    "baseline_findings",
     "Change",
     "ClosestPair",
     "ComparedMetric",

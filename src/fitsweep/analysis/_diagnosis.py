@@ -31,6 +31,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from fitsweep.analysis._baseline import LinearReference, baseline_note, linear_reference_of, near_baseline
 from fitsweep.analysis._common import AnalysisError, require_columns, trial_keys
 from fitsweep.analysis._evidence_row import Settings
 from fitsweep.analysis._fit_evidence import EVIDENCE, evidence_table
@@ -101,6 +102,7 @@ def diagnose(
     trend_epochs: int = 5,
     data: Mapping[str, Any] | None = None,
     task: str | None = None,
+    linear_reference: Mapping[str, float] | None = None,
 ) -> pd.DataFrame:
     """Give each execution of each trial a verdict: overfit, underfit, good or diverged.
 
@@ -171,6 +173,12 @@ def diagnose(
             the mean squared error (`mse`, `val_mse`, their `_sd`) in place of the cross-entropy,
             no error rate, a gap of validation over training MSE as a sign of variance, and
             `chance_loss` the squared error of predicting the training mean (R² 0).
+        linear_reference: A regression's linear reference (run.json's `linear_reference`, from
+            `fitsweep.data.linear_reference`): a linear regression's validation MSE, its rows' spread, and
+            its paired gain over the training mean with that gain's standard error. Where it is below the
+            sweep's best validation MSE it is the reachable level, so a network near R² 0 underfits
+            features that a linear fit reads; where neither it nor the sweep beats the mean beyond noise,
+            a model at the baseline is as good as the data allow and is not underfit (the reasons say so).
 
     Returns:
         One row per (trial_id, execution), `run` first when present: `status` (with `trials`),
@@ -211,7 +219,8 @@ def diagnose(
         table = _with_trial_columns(_apply_trial_status(table, trials, keys), trials, keys)
     if table.empty:
         raise AnalysisError("diagnose found no epochs: the sweep has not finished an epoch yet (or the table is empty)")
-    return _judge(table, keys, settings, measured, "MSE" if regression else "crossentropy" if renamed else "loss")
+    return _judge(table, keys, settings, measured, "MSE" if regression else "crossentropy" if renamed else "loss",
+                  linear_reference_of(linear_reference))
 
 
 _PENALTY_FREE = {"loss": "crossentropy", "val_loss": "val_crossentropy"}
@@ -319,8 +328,9 @@ def _status_reason(error: object) -> str:
 # --- verdicts ------------------------------------------------------------------------------
 
 
-def _judge(table: pd.DataFrame, keys: list[str], settings: Settings, measured: bool, loss_name: str) -> pd.DataFrame:
-    reachable = reachable_levels(table, keys)
+def _judge(table: pd.DataFrame, keys: list[str], settings: Settings, measured: bool, loss_name: str,
+           linear: LinearReference | None) -> pd.DataFrame:
+    reachable = near_baseline(reachable_levels(table, keys), table, keys, linear, settings)
 
     def reference(row: dict[str, Any]) -> Reachable | None:
         return reachable.get(row["run"] if "run" in keys else None)
@@ -373,17 +383,14 @@ _RUNNING_AVERAGES = ("; the training metrics are Keras' running averages over th
 
 def _near_chance_note(reachable: Reachable | None, settings: Settings, loss_name: str) -> str:
     """A sweep whose best configuration is itself near chance: say so, since no verdict can."""
+    if settings.regression:
+        return baseline_note(reachable, settings)
     chance = settings.chance_loss
     if reachable is None or chance is None or not math.isfinite(reachable.crossentropy):
         return ""
     if reachable.crossentropy < settings.underfit_chance_share * chance:
         return ""
     below = 1 - reachable.crossentropy / chance
-    if settings.regression:
-        return (f"; the best configuration (trial {reachable.crossentropy_trial}, validation MSE "
-                f"{reachable.crossentropy:.4g}) explains only {max(below, 0):.0%} of the target's variance "
-                f"{chance:.4g} (R² {below:.2f}): the inputs carry little signal for this target, or no configuration "
-                "trained enough")
     return (f"; the best configuration (trial {reachable.crossentropy_trial}, validation {loss_name} "
             f"{reachable.crossentropy:.3g}) reaches only {max(below, 0):.0%} below the chance level {chance:.3g}: the "
             "inputs carry little signal for this label, or the task is hard, or no configuration trained enough")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from typing import Any, cast
 
+from fitsweep.analysis._baseline import LINEAR
 from fitsweep.analysis._evidence_row import (
     Finding,
     Settings,
@@ -43,7 +44,9 @@ def high_bias(row: dict[str, Any], reachable: Reachable | None, settings: Settin
     train_ce, val_ce = number(row, "train_crossentropy"), number(row, "val_crossentropy")
     if not measured:  # running averages under dropout overstate the training error
         train_error, train_ce = _better(train_error, val_error), _better(train_ce, val_ce)
-    stuck = _stuck(row, train_ce, settings, loss_name)
+    # Where nothing beats the baseline, a loss at it is what the data allow, not a bias.
+    beaten = reachable is None or reachable.baseline_beaten
+    stuck = _stuck(row, train_ce, settings, loss_name) if beaten else ""
     if stuck:
         size = train_ce - reachable.crossentropy if reachable else train_ce  # all of it is left to learn
         return Finding(True, size, stuck + underfit_causes(row, reachable, settings, train_ce))
@@ -55,6 +58,8 @@ def high_bias(row: dict[str, Any], reachable: Reachable | None, settings: Settin
                          loss_name),
     ]
     clear = [check for check in checks if check is not None]
+    if not clear and reachable.alone:  # one configuration beside the linear fit: its own curve may show more
+        return _alone_bias(row, train_error, train_ce, settings, loss_name, beaten)
     if not clear:
         return Finding(False, train_ce - reachable.crossentropy, "")
     text = "; ".join(clear) + underfit_causes(row, reachable, settings, train_ce)
@@ -103,10 +108,24 @@ def _above_reachable(row: dict[str, Any], level: float, reference: float, spread
     if measure == "error":
         shown = (f"training accuracy {1 - level:.3f}{mean_of(row)} against {1 - reference:.3f} reachable "
                  f"(trial {trial}'s validation accuracy)")
+    elif settings.regression:
+        val = number(row, "val_crossentropy")
+        shown = (f"training MSE {_with_r2(level, settings)}, validation {_with_r2(val, settings)}{mean_of(row)}, "
+                 f"against {_with_r2(reference, settings)} reachable ({_whose(trial)})")
     else:
         shown = (f"training {measure} {level:.3g}{mean_of(row)} against {reference:.3g} reachable "
                  f"(trial {trial}'s validation)")
     return shown + _beyond(bound, reachable.trials, val_rows)
+
+
+def _with_r2(mse: float, settings: Settings) -> str:
+    """A squared error and, when the baseline is known, its R² against predicting the training mean."""
+    chance = settings.chance_loss
+    return f"{mse:.4g} (R² {1 - mse / chance:.2f})" if chance and math.isfinite(mse) else f"{mse:.4g}"
+
+
+def _whose(trial: str) -> str:
+    return f"the validation MSE of {trial}" if trial == LINEAR else f"trial {trial}'s validation"
 
 
 def _practical(settings: Settings, measure: str, level: float) -> float:
@@ -121,13 +140,16 @@ def _beyond(bound: float, trials: int, val_rows: float) -> str:
 
 
 def _alone_bias(row: dict[str, Any], train_error: float, train_ce: float, settings: Settings,
-                loss_name: str) -> Finding:
+                loss_name: str, beaten: bool = True) -> Finding:
     """With one configuration, only its own curve shows bias: a loss at chance, or one still falling steeply.
+
+    A loss at the baseline is no bias when nothing beats it (`beaten` False: a regression whose linear
+    reference does no better than the mean).
 
     A network that classifies its training rows right but for `accuracy_margin` fits them: its
     loss falling further (0.01 to 0.002 is -80% an epoch) is confidence, not a bias to remove.
     """
-    if at_chance(train_ce, settings):
+    if beaten and at_chance(train_ce, settings):
         chance = cast(float, settings.chance_loss)
         text = (f"it learned nothing: training {loss_name} {train_ce:.3g}{mean_of(row)} is {train_ce / chance:.0%} "
                 f"of the {settings.baseline} {chance:.3g}")

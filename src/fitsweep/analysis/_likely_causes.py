@@ -26,6 +26,7 @@ def underfit_causes(row: dict[str, Any], reachable: Reachable | None, settings: 
         causes.append(_never_moved_causes(row))
     else:
         causes += [text for text in (_too_fast(row, settings), _improving(row, settings)) if text]
+        causes += [] if causes else [text for text in (_barely_moved(row, settings),) if text]
     penalties = [f"{name}={number(row, name):g}" for name in _PENALTIES if number(row, name) > 0]
     if penalties:
         causes.append(f"regularization {', '.join(penalties)}: weaken it")
@@ -109,6 +110,19 @@ def _too_fast(row: dict[str, Any], settings: Settings) -> str:
     else:
         return ""
     return f"{shown}: the learning rate{_learning_rate(row)} is likely too high: lower it"
+
+
+def _barely_moved(row: dict[str, Any], settings: Settings) -> str:
+    """Words for a training loss that moved less than `margin` of its level over the whole run, or "".
+
+    A network that underfits while its loss creeps (a learning rate of 1e-5 takes a few percent off
+    in 60 epochs) trains too slowly to get anywhere: more epochs at that pace would not close the gap.
+    """
+    moved = number(row, "train_range")
+    if not (math.isfinite(moved) and moved < settings.margin):
+        return ""
+    return (f"the training loss barely moved ({moved:.1%} over {number(row, 'epochs_run'):.0f} epochs): a learning "
+            f"rate{_learning_rate(row)} too small to move the weights: raise the learning rate")
 
 
 def _never_moved_causes(row: dict[str, Any]) -> str:

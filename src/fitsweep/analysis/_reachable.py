@@ -31,6 +31,12 @@ class Reachable:
     crossentropy_trial: str
     trials: int
     params: float
+    # Only the linear reference to compare with: the sweep has one configuration (its curve is judged too).
+    alone: bool = False
+    # Whether anything (the sweep's best, or the linear reference) beats predicting the training mean beyond noise.
+    baseline_beaten: bool = True
+    # A regression's linear reference (`fitsweep.analysis._baseline`), when the run recorded one.
+    linear_val_mse: float = math.nan
 
 
 def reachable_levels(table: pd.DataFrame, keys: list[str]) -> dict[Any, Reachable]:

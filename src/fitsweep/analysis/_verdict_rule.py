@@ -12,6 +12,7 @@ from typing import Any
 
 import pandas as pd
 
+from fitsweep.analysis._baseline import LINEAR
 from fitsweep.analysis._evidence_row import Finding, Settings, at_epoch, mean_of, number
 from fitsweep.analysis._high_bias import high_bias
 from fitsweep.analysis._high_variance import high_variance
@@ -65,9 +66,13 @@ def _good_regression_reason(row: dict[str, Any], reachable: Reachable | None, bi
     train, val = number(row, "train_crossentropy"), number(row, "val_crossentropy")
     shown = (f"training MSE {train:.4g}, validation {val:.4g}{_r2(val, settings)}{mean_of(row)}"
              f"{at_epoch(row, 'best_epoch')}")
-    if reachable is not None:
-        return (f"{shown}: within noise of the {reachable.crossentropy:.4g} validation MSE the sweep reaches, "
+    if reachable is not None and not reachable.alone:
+        whose = LINEAR if reachable.crossentropy_trial == LINEAR else "the sweep"
+        return (f"{shown}: within noise of the {reachable.crossentropy:.4g} validation MSE {whose} reaches, "
                 "and no clear gap or rise of the validation error")
+    if reachable is not None:
+        return (f"{shown}: within noise of the {reachable.crossentropy:.4g} validation MSE {LINEAR} reaches, "
+                "and no clear gap or rise of the validation error, nor a curve still falling steeply")
     note = bias.text or "underfitting judged by its curve alone: one configuration shows nothing better to reach"
     return f"{shown}; no clear gap or rise of the validation error; {note}"
 

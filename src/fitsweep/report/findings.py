@@ -31,7 +31,8 @@ def headline(run: SweepRun, diagnosis: pd.DataFrame | None) -> list[Finding]:
     lines = []
     if imported:
         lines.append(Finding(f"Imported from KerasTuner: {'; '.join(imported.get('not_recorded') or [])}."))
-    for finding in (_fit_lines, _validation_lead_lines, _comparison_lines, _capacity_lines, _importance_lines):
+    for finding in (_fit_lines, _baseline_lines, _validation_lead_lines, _comparison_lines, _capacity_lines,
+                    _importance_lines):
         try:
             lines.extend(finding(run, diagnosis))
         except Exception as error:  # noqa: BLE001 - a finding that cannot be made is left out, the others stand
@@ -48,6 +49,14 @@ def _fit_lines(run: SweepRun, diagnosis: pd.DataFrame | None) -> list[Finding]:
 
     counts, *groups = fit_findings(diagnosis, run.trials)
     return [Finding(f"Trials: {trials}. {counts}"), *(Finding(group) for group in groups)]
+
+
+def _baseline_lines(run: SweepRun, diagnosis: pd.DataFrame | None) -> list[Finding]:
+    """A regression's linear reference beside its best configuration, and whether anything beats the mean."""
+    from fitsweep.analysis import baseline_findings
+
+    lines = baseline_findings(run.trials, diagnosis, run.info.get("chance_loss"), run.info.get("linear_reference"))
+    return [Finding(line) for line in lines]
 
 
 def _validation_lead_lines(run: SweepRun, diagnosis: pd.DataFrame | None) -> list[Finding]:
