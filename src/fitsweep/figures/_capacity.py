@@ -51,7 +51,7 @@ def plot_gap_vs_capacity(run: RunTables | str | Path, *, diagnosis: pd.DataFrame
         diagnosis: `diagnose`'s table; computed if omitted.
 
     Returns:
-        A matplotlib Figure with one panel per gap.
+        A matplotlib Figure with one panel per gap the run measured (a regression has no accuracy gap).
 
     Raises:
         FigureError: No completed execution with a parameter count, or a single network size.
@@ -91,11 +91,13 @@ def _draw(info: _CapacityInfo) -> Figure:
 
     from fitsweep.analysis import GAP_NAMES
 
-    figure = new_figure(10, 3.8)
-    axes = figure.subplots(1, len(_GAPS))
+    # A regression has no accuracy: only the gaps it measured get a panel.
+    gaps = [gap for gap in _GAPS if info.points[gap].notna().any()]
+    figure = new_figure(5 * len(gaps), 3.8)
+    axes = list(figure.subplots(1, len(gaps), squeeze=False)[0])
     order = [fit for fit in (*VERDICT_ORDER, "unknown") if fit in set(info.points["fit"])]
     points = drawn_points(info.points)
-    for ax, gap in zip(axes, _GAPS, strict=True):
+    for ax, gap in zip(axes, gaps, strict=True):
         label = GAP_NAMES[gap].replace(" (", "\n(")  # the bracket on its own line
         sns.scatterplot(data=points, x="params", y=gap, hue="fit", hue_order=order, ax=ax, s=45, alpha=0.8,
                         palette={**VERDICT_COLORS, "unknown": "black"}, legend=ax is axes[0], edgecolor="white")
