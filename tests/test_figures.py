@@ -202,3 +202,9 @@ def test_gap_against_capacity_is_not_drawn_for_a_single_network_size() -> None:
 
     with pytest.raises(FigureError, match="793,610 parameters"):
         plot_gap_vs_capacity("results/notmnist-regularizers")
+
+
+def test_a_regressions_gap_against_capacity_draws_only_the_squared_error_gap() -> None:
+    figure = plot_gap_vs_capacity("results/diabetes")  # no accuracy: no empty accuracy panel
+    assert [ax.get_ylabel().split("\n")[0] for ax in figure.axes] == ["loss gap at the last epoch"]
+    assert figure.axes[0].get_legend() is not None and figure.axes[0].get_title().startswith("Spearman rho = +")

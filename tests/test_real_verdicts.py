@@ -118,3 +118,22 @@ def test_raw_features_left_unscaled_are_named_and_the_next_sweep_scales_them(tmp
     suggestion = suggest_next_sweep(run.path)
     assert "\n  scaling: auto\n" in suggestion
     assert "width: {values: [32, 64]}" in suggestion  # the search space waits for scaled inputs
+
+
+def test_the_diabetes_study_reads_its_big_networks_as_overfit_and_sets_them_beside_a_linear_fit() -> None:
+    """Plain Keras, the same split: a 256-256-256 network's validation MSE is lowest within a few
+    epochs and rises while its training R² goes to 1.00; an 8-unit network's stays level (training
+    R² 0.61, validation 0.45 after 200 epochs) and a linear regression reaches 0.53."""
+    from fitsweep.analysis import baseline_findings
+    from fitsweep.verdicts import verdicts_of
+
+    run = fitsweep.load(REPO / "results" / "diabetes")
+    table = verdicts_of(run).merge(run.trials[["trial_id", "execution", "layers"]].astype({"trial_id": "string"}),
+                                   on=["trial_id", "execution"])
+    big, small = table[table["layers"] == "256-256-256"], table[table["layers"] == "8"]
+    assert (big["fit"] == "overfit").all() and big["fit_reason"].str.contains("kept weights are epoch").all()
+    assert (small["fit"] == "good").all(), small["fit_reason"].tolist()
+    findings = baseline_findings(run.trials, table, run.info["chance_loss"], run.info["linear_reference"])
+    report = " ".join((REPO / "results" / "diabetes" / "report.md").read_text(encoding="utf-8").split())
+    assert findings and findings[0].startswith("A linear regression fitted on the training split") and \
+        findings[0] in report
