@@ -18,7 +18,7 @@ import pandas as pd
 from fitsweep.report.sections.best import best_trials
 from fitsweep.report.text import cell, hyperparameters
 from fitsweep.results import SweepRun
-from fitsweep.results.columns import REGULARIZERS, encode_layers, encode_regularizers
+from fitsweep.results.columns import REGULARIZERS, REGULARIZERS_COLUMN, encode_layers, encode_regularizers
 from fitsweep.vocabulary import TrialStatus, Verdict, verdict_tally
 
 __all__ = ["recommend"]
@@ -61,10 +61,18 @@ def _fits(diagnosis: pd.DataFrame | None, trial_id: str) -> list[str]:
 
 def _settings(row: pd.Series, columns: list[str]) -> str:
     """The best configuration's varied hyperparameters; regularizers at 0 left out, or "no regularization"."""
-    parts = [f"{c} {cell(row[c])}" for c in columns if c not in REGULARIZERS or _number(row[c]) != 0]
-    if any(c in REGULARIZERS for c in columns) and all(_number(row[c]) == 0 for c in columns if c in REGULARIZERS):
+    if REGULARIZERS_COLUMN in columns:  # a combination names its parts itself
+        columns = [c for c in columns if c not in REGULARIZERS]
+    regularizing = [c for c in columns if c in REGULARIZERS or c == REGULARIZERS_COLUMN]
+    parts = [f"{c} {cell(row[c])}" for c in columns if c not in regularizing or _regularized(row[c])]
+    if regularizing and not any(_regularized(row[c]) for c in regularizing):
         parts.append("no regularization")
     return ", ".join(parts)
+
+
+def _regularized(value: Any) -> bool:
+    """Whether a regularizer's strength, or a `regularizers` combination, turns any regularization on."""
+    return value != "none" if isinstance(value, str) else _number(value) != 0
 
 
 def _number(value: Any) -> float:
@@ -98,8 +106,11 @@ def _next_steps(run: SweepRun, diagnosis: pd.DataFrame | None) -> str:
     except Exception as error:  # noqa: BLE001 - a sweep suggest cannot read (another family) still gets its line
         log.debug("no next sweep: %s", error)
         return ""
+    narrowed = {change.key for change in suggestion.changes if change.rule == "narrow"}
     steps = [_step(change.key, change.rule, change.before, change.after) for change in suggestion.changes
-             if change.rule != "grid"]  # the grid's size follows from the other changes
+             if change.rule != "grid"  # the grid's size follows from the other changes
+             and not (change.rule == "widen" and change.key in narrowed)]  # the narrowed list names the new values
+    steps = list(dict.fromkeys(steps))  # two rules may widen one key to the same new values
     if not steps:
         return "Next: nothing to change by fitsweep's rules; more of the same would only add repeats."
     return f"Next: {'; '.join(steps)}. `fitsweep suggest {run.path}` writes that sweep file."
@@ -117,8 +128,19 @@ def _step(key: str, rule: str, before: Any, after: Any) -> str:
         return f"select on {after}"
     if rule == "narrow":  # the search space shrinks to the values around the top configurations
         return f"search {name} only over {_values(after)}"
-    verbs = {"widen": "widen", "learning rate": "try", "capacity": "add capacity:", "regularize": "regularize more:"}
-    return f"{verbs.get(rule, rule + ':')} {name} {'to ' if rule == 'widen' else ''}{_values(after)}"
+    if rule == "widen":
+        added = _added_values(before, after)
+        return f"add {added} to {name}" if added else f"widen {name} to {_values(after)}"
+    verbs = {"learning rate": "try", "capacity": "add capacity:", "regularize": "regularize more:"}
+    return f"{verbs.get(rule, rule + ':')} {name} {_values(after)}"
+
+
+def _added_values(before: Any, after: Any) -> str:
+    """The listed values `after` holds and `before` does not, in words ("" unless both are lists)."""
+    if not all(isinstance(form, Mapping) and "values" in form for form in (before, after)):
+        return ""
+    old = {_value(value) for value in before["values"]}
+    return _values({"values": [value for value in after["values"] if _value(value) not in old]})
 
 
 def _values(form: Any) -> str:
