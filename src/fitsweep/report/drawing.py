@@ -2,7 +2,8 @@
 
 Drawing takes most of a report's time. A figure whose inputs did not change since the last
 report is read back from figures/ (`fitsweep.report.figure_inputs`); the others are drawn by
-worker processes forked from this one, which share the run, its verdicts and its predictions.
+worker processes forked from this one, which share the run, its verdicts and its predictions,
+while this process builds the other sections and whatever else the report needs (`meanwhile`).
 """
 
 from __future__ import annotations
@@ -11,7 +12,8 @@ import contextlib
 import logging
 import os
 import sys
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable
+from concurrent.futures import Future, ProcessPoolExecutor
 
 from fitsweep.errors import FitsweepError
 from fitsweep.report.content import Section
@@ -27,15 +29,19 @@ log = logging.getLogger(__name__)
 _FORKED: tuple[tuple[SectionSpec, ...], Context] | None = None
 
 
-def build_sections(specs: tuple[SectionSpec, ...], context: Context, workers: int) -> list[Section]:
-    """Every section that has something to show, in order: the figures to draw in `workers` processes."""
+def build_sections(specs: tuple[SectionSpec, ...], context: Context, workers: int,
+                   meanwhile: Callable[[], None] = lambda: None) -> list[Section]:
+    """Every section that has something to show, in order: the figures to draw in `workers` processes.
+
+    `meanwhile` runs here once the workers have started, so that it overlaps their drawing.
+    """
     to_draw = [index for index, spec in enumerate(specs) if spec.draws_figure and context.reused_png(spec.key) is None]
     if workers > 1 and len(to_draw) > 1 and context.draw_figures and _forkable(context):
-        drawn = _build_forked(specs, context, to_draw, min(workers, len(to_draw)))
+        built = _build_forked(specs, context, to_draw, min(workers, len(to_draw)), meanwhile)
     else:
-        drawn = {}
-    built = [drawn[index] if index in drawn else guarded(spec, context) for index, spec in enumerate(specs)]
-    return [section for section in built if section is not None]
+        built = {index: guarded(spec, context) for index, spec in enumerate(specs)}
+        meanwhile()
+    return [section for _, section in sorted(built.items()) if section is not None]
 
 
 def guarded(spec: SectionSpec, context: Context) -> Section | None:
@@ -69,16 +75,19 @@ def _forkable(context: Context) -> bool:
     return "tensorflow" not in sys.modules  # a run without stored predictions loads its model
 
 
-def _build_forked(specs: tuple[SectionSpec, ...], context: Context, indices: list[int],
-                  workers: int) -> dict[int, Section | None]:
+def _build_forked(specs: tuple[SectionSpec, ...], context: Context, indices: list[int], workers: int,
+                  meanwhile: Callable[[], None]) -> dict[int, Section | None]:
+    """Sections `indices` built by `workers` forked processes, the others here, then `meanwhile`, all at once."""
     import multiprocessing
 
     global _FORKED
     _FORKED = (specs, context)
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"))
     try:
-        futures = {index: pool.submit(_build_in_worker, index) for index in indices}
-        return {index: future.result() for index, future in futures.items()}
+        drawing: dict[int, Future[Section | None]] = {index: pool.submit(_build_in_worker, index) for index in indices}
+        built = {index: guarded(spec, context) for index, spec in enumerate(specs) if index not in drawing}
+        meanwhile()
+        return {**built, **{index: future.result() for index, future in drawing.items()}}
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
         _FORKED = None

@@ -48,10 +48,15 @@ def build_report(
     """
     context = Context(run, data_dir, splits, retrain, draw_figures)
     inputs = context.figure_inputs  # before any figure is drawn: a table rewritten meanwhile makes it stale
-    sections = build_sections(SECTIONS, context, default_workers() if workers is None else workers)
-    diagnosis = optional(lambda: context.diagnosis)
-    return Report(f"{run.spec.name}: sweep report", _status(run), recommend(run, diagnosis), headline(run, diagnosis),
-                  sections, _now(), diagnosis, figure_inputs=inputs)
+    summary: dict[str, Any] = {}
+
+    def summarize() -> None:  # while the figures are drawn
+        summary["diagnosis"] = diagnosis = optional(lambda: context.diagnosis)
+        summary["recommendation"], summary["headline"] = recommend(run, diagnosis), headline(run, diagnosis)
+
+    sections = build_sections(SECTIONS, context, default_workers() if workers is None else workers, summarize)
+    return Report(f"{run.spec.name}: sweep report", _status(run), summary["recommendation"], summary["headline"],
+                  sections, _now(), summary["diagnosis"], figure_inputs=inputs)
 
 
 def write_report(
