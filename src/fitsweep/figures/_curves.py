@@ -315,7 +315,12 @@ def _set_axes(block: list[Axes], info: _CurvesInfo, first_column: bool) -> None:
         ax.set_xlim(*info.epoch_range)
         ax.set_ylim(*limits[index])
         ticks = _ticks(*limits[index], log=log and index == 0)
-        ax.set_yticks(ticks, [f"{tick:g}" for tick in ticks] if first_column else [""] * len(ticks))
+        if first_column:
+            ax.set_yticks(ticks, [f"{tick:g}" for tick in ticks])
+        else:  # the same grid without ticks: most of the figure's axes, and a tick is several artists
+            ax.yaxis.set_major_locator(NullLocator())
+            ax.hlines(ticks, 0, 1, transform=ax.get_yaxis_transform(), colors=mpl.rcParams["grid.color"],
+                      linewidths=mpl.rcParams["grid.linewidth"], zorder=0.5)
         # Epoch ticks on the bottom axes only: every tick is several artists, and there are many axes.
         epochs = _ticks(*info.epoch_range, integer=True) if index == len(block) - 1 else []
         ax.set_xticks(epochs, [f"{tick:g}" for tick in epochs])
