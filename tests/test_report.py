@@ -181,7 +181,10 @@ def test_the_live_report_skips_refreshes_that_would_slow_the_run(monkeypatch, tm
         calls.append(run_dir)
         time.sleep(0.2)
 
-    monkeypatch.setattr(fitsweep.report.live, "write_report", slow_report)
+    monkeypatch.setattr(fitsweep.report.live, "_write", slow_report)
+    LiveReport(tmp_path).refresh()  # in the run's first seconds: skipped, the end of a run that short writes it
+    assert calls == []
+    monkeypatch.setattr(fitsweep.report.live, "_FIRST_AFTER", 0.0)  # a run old enough
     live = LiveReport(tmp_path)
     live.refresh()
     live.refresh()  # at once: skipped
@@ -416,3 +419,15 @@ def test_the_kept_model_is_named_as_one_execution(tiny_copy: Path) -> None:
     console = Console(width=2000, record=True)  # one line each: the recommendation comes first, unwrapped
     console.print(report_summary(run))
     assert console.export_text().splitlines()[0].rstrip() == recommendation.strip("*")
+
+
+def test_the_end_of_a_run_reuses_the_findings_its_report_was_written_with(tiny_copy: Path) -> None:
+    """What `fitsweep run` prints at its end is the report it just wrote, not the same findings computed again."""
+    from fitsweep.report import last_report
+
+    LiveReport(tiny_copy).refresh(force=True)
+    written = last_report(load(tiny_copy))
+    assert written is not None and written.recommendation in (tiny_copy / "report.md").read_text(encoding="utf-8")
+    run_info = tiny_copy / "run.json"
+    run_info.write_text(run_info.read_text(encoding="utf-8") + "\n", encoding="utf-8")  # the run changed since
+    assert last_report(load(tiny_copy)) is None

@@ -240,8 +240,11 @@ def learning_curve(run_dir: Path, trials: str, sizes: str, repeats: int, epochs:
 def _say_done(result: object, run_dir: Path) -> None:
     """The run's findings, as its report (just written) has them, and where that report is."""
     from fitsweep.display import report_summary
+    from fitsweep.report import last_report
 
-    stdout.print(report_summary(result))
+    written = last_report(result)  # type: ignore[arg-type]
+    stdout.print(report_summary(result) if written is None else
+                 report_summary(result, written.diagnosis, written.headline, written.recommendation))
     stdout.print(f"Results in {run_dir}; report in {run_dir / 'report.html'} (`fitsweep report {run_dir}` draws its "
                  "figures)")
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 from fitsweep.report.content import Finding, Report, ReportFiles, Section
 from fitsweep.report.context import diagnose_run
 from fitsweep.report.findings import headline
-from fitsweep.report.live import LiveReport
+from fitsweep.report.live import LiveReport, last_report
 from fitsweep.report.page import build_report, save_report, write_report
 from fitsweep.report.recommendation import recommend
 from fitsweep.report.sections.best import best_trials
@@ -31,5 +31,5 @@ from fitsweep.report.sections.fit import fit_counts
 
 __all__ = [
     "Finding", "LiveReport", "Report", "ReportFiles", "Section", "best_trials", "build_report", "diagnose_run",
-    "fit_counts", "headline", "recommend", "save_report", "write_report",
+    "fit_counts", "headline", "last_report", "recommend", "save_report", "write_report",
 ]
