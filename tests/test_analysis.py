@@ -371,3 +371,12 @@ def test_verdicts_over_repeats_read_as_words() -> None:
     assert verdict_tally(["good"] * 3) == "good fit in 3 of 3 repeats"
     assert verdict_tally(["underfit", "good", "underfit"]) == "underfit in 2 of 3 repeats, good fit in 1"
     assert verdict_tally(["good", "good"], short=True) == "good in 2 of 2" and verdict_tally(["overfit"]) == "overfit"
+
+
+def test_a_good_execution_of_a_run_without_accuracy_names_the_loss_the_sweep_reaches() -> None:
+    # A KerasTuner project of a regression records loss and val_loss only: no accuracy to quote.
+    epochs = sweep({kind: kind for kind in ("good", "underfit")}, executions=2)
+    epochs = epochs.drop(columns=["accuracy", "val_accuracy"])
+    good = diagnose(epochs).query("fit == 'good'")
+    assert len(good) and not good["fit_reason"].str.contains("accuracy|nan").any()
+    assert good["fit_reason"].str.contains("validation loss the sweep reaches").all()

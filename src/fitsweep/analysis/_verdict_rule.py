@@ -97,8 +97,9 @@ def _good_reason(row: dict[str, Any], reachable: Reachable | None, bias: Finding
                 f"training {loss_name} {number(row, 'train_crossentropy'):.3g}, validation "
                 f"{number(row, 'val_crossentropy'):.3g}{mean_of(row)}{at_epoch(row, 'best_epoch')}")
     if reachable is not None:
-        return (f"{accuracy}: within noise of the {1 - reachable.error:.3f} validation accuracy the sweep reaches, "
-                "and no clear rise of the validation loss")
+        level = (f"{1 - reachable.error:.3f} validation accuracy" if math.isfinite(reachable.error)
+                 else f"{reachable.crossentropy:.3g} validation {loss_name}")  # a run that records no accuracy
+        return f"{accuracy}: within noise of the {level} the sweep reaches, and no clear rise of the validation loss"
     if bias.text:
         note = bias.text
     elif settings.chance_loss is None:
