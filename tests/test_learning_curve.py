@@ -300,7 +300,7 @@ def test_a_linear_model_has_flattened(tmp_path: Path, monkeypatch: pytest.Monkey
              "tuner": {"algorithm": "random", "max_trials": 1, "seed": 0}}
     [verdict], output = _learning_curve_of(sweep, tmp_path, monkeypatch, capsys)
     assert verdict["verdict"] == DataVerdict.FLATTENED, verdict["reason"]
-    assert "Not data but capacity" in output
+    assert "Not data: what is left is bias (capacity" in output
 
 
 def test_the_report_shows_the_section_only_once_the_table_exists(finished: Path, tmp_path: Path) -> None:
