@@ -10,6 +10,7 @@ here, so a trial is coloured in a figure as the report and the table call it."""
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -58,23 +59,22 @@ def verdicts_of(run: SweepRun | Any, splits: Callable[[], Any] | None = None, **
         >>> verdicts_of(fitsweep.load("results/moons"))["fit"].value_counts()  # doctest: +SKIP
     """
     info = dict(getattr(run, "info", None) or {})  # figures take any object with the two tables
+    prepared = functools.cache(lambda: _prepared(run, splits))  # the data is loaded at most once
     if info.get("chance_loss") is None:
-        info["chance_loss"] = _chance_from_data(run, splits)
+        info["chance_loss"] = _chance_from_data(prepared())
     if (info.get("data") or {}).get("task") == "regression" and "linear_reference" not in info:
-        info["linear_reference"] = _linear_from_data(run, splits)
+        info["linear_reference"] = _linear_from_data(prepared())
     return run_verdicts(run.epochs, run.trials, info, **settings)
 
 
-def _chance_from_data(run: SweepRun, splits: Callable[[], Any] | None) -> float | None:
-    prepared = _prepared(run, splits)
+def _chance_from_data(prepared: Any) -> float | None:
     if prepared is None:
         return None
     return float(prepared.target_variance if prepared.task.regression else chance_level_loss(prepared.class_priors))
 
 
-def _linear_from_data(run: SweepRun, splits: Callable[[], Any] | None) -> dict[str, float] | None:
+def _linear_from_data(prepared: Any) -> dict[str, float] | None:
     """A regression recorded before run.json kept its linear reference: fitted again on its splits."""
-    prepared = _prepared(run, splits)
     return None if prepared is None else linear_reference(prepared)
 
 
