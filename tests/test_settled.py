@@ -115,3 +115,35 @@ def test_a_repeat_that_ended_early_is_judged_with_the_rest_at_its_last_epoch():
     curves = [records("underfit", 40, 0), records("underfit", 60, 1), records("underfit", 60, 2)]
     settled = judge_repeats(curves)
     assert settled is not None and settled.verdict is Verdict.UNDERFIT
+
+
+def _stopped_at(order: list[int]) -> list[int | None]:
+    """Epochs at which two underfit repeats stop, settled in `order` each epoch, beside a sweep that fits."""
+    from fitsweep.training import Member
+    from fitsweep.training.selection import Progress
+    from fitsweep.training.stopping import ActiveStopping, VerdictStopping
+
+    stopping = VerdictStopping(CHANCE, planned_trials=32, objective="val_crossentropy", direction="min")
+    good = records("good", 60)
+    for trial in ("best", "other"):
+        for record in good:
+            stopping.record(trial, 0, record)
+    active = ActiveStopping(stopping, epochs=200, rows=ROWS,
+                            members=[Member("weak", execution, {}, seed=execution) for execution in (0, 1)])
+    states = [Progress(("weak", execution)) for execution in (0, 1)]
+    curves = [records("underfit", 60, seed=execution) for execution in (0, 1)]
+    for epoch in range(60):
+        for execution in order:
+            state = states[execution]
+            state.curve.append(curves[execution][epoch])
+            if epoch == 0 or curves[execution][epoch]["val_crossentropy"] < state.best_value:
+                state.best_value, state.best_epoch = curves[execution][epoch]["val_crossentropy"], epoch
+            if not state.stopped:
+                active.settle(state, epoch)
+    return [state.stopped_at for state in states]
+
+
+def test_repeats_settle_together_whatever_order_their_epochs_are_judged_in():
+    forward, backward = _stopped_at([0, 1]), _stopped_at([1, 0])
+    assert forward[0] is not None and forward[0] == forward[1]  # the repeats stop together
+    assert backward == forward

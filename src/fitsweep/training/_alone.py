@@ -172,7 +172,7 @@ class _AloneWatcher(keras.callbacks.Callback):
         super().__init__()
         self.member, self.reader, self.splits, self.measured = member, reader, splits, measured
         self.selection, self.on_epoch = selection, on_epoch
-        self.state = Progress(params=int(reader.model.count_params()))
+        self.state = Progress((member.trial_id, member.execution), params=int(reader.model.count_params()))
         self.started, self.started_at = 0.0, time.time()
 
     def on_epoch_begin(self, epoch: int, logs: Mapping[str, Any] | None = None) -> None:

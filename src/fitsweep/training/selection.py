@@ -69,6 +69,7 @@ class Selection:
 class Progress:
     """One member's state during training."""
 
+    key: tuple[str, int]  # its member's (trial, execution): whose repeats it is judged with
     best_value: float = math.inf
     best_epoch: int = -1
     best_weights: list[np.ndarray] | None = None

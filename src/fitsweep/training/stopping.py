@@ -99,8 +99,8 @@ Key = tuple[str, int]  # (trial, execution)
 class ActiveStopping:
     """The stopping of the executions `train_executions` trains now: the sweep's, their epochs and rows.
 
-    Both trainers tell their listener (`observe`) of a member's record just before
-    `Selection.judge` reads it: `settle` takes the state it is given to be that member's.
+    `observe` takes every member's record into the sweep's reachable level; `settle`, called by
+    `Selection.judge` after the member's epoch, judges the member its state belongs to (`Progress.key`).
     """
 
     def __init__(self, stopping: VerdictStopping, epochs: int, rows: RowCounts, members: Sequence[Member]) -> None:
@@ -110,18 +110,14 @@ class ActiveStopping:
             self.repeats.setdefault(member.trial_id, []).append((member.trial_id, member.execution))
         self.states: dict[Key, Progress] = {}
         self.firsts: dict[Key, int] = {}  # each member's first epoch: its curve's start
-        self.current: Key | None = None
 
     def observe(self, member: Member, record: Mapping[str, float]) -> None:
-        """Take a member's record into the sweep's reachable level; its state is the next `settle`'s."""
+        """Take a member's record into the sweep's reachable level."""
         self.stopping.observe(member, record)
-        self.current = (member.trial_id, member.execution)
 
     def settle(self, state: Progress, epoch: int) -> None:
-        """After the observed member's epoch: stop it and its repeats still training once their verdict is settled."""
-        key, self.current = self.current, None
-        if key is None:
-            return
+        """After a member's epoch: stop it and its repeats still training once their verdict is settled."""
+        key = state.key
         self.states[key] = state
         self.firsts.setdefault(key, epoch - len(state.curve) + 1)
         keys = self.repeats.get(key[0], [key])

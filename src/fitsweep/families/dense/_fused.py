@@ -113,7 +113,8 @@ class _Trainer:
         self.members, self.splits, self.head, self.selection = members, splits, head, selection
         self.on_epoch, self.shedding = on_epoch, shedding
         self.group = Group.first(members, splits, head)
-        self.progress = [Progress(params=parameter_count(member.values, splits.n_features, head)) for member in members]
+        self.progress = [Progress((member.trial_id, member.execution),
+                                  params=parameter_count(member.values, splits.n_features, head)) for member in members]
         self.test_logits: dict[int, np.ndarray] = {}
         self.seconds: list[float] = []  # the current model's epochs
         self.started_at = time.time()
