@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 from sklearn.linear_model import LinearRegression
-from sklearn.metrics import r2_score
+from sklearn.metrics import mean_squared_error, r2_score
 
 from fitsweep.data.splits import Splits
 
@@ -44,5 +44,5 @@ def linear_reference(splits: Splits) -> dict[str, float] | None:
     gains = (splits.y_train.mean() - splits.y_val) ** 2 - squared
     return {"val_mse": float(squared.mean()), "val_mse_sd": float(squared.std(ddof=1)),
             "gain": float(gains.mean()), "gain_se": float(gains.std(ddof=1) / np.sqrt(len(gains))),
-            "val_r2": float(r2_score(splits.y_val, val)), "test_mse": float(np.mean((test - splits.y_test) ** 2)),
+            "val_r2": float(r2_score(splits.y_val, val)), "test_mse": float(mean_squared_error(splits.y_test, test)),
             "test_r2": float(r2_score(splits.y_test, test))}
