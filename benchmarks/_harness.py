@@ -32,9 +32,10 @@ def child_environment() -> dict[str, str]:
     return env
 
 
-def run_child(script: str, side: str, extra: Sequence[str] = (), timeout: float = 900) -> dict[str, Any]:
-    """Run `script --child side extra...` and return the JSON its last stdout line holds."""
-    command = [sys.executable, script, "--child", side, *extra]
+def run_child(script: str, side: str, extra: Sequence[str] = (), timeout: float = 900,
+              python: str = sys.executable) -> dict[str, Any]:
+    """Run `script --child side extra...` under `python` and return the JSON its last stdout line holds."""
+    command = [python, script, "--child", side, *extra]
     done = subprocess.run(command, capture_output=True, text=True, env=child_environment(), timeout=timeout)
     lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
     if done.returncode != 0 or not lines:
@@ -50,15 +51,15 @@ def emit(result: dict[str, Any]) -> None:
 
 def alternate(
     script: str, sides: Sequence[str], repeats: int, extra: Callable[[str], Sequence[str]] = lambda side: (),
-    progress: bool = True,
+    progress: bool = True, python: Callable[[str], str] = lambda side: sys.executable,
 ) -> dict[str, list[dict[str, Any]]]:
-    """`repeats` rounds of one child per side, in turn; results grouped by side."""
+    """`repeats` rounds of one child per side, in turn, each under `python(side)`; results grouped by side."""
     results: dict[str, list[dict[str, Any]]] = {side: [] for side in sides}
     for round_number in range(repeats):
         order = sides if round_number % 2 == 0 else list(reversed(sides))
         for side in order:
             started = time.perf_counter()
-            result = run_child(script, side, extra(side))
+            result = run_child(script, side, extra(side), python=python(side))
             results[side].append(result)
             if progress:
                 print(f"  round {round_number + 1}/{repeats} {side:>9}: {_short(result)} "
@@ -91,8 +92,8 @@ def load_average() -> str:
         return "n/a"
 
 
-def machine() -> dict[str, str]:
-    """The machine and date, for the benchmark README."""
+def machine(packages: Sequence[str] = ("tensorflow", "keras", "keras-tuner")) -> dict[str, str]:
+    """The machine and date, and the versions of `packages` here, for the benchmark README."""
     cpu = platform.processor() or platform.machine()
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -102,7 +103,7 @@ def machine() -> dict[str, str]:
     except OSError:
         pass
     versions = {}
-    for package in ("tensorflow", "keras", "keras-tuner"):
+    for package in packages:
         try:
             from importlib import metadata
 
@@ -117,8 +118,8 @@ def machine() -> dict[str, str]:
     }
 
 
-def header(title: str) -> None:
-    info = machine()
+def header(title: str, packages: Sequence[str] = ("tensorflow", "keras", "keras-tuner")) -> None:
+    info = machine(packages)
     print(f"== {title}")
     print(f"   {info['date']}; {info['cpu']}; Python {info['python']}; {info['versions']}")
     print(f"   load average before: {load_average()}")
