@@ -90,8 +90,9 @@ def trials_summary(run: Any, top: int = 10, columns: Sequence[str] | None = None
     varied = [c for c in hyperparameters if completed[c].nunique(dropna=False) > 1]
     fixed = ", ".join(f"{c}={_cell(completed[c].iloc[0])}" for c in hyperparameters if c not in varied)
     objective = spec.tuner.objective
-    # A table holds its task's metrics only (a regression has no accuracy).
-    shown = list(columns) if columns else [*varied, *(m for m in _metrics(objective) if m in completed), "runs"]
+    # A table holds its task's metrics only (a regression has no accuracy), and an import no test metrics.
+    measured = [m for m in _metrics(objective) if m in completed and completed[m].notna().any()]
+    shown = list(columns) if columns else [*varied, *measured, "runs"]
     aggregated = {c: "first" if c in hyperparameters else "mean" for c in dict.fromkeys([objective, *shown])}
     per_trial = (completed.assign(runs=1).groupby("trial_id", sort=False)
                  .agg({**aggregated, "runs": "sum"}))

@@ -27,6 +27,7 @@ from typing import Any
 import pandas as pd
 
 from fitsweep.errors import ProjectError
+from fitsweep.imported_measures import ImportedMeasures, fitsweep_metric, imported_measures
 from fitsweep.kerastuner import ExecutionCurve, KerasTunerProject, read_execution_curves, read_project
 from fitsweep.results import (
     RunPaths,
@@ -42,8 +43,6 @@ from fitsweep.spec import SWEEP_NAME, SweepSpec, parse_spec
 
 __all__ = ["ImportedSearch", "import_project", "imported_search", "kerastuner_objective"]
 
-# Keras names accuracy after the metric object; fitsweep's tables call every one of them "accuracy".
-_ACCURACY_NAMES = ("accuracy", "acc", "sparse_categorical_accuracy", "categorical_accuracy", "binary_accuracy")
 # Hyperband's bookkeeping, which KerasTuner stores as hyperparameters: columns after the metrics.
 _HYPERBAND_COLUMNS = {
     "tuner/epochs": "hyperband_epochs", "tuner/initial_epoch": "hyperband_initial_epoch",
@@ -53,7 +52,11 @@ _HYPERBAND_COLUMNS = {
 _RESERVED = {"trial_id", "execution", "status", "layers", "regularizers", "regularizer_kind", "run", "fit",
              *TRIAL_METRIC_COLUMNS}
 _AT_BEST_EPOCH = {"loss": "train_loss", "val_loss": "val_loss", "accuracy": "train_accuracy",
-                  "val_accuracy": "val_accuracy"}
+                  "val_accuracy": "val_accuracy",
+                  **{f"{prefix}{name}": f"{prefix or 'train_'}{name}" for prefix in ("", "val_")
+                     for name in ("mse", "mae", "r2")}}
+# The objectives fitsweep's tables rank by, of each task; any other KerasTuner objective ranks by val_loss.
+_RANKED_BY = {"classification": ("val_accuracy",), "regression": ("val_mse", "val_mae", "val_r2")}
 # What KerasTuner never records, said once in run.json and the report.
 NOT_RECORDED = (
     "no test split: KerasTuner searches on training and validation data only, so there are no test metrics",
@@ -149,15 +152,18 @@ def imported_search(project: KerasTunerProject, log_dir: Path | None = None, nam
     skipped: list[str] | None = [] if skip_damaged_logs else None
     curves = _curves(project, log_dir, skipped)
     objective, direction = kerastuner_objective(project.trials)
-    ranked_by = _fitsweep_objective(objective)
+    epoch_rows = _epoch_rows(project, curves)
+    measures = imported_measures(_metric_names(project, curves), objective, pd.DataFrame(epoch_rows))
+    task = measures.task or "classification"  # the tables' columns; an unknown task keeps the loss alone
+    epochs = _epochs_table(epoch_rows, task)
+    ranked_by = _fitsweep_objective(objective, task)
     columns = _hyperparameter_columns(project)
     rows = _trial_rows(project, curves, columns, ranked_by)
-    trials = _scalar_columns(trials_frame(rows, list(columns.values())), list(columns.values()))
+    trials = _scalar_columns(trials_frame(rows, list(columns.values()), task), list(columns.values()))
     trials = _with_hyperband_columns(trials, rows)
-    epochs = _epochs_table(project, curves)
     run_name = _run_name(project.path, name)
-    spec = _spec(project, run_name, log_dir, ranked_by, trials, epochs)
-    info = _run_info(project, log_dir, spec, objective, direction, curves, skipped or [])
+    spec = _spec(project, run_name, log_dir, ranked_by, trials, epochs, measures)
+    info = _run_info(project, log_dir, spec, objective, direction, curves, skipped or [], measures)
     return ImportedSearch(spec, trials, epochs, info)
 
 
@@ -189,16 +195,17 @@ def _close(value: Any, score: float) -> bool:
     return value is not None and math.isclose(float(value), score, rel_tol=1e-9, abs_tol=1e-12)
 
 
-def _fitsweep_metric(name: str) -> str:
-    """A Keras metric name in fitsweep's spelling: every accuracy is "accuracy" (or "val_accuracy")."""
-    prefix, bare = ("val_", name[4:]) if name.startswith("val_") else ("", name)
-    return prefix + ("accuracy" if bare in _ACCURACY_NAMES else bare)
+def _fitsweep_objective(objective: str | None, task: str) -> str:
+    renamed = fitsweep_metric(objective) if objective else ""
+    return renamed if renamed in _RANKED_BY[task] else "val_loss"
 
 
-def _fitsweep_objective(objective: str | None) -> str:
-    # fitsweep's tables rank by val_loss or val_accuracy; any other KerasTuner objective ranks by val_loss.
-    renamed = _fitsweep_metric(objective) if objective else ""
-    return renamed if renamed in ("val_loss", "val_accuracy") else "val_loss"
+def _metric_names(project: KerasTunerProject, curves: dict[str, dict[int, ExecutionCurve]]) -> list[str]:
+    """Every metric name the trials and their logs recorded, as Keras named them."""
+    names = {name for trial in project.trials for name in trial.metrics.metrics}
+    names |= {name for by_execution in curves.values() for curve in by_execution.values()
+              for values in curve.epochs.values() for name in values}
+    return sorted(names)
 
 
 def _curves(project: KerasTunerProject, log_dir: Path | None,
@@ -258,7 +265,7 @@ def _trial_rows(project: KerasTunerProject, curves: dict[str, dict[int, Executio
 def _curve_metrics(curve: ExecutionCurve, objective: str) -> dict[str, Any]:
     epochs = {step: _renamed(values) for step, values in curve.epochs.items()}
     scored = {step: values[objective] for step, values in epochs.items() if _finite(values.get(objective))}
-    pick = max if objective.endswith("accuracy") else min
+    pick = max if objective.endswith(("accuracy", "r2")) else min
     best = pick(scored, key=lambda step: scored[step]) if scored else max(epochs)
     seconds = curve.ended - curve.started if curve.started is not None and curve.ended is not None else None
     return {
@@ -285,7 +292,7 @@ def _renamed(values: dict[str, Any]) -> dict[str, float]:
     renamed: dict[str, float] = {}
     for name, value in values.items():
         if value is not None:
-            renamed.setdefault(_fitsweep_metric(name), float(value))
+            renamed.setdefault(fitsweep_metric(name), float(value))
     return renamed
 
 
@@ -293,9 +300,9 @@ def _finite(value: Any) -> bool:
     return value is not None and math.isfinite(float(value))
 
 
-def _epochs_table(project: KerasTunerProject, curves: dict[str, dict[int, ExecutionCurve]]) -> pd.DataFrame:
+def _epoch_rows(project: KerasTunerProject, curves: dict[str, dict[int, ExecutionCurve]]) -> list[dict[str, Any]]:
     """Every logged epoch; a trial without logs gives its best epoch (execution 0), as trial.json keeps it."""
-    rows = []
+    rows: list[dict[str, Any]] = []
     for trial in project.trials:
         by_execution = curves.get(trial.trial_id)
         if by_execution:
@@ -304,7 +311,11 @@ def _epochs_table(project: KerasTunerProject, curves: dict[str, dict[int, Execut
         elif trial.best_step is not None and trial.metrics.metrics:
             values = _renamed({name: trial.metrics.get_last_value(name) for name in trial.metrics.metrics})
             rows.append({"trial_id": str(trial.trial_id), "execution": 0, "epoch": int(trial.best_step) + 1, **values})
-    frame = epochs_frame(rows)
+    return rows
+
+
+def _epochs_table(rows: list[dict[str, Any]], task: str) -> pd.DataFrame:
+    frame = epochs_frame(rows, task)
     # Columns KerasTuner never records stay out, so no reader takes an empty column for a measurement.
     empty = [column for column in frame.columns[3:] if frame[column].isna().all()]
     return frame.drop(columns=empty)
@@ -337,7 +348,7 @@ def _check_apart(run_root: Path, source: Path, what: str) -> None:
 
 
 def _spec(project: KerasTunerProject, name: str, log_dir: Path | None, objective: str,
-          trials: pd.DataFrame, epochs: pd.DataFrame) -> SweepSpec:
+          trials: pd.DataFrame, epochs: pd.DataFrame, measures: ImportedMeasures) -> SweepSpec:
     """The recorded sweep file of the import: KerasTuner's search as fitsweep's tuner section."""
     settings = project.settings
     hyperband = project.algorithm == "hyperband"
@@ -353,7 +364,7 @@ def _spec(project: KerasTunerProject, name: str, log_dir: Path | None, objective
         tuner["factor"] = settings["factor"]
     raw = {
         "name": name,
-        "data": {"source": "kerastuner", "project": str(project.path.resolve()),
+        "data": {"source": "kerastuner", "task": measures.task or "unknown", "project": str(project.path.resolve()),
                  "tensorboard": None if log_dir is None else str(log_dir.resolve())},
         "train": {"epochs": max(longest)},
         "tuner": tuner,
@@ -363,7 +374,8 @@ def _spec(project: KerasTunerProject, name: str, log_dir: Path | None, objective
 
 
 def _run_info(project: KerasTunerProject, log_dir: Path | None, spec: SweepSpec, objective: str | None,
-              direction: str, curves: dict[str, dict[int, ExecutionCurve]], skipped: list[str]) -> dict[str, Any]:
+              direction: str, curves: dict[str, dict[int, ExecutionCurve]], skipped: list[str],
+              measures: ImportedMeasures) -> dict[str, Any]:
     times = [t for by_execution in curves.values() for c in by_execution.values() for t in (c.started, c.ended)
              if t is not None]
     running = any(trial_status(trial) == "running" for trial in project.trials)
@@ -377,6 +389,9 @@ def _run_info(project: KerasTunerProject, log_dir: Path | None, spec: SweepSpec,
         "algorithm": spec.tuner.algorithm,
         "objective": spec.tuner.objective,
         "chance_loss": None,
+        # The task as the metric names tell it; no data, so no linear reference to fit.
+        **({"data": {"task": measures.task}} if measures.task else {}),
+        **({"linear_reference": None} if measures.task == "regression" else {}),
         "versions": {name: _version(name) for name in ("fitsweep", "keras-tuner", "tensorboard")},
         "imported": {
             "from": "kerastuner",
@@ -389,6 +404,9 @@ def _run_info(project: KerasTunerProject, log_dir: Path | None, spec: SweepSpec,
             "settings": project.settings,
             "objective": objective,
             "objective_direction": direction,
+            "task": measures.task,
+            "task_from": measures.evidence or None,
+            "loss": measures.loss,
             "space": _space_text(project.space),
             "trials_with_curves": len(curves),
             "skipped_event_files": skipped,

@@ -15,6 +15,7 @@ import logging
 from collections.abc import Callable, Mapping
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from fitsweep.analysis import chance_level_loss, diagnose
@@ -22,7 +23,7 @@ from fitsweep.data import linear_reference
 from fitsweep.results import SweepRun
 from fitsweep.results.columns import VERDICT_MEANINGS
 
-__all__ = ["VERDICT_COLUMNS", "run_verdicts", "verdicts_of"]
+__all__ = ["VERDICT_COLUMNS", "run_verdicts", "verdict_measure", "verdicts_of"]
 
 log = logging.getLogger(__name__)
 
@@ -44,9 +45,42 @@ def run_verdicts(epochs: pd.DataFrame, trials: pd.DataFrame | None, info: Mappin
         AnalysisError: As `diagnose` does (no epochs yet, a table missing columns).
     """
     chance = info.get("chance_loss")
-    task = (info.get("data") or {}).get("task")  # runs recorded before regressions were classifications
+    task = _judged_task(info, epochs)
+    if task == "regression":  # a KerasTuner import logs no spread of the squared errors: their noise is unknown
+        epochs = epochs.assign(**{c: np.nan for c in ("mse_sd", "val_mse_sd") if c not in epochs.columns})
     return diagnose(epochs, trials, chance_loss=None if chance is None else float(chance), data=info.get("data"),
                     task=task, linear_reference=info.get("linear_reference"), **settings)
+
+
+def _judged_task(info: Mapping[str, Any], epochs: pd.DataFrame) -> str | None:
+    """The task `diagnose` reads the epochs as; runs recorded before regressions were classifications.
+
+    A KerasTuner regression that logged no MSE is judged by its loss, read as a classification
+    without accuracy is (the squared errors a regression is judged by are not there).
+    """
+    task = (info.get("data") or {}).get("task")
+    return None if task == "regression" and "mse" not in epochs.columns else task
+
+
+def verdict_measure(run: SweepRun | Any) -> str:
+    """The measure a run's verdicts read the fit by, as a sentence names it: "MSE", "MAE", "loss" or "cross-entropy".
+
+    A regression is judged by its squared error whatever loss trained it ("MSE"); a KerasTuner
+    import that logged no MSE by its loss, named for the measure it equals where the import found
+    one (run.json's `imported.loss`); a classification by its cross-entropy.
+
+    Example:
+        >>> verdict_measure(fitsweep.load("results/diabetes"))  # doctest: +SKIP
+        'MSE'
+    """
+    info = dict(getattr(run, "info", None) or {})
+    task = _judged_task(info, run.epochs)
+    if task == "regression" or (task is None and "mse" in run.epochs.columns
+                                and "crossentropy" not in run.epochs.columns):
+        return "MSE"
+    if "accuracy" in run.epochs.columns and run.epochs["accuracy"].notna().any():
+        return "cross-entropy"
+    return str((info.get("imported") or {}).get("loss") or "loss")
 
 
 def verdicts_of(run: SweepRun | Any, splits: Callable[[], Any] | None = None, **settings: Any) -> pd.DataFrame:

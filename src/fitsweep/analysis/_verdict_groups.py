@@ -25,12 +25,15 @@ _MAX_NAMED = 10  # trials named in one finding before "and N more"
 _ACCURACY_GAP = 0.02  # diagnose's accuracy_margin: a smaller shortfall of accuracy is no evidence
 
 
-def fit_groups(diagnosis: pd.DataFrame, trials: pd.DataFrame) -> pd.DataFrame:
+def fit_groups(diagnosis: pd.DataFrame, trials: pd.DataFrame, measure: str | None = None) -> pd.DataFrame:
     """Groups of executions sharing a verdict and a hyperparameter value that only they have.
 
     Args:
         diagnosis: `diagnose`'s output.
         trials: The trials table (for the hyperparameter columns).
+        measure: What the diagnosis read the fit by, as the summaries name it: "MSE" (a
+            regression), "MAE", "loss" or "cross-entropy" (`fitsweep.verdicts.verdict_measure` of a
+            run). None: "cross-entropy" where an error rate was recorded, else "loss".
 
     Returns:
         One row per group: `fit`, `column` and `value` (None for executions no single value
@@ -40,22 +43,23 @@ def fit_groups(diagnosis: pd.DataFrame, trials: pd.DataFrame) -> pd.DataFrame:
     Example:
         >>> fit_groups(diagnose(run.epochs, run.trials), run.trials)  # doctest: +SKIP
     """
-    return pd.DataFrame(_group_rows(diagnosis, trials), columns=["fit", "column", "value", "executions", "trials",
-                                                                  "summary"])
+    return pd.DataFrame(_group_rows(diagnosis, trials, measure),
+                        columns=["fit", "column", "value", "executions", "trials", "summary"])
 
 
-def _group_rows(diagnosis: pd.DataFrame, trials: pd.DataFrame) -> list[dict[str, Any]]:
+def _group_rows(diagnosis: pd.DataFrame, trials: pd.DataFrame, measure: str | None) -> list[dict[str, Any]]:
     keys = [*trial_keys(diagnosis), "execution"]
     require_columns(diagnosis, [*keys, "fit"], "diagnosis")
     hyperparameters = [c for c in table_hyperparameters(trials.columns) if trials[c].nunique() > 1]
     joined = diagnosis.merge(trials[[*keys, *hyperparameters]].drop_duplicates(keys), on=keys, how="left")
     rows: list[dict[str, Any]] = []
     for fit in _ORDER:
-        rows.extend(_groups_of(joined, fit, hyperparameters))
+        rows.extend(_groups_of(joined, fit, hyperparameters, measure))
     return rows
 
 
-def _groups_of(joined: pd.DataFrame, fit: Verdict, hyperparameters: Sequence[str]) -> list[dict[str, Any]]:
+def _groups_of(joined: pd.DataFrame, fit: Verdict, hyperparameters: Sequence[str],
+               measure: str | None) -> list[dict[str, Any]]:
     left = joined[joined["fit"].eq(fit).fillna(False).to_numpy()]
     groups: list[dict[str, Any]] = []
     while len(left) and len(groups) < _MAX_GROUPS:
@@ -64,10 +68,10 @@ def _groups_of(joined: pd.DataFrame, fit: Verdict, hyperparameters: Sequence[str
             break
         column, value = found
         members = left[left[column].astype(str) == value]
-        groups.append(_group(fit, column, value, members))
+        groups.append(_group(fit, column, value, members, measure))
         left = left.drop(members.index)
     if len(left):
-        groups.append(_group(fit, None, None, left))
+        groups.append(_group(fit, None, None, left, measure))
     return groups
 
 
@@ -93,10 +97,11 @@ def _widest_value(joined: pd.DataFrame, left: pd.DataFrame, fit: Verdict,
     return None if best is None else (best[1], best[2])
 
 
-def _group(fit: Verdict, column: str | None, value: str | None, members: pd.DataFrame) -> dict[str, Any]:
+def _group(fit: Verdict, column: str | None, value: str | None, members: pd.DataFrame,
+           measure: str | None) -> dict[str, Any]:
     trial_ids = ", ".join(dict.fromkeys(members["trial_id"].astype(str)))
     return {"fit": fit.value, "column": column, "value": value, "executions": len(members), "trials": trial_ids,
-            "summary": _summary(fit, members)}
+            "summary": _summary(fit, members, _measure(members, measure))}
 
 
 def _span(values: pd.Series | np.ndarray, digits: int = 3) -> str:
@@ -108,9 +113,12 @@ def _span(values: pd.Series | np.ndarray, digits: int = 3) -> str:
     return f"{low:.{digits}f}" if round(low, digits) == round(high, digits) else f"{low:.{digits}f}-{high:.{digits}f}"
 
 
-def _regression(members: pd.DataFrame) -> bool:
+def _measure(members: pd.DataFrame, measure: str | None) -> str:
+    """The measure named, or the one the evidence shows: an error rate comes with the cross-entropy."""
+    if measure is not None:
+        return measure
     errors = as_float(members["train_error"])
-    return bool(errors.size and np.isnan(errors).all())
+    return "loss" if errors.size and np.isnan(errors).all() else "cross-entropy"
 
 
 def _span_g(values: pd.Series) -> str:
@@ -123,24 +131,28 @@ def _span_g(values: pd.Series) -> str:
     return low if low == high else f"{low}-{high}"
 
 
-def _summary(fit: Verdict, members: pd.DataFrame) -> str:
+def _summary(fit: Verdict, members: pd.DataFrame, measure: str) -> str:
     if fit is Verdict.DIVERGED:
         return "a loss became NaN or infinite"
     if fit is Verdict.UNDERFIT:
-        return _underfit_summary(members)
+        return _underfit_summary(members, measure)
     rose = as_float(members["val_rise"])
-    if _regression(members):  # no error rate: the squared errors, in the target's units
-        return (f"validation MSE {_span_g(members['val_crossentropy'])} against training "
-                f"{_span_g(members['train_crossentropy'])}; validation MSE up {_percent_span(rose)} after its minimum")
+    if _no_error_rate(members):  # a regression, or a loss alone: its level, in the target's units
+        return (f"validation {measure} {_span_g(members['val_crossentropy'])} against training "
+                f"{_span_g(members['train_crossentropy'])}; validation {measure} up {_percent_span(rose)} after its "
+                "minimum")
     accuracies = _span(1 - as_float(members["val_error"])), _span(1 - as_float(members["train_error"]))
     return (f"validation accuracy {accuracies[0]} against training {accuracies[1]}; "
             f"validation loss up {_percent_span(rose)} after its minimum")
 
 
-def _underfit_summary(members: pd.DataFrame) -> str:
+def _no_error_rate(members: pd.DataFrame) -> bool:
+    errors = as_float(members["train_error"])
+    return bool(errors.size and np.isnan(errors).all())
+
+
+def _underfit_summary(members: pd.DataFrame, measure: str) -> str:
     """The underfit group's evidence: accuracy only where it shows a gap, so no "0.626 against 0.626"."""
-    # A regression has no error rate: its level is the squared error.
-    measure = "MSE" if _regression(members) else "cross-entropy"
     cross_entropy = (f"training {measure} {_span(members['train_crossentropy'])} against "
                      f"{_span(members['reachable_crossentropy'])} reachable")
     gap = as_float(members["reachable_error"]) - as_float(members["train_error"])
@@ -165,8 +177,10 @@ def _percent_span(values: np.ndarray) -> str:
     return f"{low}%" if low == high else f"{low}-{high}%"
 
 
-def fit_findings(diagnosis: pd.DataFrame, trials: pd.DataFrame) -> list[str]:
+def fit_findings(diagnosis: pd.DataFrame, trials: pd.DataFrame, measure: str | None = None) -> list[str]:
     """The verdicts in a few sentences, by configuration: counts first, then who over- or underfits and why.
+
+    `measure` names what the diagnosis read the fit by, as for `fit_groups`.
 
     Example:
         >>> fit_findings(diagnose(run.epochs, run.trials), run.trials)[1]  # doctest: +SKIP
@@ -175,7 +189,7 @@ def fit_findings(diagnosis: pd.DataFrame, trials: pd.DataFrame) -> list[str]:
     counts = diagnosis["fit"].astype(str).value_counts()
     ordered = [fit for fit in (Verdict.GOOD, *_ORDER) if fit in counts]
     lines = [f"Verdicts over {len(diagnosis)} executions: " + ", ".join(f"{counts[f]} {f}" for f in ordered) + "."]
-    for group in _group_rows(diagnosis, trials):
+    for group in _group_rows(diagnosis, trials, measure):
         named = group["column"] is not None
         trial_ids = str(group["trials"])
         who = f"{group['column']} {group['value']}" if named else f"trial{'s' if ',' in trial_ids else ''} " + (

@@ -46,8 +46,9 @@ def _fit_lines(run: SweepRun, diagnosis: pd.DataFrame | None) -> list[Finding]:
     if diagnosis is None or diagnosis.empty:
         return [Finding(f"Trials: {trials}.")]
     from fitsweep.analysis import fit_findings
+    from fitsweep.verdicts import verdict_measure
 
-    counts, *groups = fit_findings(diagnosis, run.trials)
+    counts, *groups = fit_findings(diagnosis, run.trials, verdict_measure(run))
     return [Finding(f"Trials: {trials}. {counts}"), *(Finding(group) for group in groups)]
 
 

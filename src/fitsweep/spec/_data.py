@@ -222,6 +222,10 @@ class KerasTunerData(Section):
 
     kind: ClassVar[str] = "kerastuner"
     source: Literal["kerastuner"]
+    task: Literal["unknown", "classification", "regression"] = Field("unknown", description=(
+        "What the imported search learned, as its metric names tell: `regression` where Keras logged an MSE, MAE "
+        "or R², `classification` where it logged an accuracy or a cross-entropy, `unknown` where it logged its "
+        "loss alone."))
     project: str = Field(min_length=1, description="The KerasTuner project folder the search was read from.")
     tensorboard: str | None = Field(None, description="The TensorBoard log folder its curves were read from.")
 

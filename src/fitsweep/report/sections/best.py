@@ -28,7 +28,9 @@ def best_trials(run: SweepRun, diagnosis: pd.DataFrame | None, top: int = _TOP) 
         return pd.DataFrame()
     varied = [c for c in hyperparameters(run) if done[c].astype("string").nunique(dropna=False) > 1]
     objective, direction = run.spec.tuner.objective, run.spec.tuner.direction
-    metrics = [c for c in dict.fromkeys((objective, *_metrics(done))) if c in done]
+    # A metric nobody recorded (an import's test metrics) is left out rather than shown as a column of dashes.
+    metrics = [c for c in dict.fromkeys((objective, *_metrics(done))) if c in done
+               and (c == objective or done[c].notna().any())]
     table = done.groupby("trial_id", sort=False).agg({**{c: "first" for c in varied}, **{m: "mean" for m in metrics}})
     table = table.sort_values(objective, ascending=direction == "min", kind="stable").head(top)
     if diagnosis is not None:  # only the trials shown: a sweep of 10,000 trials shows 5

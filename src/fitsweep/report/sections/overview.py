@@ -43,11 +43,23 @@ def _imported_overview(run: SweepRun) -> Section:
         ("Curves", f"{imported.get('trials_with_curves')} of {imported.get('trials')} trials have per-epoch curves "
                    f"({curves})"),
         ("Swept", "; ".join(imported.get("space") or []) or "nothing KerasTuner recorded"),
+        ("Task", _imported_task_text(imported)),
         ("Search", search),
         ("Not recorded", "; ".join(imported.get("not_recorded") or [])),
         ("Time", _time_text(run.info)),
     ]
     return Section("overview", "What was swept", facts=[(k, v) for k, v in facts if v])
+
+
+def _imported_task_text(imported: dict[str, object]) -> str | None:
+    """The task the import read from the metric names, and what the loss is; None for imports that predate it."""
+    if "task" not in imported:
+        return None
+    loss = imported.get("loss")
+    measure = f"; the loss equals the recorded {loss}" if loss not in (None, "loss") else ""
+    if imported["task"] is None:
+        return "unknown: KerasTuner logged the loss alone, so verdicts read the loss"
+    return f"{imported['task']} (from the metrics {imported.get('task_from')}){measure}"
 
 
 def _data_text(run: SweepRun) -> str:
