@@ -131,7 +131,7 @@ def test_a_text_column_of_identifiers_is_refused(tmp_path: Path) -> None:
 @pytest.mark.parametrize("listed, fragment", [
     (["colr"], "data.categorical names 'colr', which is not a column; did you mean 'colour'? "
                "the feature columns are: 'id', 'size', 'colour'"),
-    (["target"], "data.categorical names the target column 'target'"),
+    (["target"], "data.categorical names the target column 'target', which is what the models learn, not a feature"),
 ])
 def test_categorical_must_name_feature_columns(tmp_path: Path, listed: list[str], fragment: str) -> None:
     write(tmp_path, animals(30))

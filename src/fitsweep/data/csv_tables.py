@@ -157,8 +157,8 @@ def _categorical_columns(spec: Any, frames: list[tuple[Path, pd.DataFrame]], fea
     listed = set(spec.categorical)
     for name in spec.categorical:
         if name == spec.target:
-            raise DataError(f"{path}: data.categorical names the target column '{name}', whose values are the "
-                            f"classes already; allowed: feature columns {listing(features)}")
+            raise DataError(f"{path}: data.categorical names the target column '{name}', which is what the models "
+                            f"learn, not a feature; allowed: feature columns {listing(features)}")
         if name not in features:
             close = difflib.get_close_matches(name, features, n=1)
             suggestion = f"did you mean '{close[0]}'? " if close else ""
