@@ -283,3 +283,71 @@ def test_a_run_learns_a_text_column_and_names_its_classes(tmp_path: Path, monkey
     code, output = invoke_cli(["resume", str(results / "tiny")], monkeypatch, capsys)
     assert code == 2 and "the CSV data changed since the run started" in output
     assert json.loads((results / "tiny" / "run.json").read_text(encoding="utf-8")) == recorded
+
+
+def messy_regression(rows: int) -> pd.DataFrame:
+    """A numeric target beside a text column, a column with gaps and a single-valued one."""
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"x": rng.normal(size=rows).round(3), "gappy": rng.normal(size=rows).round(3),
+                          "colour": [COLOURS[i % 3] for i in range(rows)], "site": "NL"})
+    frame["target"] = (2 * frame["x"] + frame["colour"].map({"red": 1.0, "green": 0.0, "blue": -1.0})).round(3)
+    frame["gappy"] = frame["gappy"].astype(object)
+    frame.loc[[4, 9], "gappy"] = None
+    return frame
+
+
+def test_validate_says_what_a_messy_regression_table_becomes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    write(tmp_path, messy_regression(90))
+    sweep = write_sweep(tmp_path, csv_sweep({"path": "d.csv", "missing": "median"}))
+    code, output = invoke_cli(["validate", str(sweep)], monkeypatch, capsys)
+    assert code == 0, output
+    assert "task regression (auto: the target holds fractional values)" in output and "objective: val_mse" in output
+    for said in ("one-hot encoded 'colour' (3 categories): categories from the training split",
+                 "filled missing values with the training split's median: 'gappy'",
+                 "dropped 'site' (only 'NL'): a single value on every training row"):
+        assert f"\n  {said}" in output
+
+
+@pytest.mark.parametrize("data, said", [
+    ({"categorical": ["target"]}, "data.categorical names the target column 'target', which is what the models learn"),
+    ({"categorical": ["colr"]}, "data.categorical names 'colr', which is not a column"),
+    ({"missing": "mean", "gaps_in": "colour"}, "and data.missing: mean fills number columns only"),
+    ({"task": "regression", "text_target": True}, "data.task is regression, but the target column holds text"),
+])
+def test_bad_table_settings_exit_2_in_one_line_and_write_nothing(
+        data: dict[str, Any], said: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    frame = messy_regression(60).assign(gappy=1.5)
+    if data.pop("gaps_in", None):
+        frame.loc[[3], "colour"] = None
+    if data.pop("text_target", None):
+        frame["target"] = frame["colour"]
+    write(tmp_path, frame.drop(columns="site"))
+    sweep = write_sweep(tmp_path, csv_sweep({"path": "d.csv", **data}))
+    before = sorted(tmp_path.rglob("*"))
+    code, output = invoke_cli(["run", str(sweep), "--results-dir", str(tmp_path / "results")], monkeypatch, capsys)
+    lines = output.strip().splitlines()
+    assert code == 2 and len(lines) == 1 and str(tmp_path / "d.csv") in lines[0] and said in lines[0], output
+    assert sorted(tmp_path.rglob("*")) == before
+
+
+@pytest.mark.slow
+def test_a_messy_regression_runs_and_its_report_lists_the_encoding(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    from fitsweep import load
+
+    write(tmp_path, messy_regression(120))
+    sweep = write_sweep(tmp_path, csv_sweep({"path": "d.csv", "missing": "mean"}, tuner={"max_trials": 2}))
+    results = tmp_path / "results"
+    code, output = invoke_cli(["run", str(sweep), "--results-dir", str(results), "--quiet"], monkeypatch, capsys)
+    assert code == 0, output
+    run = load(results / "tiny")
+    assert run.spec.data.task == "regression" and run.info["data"]["table"]["encoded"] == {
+        "colour": ["blue", "green", "red"]}
+    table = run.info["data"]["table"]
+    assert set(table["dropped_columns"]) == {"site"} and "gappy" in table["filled"]
+    assert run.trials["val_mse"].notna().all() and run.trials["fit_reason"].str.contains("MSE").all()
+    report = (results / "tiny" / "report.md").read_text(encoding="utf-8")
+    assert "one-hot encoded 'colour' (3 categories)" in report and "dropped 'site' (only 'NL')" in report
+    assert "filled missing values with the training split's mean: 'gappy'" in report

@@ -218,3 +218,14 @@ def test_few_rows_of_a_noisy_wave_leave_a_network_data_hungry(
     write_report(run_dir)
     report = (run_dir / "report.md").read_text(encoding="utf-8")
     assert "nested, random shares of the training split" in report and "fitted to the validation MSE" in report
+
+
+def test_compare_refuses_a_regression_metric_for_a_classification_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    from conftest import tiny_sweep
+
+    run = run_sweep(parse_spec(tiny_sweep(tuner={"max_trials": 1}, train={"epochs": 1})), results_dir=tmp_path)
+    before = sorted(p.name for p in run.path.rglob("*"))
+    code, output = invoke_cli(["compare", str(run.path), "--metric", "r2"], monkeypatch, capsys)
+    assert code == 2 and output.strip() == f"{PREFIX}--metric r2: does not measure a classification; allowed: accuracy"
+    assert sorted(p.name for p in run.path.rglob("*")) == before

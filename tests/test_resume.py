@@ -151,3 +151,36 @@ def test_an_interrupted_grid_resumes_to_every_point_once(tmp_path: Path, fused_t
     points = sorted(zip(resumed.trials["width"], resumed.trials["dropout"], strict=True))
     assert points == sorted((width, dropout) for width in (4, 8, 16) for dropout in (0.0, 0.5))
     assert (resumed.trials["status"] == "completed").all()
+
+
+def _regression_csv(folder: Path) -> Path:
+    """A numeric target of two features and a colour, as a CSV a user brings."""
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(160, 2))
+    colour = rng.choice(["red", "blue"], size=160)
+    target = 2 * x[:, 0] - x[:, 1] + (colour == "red") + 0.2 * rng.normal(size=160)
+    path = folder / "target.csv"
+    pd.DataFrame({"a": x[:, 0], "b": x[:, 1], "colour": colour, "target": target}).to_csv(path, index=False)
+    return path
+
+
+def test_an_interrupted_regression_resumes_to_the_uninterrupted_runs_tables(tmp_path: Path) -> None:
+    sweep = tiny_sweep(data={"source": "csv", "path": str(_regression_csv(tmp_path))},
+                       model={"depth": 1, "width": {"values": [4, 8, 16]}, "dropout": 0.0, "l2": 0.0},
+                       tuner={"algorithm": "grid", "max_trials": 3}, train={"epochs": 3, "fused_trials": 1})
+    sweep["data"] = {key: value for key, value in sweep["data"].items() if key in ("source", "path")}
+    reference = run_sweep(parse_spec(sweep), results_dir=tmp_path / "reference")
+    with pytest.raises(KeyboardInterrupt):
+        run_sweep(parse_spec(sweep), results_dir=tmp_path / "stopped", observer=_StopAt("2"))
+    run_dir = tmp_path / "stopped" / "tiny"
+    assert json.loads((run_dir / "run.json").read_text())["status"] == "interrupted"
+    resumed = resume_sweep(run_dir)
+    assert resumed.info["status"] == "completed" and resumed.info["data"]["task"] == "regression"
+    assert {"val_mse", "fit", "fit_reason"} <= set(resumed.trials.columns)
+    pd.testing.assert_frame_equal(resumed.trials.drop(columns=[*TIMINGS, "worker"], errors="ignore"),
+                                  reference.trials.drop(columns=[*TIMINGS, "worker"], errors="ignore"))
+    pd.testing.assert_frame_equal(resumed.epochs.drop(columns=["seconds"]), reference.epochs.drop(columns=["seconds"]))
+    assert resumed.info["linear_reference"] == reference.info["linear_reference"]
+    assert resumed.info["chance_loss"] == reference.info["chance_loss"]
