@@ -127,6 +127,8 @@ def test_a_regression_records_its_random_splits_as_unstratified(diabetes_csv: Pa
      "mse is a regression loss, and the task is classification; allowed: auto, crossentropy"),
     ({"data": {"task": "regression"}, "train": {"loss": "crossentropy"}}, "train.loss",
      "allowed: auto, mse, mae, huber"),
+    ({"data": {"task": "regression"}, "train": {"loss": "hinge"}}, "train.loss",
+     "Input should be 'auto', 'crossentropy', 'mse', 'mae' or 'huber', got 'hinge'"),
     ({"data": {"task": "regression"}, "tuner": {"objective": "val_accuracy"}}, "tuner.objective",
      "val_accuracy measures classification, and the task is regression; allowed: val_loss, val_mse, val_mae, val_r2"),
     ({"data": {"source": "moons"}, "tuner": {"objective": "val_r2"}}, None, None),

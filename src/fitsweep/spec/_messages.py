@@ -99,6 +99,8 @@ def _problem(first: ErrorDetails, keys: list[str], model: type[BaseModel] | None
         return _unknown_family(first["input"], families)
     if first["type"] == "missing":
         return "required key is missing"
+    if first["type"] == "literal_error":  # a misspelt choice: say what was given beside what is allowed
+        return f"{first['msg']}, got {shown(first['input'])}"
     return first["msg"].removeprefix("Value error, ")
 
 
