@@ -137,3 +137,14 @@ def test_the_loss_is_the_measure_it_equals_at_every_epoch() -> None:
                            "mse": [4.1, 2.4], "val_mse": [4.9, 3.0]})
     assert imported_measures(epochs.columns, None, epochs).loss == "MAE"
     assert imported_measures(epochs.columns, None, epochs.assign(loss=[2.0, 1.4])).loss == "loss"
+
+
+def test_a_metric_that_is_the_loss_is_the_objective_rather_than_val_loss() -> None:
+    from fitsweep.importing import kerastuner_objective
+
+    trial = kt.engine.trial.Trial(kt.HyperParameters(), trial_id="0", status="COMPLETED")
+    for name, value in {"val_loss": 0.4, "val_mse": 0.4, "val_mae": 0.5}.items():
+        trial.metrics.register(name, direction="min")
+        trial.metrics.update(name, value, step=0)
+    trial.score = 0.4
+    assert kerastuner_objective([trial]) == ("val_mse", "min")

@@ -172,8 +172,9 @@ def kerastuner_objective(trials: Sequence[Any]) -> tuple[str | None, str]:
 
     oracle.json does not record the objective; a completed trial's `score` is its objective's
     best value, so the objective is the metric whose best value equals the score in every scored
-    trial (a validation metric first, when a training metric happens to tie). A multi-objective
-    or custom score matches none: (None, "min"), as KerasTuner minimises such a score.
+    trial (a validation metric first, when a training metric happens to tie; a named metric before
+    val_loss, which equals it when it is the loss). A multi-objective or custom score matches none:
+    (None, "min"), as KerasTuner minimises such a score.
 
     Example:
         >>> kerastuner_objective([])
@@ -187,7 +188,8 @@ def kerastuner_objective(trials: Sequence[Any]) -> tuple[str | None, str]:
         candidates = matching if candidates is None else candidates & matching
     if not candidates:
         return None, "min"
-    name = sorted(candidates, key=lambda n: (not n.startswith("val_"), n))[0]
+    # val_loss ties with the metric the loss is (val_mse under an MSE loss): the named metric was the objective.
+    name = sorted(candidates, key=lambda n: (not n.startswith("val_"), n == "val_loss", n))[0]
     return name, str(scored[0].metrics.get_direction(name))
 
 
