@@ -148,3 +148,11 @@ def test_a_metric_that_is_the_loss_is_the_objective_rather_than_val_loss() -> No
         trial.metrics.update(name, value, step=0)
     trial.score = 0.4
     assert kerastuner_objective([trial]) == ("val_mse", "min")
+
+
+@pytest.mark.slow
+def test_the_report_of_an_import_reads_its_curves_as_keras_logged_them(regressions: Path, tmp_path: Path) -> None:
+    _imported(regressions, "huber_mse", tmp_path)
+    report = (tmp_path / "huber_mse" / "report.md").read_text(encoding="utf-8")
+    assert "Each trial's loss as Keras logged it, with any L1/L2 penalty: validation solid" in report
+    assert "train.loss" not in report and "standardize_target" not in report

@@ -18,6 +18,9 @@ _READING = ("validation solid, training dashed, colour the verdict. Overfitting 
 
 
 def _lead(context: Context) -> str:
+    if context.run.info.get("imported"):  # KerasTuner's own logs: no train.loss, no penalty-free columns
+        accuracy = " (top) and accuracy (bottom)" if "accuracy" in context.run.epochs.columns else ""
+        return f"Each trial's loss as Keras logged it, with any L1/L2 penalty{accuracy}: {_READING}"
     if context.run.spec.recorded_task == "regression":  # no accuracy, and the loss is train.loss itself
         return (f"Each trial's loss (train.loss with the L1/L2 penalty, on the standardized target where "
                 f"data.standardize_target is set): {_READING}")
