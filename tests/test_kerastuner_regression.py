@@ -97,6 +97,9 @@ def test_an_mae_loss_is_named_mae_and_never_mse_or_accuracy(regressions: Path, t
     assert reasons.str.contains("loss").all()  # the loss the networks were judged by, which is the MAE
     report = (tmp_path / "mae" / "report.md").read_text(encoding="utf-8")
     assert "the loss equals the recorded MAE" in report and "accuracy n/a" not in report
+    printed = invoke("diagnose", str(tmp_path / "mae"))
+    assert printed.exit_code == 0 and "train_mae" in printed.output and "val_mae" in printed.output
+    assert "train_error" not in printed.output
 
 
 @pytest.mark.slow

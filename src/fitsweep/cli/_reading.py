@@ -5,7 +5,7 @@ search plain KerasTuner ran (`import`, which writes it as a run of its own).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -20,6 +20,9 @@ from fitsweep.cli._options import (
     run_dir_argument,
 )
 from fitsweep.errors import FitsweepError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 # The columns of `compare`'s table that are printed, {m} the metric compared by, {others} the means of the task's
 # other test metrics (a regression's R² and MAE beside its MSE); the CSV has them all.
@@ -97,16 +100,25 @@ def diagnose(run_dir: Path, csv_path: Path | None, confidence: float, margin: fl
     """
     from fitsweep.display import frame_table
     from fitsweep.results import load
-    from fitsweep.verdicts import verdicts_of
+    from fitsweep.verdicts import verdict_measure, verdicts_of
 
     run = load(run_dir)
     verdicts = verdicts_of(run, confidence=confidence, margin=margin, accuracy_margin=accuracy_margin)
     counts = ", ".join(f"{n} {fit}" for fit, n in verdicts["fit"].value_counts().items())
     _write_csv(verdicts, csv_path)  # first: a file that cannot be written is the one line said
     stdout.print(f"{run.spec.name}: {counts}")
-    shown = verdicts[["trial_id", "execution", "fit", "best_epoch", "train_error", "val_error", "fit_reason"]]
-    stdout.print(frame_table(shown))
+    stdout.print(frame_table(_verdict_columns(verdicts, verdict_measure(run))))
     _say_written(csv_path)
+
+
+def _verdict_columns(verdicts: pd.DataFrame, measure: str) -> pd.DataFrame:
+    """The verdicts as printed: error rates, or where none was recorded (a regression) the measure judged."""
+    keys = ["trial_id", "execution", "fit", "best_epoch"]
+    if verdicts["train_error"].notna().any():
+        return verdicts[[*keys, "train_error", "val_error", "fit_reason"]]
+    name = measure.lower().replace("-", "")  # "MSE" -> train_mse, "loss" -> train_loss
+    levels = {"train_crossentropy": f"train_{name}", "val_crossentropy": f"val_{name}"}
+    return verdicts[[*keys, *levels, "fit_reason"]].rename(columns=levels)
 
 
 @click.command()
