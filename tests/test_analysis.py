@@ -380,3 +380,20 @@ def test_a_good_execution_of_a_run_without_accuracy_names_the_loss_the_sweep_rea
     good = diagnose(epochs).query("fit == 'good'")
     assert len(good) and not good["fit_reason"].str.contains("accuracy|nan").any()
     assert good["fit_reason"].str.contains("validation loss the sweep reaches").all()
+
+
+def test_summaries_of_a_run_without_accuracy_name_the_measure_not_mse() -> None:
+    # A KerasTuner import that logged its loss alone: no error rate, and no sign the loss is a squared error.
+    from fitsweep.analysis import fit_findings
+
+    kinds = {"a": "underfit", "b": "underfit", "c": "good", "d": "overfit"}
+    epochs = sweep(kinds).drop(columns=["accuracy", "val_accuracy"])
+    trials = pd.DataFrame({"trial_id": list(kinds), "execution": 0, "status": "completed",
+                           "layers": ["8", "8", "64-64", "256-256"]})
+    diagnosis = diagnose(epochs, trials)
+    unnamed = fit_findings(diagnosis, trials)
+    assert unnamed[1].startswith("Underfit: layers 8 (all 2 executions): training loss ")
+    assert not any("MSE" in line or "accuracy" in line for line in unnamed)
+    named = fit_findings(diagnosis, trials, "MAE")
+    assert named[1].startswith("Underfit: layers 8 (all 2 executions): training MAE ")
+    assert any("validation MAE" in line and "validation MAE up" in line for line in named if "Overfit" in line)
