@@ -24,8 +24,15 @@ from fitsweep.space import hyperparameter_names
 from fitsweep.tensorboard import EPOCH_SCALARS, FIT_CODES, TensorBoardLog
 from helpers import EVERY_STAGE, hparam_value, read_events, run_killed_at, scalar_series, session_start
 
-SESSION_COLUMNS = ["test_accuracy", "test_crossentropy", "val_accuracy", "val_crossentropy", "train_accuracy",
-                   "train_crossentropy", "best_epoch", "epochs_run", "params"]
+SESSION_COLUMNS = {
+    "classification": ["test_accuracy", "test_crossentropy", "val_accuracy", "val_crossentropy", "train_accuracy",
+                       "train_crossentropy", "best_epoch", "epochs_run", "params"],
+    "regression": ["test_mse", "test_r2", "test_mae", "val_mse", "val_r2", "val_mae", "train_mse", "train_r2",
+                   "train_mae", "best_epoch", "epochs_run", "params"],
+}
+# Each task's generalization gap in a session: (tag, minuend, subtrahend) columns.
+GAPS = {"classification": ("accuracy_gap", "train_accuracy", "val_accuracy"),
+        "regression": ("mse_gap", "val_mse", "train_mse")}
 
 
 def _last(accumulator: EventAccumulator, tag: str) -> float:
@@ -38,12 +45,13 @@ def _f32(value: Any) -> float:
 
 def assert_tensorboard_matches_tables(run: Any) -> None:
     """Every execution's session, curves and verdict in TensorBoard equal the run's tables."""
-    paths = RunPaths(run.path)
+    paths, task = RunPaths(run.path), run.spec.recorded_task
     names = hyperparameter_names(run.spec)
     experiment = hparams_metadata.parse_experiment_plugin_data(
         read_events(paths.tensorboard_dir).SummaryMetadata(hparams_metadata.EXPERIMENT_TAG).plugin_data.content)
     assert sorted(info.name for info in experiment.hparam_infos) == sorted(names)
-    assert {(m.name.group, m.name.tag) for m in experiment.metric_infos} >= {("", "test_accuracy"), ("verdict", "fit")}
+    assert {(m.name.group, m.name.tag) for m in experiment.metric_infos} >= {("", SESSION_COLUMNS[task][0]),
+                                                                             ("verdict", "fit")}
     sessions = sorted(path.relative_to(paths.tensorboard_dir).as_posix()
                       for path in paths.tensorboard_dir.glob("trial_*/execution_*"))
     keys = zip(run.trials["trial_id"], run.trials["execution"], strict=True)
@@ -56,15 +64,16 @@ def assert_tensorboard_matches_tables(run: Any) -> None:
         recorded = {name: hparam_value(value) for name, value in start.hparams.items()}
         assert recorded == {name: getattr(row, name) if isinstance(getattr(row, name), str)
                             else float(getattr(row, name)) for name in names}
-        for column in SESSION_COLUMNS:
+        for column in SESSION_COLUMNS[task]:
             assert _last(accumulator, column) == _f32(getattr(row, column)), column
-        assert _last(accumulator, "accuracy_gap") == pytest.approx(row.train_accuracy - row.val_accuracy, abs=1e-6)
+        gap, minuend, subtrahend = GAPS[task]
+        assert _last(accumulator, gap) == pytest.approx(getattr(row, minuend) - getattr(row, subtrahend), rel=1e-6)
         end = hparams_metadata.parse_session_end_info_plugin_data(
             accumulator.SummaryMetadata(hparams_metadata.SESSION_END_INFO_TAG).plugin_data.content)
         assert end.status == (api_pb2.STATUS_SUCCESS if row.status == "completed" else api_pb2.STATUS_FAILURE)
         assert _last(read_events(session / "verdict"), "fit") == FIT_CODES[row.fit]
         epochs = run.epochs[(run.epochs["trial_id"] == row.trial_id) & (run.epochs["execution"] == row.execution)]
-        for split, tags in EPOCH_SCALARS.items():
+        for split, tags in EPOCH_SCALARS[task].items():
             curves = read_events(session / split)
             for tag, column in tags.items():
                 expected = zip(epochs["epoch"], epochs[column], strict=True)
@@ -185,6 +194,22 @@ def test_with_workers_the_chief_writes_every_session(tmp_path: Path) -> None:
     spec = parse_spec(tiny_sweep(tuner={"max_trials": 2, "executions_per_trial": 2}, train={"epochs": 2}))
     run = run_parallel(spec, workers=1, results_dir=tmp_path)
     assert_tensorboard_matches_tables(run)
+
+
+@pytest.mark.slow
+def test_a_regression_through_two_workers_writes_its_mse_mae_and_r2(tmp_path: Path) -> None:
+    from fitsweep.search.parallel import run_parallel
+
+    sweep = {"name": "diabetes", "data": {"source": "diabetes", "standardize_target": True},
+             "model": {"layers": {"values": [[], [16]]}}, "train": {"epochs": 3, "batch_size": 32},
+             "tuner": {"algorithm": "grid", "executions_per_trial": 2}}
+    run = run_parallel(parse_spec(sweep), workers=2, results_dir=tmp_path)
+    assert run.spec.recorded_task == "regression" and set(run.trials["fit"]) <= {"good", "underfit", "overfit"}
+    assert_tensorboard_matches_tables(run)
+    experiment = hparams_metadata.parse_experiment_plugin_data(read_events(RunPaths(run.path).tensorboard_dir)
+                                                               .SummaryMetadata(hparams_metadata.EXPERIMENT_TAG)
+                                                               .plugin_data.content)
+    assert not {m.name.tag for m in experiment.metric_infos} & {"test_accuracy", "val_crossentropy", "accuracy_gap"}
 
 
 def test_verdicts_are_written_only_when_they_change(tiny_run: Any, tmp_path: Path) -> None:

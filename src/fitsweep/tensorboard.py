@@ -7,7 +7,8 @@ would (a folder per trial and execution), with fitsweep's own measurements:
         events.out.tfevents.*       the experiment: each swept hyperparameter's domain, the metrics
         trial_<id>/execution_<k>/   one HParams session per execution, grouped by trial
             events.out.tfevents.*   its hyperparameters, its status and its metrics at the best epoch
-            train/                  epoch_loss, epoch_accuracy, epoch_crossentropy at every epoch (step 1, 2, ...)
+            train/                  epoch_loss, epoch_accuracy, epoch_crossentropy at every epoch (step 1, 2, ...);
+                                    a regression's epoch_loss, epoch_mse, epoch_mae, epoch_r2
             validation/             the same on the validation split
             verdict/                fit: -1 underfit, 0 good, 1 overfit, 2 diverged
 
@@ -60,19 +61,28 @@ __all__ = ["EPOCH_SCALARS", "FIT_CODES", "SESSION_METRICS", "VERDICT_GROUP", "Te
 
 log = logging.getLogger(__name__)
 
-# Sub-run -> TensorBoard tag -> epochs-table column: the names Keras' TensorBoard callback uses,
-# with fitsweep's measurements (after the epoch, dropout off; crossentropy without the penalty).
+# Task -> sub-run -> TensorBoard tag -> epochs-table column: the names Keras' TensorBoard callback
+# uses, with fitsweep's measurements (after the epoch, dropout off; crossentropy and MSE without the penalty).
 EPOCH_SCALARS = {
-    "train": {"epoch_loss": "loss", "epoch_accuracy": "accuracy", "epoch_crossentropy": "crossentropy"},
-    "validation": {"epoch_loss": "val_loss", "epoch_accuracy": "val_accuracy",
-                   "epoch_crossentropy": "val_crossentropy"},
+    "classification": {
+        "train": {"epoch_loss": "loss", "epoch_accuracy": "accuracy", "epoch_crossentropy": "crossentropy"},
+        "validation": {"epoch_loss": "val_loss", "epoch_accuracy": "val_accuracy",
+                       "epoch_crossentropy": "val_crossentropy"},
+    },
+    "regression": {
+        "train": {"epoch_loss": "loss", "epoch_mse": "mse", "epoch_mae": "mae", "epoch_r2": "r2"},
+        "validation": {"epoch_loss": "val_loss", "epoch_mse": "val_mse", "epoch_mae": "val_mae", "epoch_r2": "val_r2"},
+    },
 }
-# A session's metrics: trials-table columns at the execution's best epoch (accuracy_gap is
-# train_accuracy - val_accuracy, as in `fitsweep.analysis.compare`).
-SESSION_METRICS = (
-    "val_crossentropy", "val_accuracy", "train_crossentropy", "train_accuracy", "test_crossentropy",
-    "test_accuracy", "accuracy_gap", "val_loss", "best_epoch", "epochs_run", "params",
-)
+# Task -> a session's metrics: trials-table columns at the execution's best epoch. The gaps are
+# `fitsweep.analysis.compare`'s: train_accuracy - val_accuracy, and a regression's val_mse - train_mse.
+SESSION_METRICS = {
+    "classification": ("val_crossentropy", "val_accuracy", "train_crossentropy", "train_accuracy",
+                       "test_crossentropy", "test_accuracy", "accuracy_gap", "val_loss", "best_epoch", "epochs_run",
+                       "params"),
+    "regression": ("val_mse", "val_r2", "val_mae", "train_mse", "train_r2", "train_mae", "test_mse", "test_r2",
+                   "test_mae", "mse_gap", "val_loss", "best_epoch", "epochs_run", "params"),
+}
 VERDICT_GROUP = "verdict"
 VERDICT_TAG = "fit"
 # The verdict as a number: the bias-variance axis, and diverged off it.
@@ -96,6 +106,7 @@ class TensorBoardLog:
     def __init__(self, paths: RunPaths, spec: SweepSpec, oracle: Any) -> None:
         self.paths, self.spec, self.oracle = paths, spec, oracle
         self.hyperparameters = hyperparameter_names(spec)
+        self.task = spec.recorded_task
         self._verdicts: dict[tuple[str, int], str] = {}  # the verdicts written by this process
         self._writing = True  # False for a run recorded without TensorBoard files (see start)
 
@@ -157,9 +168,9 @@ class TensorBoardLog:
             by_execution.setdefault(int(row["execution"]), []).append(row)
         for row in trial_rows(trial, self.hyperparameters, epochs=record):
             session = staged / _execution_folder(int(row["execution"]))
-            _write_events(session, session_events(row, self.hyperparameters, trial.trial_id))
+            _write_events(session, session_events(row, self.hyperparameters, trial.trial_id, self.task))
             epochs = by_execution.get(int(row["execution"]), [])
-            for split, tags in EPOCH_SCALARS.items():
+            for split, tags in EPOCH_SCALARS[self.task].items():
                 _write_events(session / split, epoch_events(epochs, tags, _number(row.get("started"))))
         _move_into_place(staged, self.paths.tensorboard_trial(trial.trial_id), self._staging_folder(create=False))
 
@@ -198,24 +209,22 @@ def experiment_summary(spec: SweepSpec) -> Any:
     """
     domains = _domains(spec)
     hparams = [hp.HParam(name, domains.get(name)) for name in hyperparameter_names(spec)]
-    metrics = [hp.Metric(name) for name in SESSION_METRICS]
+    metrics = [hp.Metric(name) for name in SESSION_METRICS[spec.recorded_task]]
     metrics.append(hp.Metric(VERDICT_TAG, group=VERDICT_GROUP,
                              description="-1 underfit, 0 good, 1 overfit, 2 diverged (fitsweep.analysis.diagnose)"))
     return hp.hparams_config_pb(hparams=hparams, metrics=metrics)
 
 
-def session_events(row: Mapping[str, Any], hyperparameters: Sequence[str], trial_id: str) -> list[Any]:
+def session_events(row: Mapping[str, Any], hyperparameters: Sequence[str], trial_id: str, task: str) -> list[Any]:
     """One execution's session: its hyperparameters (grouped by trial), metrics and status, as events."""
     started = _number(row.get("started")) or time.time()
     values = {name: _hparam_value(row.get(name)) for name in hyperparameters}
     start = hparams_v2.hparams_pb({k: v for k, v in values.items() if v is not None}, trial_id=trial_id,
                                   start_time_secs=started)
     events = [_event(start, step=0, wall_time=started)]
-    metrics = dict(row)
-    if _number(row.get("train_accuracy")) is not None and _number(row.get("val_accuracy")) is not None:
-        metrics["accuracy_gap"] = float(row["train_accuracy"]) - float(row["val_accuracy"])
+    metrics = {**row, **_gaps(row)}
     step = int(_number(row.get("best_epoch")) or 0)
-    for name in SESSION_METRICS:
+    for name in SESSION_METRICS[task]:
         value = _number(metrics.get(name))
         if value is not None:
             events.append(_event(_scalar(name, value), step=step))
@@ -224,6 +233,17 @@ def session_events(row: Mapping[str, Any], hyperparameters: Sequence[str], trial
     end = _tensorboard_summary(hparams_summary.session_end_pb(status, end_time_secs=ended))
     events.append(_event(end, step=step, wall_time=ended))
     return events
+
+
+def _gaps(row: Mapping[str, Any]) -> dict[str, float]:
+    """The generalization gaps of an execution's row, where both of their terms were measured."""
+    gaps = {}
+    for gap, (minuend, subtrahend) in {"accuracy_gap": ("train_accuracy", "val_accuracy"),
+                                       "mse_gap": ("val_mse", "train_mse")}.items():
+        first, second = _number(row.get(minuend)), _number(row.get(subtrahend))
+        if first is not None and second is not None:
+            gaps[gap] = first - second
+    return gaps
 
 
 def epoch_events(epochs: Iterable[Mapping[str, Any]], tags: Mapping[str, str], started: float | None) -> list[Any]:
