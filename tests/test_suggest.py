@@ -21,6 +21,7 @@ from conftest import REPO, tiny_sweep, write_sweep
 from fitsweep import load, load_spec, parse_spec, run_sweep
 from fitsweep.analysis import NextSweep, next_sweep
 from fitsweep.results import SweepRun
+from fitsweep.spec import parse_spec_text
 from helpers import invoke
 
 _MOONS = {"source": "moons", "samples": 300, "noise": 0.2, "seed": 0}
@@ -275,3 +276,14 @@ def test_a_string_that_looks_like_a_number_is_written_so_it_reads_back_as_a_stri
 
     text = "\n".join([yaml_entry("name", "1e5"), "data:", "  " + yaml_entry("source", "moons")])
     assert parse_spec_text(text).name == "1e5"
+
+
+def test_the_next_sweep_of_the_diabetes_regression_stays_a_regression() -> None:
+    result = invoke("suggest", str(REPO / "results" / "diabetes"))
+    assert result.exit_code == 0, result.output
+    text = result.output
+    spec = parse_spec_text(text, "the suggested sweep")
+    assert spec.data.task == "regression" and spec.tuner.objective == "val_mse" and spec.train.loss == "mse"
+    assert spec.data.stratify is False  # a numeric target's splits are random, as its run records now
+    # Its best configurations are within noise of each other (docs/explanation/diabetes-study.md): repeats.
+    assert spec.tuner.executions_per_trial > 3 and "# repeats:" in text

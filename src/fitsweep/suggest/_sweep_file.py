@@ -57,7 +57,9 @@ def suggest_next_sweep(run_dir: str | Path) -> str:
                            f"model.family is {run.spec.model.family}, so narrow its sweep file by hand")
     _require_finished(run)
     try:
-        suggestion = next_sweep(run.spec, run.trials, run.epochs, chance_loss=run.info.get("chance_loss"),
+        # Settled for its task as a run records it now (a regression older than that recorded stratify: true).
+        spec = run.spec.for_task(run.spec.recorded_task)
+        suggestion = next_sweep(spec, run.trials, run.epochs, chance_loss=run.info.get("chance_loss"),
                                 data=run.info.get("data"), diagnosis=verdicts_of(run))
     except AnalysisError as error:
         raise ResultsError(f"{run.path}: {error}") from None
