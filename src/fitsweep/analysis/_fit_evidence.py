@@ -106,6 +106,7 @@ def evidence_table(epochs: pd.DataFrame, keys: Sequence[str], selected: pd.DataF
         "final_loss": loss[rows["last"]],
         "final_loss_sd": loss_sd[rows["last"]],
         "final_val_loss": val[rows["last"]],
+        "final_val_loss_sd": val_sd[rows["last"]],
         "loss_gap": val[rows["last"]] - loss[rows["last"]],
         "accuracy_gap": accuracy[rows["last"]] - val_accuracy[rows["last"]],
         "val_rise": (val[rows["last"]] - lowest_val) / np.maximum(np.abs(lowest_val), 1e-12),

@@ -216,8 +216,8 @@ def evidence_row(curve: Sequence[Mapping[str, float]], best: int, rows: RowCount
         "min_val_loss": val[lowest], "min_val_epoch": lowest + 1, "loss_at_min_val": train[lowest],
         "val_sd_at_min": curve[lowest].get("val_crossentropy_sd", math.nan),
         "final_loss": last["crossentropy"], "final_loss_sd": last.get("crossentropy_sd", math.nan),
-        "final_val_loss": last["val_crossentropy"], "first_loss": train[0],
-        "train_trend": _relative_slope(train[-trend_epochs:]),
+        "final_val_loss": last["val_crossentropy"], "final_val_loss_sd": last.get("val_crossentropy_sd", math.nan),
+        "first_loss": train[0], "train_trend": _relative_slope(train[-trend_epochs:]),
         "train_range": (max(train) - min(train)) / max(abs(min(train)), 1e-12),
     }
 
