@@ -381,6 +381,24 @@ def test_where_nothing_beats_the_mean_a_model_at_the_baseline_is_good_and_the_re
     assert "the features hardly predict this target" in table["fit_reason"][0]
 
 
+def test_a_run_stopped_while_both_curves_fall_steeply_underfits_within_the_noise_of_a_small_split() -> None:
+    """Both curves falling 8% an epoch at the end, 0.22 above the sweep's best: on 20 validation rows that
+    difference is within noise, but the curves say training stopped early. With the validation loss
+    turned up at the last epoch the same training curve is not called undertrained."""
+    from fitsweep.analysis import diagnose
+
+    falling = [1.0, 0.92, 0.85, 0.78, 0.72]
+    epochs = pd.DataFrame(_epochs("0", [0.50, 0.50, 0.50, 0.50, 0.50], [0.51, 0.50, 0.50, 0.50, 0.50])
+                          + _epochs("1", falling, [1.05, 0.97, 0.89, 0.82, 0.75])
+                          + _epochs("2", falling, [1.05, 0.95, 0.86, 0.78, 0.80]))
+    trials = _trials(["0", "1", "2"]).assign(val_rows=20)
+    table = diagnose(epochs, trials, chance_loss=1.0).set_index("trial_id")
+    assert table["fit"].to_dict() == {"0": "good", "1": "underfit", "2": "good"}, table["fit_reason"].tolist()
+    assert "both still falling at the end (8.2% and 8.4% per epoch at epoch 5, the validation at its lowest)" in \
+        table.loc["1", "fit_reason"]
+    assert "train longer" in table.loc["1", "fit_reason"]
+
+
 # --- a whole run ---------------------------------------------------------------------------------
 
 

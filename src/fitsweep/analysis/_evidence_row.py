@@ -114,13 +114,13 @@ def train_se(row: dict[str, Any], sample_se: float) -> float:
     return sample_se * finite_population(measured_rows(row), number(row, "train_rows"))
 
 
-def trend_bound(row: dict[str, Any], settings: Settings) -> float:
-    """How steep a relative trend the training loss's own scatter gives over the final epochs by chance.
+def trend_bound(row: dict[str, Any], settings: Settings, scatter_column: str = "train_scatter") -> float:
+    """How steep a relative trend a loss's own scatter (the training loss's by default) gives by chance.
 
-    A least-squares slope over k epochs has standard error s / sqrt(k (k^2 - 1) / 12) for
+    A least-squares slope over the final k epochs has standard error s / sqrt(k (k^2 - 1) / 12) for
     independent noise s; unknown scatter gives 0.
     """
-    scatter = number(row, "train_scatter")
+    scatter = number(row, scatter_column)
     k = min(settings.trend_epochs, number(row, "epochs_run"))
     if not (math.isfinite(scatter) and k >= 2):
         return 0.0

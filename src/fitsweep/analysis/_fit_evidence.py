@@ -91,6 +91,7 @@ def evidence_table(epochs: pd.DataFrame, keys: Sequence[str], selected: pd.DataF
     accuracy, val_accuracy = column("accuracy"), column("val_accuracy")
     loss_sd, val_sd = column("crossentropy_sd"), column("val_crossentropy_sd")
     lowest_val = val[rows["lowest"]]
+    final_epochs = used & (position >= end[group] - trend_epochs)
     evidence: dict[str, Any] = {
         "best_epoch": epoch[rows["at"]].astype(float),
         "train_error": 1 - accuracy[rows["at"]],
@@ -106,11 +107,13 @@ def evidence_table(epochs: pd.DataFrame, keys: Sequence[str], selected: pd.DataF
         "final_loss": loss[rows["last"]],
         "final_loss_sd": loss_sd[rows["last"]],
         "final_val_loss": val[rows["last"]],
+        "final_val_loss_sd": val_sd[rows["last"]],
         "loss_gap": val[rows["last"]] - loss[rows["last"]],
         "accuracy_gap": accuracy[rows["last"]] - val_accuracy[rows["last"]],
         "val_rise": (val[rows["last"]] - lowest_val) / np.maximum(np.abs(lowest_val), 1e-12),
-        "train_trend": _relative_slopes(epoch, loss, used & (position >= end[group] - trend_epochs), group,
-                                        n_groups),
+        "train_trend": _relative_slopes(epoch, loss, final_epochs, group, n_groups),
+        # The validation loss's own trend over the same epochs: a curve still falling at its end is not at its best.
+        "val_trend": _relative_slopes(epoch, val, final_epochs, group, n_groups),
         "last_epoch": epoch[rows["last"]].astype(float),
         "first_loss": loss[start],
         # How far the training loss moved over the whole run, relative to its level: a loss that

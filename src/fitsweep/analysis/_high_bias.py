@@ -61,7 +61,9 @@ def high_bias(row: dict[str, Any], reachable: Reachable | None, settings: Settin
     if not clear and reachable.alone:  # one configuration beside the linear fit: its own curve may show more
         return _alone_bias(row, train_error, train_ce, settings, loss_name, beaten)
     if not clear:
-        return Finding(False, train_ce - reachable.crossentropy, "")
+        unconverged = _still_falling(row, train_error, train_ce, reachable, settings, loss_name)
+        causes = underfit_causes(row, reachable, settings, train_ce) if unconverged else ""
+        return Finding(bool(unconverged), train_ce - reachable.crossentropy, unconverged + causes)
     text = "; ".join(clear) + underfit_causes(row, reachable, settings, train_ce)
     return Finding(True, train_ce - reachable.crossentropy, text)
 
@@ -108,14 +110,48 @@ def _above_reachable(row: dict[str, Any], level: float, reference: float, spread
     if measure == "error":
         shown = (f"training accuracy {1 - level:.3f}{mean_of(row)} against {1 - reference:.3f} reachable "
                  f"(trial {trial}'s validation accuracy)")
-    elif settings.regression:
-        val = number(row, "val_crossentropy")
-        shown = (f"training MSE {_with_r2(level, settings)}, validation {_with_r2(val, settings)}{mean_of(row)}, "
-                 f"against {_with_r2(reference, settings)} reachable ({_whose(trial)})")
     else:
-        shown = (f"training {measure} {level:.3g}{mean_of(row)} against {reference:.3g} reachable "
-                 f"(trial {trial}'s validation)")
+        shown = _against_reachable(row, level, reference, trial, settings, measure)
     return shown + _beyond(bound, reachable.trials, val_rows)
+
+
+def _against_reachable(row: dict[str, Any], level: float, reference: float, trial: str, settings: Settings,
+                       loss_name: str) -> str:
+    """"training MSE 5842 (R² 0.03), validation ... against 2837 (R² 0.53) reachable (whose)", or a loss's words."""
+    if settings.regression:
+        val = number(row, "val_crossentropy")
+        return (f"training MSE {_with_r2(level, settings)}, validation {_with_r2(val, settings)}{mean_of(row)}, "
+                f"against {_with_r2(reference, settings)} reachable ({_whose(trial)})")
+    return (f"training {loss_name} {level:.3g}{mean_of(row)} against {reference:.3g} reachable "
+            f"(trial {trial}'s validation)")
+
+
+def _still_falling(row: dict[str, Any], train_error: float, train_ce: float, reachable: Reachable,
+                   settings: Settings, loss_name: str) -> str:
+    """Words for an execution stopped while both its curves still fell steeply, above the reachable level, or "".
+
+    The noise bound asks whether a training level above the reachable one could be the validation
+    split's luck; on a small split it is wide. A curve still falling steeply at its end says
+    something the levels cannot: the execution has not reached its own level yet. A textbook reader
+    calls it undertrained (underfit: train longer) when both curves still fall at the end, the
+    validation loss at its lowest (not past its minimum: a rising one would be overfitting), and
+    the training level still sits above what the sweep reaches by more than `margin` of it.
+    A classifier that gets its training rows right but for `accuracy_margin` is not undertrained:
+    its loss falling on is growing confidence.
+    """
+    if math.isfinite(train_error) and train_error <= settings.accuracy_margin:
+        return ""
+    train_trend, val_trend = number(row, "train_trend"), number(row, "val_trend")
+    falling = (train_trend < min(_STEEP_TREND, -trend_bound(row, settings))
+               and val_trend < min(_STEEP_TREND, -trend_bound(row, settings, "val_scatter")))
+    at_lowest = number(row, "min_val_epoch") >= number(row, "last_epoch")
+    reference = reachable.crossentropy
+    if not (falling and at_lowest and train_ce - reference > settings.margin * train_ce):
+        return ""
+    shown = _against_reachable(row, train_ce, reference, reachable.crossentropy_trial, settings, loss_name)
+    return (f"{shown}, both still falling at the end ({-train_trend:.1%} and {-val_trend:.1%} per epoch"
+            f"{at_epoch(row, 'last_epoch', ' at epoch ')}, the validation at its lowest): training stopped before "
+            "it converged, however wide the noise bound of the comparison")
 
 
 def _with_r2(mse: float, settings: Settings) -> str:

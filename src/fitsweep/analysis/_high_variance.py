@@ -30,14 +30,16 @@ __all__ = ["high_variance"]
 
 def high_variance(row: dict[str, Any], reachable: Reachable | None, settings: Settings, loss_name: str) -> Finding:
     """High variance, sized as the larger of the cross-entropy gap and the rise after the minimum."""
-    gap = _gap(row, reachable, settings)
+    gap, gap_at_end = _gap(row, reachable, settings)
     rise, rise_text = _rise(row, settings, loss_name)
     found = [text for text in (gap, rise_text) if text]
     gap_size = number(row, "val_crossentropy") - number(row, "train_crossentropy")
+    if gap_at_end:
+        gap_size = nan_extreme(max, gap_size, number(row, "final_val_loss") - number(row, "final_loss"))
     size = nan_extreme(max, rise, gap_size) if math.isfinite(rise) or math.isfinite(gap_size) else math.nan
     if not found:
         return Finding(False, size, "")
-    return Finding(True, size, "; ".join(found) + overfit_causes(row, rose=bool(rise_text)))
+    return Finding(True, size, "; ".join(found) + overfit_causes(row, rose=bool(rise_text), gap_at_end=gap_at_end))
 
 
 # A fit with p effective parameters on n rows of noise s² expects a training MSE of s² (1 - p/n) and a
@@ -46,28 +48,41 @@ def high_variance(row: dict[str, Any], reachable: Reachable | None, settings: Se
 _GAP_RATIO = 1.5
 
 
-def _gap(row: dict[str, Any], reachable: Reachable | None, settings: Settings) -> str:
-    return _squared_error_gap(row, settings) if settings.regression else _accuracy_gap(row, reachable, settings)
+def _gap(row: dict[str, Any], reachable: Reachable | None, settings: Settings) -> tuple[str, bool]:
+    """Words for a clear gap of validation over training ("" if none), and whether only the last epoch shows it."""
+    if not settings.regression:
+        return _accuracy_gap(row, reachable, settings), False
+    selected = _squared_error_gap(row, settings, "train_crossentropy", "val_crossentropy", "best_epoch")
+    if selected or not number(row, "last_epoch") > number(row, "best_epoch"):
+        return selected, False
+    final = _squared_error_gap(row, settings, "final_loss", "final_val_loss", "last_epoch")
+    return (f"trained on past its selected epoch, it fitted its training rows' noise: {final}" if final else "",
+            bool(final))
 
 
-def _squared_error_gap(row: dict[str, Any], settings: Settings) -> str:
-    """A regression's validation MSE clearly above its training MSE: it fitted its training rows' noise.
+def _squared_error_gap(row: dict[str, Any], settings: Settings, train_column: str, val_column: str,
+                       epoch_column: str) -> str:
+    """A regression's validation MSE clearly above its training MSE at an epoch: it fitted its training rows' noise.
 
     A squared error, unlike a cross-entropy, measures no confidence: a network that generalises
     fits its validation rows about as well as its training rows, so the gap itself is the sign,
     even for the sweep's best configuration, once it is beyond the noise of both means (their
     rows' spread of squared errors, `mse_sd`) and beyond the optimism every fit has: `_GAP_RATIO`.
+    Read at the selected epoch, and at the last one when training went on past it: a network
+    trained on until it reproduces its training rows' noise overfits though its kept weights
+    predate that (as a rise of the validation loss after its minimum does), and on a small
+    validation split the gap is clear long before the rise is.
     """
-    train, val = number(row, "train_crossentropy"), number(row, "val_crossentropy")
+    train, val = number(row, train_column), number(row, val_column)
     if not (math.isfinite(train) and math.isfinite(val)):
         return ""
     val_rows = number(row, "val_rows")
-    val_se = level_se(row, mean_se(number(row, "val_crossentropy_sd"), val_rows), "val_scatter", val)
-    training_se = train_se(row, mean_se(number(row, "train_crossentropy_sd"), measured_rows(row)))
+    val_se = level_se(row, mean_se(number(row, f"{val_column}_sd"), val_rows), "val_scatter", val)
+    training_se = train_se(row, mean_se(number(row, f"{train_column}_sd"), measured_rows(row)))
     bound = one_sided_z(settings.confidence) * math.hypot(val_se, training_se)
     if not val - train > max(bound, (_GAP_RATIO - 1) * train):
         return ""
-    return (f"validation MSE {val:.4g} against training {train:.4g}{mean_of(row)}{at_epoch(row, 'best_epoch')}"
+    return (f"validation MSE {val:.4g} against training {train:.4g}{mean_of(row)}{at_epoch(row, epoch_column)}"
             + _beyond_gap(bound, val_rows))
 
 

@@ -40,8 +40,8 @@ def underfit_causes(row: dict[str, Any], reachable: Reachable | None, settings: 
                                                                          if majority else "")
 
 
-def overfit_causes(row: dict[str, Any], rose: bool) -> str:
-    """The kept weights when they predate the rise, and the likely causes of high variance."""
+def overfit_causes(row: dict[str, Any], rose: bool, gap_at_end: bool = False) -> str:
+    """The kept weights when they predate the rise (or the gap of the last epoch), and the likely causes."""
     causes = []
     params, rows = number(row, "params"), number(row, "train_rows")
     if math.isfinite(params) and math.isfinite(rows) and params > rows:
@@ -49,8 +49,9 @@ def overfit_causes(row: dict[str, Any], rose: bool) -> str:
                       "more data, or a smaller network")
     if all(not (number(row, name) > 0) for name in _PENALTIES) and "params" in row:
         causes.append("no regularization: add dropout or l2")
-    kept = f". The kept weights are epoch {int(row['best_epoch'])}'s, before the rise" if (
-        rose and repeats(row) == 1 and number(row, "best_epoch") < number(row, "last_epoch")) else ""
+    before = "the rise" if rose else "the gap" if gap_at_end else ""
+    kept = f". The kept weights are epoch {int(row['best_epoch'])}'s, before {before}" if (
+        before and repeats(row) == 1 and number(row, "best_epoch") < number(row, "last_epoch")) else ""
     return kept + (". Likely cause: " + "; ".join(causes) if causes else "")
 
 

@@ -175,8 +175,10 @@ def _gap_stays(row: dict[str, Any], reachable: Reachable, settings: Settings, ep
     left = epochs - row["epochs_run"]
     level = row["train_crossentropy"]
     projected = level * max(1 + min(trend, 0.0) * left, 0.0) if math.isfinite(trend) else 0.0
-    # The error rate cannot be projected from the loss: the projected row is judged by its loss alone.
-    at_end = {**row, "train_crossentropy": projected, "train_error": math.nan, "train_range": math.inf}
+    # The error rate cannot be projected from the loss: the projected row is judged by its loss alone;
+    # nor can the curves' shape at the end, so a curve still falling now does not count as one then.
+    at_end = {**row, "train_crossentropy": projected, "train_error": math.nan, "train_range": math.inf,
+              "val_trend": math.nan}
     return high_bias(at_end, reachable, settings, True, _LOSS_NAME).clear
 
 
@@ -216,8 +218,9 @@ def evidence_row(curve: Sequence[Mapping[str, float]], best: int, rows: RowCount
         "min_val_loss": val[lowest], "min_val_epoch": lowest + 1, "loss_at_min_val": train[lowest],
         "val_sd_at_min": curve[lowest].get("val_crossentropy_sd", math.nan),
         "final_loss": last["crossentropy"], "final_loss_sd": last.get("crossentropy_sd", math.nan),
-        "final_val_loss": last["val_crossentropy"], "first_loss": train[0],
-        "train_trend": _relative_slope(train[-trend_epochs:]),
+        "final_val_loss": last["val_crossentropy"], "final_val_loss_sd": last.get("val_crossentropy_sd", math.nan),
+        "first_loss": train[0], "train_trend": _relative_slope(train[-trend_epochs:]),
+        "val_trend": _relative_slope(val[-trend_epochs:]),
         "train_range": (max(train) - min(train)) / max(abs(min(train)), 1e-12),
     }
 

@@ -107,13 +107,26 @@ def _next_steps(run: SweepRun, diagnosis: pd.DataFrame | None) -> str:
         log.debug("no next sweep: %s", error)
         return ""
     narrowed = {change.key for change in suggestion.changes if change.rule == "narrow"}
-    steps = [_step(change.key, change.rule, change.before, change.after) for change in suggestion.changes
-             if change.rule != "grid"  # the grid's size follows from the other changes
-             and not (change.rule == "widen" and change.key in narrowed)]  # the narrowed list names the new values
-    steps = list(dict.fromkeys(steps))  # two rules may widen one key to the same new values
+    kept = [change for change in suggestion.changes
+            if change.rule != "grid"  # the grid's size follows from the other changes
+            and not (change.rule == "widen" and change.key in narrowed)]  # the narrowed list names the new values
+    steps = list(dict.fromkeys(_step(*change) for change in _per_key(kept)))
     if not steps:
         return "Next: nothing to change by fitsweep's rules; more of the same would only add repeats."
     return f"Next: {'; '.join(steps)}. `fitsweep suggest {run.path}` writes that sweep file."
+
+
+def _per_key(changes: list[Any]) -> list[tuple[str, str, Any, Any]]:
+    """(key, rule, before, after), one per key: each rule's `after` builds on the one before it.
+
+    Two rules may add values to one list (a widening, then regularizing more); the key's change
+    is then from its value in the finished sweep to the last rule's, named by that rule.
+    """
+    merged: dict[str, tuple[str, str, Any, Any]] = {}
+    for change in changes:
+        before = merged[change.key][2] if change.key in merged else change.before
+        merged[change.key] = (change.key, change.rule, before, change.after)
+    return list(merged.values())
 
 
 def _step(key: str, rule: str, before: Any, after: Any) -> str:
@@ -132,6 +145,9 @@ def _step(key: str, rule: str, before: Any, after: Any) -> str:
         added = _added_values(before, after)
         return f"add {added} to {name}" if added else f"widen {name} to {_values(after)}"
     verbs = {"learning rate": "try", "capacity": "add capacity:", "regularize": "regularize more:"}
+    added = _added_values(before, after) if rule == "regularize" else ""
+    if added:  # the values a list gained, not the whole list
+        return f"regularize more: add {added} to {name}"
     return f"{verbs.get(rule, rule + ':')} {name} {_values(after)}"
 
 
