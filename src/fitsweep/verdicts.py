@@ -19,7 +19,6 @@ import numpy as np
 import pandas as pd
 
 from fitsweep.analysis import chance_level_loss, diagnose
-from fitsweep.data import linear_reference
 from fitsweep.results import SweepRun
 from fitsweep.results.columns import VERDICT_MEANINGS
 
@@ -109,6 +108,8 @@ def _chance_from_data(prepared: Any) -> float | None:
 
 def _linear_from_data(prepared: Any) -> dict[str, float] | None:
     """A regression recorded before run.json kept its linear reference: fitted again on its splits."""
+    from fitsweep.data import linear_reference  # scikit-learn: only for such a run, not for every report
+
     return None if prepared is None else linear_reference(prepared)
 
 

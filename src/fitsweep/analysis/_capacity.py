@@ -7,7 +7,6 @@ import warnings
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from fitsweep.analysis._common import (
     AnalysisError,
@@ -97,6 +96,8 @@ def _column(rows: pd.DataFrame, name: str) -> FloatArray:
 
 
 def _spearman(x: FloatArray, y: FloatArray) -> dict[str, float]:
+    from scipy import stats  # a second to import: loaded where a statistic needs it
+
     both = np.isfinite(x) & np.isfinite(y)
     x, y = x[both], y[both]
     result = {"n": int(both.sum()), "spearman_rho": math.nan, "p_value": math.nan}

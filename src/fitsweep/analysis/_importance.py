@@ -6,7 +6,6 @@ import math
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from fitsweep.analysis._common import AnalysisError, FloatArray, as_float, completed
 from fitsweep.analysis._significance import t_interval
@@ -239,6 +238,8 @@ def _variance_share(y: FloatArray, groups: list[FloatArray]) -> float:
 
 def _effect_interval(groups: list[FloatArray], confidence: float) -> tuple[float, float]:
     """Welch's interval of the difference between the highest and the lowest marginal mean."""
+    from scipy import stats  # a second to import: loaded where a statistic needs it
+
     high = max(groups, key=lambda values: float(values.mean()))
     low = min(groups, key=lambda values: float(values.mean()))
     if len(high) < 2 or len(low) < 2:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from functools import lru_cache
 
-from scipy import stats
+from scipy import special  # the quantile functions scipy.stats calls, without its second of import
 
 __all__ = ["binomial_se", "mean_se", "finite_population", "one_sided_z", "best_of_z", "student_t"]
 
@@ -45,7 +45,7 @@ def finite_population(sample: float, population: float) -> float:
 @lru_cache(maxsize=64)  # diagnose asks for the same few quantiles once per execution
 def one_sided_z(confidence: float) -> float:
     """The normal quantile that a difference must exceed, in standard errors, at `confidence`."""
-    return float(stats.norm.ppf(confidence))
+    return float(special.ndtri(confidence))
 
 
 @lru_cache(maxsize=64)
@@ -57,10 +57,10 @@ def best_of_z(confidence: float, candidates: int) -> float:
     training error reaches a measured error more than z standard errors below it with
     probability at most 1 - confidence, for z = Phi^-1(1 - (1 - confidence) / candidates).
     """
-    return float(stats.norm.ppf(1 - (1 - confidence) / max(candidates, 1)))
+    return float(special.ndtri(1 - (1 - confidence) / max(candidates, 1)))
 
 
 @lru_cache(maxsize=64)
 def student_t(probability: float, degrees_of_freedom: int) -> float:
     """Student's t quantile: the normal quantile's counterpart for a spread estimated from few values."""
-    return float(stats.t.ppf(probability, max(degrees_of_freedom, 1)))
+    return float(special.stdtrit(max(degrees_of_freedom, 1), probability))

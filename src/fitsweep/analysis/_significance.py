@@ -13,7 +13,6 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from scipy import stats
 
 from fitsweep.analysis._common import FloatArray
 
@@ -34,6 +33,8 @@ def t_interval(values: FloatArray, confidence: float = 0.95) -> tuple[float, flo
         >>> [round(v, 4) for v in t_interval(np.array([0.8, 0.9, 1.0]))]
         [0.6516, 1.1484]
     """
+    from scipy import stats  # a second to import: loaded where a statistic needs it
+
     values = _finite(np.asarray(values, dtype=float))
     if len(values) < 2:
         return math.nan, math.nan
@@ -52,6 +53,8 @@ def welch_p_value(a: FloatArray, b: FloatArray) -> float:
         >>> round(welch_p_value(np.array([0.8, 0.9, 1.0]), np.array([0.6, 0.7])), 4)
         0.0494
     """
+    from scipy import stats  # a second to import: loaded where a statistic needs it
+
     a, b = _finite(np.asarray(a, dtype=float)), _finite(np.asarray(b, dtype=float))
     if len(a) < 2 or len(b) < 2:
         return math.nan
@@ -81,6 +84,8 @@ def repeats_to_resolve(a: FloatArray, b: FloatArray, *, alpha: float, power: flo
 
 def t_intervals(n: FloatArray, mean: FloatArray, std: FloatArray, confidence: float) -> tuple[FloatArray, FloatArray]:
     """`t_interval` of every group at once: NaN below two values."""
+    from scipy import stats  # a second to import: loaded where a statistic needs it
+
     with np.errstate(invalid="ignore", divide="ignore"):
         half = stats.t.ppf((1 + confidence) / 2, np.where(n >= 2, n - 1, np.nan)) * (std / np.sqrt(n))
     return mean - half, mean + half
@@ -88,6 +93,8 @@ def t_intervals(n: FloatArray, mean: FloatArray, std: FloatArray, confidence: fl
 
 def welch_p_values(a: Moments, b: Moments) -> FloatArray:
     """`welch_p_value` of each group's moments against one group's (NaN where it is undefined)."""
+    from scipy import stats  # a second to import: loaded where a statistic needs it
+
     (n_a, mean_a, var_a), (n_b, mean_b, var_b) = a, b
     with np.errstate(invalid="ignore", divide="ignore"):
         share_a, share_b = var_a / n_a, var_b / n_b
@@ -126,6 +133,7 @@ def repeats_needed(a: Moments, b: Moments, *, alpha: float, power: float, max_re
 
 def _power(effect: FloatArray, n: npt.NDArray[np.int64], alpha: float) -> FloatArray:
     """Power of the two-sided two-sample t-test with `n` per group, for each effect size."""
+    from scipy import stats  # a second to import: loaded where a statistic needs it
     from statsmodels.stats.power import TTestIndPower
 
     if not len(effect):
