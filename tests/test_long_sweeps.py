@@ -84,6 +84,22 @@ def test_a_sweep_of_quick_trials_is_written_after_its_first_trial_and_at_its_end
     assert models == [f"trial_{run.info['best_trial']}"] and (run.path / "best_model.keras").is_file()
 
 
+def test_the_last_trial_is_written_once_by_the_end_of_the_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    written: list[int] = []
+    write_tables = runner.write_tables
+
+    def counted(paths: RunPaths, trials: pd.DataFrame, epochs: pd.DataFrame) -> None:
+        written.append(trials["trial_id"].nunique())
+        write_tables(paths, trials, epochs)
+
+    monkeypatch.setattr(runner, "write_tables", counted)
+    spec = parse_spec(tiny_sweep(tuner={"max_trials": 1}, train={"epochs": 1}))
+    run = run_sweep(spec, results_dir=tmp_path, report=True)
+    assert written == [1]  # not once as the trial ends and again as the run ends
+    assert run.trials["fit"].notna().all() and run.info["status"] == "completed"
+    assert (run.path / "report.md").is_file()
+
+
 def _run(arguments: list[str]) -> subprocess.Popen[str]:
     return subprocess.Popen([sys.executable, "-m", "fitsweep", *arguments, "--quiet"], stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE, text=True, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})

@@ -325,7 +325,8 @@ class _TableRefresher:
     time (see REFRESH_SPACING), once the last of the trials that started together (a fused
     group) has ended, or as the next trial starts. A reader of the folder sees each table
     written whole, behind the run by the spacing at most; the run's end rewrites them with
-    every trial.
+    every trial. When the last trials the oracle gives have ended, the run's end is next and
+    rewrites the tables and the report at once: they are not written twice in a row.
     """
 
     def __init__(
@@ -358,9 +359,15 @@ class _TableRefresher:
             self.tensorboard.trial_ended(trial_id)
         cohort = self.running.pop(trial_id, None)
         self._cohort_open, self.pending = False, True
-        if cohort not in self.running.values():  # the last of the trials that started with it (a fused group)
+        # The last of the trials that started with it (a fused group), and not the search's last: its end writes.
+        if cohort not in self.running.values() and not self._search_over():
             self._refresh_when_due()
         self.inner.trial_ended(trial_id, status, score)
+
+    def _search_over(self) -> bool:
+        """No trial runs and the oracle has given all `max_trials`: it stops, as KerasTuner's `create_trial` does."""
+        max_trials = getattr(self.oracle, "max_trials", None)
+        return not self.running and max_trials is not None and len(getattr(self.oracle, "trials", {})) >= max_trials
 
     def _refresh_when_due(self) -> None:
         if time.monotonic() >= self._due:
