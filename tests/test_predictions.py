@@ -32,12 +32,15 @@ def _pngs(run_dir: Path) -> dict[str, bytes]:
     return {path.stem: path.read_bytes() for path in (run_dir / "figures").glob("*.png")}
 
 
-def _fitsweep(*arguments: str) -> tuple[int, list[str]]:
-    """Run the command line in a fresh interpreter: its exit code and the heavy modules it imported."""
+_TENSORFLOW = ("tensorflow", "keras", "keras_tuner")
+
+
+def _fitsweep(*arguments: str, heavy: tuple[str, ...] = _TENSORFLOW) -> tuple[int, list[str]]:
+    """Run the command line in a fresh interpreter: its exit code and which of the `heavy` modules it imported."""
     script = ("import sys; from fitsweep.cli import app\n"
               "try:\n    app(sys.argv[1:])\n"
               "except SystemExit as stop:\n    code = stop.code or 0\n"
-              "print(code, *sorted(m for m in ('tensorflow', 'keras', 'keras_tuner') if m in sys.modules))")
+              f"print(code, *sorted(m for m in {heavy!r} if m in sys.modules))")
     done = subprocess.run([sys.executable, "-c", script, *arguments], capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr
     code, *heavy = done.stdout.strip().splitlines()[-1].split()
@@ -104,6 +107,15 @@ def test_a_report_draws_no_figure_again_whose_inputs_are_unchanged(tiny_copy: Pa
     run_info.write_text(run_info.read_text(encoding="utf-8").replace('"seed"', '"note": "edited", "seed"'))
     html = write_report(tiny_copy).html.read_text(encoding="utf-8")
     assert html.count("RuntimeError: drawn again") == len(FIGURES)  # an input changed: every figure is drawn
+
+
+def test_a_report_whose_figures_are_all_reused_loads_no_drawing_library(tiny_copy: Path) -> None:
+    """Nothing to draw: neither seaborn nor pyplot is imported, and no drawing process is started."""
+    write_report(tiny_copy)
+    drawn = _pngs(tiny_copy)
+    code, loaded = _fitsweep("report", str(tiny_copy), heavy=("seaborn", "matplotlib.pyplot", "tensorflow"))
+    assert (code, loaded) == (0, [])
+    assert _pngs(tiny_copy) == drawn
 
 
 @pytest.mark.slow

@@ -34,14 +34,15 @@ class Context:
         return figure_inputs(self.run, self.data_dir, self.retrain)
 
     @cached_property
-    def _reusable(self) -> bool:
+    def figures_reusable(self) -> bool:
+        """The figures under figures/ were drawn from the same inputs: each is read back, not drawn again."""
         from fitsweep.report.figure_inputs import read_figure_inputs
 
         return read_figure_inputs(RunPaths(self.run.path)) == self.figure_inputs
 
     def reused_png(self, key: str) -> bytes | None:
         """The figure the last report drew for section `key`, if drawn from the same inputs (else None)."""
-        if not self._reusable:
+        if not self.figures_reusable:
             return None
         try:
             return (RunPaths(self.run.path).figures_dir / f"{key}.png").read_bytes()

@@ -35,7 +35,8 @@ def build_sections(specs: tuple[SectionSpec, ...], context: Context, workers: in
 
     `meanwhile` runs here once the workers have started, so that it overlaps their drawing.
     """
-    to_draw = [index for index, spec in enumerate(specs) if spec.draws_figure and context.reused_png(spec.key) is None]
+    # Same inputs: every figure is read back, and a section without one had nothing to draw last time either.
+    to_draw = [] if context.figures_reusable else [index for index, spec in enumerate(specs) if spec.draws_figure]
     if workers > 1 and len(to_draw) > 1 and context.draw_figures and _forkable(context):
         built = _build_forked(specs, context, to_draw, min(workers, len(to_draw)), meanwhile)
     else:
