@@ -21,6 +21,7 @@ from fitsweep.figures._common import (
     completed_rows,
     drawn_points,
     join_diagnosis,
+    log_scale,
     new_figure,
     note_drawn,
     style,
@@ -103,7 +104,7 @@ def _draw(info: _CapacityInfo) -> Figure:
                         palette={**VERDICT_COLORS, "unknown": "black"}, legend=ax is axes[0], edgecolor="white")
         ax.axhline(0, color="#999999", linewidth=0.8, zorder=0)
         if info.log_x:
-            ax.set_xscale("log")
+            log_scale(ax, "x")
         ax.set(xlabel="parameters", ylabel=label, title=_rho_text(info.rho.get(gap)))
     if axes[0].get_legend() is not None:
         axes[0].legend(title="verdict", fontsize=8, title_fontsize=8)

@@ -24,6 +24,7 @@ from fitsweep.figures._common import (
     as_run,
     cell_int,
     finite,
+    log_scale,
     new_figure,
     objective_of,
     style,
@@ -307,8 +308,7 @@ def _set_axes(block: list[Axes], info: _CurvesInfo, first_column: bool) -> None:
     """Shared limits and fixed ticks: computed once per figure, cheap to set on each of many small axes."""
     low, high, log = info.loss_range
     if log:
-        block[0].set_yscale("log")
-        block[0].yaxis.set_minor_locator(NullLocator())  # a log axis' minor ticks cost most of the drawing time
+        log_scale(block[0], "y")
     limits = [(low, high), (info.accuracy_floor, 1.0)]
     names = ["cross-entropy" if info.loss == "crossentropy" else "loss", "accuracy"]
     for index, ax in enumerate(block):
@@ -392,8 +392,7 @@ def _draw_distribution(figure: Figure, info: _CurvesInfo, width: float, height: 
             ax.plot(band.epoch, np.clip(median, *limits), color=color, linewidth=1.6,
                     label=f"{band.fit} ({band.executions:,})")
         if info.loss_range[2] and key == "val_loss":
-            ax.set_yscale("log")
-            ax.yaxis.set_minor_locator(NullLocator())
+            log_scale(ax, "y")
         ax.set_xlim(*info.epoch_range)
         ax.set_ylim(*limits)
         ax.set_ylabel(f"validation {name}", fontsize=8, labelpad=2)

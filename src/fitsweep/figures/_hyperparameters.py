@@ -21,6 +21,7 @@ from fitsweep.figures._common import (
     drawn_points,
     hyperparameter_columns,
     join_diagnosis,
+    log_scale,
     natural_key,
     new_figure,
     note_drawn,
@@ -133,7 +134,7 @@ def _draw_axis(ax: Axes, info: _HyperparametersInfo, axis: _Axis) -> None:
         points["_x"] = pd.to_numeric(points[axis.name], errors="coerce").astype(float)
         sns.scatterplot(x="_x", s=22, linewidth=0, data=drawn_points(points), **common)
         if axis.log:
-            ax.set_xscale("log")
+            log_scale(ax, "x")
     else:
         points["_x"] = points[axis.name].map(_text)
         sns.stripplot(x="_x", order=axis.categories, jitter=0.2, size=4.5, data=drawn_points(points), **common)

@@ -15,7 +15,7 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from fitsweep.figures._common import FigureError, new_figure, style
+from fitsweep.figures._common import FigureError, log_scale, new_figure, style
 from fitsweep.vocabulary import TrialStatus
 
 __all__ = ["plot_training_size_curves"]
@@ -111,6 +111,6 @@ def _draw_panel(ax: Axes, panel: _Panel, metric: str) -> None:
             ax.errorbar([factor * n_max], [fit[name]], yerr=[[fit[name] - low], [high - fit[name]]], fmt="s",
                         color=_FIT, markersize=4, capsize=3, label="extrapolated (interval)" if factor == 2 else None)
         ax.axvline(n_max, color="#999999", linewidth=0.8, linestyle=":")
-    ax.set_xscale("log", base=2)
+    log_scale(ax, "x", base=2)
     ax.set(xlabel="training rows", ylabel=f"{_LABELS[metric]} at the selected epoch")
     ax.set_title(f"trial {panel.trial_id}: {panel.verdict}", loc="left")
