@@ -70,7 +70,10 @@ def _forkable(context: Context) -> bool:
     for shared in ("diagnosis", "predictions"):  # computed once, here, for every worker to inherit
         with contextlib.suppress(Exception):  # the sections that need it say why it is missing
             getattr(context, shared)
-    import seaborn  # noqa: F401 - imported once, here, rather than by every worker (a second of CPU each)
+    # Imported once, here, rather than by every worker (about a second of CPU each): seaborn, and scipy.stats
+    # for the figures' correlations and comparisons, which this process' findings need as well.
+    import scipy.stats  # noqa: F401
+    import seaborn  # noqa: F401
 
     import fitsweep.figures  # noqa: F401
     return "tensorflow" not in sys.modules  # a run without stored predictions loads its model
