@@ -109,8 +109,8 @@ def test_a_report_draws_no_figure_again_whose_inputs_are_unchanged(tiny_copy: Pa
     assert html.count("RuntimeError: drawn again") == len(FIGURES)  # an input changed: every figure is drawn
 
 
-def test_a_report_whose_figures_are_all_reused_loads_no_drawing_library(tiny_copy: Path) -> None:
-    """Nothing to draw: neither seaborn nor pyplot is imported, and no drawing process is started."""
+def test_a_report_whose_figures_are_all_reused_loads_no_plotting_library(tiny_copy: Path) -> None:
+    """Nothing to draw: neither seaborn nor pyplot is imported (nor TensorFlow), and no drawing process is started."""
     write_report(tiny_copy)
     drawn = _pngs(tiny_copy)
     code, loaded = _fitsweep("report", str(tiny_copy), heavy=("seaborn", "matplotlib.pyplot", "tensorflow"))

@@ -6,7 +6,7 @@ model means importing TensorFlow, which takes longer than the rest of a report, 
 those outputs beside best_model.keras as it ends (`store_predictions`) and `fitsweep report`
 reads them (`stored_predictions`), needing neither TensorFlow nor the data. A run recorded
 without them, or whose best model changed since, is predicted again from the model, and the
-outputs stored for the next report.
+outputs stored for the next report. `kept_execution` says which execution the kept model is.
 
 Example:
     >>> predictions = stored_predictions("results/moons")  # doctest: +SKIP
@@ -23,12 +23,14 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from fitsweep.results.folder import RunPaths, file_digest, load_best_model, read_arrays, write_arrays
 from fitsweep.spec import SweepSpec
+from fitsweep.vocabulary import TrialStatus
 
-__all__ = ["GRID_SIZE", "Predictions", "boundary_grid", "model_outputs", "predict", "store_predictions",
-           "stored_predictions"]
+__all__ = ["GRID_SIZE", "Predictions", "boundary_grid", "kept_execution", "model_outputs", "predict",
+           "store_predictions", "stored_predictions"]
 
 log = logging.getLogger(__name__)
 
@@ -165,3 +167,25 @@ def store_predictions(run_dir: str | Path, spec: SweepSpec, splits: Any) -> Pred
     except OSError as error:
         log.warning("fitsweep: the best model's predictions not stored (%s)", error)
     return predictions
+
+
+def kept_execution(run: Any) -> tuple[str, int] | None:
+    """The execution whose model `best_model.keras` holds: the best trial's best execution by the objective.
+
+    The sweep saves, of the best trial's executions, the one with the best objective at its best
+    epoch. None when the run has no best trial or no completed execution of it.
+
+    Example:
+        >>> kept_execution(fitsweep.load("results/moons"))  # doctest: +SKIP
+        ('00', 0)
+    """
+    best_id = str(run.info.get("best_trial") or "")
+    objective, direction = run.spec.tuner.objective, run.spec.tuner.direction
+    trials = run.trials
+    rows = trials[trials["trial_id"].astype(str).eq(best_id).to_numpy()
+                  & trials["status"].astype(str).eq(TrialStatus.COMPLETED).to_numpy()]
+    values = pd.to_numeric(rows[objective], errors="coerce") if objective in rows else pd.Series(dtype=float)
+    if values.notna().sum() == 0:
+        return None
+    best = values.idxmin() if direction == "min" else values.idxmax()
+    return best_id, int(rows.loc[best, "execution"])

@@ -33,8 +33,8 @@ from fitsweep.figures._common import (
     style,
     verdicts,
 )
-from fitsweep.predictions import Predictions, grid_points, model_outputs, predict
-from fitsweep.vocabulary import TrialStatus, Verdict
+from fitsweep.predictions import Predictions, grid_points, kept_execution, model_outputs, predict
+from fitsweep.vocabulary import Verdict
 
 __all__ = ["kept_execution", "load_splits", "plot_confusion_matrix", "plot_decision_boundaries", "retrain_execution"]
 
@@ -173,28 +173,6 @@ def _shaped(output: np.ndarray, shape: tuple[int, ...], n_classes: int) -> np.nd
     """Outputs over the plane as the grid's shape: P(class 1) for two classes, one layer per class otherwise."""
     # The last column is P(class 1) both for a single sigmoid output and for a softmax over two classes.
     return output[:, -1].reshape(shape) if n_classes == 2 else output.reshape(*shape, n_classes)
-
-
-def kept_execution(run: Any) -> tuple[str, int] | None:
-    """The execution whose model `best_model.keras` holds: the best trial's best execution by the objective.
-
-    The sweep saves, of the best trial's executions, the one with the best objective at its best
-    epoch. None when the run has no best trial or no completed execution of it.
-
-    Example:
-        >>> kept_execution(fitsweep.load("results/moons"))  # doctest: +SKIP
-        ('00', 0)
-    """
-    best_id = str(run.info.get("best_trial") or "")
-    objective, direction = run.spec.tuner.objective, run.spec.tuner.direction
-    trials = run.trials
-    rows = trials[trials["trial_id"].astype(str).eq(best_id).to_numpy()
-                  & trials["status"].astype(str).eq(TrialStatus.COMPLETED).to_numpy()]
-    values = pd.to_numeric(rows[objective], errors="coerce") if objective in rows else pd.Series(dtype=float)
-    if values.notna().sum() == 0:
-        return None
-    best = values.idxmin() if direction == "min" else values.idxmax()
-    return best_id, int(rows.loc[best, "execution"])
 
 
 def _kept_words(run: Any, kept: tuple[str, int] | None) -> str:

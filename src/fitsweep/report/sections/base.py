@@ -72,7 +72,7 @@ def for_task(task: str, spec: SectionSpec) -> SectionSpec:
 
 def kept_model_words(context: Context) -> str:
     """Which execution the kept model is, as a sentence: its figures show one execution, not a mean over repeats."""
-    from fitsweep.figures import kept_execution
+    from fitsweep.predictions import kept_execution  # not fitsweep.figures: no plotting library for a sentence
     from fitsweep.vocabulary import TrialStatus
 
     kept = kept_execution(context.run)
