@@ -65,16 +65,22 @@ def test_a_fused_group_is_written_once_its_last_trial_ends_and_rewrites_are_spac
     assert len(rewrites) == 3
 
 
-def test_a_sweep_of_quick_trials_is_written_after_its_first_trial_and_at_its_end(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    written: list[int] = []
+@pytest.fixture()
+def written(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The trials each write of the run's tables holds, in the order they are written."""
+    trials_written: list[int] = []
     write_tables = runner.write_tables
 
     def counted(paths: RunPaths, trials: pd.DataFrame, epochs: pd.DataFrame) -> None:
-        written.append(trials["trial_id"].nunique())
+        trials_written.append(trials["trial_id"].nunique())
         write_tables(paths, trials, epochs)
 
     monkeypatch.setattr(runner, "write_tables", counted)
+    return trials_written
+
+
+def test_a_sweep_of_quick_trials_is_written_after_its_first_trial_and_at_its_end(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, written: list[int]) -> None:
     monkeypatch.setattr(runner, "REFRESH_SECONDS", 3600.0)
     spec = parse_spec(tiny_sweep(tuner={"max_trials": 5}, train={"epochs": 1, "fused": False}))
     run = run_sweep(spec, results_dir=tmp_path)
@@ -84,15 +90,7 @@ def test_a_sweep_of_quick_trials_is_written_after_its_first_trial_and_at_its_end
     assert models == [f"trial_{run.info['best_trial']}"] and (run.path / "best_model.keras").is_file()
 
 
-def test_the_last_trial_is_written_once_by_the_end_of_the_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    written: list[int] = []
-    write_tables = runner.write_tables
-
-    def counted(paths: RunPaths, trials: pd.DataFrame, epochs: pd.DataFrame) -> None:
-        written.append(trials["trial_id"].nunique())
-        write_tables(paths, trials, epochs)
-
-    monkeypatch.setattr(runner, "write_tables", counted)
+def test_the_last_trial_is_written_once_by_the_end_of_the_run(tmp_path: Path, written: list[int]) -> None:
     spec = parse_spec(tiny_sweep(tuner={"max_trials": 1}, train={"epochs": 1}))
     run = run_sweep(spec, results_dir=tmp_path, report=True)
     assert written == [1]  # not once as the trial ends and again as the run ends

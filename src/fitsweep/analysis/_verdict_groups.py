@@ -117,8 +117,7 @@ def _measure(members: pd.DataFrame, measure: str | None) -> str:
     """The measure named, or the one the evidence shows: an error rate comes with the cross-entropy."""
     if measure is not None:
         return measure
-    errors = as_float(members["train_error"])
-    return "loss" if errors.size and np.isnan(errors).all() else "cross-entropy"
+    return "loss" if _no_error_rate(members) else "cross-entropy"
 
 
 def _span_g(values: pd.Series) -> str:
