@@ -10,6 +10,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,7 @@ import pandas as pd
 import pytest
 
 from conftest import tiny_sweep, write_sweep
-from fitsweep import RunFailedError, parse_spec, run_sweep
+from fitsweep import RunFailedError, SweepSpec, parse_spec, run_sweep
 from fitsweep.errors import FitsweepError
 from fitsweep.results.tables import EPOCH_COLUMNS
 from fitsweep.search.parallel import default_threads, exposure_warning, run_parallel, run_worker
@@ -28,29 +29,104 @@ from helpers import worker_processes
 SWEEP = tiny_sweep(tuner={"max_trials": 4, "executions_per_trial": 2})
 
 
-def kill_workers_when_training(marker: Path, how_many: int) -> threading.Thread:
-    """In the background: once `how_many` workers are running trials, SIGKILL them."""
+# A build function that holds each trial of a worker process at its start: it announces the
+# process (a file named after its pid, made whole by a rename), then waits for the test's "go"
+# file. The test so kills workers that are provably inside a trial, however fast trials are.
+GATED_BUILD = '''
+import os
+import time
+from pathlib import Path
 
-    def kill() -> None:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            time.sleep(0.05)
-            try:  # the oracle saves which worker runs which trial as it hands them out
-                ongoing = json.loads(next(marker.glob("*/tuner/oracle.json")).read_text())["ongoing_trials"]
-            except (StopIteration, OSError, ValueError, KeyError):
-                continue
-            command_lines = {pid: Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
-                             for pid in worker_processes(marker)}
-            pids = {tuner_id: pid for pid, command_line in command_lines.items() for tuner_id in ongoing
-                    if f"--tuner-id {tuner_id} " in command_line}
-            if len(pids) >= how_many:
-                for pid in list(pids.values())[:how_many]:
-                    os.kill(pid, signal.SIGKILL)
+import keras
+from keras import layers
+
+GATE = Path({gate!r})
+
+
+def wait_for_the_test():
+    pending = GATE / f".{{os.getpid()}}"
+    pending.touch()
+    os.replace(pending, GATE / "inside" / str(os.getpid()))
+    deadline = time.monotonic() + 600  # a safety net: the test releases or kills this process
+    while not (GATE / "go").exists():
+        if time.monotonic() > deadline:
+            raise RuntimeError("the test never released this trial")
+        time.sleep(0.02)
+
+
+def build(hp):
+    if hp.values:  # a trial's values; declaring the search space calls build with none
+        wait_for_the_test()
+    model = keras.Sequential([
+        keras.Input(shape=(2,)),
+        layers.Dense(hp.Choice("units", [4, 8]), activation="relu"),
+        layers.Dense(1, activation="sigmoid"),
+    ])
+    learning_rate = hp.Float("learning_rate", 1e-3, 1e-2, sampling="log")
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss="binary_crossentropy",
+                  metrics=["accuracy"])
+    return model
+'''
+
+
+def gated_sweep(folder: Path) -> SweepSpec:
+    """4 trials on the tiny sweep's data, each held at its start until `folder/gate/go` exists."""
+    gate = folder / "gate"
+    (gate / "inside").mkdir(parents=True)
+    (folder / "gated.py").write_text(GATED_BUILD.format(gate=str(gate)), encoding="utf-8")
+    sweep = tiny_sweep(tuner={"max_trials": 4})
+    sweep["model"] = {"build": f"{folder / 'gated.py'}:build"}
+    return parse_spec(sweep)
+
+
+class WorkerKiller:
+    """In the background: once both workers wait inside a trial, SIGKILL `how_many` of them and release the rest.
+
+    `killed` maps each killed worker's tuner id to its pid.
+    """
+
+    def __init__(self, folder: Path, how_many: int) -> None:
+        self.folder, self.gate, self.how_many = folder, folder / "gate", how_many
+        self.killed: dict[str, int] = {}
+        self.problem: str | None = None
+        self._run_ended = threading.Event()
+        self._thread = threading.Thread(target=self._kill, daemon=True)
+
+    def __enter__(self) -> WorkerKiller:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exception: object) -> None:
+        self._run_ended.set()
+        self._thread.join()
+        assert self.problem is None, self.problem
+
+    def _kill(self) -> None:
+        try:
+            inside = self._wait_inside(2)
+            workers = worker_processes(self.folder)
+            if inside and not set(inside) <= set(workers):
+                self.problem = f"processes {inside} waited inside a trial, but the workers are {workers}"
                 return
+            for pid in inside[:self.how_many]:
+                self.killed[_tuner_id(pid)] = pid
+                os.kill(pid, signal.SIGKILL)
+        finally:  # the survivors go on; so do all, should the wait have failed
+            (self.gate / "go").touch()
 
-    thread = threading.Thread(target=kill, daemon=True)
-    thread.start()
-    return thread
+    def _wait_inside(self, count: int) -> list[int]:
+        deadline = time.monotonic() + 300  # a safety net: both workers start a trial long before
+        while len(inside := sorted(int(path.name) for path in (self.gate / "inside").iterdir())) < count:
+            if self._run_ended.wait(0.02) or time.monotonic() > deadline:
+                ended = "the run ended" if self._run_ended.is_set() else "300 s passed"
+                self.problem = f"{ended} with only {len(inside)} of {count} workers inside a trial"
+                return []
+        return inside
+
+
+def _tuner_id(pid: int) -> str:
+    arguments = Path(f"/proc/{pid}/cmdline").read_bytes().decode().split("\0")
+    return arguments[arguments.index("--tuner-id") + 1]
 
 
 @pytest.fixture(scope="module")
@@ -104,24 +180,29 @@ def test_no_worker_is_left_after_a_run(both_runs) -> None:
 
 @pytest.mark.slow
 def test_a_killed_worker_fails_its_trial_and_the_other_finishes_the_sweep(tmp_path: Path) -> None:
-    killer = kill_workers_when_training(tmp_path, how_many=1)
-    run = run_parallel(parse_spec(SWEEP), workers=2, results_dir=tmp_path)
-    killer.join()
+    spec = gated_sweep(tmp_path)
+    with WorkerKiller(tmp_path, how_many=1) as killer:
+        run = run_parallel(spec, workers=2, results_dir=tmp_path)
     assert worker_processes(tmp_path) == []
+    (killed,) = killer.killed
     statuses = run.trials.drop_duplicates("trial_id")["status"]
     assert len(statuses) == 4 and (statuses == "failed").sum() == 1 and (statuses == "completed").sum() == 3
     failed = run.trials[run.trials["status"] == "failed"]
-    assert failed["error"].str.contains("worker tuner[01] stopped \\(killed by SIGKILL\\)").all()
+    assert failed["error"].str.contains(f"worker {killed} stopped (killed by SIGKILL)", regex=False).all()
+    # The killed worker's trial is the one that failed; the survivor trained every other trial.
+    assert failed["worker"].tolist() == [killed]
+    assert set(run.trials.loc[run.trials["status"] == "completed", "worker"]) == {"tuner0", "tuner1"} - {killed}
     assert run.info["status"] == "completed"
 
 
 @pytest.mark.slow
 def test_a_run_whose_workers_all_die_fails_and_leaves_no_process(tmp_path: Path) -> None:
-    killer = kill_workers_when_training(tmp_path, how_many=2)
+    spec = gated_sweep(tmp_path)
     # Killed in their first trials: no trial completed, which is the failure the run reports.
-    with pytest.raises(RunFailedError, match=r"worker tuner[01] stopped \(killed by SIGKILL\)"):
-        run_parallel(parse_spec(SWEEP), workers=2, results_dir=tmp_path)
-    killer.join()
+    with (pytest.raises(RunFailedError, match=r"worker tuner[01] stopped \(killed by SIGKILL\)"),
+          WorkerKiller(tmp_path, how_many=2) as killer):
+        run_parallel(spec, workers=2, results_dir=tmp_path)
+    assert sorted(killer.killed) == ["tuner0", "tuner1"]
     assert worker_processes(tmp_path) == []
     info = pd.read_json(tmp_path / "tiny" / "run.json", typ="series")
     assert info["status"] == "failed" and "every worker stopped before the search ended" in info["stop_reason"]
@@ -300,23 +381,51 @@ def _serve_an_oracle() -> tuple[Any, int]:
     return server, port
 
 
+class HeartbeatClock:
+    """The chief watch's clock and heartbeat: one second passes per heartbeat, whatever the machine's speed."""
+
+    def __init__(self, chief_answers: Callable[..., bool]) -> None:
+        self._chief_answers = chief_answers
+        self.now = 0.0
+        self.answered = self.unanswered = 0
+        self.ten_answered = threading.Event()
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def ask(self, channel: Any, timeout: float) -> bool:
+        self.now += 1.0
+        # A served oracle answers well within 30 s; a stopped one fails the call at once.
+        if self._chief_answers(channel, timeout=30.0):
+            self.answered += 1
+            if self.answered == 10:
+                self.ten_answered.set()
+            return True
+        self.unanswered += 1
+        return False
+
+
 def test_a_worker_whose_chief_stops_answering_is_interrupted_with_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
     from fitsweep.search.parallel import _worker
 
-    monkeypatch.setattr(_worker, "HEARTBEAT_SECONDS", 0.1)
-    monkeypatch.setattr(_worker, "CHIEF_LOST_SECONDS", 0.5)
+    clock = HeartbeatClock(_worker.chief_answers)
+    monkeypatch.setattr(_worker, "chief_answers", clock.ask)
+    monkeypatch.setattr(_worker, "time", clock)
+    monkeypatch.setattr(_worker, "HEARTBEAT_SECONDS", 0.01)
+    monkeypatch.setattr(_worker, "CHIEF_LOST_SECONDS", 3.0)
+    monkeypatch.setattr(_worker, "STOP_GRACE_SECONDS", 600.0)  # never exit pytest's own process
     server, port = _serve_an_oracle()
     with _worker._ChiefWatch("127.0.0.1", port) as watch:
-        answered = time.monotonic()
-        while time.monotonic() - answered < 2.0:  # many heartbeats, each answered: no interruption
-            time.sleep(0.05)
+        # 10 s of heartbeats, each answered, outlast the 3 s after which a silent chief is lost.
+        assert clock.ten_answered.wait(120), "the watch never sent 10 heartbeats"  # a safety net
         assert not watch.lost
         server.stop(grace=None).wait()
         with pytest.raises(KeyboardInterrupt):  # the worker's main thread, interrupted by the watch
-            deadline = time.monotonic() + 60  # a safety net only: the watch gives up after 0.5 s
+            deadline = time.monotonic() + 120  # a safety net: the watch gives up after 3 heartbeats
             while time.monotonic() < deadline:
-                time.sleep(0.05)
-    assert watch.lost and "--chief 127.0.0.1:" in watch.message and "\n" not in watch.message
+                time.sleep(0.01)
+    assert watch.lost and clock.unanswered == 3
+    assert "--chief 127.0.0.1:" in watch.message and "for 3 s" in watch.message and "\n" not in watch.message
 
 
 def test_a_chief_refuses_a_taken_port_before_writing_anything(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
