@@ -170,26 +170,41 @@ def test_a_report_failure_is_one_warning_and_never_fails_the_run(tmp_path: Path,
     assert len(caplog.records) == 1 and "report not refreshed (ResultsError" in caplog.records[0].getMessage()
 
 
+class _Clock:
+    """A monotonic clock that moves only when the test moves it: throttling then depends on no machine's speed."""
+
+    def __init__(self) -> None:
+        self.now = 1024.0
+
+    def monotonic(self) -> float:
+        return self.now
+
+
 def test_the_live_report_skips_refreshes_that_would_slow_the_run(monkeypatch, tmp_path: Path) -> None:
-    import time
-
     import fitsweep.report.live
+    from fitsweep.report.live import _FIRST_AFTER, _REFRESH_SPACING
 
-    calls = []
+    clock, calls, writing = _Clock(), [], 0.25  # seconds each report takes to write
 
     def slow_report(run_dir: Path, **kwargs: Any) -> None:
         calls.append(run_dir)
-        time.sleep(0.2)
+        clock.now += writing
 
+    monkeypatch.setattr(fitsweep.report.live, "time", clock)
     monkeypatch.setattr(fitsweep.report.live, "_write", slow_report)
-    LiveReport(tmp_path).refresh()  # in the run's first seconds: skipped, the end of a run that short writes it
-    assert calls == []
-    monkeypatch.setattr(fitsweep.report.live, "_FIRST_AFTER", 0.0)  # a run old enough
     live = LiveReport(tmp_path)
+    live.refresh()  # in the run's first seconds: skipped, the end of a run that short writes it
+    assert calls == []
+    clock.now += _FIRST_AFTER  # a run old enough
     live.refresh()
     live.refresh()  # at once: skipped
+    clock.now += _REFRESH_SPACING * writing / 2
+    live.refresh()  # half the spacing its last duration asks for: skipped
+    assert len(calls) == 1
+    clock.now += _REFRESH_SPACING * writing / 2
+    live.refresh()  # spaced enough
     live.refresh(force=True)  # the end of the run: always
-    assert len(calls) == 2
+    assert len(calls) == 3
 
 
 # --- the terminal summary and the command --------------------------------------------------
