@@ -82,9 +82,13 @@ def _forkable(context: Context) -> bool:
 def _build_forked(specs: tuple[SectionSpec, ...], context: Context, indices: list[int], workers: int,
                   meanwhile: Callable[[], None]) -> dict[int, Section | None]:
     """Sections `indices` built by `workers` forked processes, the others here, then `meanwhile`, all at once."""
+    import gc
     import multiprocessing
 
     global _FORKED
+    # What the workers inherit is left out of their garbage collections, which otherwise scan every imported
+    # module's objects again and again (a large share of a worker's time) and copy the pages they touch.
+    gc.freeze()
     _FORKED = (specs, context)
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"))
     try:
@@ -95,6 +99,7 @@ def _build_forked(specs: tuple[SectionSpec, ...], context: Context, indices: lis
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
         _FORKED = None
+        gc.unfreeze()  # collectable again here, where a sweep may build many reports
 
 
 def _build_in_worker(index: int) -> Section | None:

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import io
-
 from fitsweep.report.content import Section
 from fitsweep.report.context import Context
-from fitsweep.report.sections.base import SectionSpec
+from fitsweep.report.sections.base import SectionSpec, png_bytes
 from fitsweep.results import RunPaths
 from fitsweep.vocabulary import TrialStatus
 
@@ -31,10 +29,9 @@ def _build(context: Context) -> Section | None:
     table = load_learning_curve(context.run.path)
     completed = table[table["status"].astype(str) == TrialStatus.COMPLETED]
     verdicts = training_size_verdicts(completed)
-    buffer = io.BytesIO()
-    plot_training_size_curves(completed, verdicts).savefig(buffer, format="png", dpi=120, metadata={"Software": None})
     lead = _lead(context.run.spec.recorded_task == "regression")
-    return Section(_KEY, _TITLE, lead=lead, items=learning_curve_findings(verdicts), png=buffer.getvalue())
+    png = png_bytes(plot_training_size_curves(completed, verdicts))
+    return Section(_KEY, _TITLE, lead=lead, items=learning_curve_findings(verdicts), png=png)
 
 
 SECTION = SectionSpec(_KEY, _TITLE, _build, draws_figure=True)
