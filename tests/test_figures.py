@@ -9,11 +9,13 @@ import numpy as np
 import pandas as pd
 import pytest
 from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.colors import to_hex
 from matplotlib.figure import Figure
 
 from fitsweep.analysis import diagnose
 from fitsweep.errors import FitsweepError
 from fitsweep.figures import (
+    VERDICT_COLORS,
     FigureError,
     plot_confusion_matrix,
     plot_decision_boundaries,
@@ -146,6 +148,21 @@ def test_learning_curves_show_every_trial_coloured_by_its_verdict(synthetic_run)
     assert titles[0].startswith("trial ") and "best" in titles[0]
     legend = [text.get_text() for text in figure.legends[0].get_texts()]
     assert {"validation", "training", "good", "overfit", "underfit", "diverged"} <= set(legend)
+
+
+def test_learning_curves_draw_each_execution_dashed_for_training_and_solid_for_validation(synthetic_run) -> None:
+    diagnosis = diagnose(synthetic_run.epochs, synthetic_run.trials, chance_loss=CHANCE)
+    figure = plot_learning_curves(synthetic_run, diagnosis=diagnosis)
+    loss_ax = figure.axes[0]  # the best trial's loss
+    trial_id = loss_ax.get_title(loc="left").split()[1]
+    fits = diagnosis.loc[diagnosis["trial_id"].astype(str) == trial_id, "fit"].astype(str)
+    curves = [c for c in loss_ax.collections if (c.get_colors()[:, 3] < 1).all()]  # the grid lines are opaque
+    assert len(curves) == 1
+    assert len(curves[0].get_segments()) == 2 * len(fits)
+    solid = [dashes is None for _, dashes in curves[0].get_linestyles()]
+    assert solid.count(True) == solid.count(False) == len(fits)
+    assert {to_hex(color) for color in curves[0].get_colors()} == {to_hex(VERDICT_COLORS[fit]) for fit in fits}
+    _drawn(figure)
 
 
 def test_learning_curves_of_a_large_sweep_show_a_spread_and_say_so(synthetic_run) -> None:
