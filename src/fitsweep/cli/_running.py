@@ -62,6 +62,7 @@ def run(sweep: Path, results_dir: Path, max_trials: int | None, epochs: int | No
                         tensorboard=tensorboard)
     import_tensorflow()
     from fitsweep.search.runner import run_dir_for, run_sweep
+    from fitsweep.training.threads import one_thread_per_op
 
     run_dir = run_dir_for(spec, results_dir)
     with naming_the_sweep_file(sweep), progress(spec, quiet, run_dir) as observer:
@@ -71,6 +72,7 @@ def run(sweep: Path, results_dir: Path, max_trials: int | None, epochs: int | No
             result = run_parallel(spec, workers=workers, results_dir=results_dir, data_dir=sweep.parent,
                                   overwrite=overwrite, observer=observer, report=True)
         else:
+            one_thread_per_op()  # workers set their own threads
             result = run_sweep(spec, results_dir=results_dir, data_dir=sweep.parent, overwrite=overwrite,
                                observer=observer, report=True)
     _say_done(result, run_dir)
@@ -99,7 +101,9 @@ def resume(run_dir: Path, quiet: bool) -> None:
     spec = load_spec(paths.spec, recorded=True)
     import_tensorflow()
     from fitsweep.search.runner import resume_sweep
+    from fitsweep.training.threads import one_thread_per_op
 
+    one_thread_per_op()
     with progress(spec, quiet, run_dir) as observer:
         result = resume_sweep(run_dir, observer=observer, report=True)
     _say_done(result, run_dir)
