@@ -99,6 +99,27 @@ def test_one_configuration_is_underfit_only_by_its_own_curve() -> None:
     assert unknown.fit == Fit.GOOD and "pass chance_loss" in unknown.fit_reason
 
 
+def test_a_loss_that_blew_up_within_an_epoch_is_a_learning_rate_too_high_not_too_small() -> None:
+    """Keras' running loss of epoch 1 a million times the loss measured after it: the network overshot and died.
+
+    What reads afterwards as a loss that never moved is the wreck; raising the learning rate or the
+    capacity would be the wrong advice. Dropout's running loss, a little above the measured one, is no blow-up.
+    """
+    epochs = sweep({"blown": "stuck", "good": "good"})
+    running = epochs["loss"] * np.where(epochs["trial_id"] == "good", 1.3, 1.0)  # dropout active while training
+    epochs["running_loss"] = np.where((epochs["trial_id"] == "blown") & (epochs["epoch"] == 1), 1.08e6, running)
+    trials = pd.DataFrame({"trial_id": ["blown", "good"], "execution": 0, "status": "completed",
+                           "learning_rate": [0.5, 1e-3], "params": [513, 6_209]})
+    table = diagnose(epochs, trials, chance_loss=CHANCE).set_index("trial_id")
+    blown, good = table.loc["blown"], table.loc["good"]
+    assert blown.fit == Fit.UNDERFIT
+    assert "blew up during epoch 1: Keras' running loss over its batches reached 1.08e+06" in blown.fit_reason
+    assert "learning rate (0.5) is likely too high" in blown.fit_reason and "lower it" in blown.fit_reason
+    assert "too small" not in blown.fit_reason and "raise" not in blown.fit_reason
+    assert "add capacity" not in blown.fit_reason, blown.fit_reason
+    assert good.fit == Fit.GOOD and "blew up" not in good.fit_reason
+
+
 def test_a_sweep_whose_best_is_near_chance_says_so_and_underfits_nobody_by_chance_alone() -> None:
     table = diagnose(sweep({"a": "underfit", "b": "underfit"}), chance_loss=CHANCE)
     assert set(table["fit"]) == {Fit.GOOD}

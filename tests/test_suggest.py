@@ -14,6 +14,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -287,3 +288,56 @@ def test_the_next_sweep_of_the_diabetes_regression_stays_a_regression() -> None:
     assert spec.data.stratify is False  # a numeric target's splits are random, as its run records now
     # Its best configurations are within noise of each other (docs/explanation/diabetes-study.md): repeats.
     assert spec.tuner.executions_per_trial > 3 and "# repeats:" in text
+
+
+def _collapsed_sweep(blew_up: bool) -> tuple[Any, pd.DataFrame, pd.DataFrame]:
+    """Two widths at SGD 0.5 whose networks sit at the chance level from epoch 1 on, repeated twice each.
+
+    With `blew_up`, Keras' running loss of epoch 1 was a million times the loss measured after it:
+    the networks overshot and died, as SGD at 0.5 does on raw breast-cancer features.
+    """
+    from synthetic_curves import sweep
+
+    epochs = sweep({"0": "stuck", "1": "stuck"}, executions=2)
+    epochs["running_loss"] = np.where(blew_up & (epochs["epoch"] == 1), 1.0e6, epochs["loss"])
+    trials = (epochs.groupby(["trial_id", "execution"], as_index=False)
+              .agg(val_crossentropy=("val_loss", "min"), epochs_run=("epoch", "max"))
+              .assign(status="completed", best_epoch=1, learning_rate=0.5,
+                      layers=lambda t: np.where(t.trial_id == "0", "16", "32"), params=513))
+    spec = parse_spec(tiny_sweep(model={"layers": {"values": [[16], [32]]}, "dropout": 0.0, "l2": 0.0},
+                                 train={"optimizer": "sgd", "learning_rate": 0.5, "epochs": 30},
+                                 tuner={"algorithm": "grid", "max_trials": 2, "executions_per_trial": 2,
+                                        "objective": "val_crossentropy"}))
+    return spec, trials, epochs
+
+
+@pytest.mark.parametrize("blew_up", [True, False])
+def test_networks_that_blew_up_get_a_smaller_learning_rate_and_frozen_ones_a_larger(blew_up: bool) -> None:
+    from synthetic_curves import CHANCE
+
+    spec, trials, epochs = _collapsed_sweep(blew_up)
+    suggestion = next_sweep(spec, trials, epochs, chance_loss=CHANCE)
+    change = next(c for c in suggestion.changes if c.key == "train.learning_rate")
+    values = change.after["values"]
+    if blew_up:
+        assert values == [0.167, 0.5] and "blew up" in change.evidence, change
+    else:
+        assert values == [0.5, 1.5] and "never moved" in change.evidence, change
+
+
+def test_the_best_trial_at_the_bottom_of_a_choice_widens_it_downwards() -> None:
+    """Learning rates 3 and 10, the smaller clearly better: the next sweep adds 0.9, spaced as the two are."""
+    from synthetic_curves import CHANCE, sweep
+
+    epochs = sweep({"0": "good", "1": "underfit"}, executions=2)
+    trials = (epochs.groupby(["trial_id", "execution"], as_index=False)
+              .agg(val_crossentropy=("val_loss", "min"), epochs_run=("epoch", "max"))
+              .assign(status="completed", best_epoch=lambda t: t.epochs_run,
+                      learning_rate=lambda t: np.where(t.trial_id == "0", 3.0, 10.0), layers="16", params=513))
+    spec = parse_spec(tiny_sweep(model={"layers": [16], "dropout": 0.0, "l2": 0.0},
+                                 train={"optimizer": "adam", "learning_rate": {"values": [3.0, 10.0]}, "epochs": 30},
+                                 tuner={"algorithm": "grid", "max_trials": 2, "executions_per_trial": 2,
+                                        "objective": "val_crossentropy"}))
+    change = next(c for c in next_sweep(spec, trials, epochs, chance_loss=CHANCE).changes
+                  if c.key == "train.learning_rate" and c.rule == "widen")
+    assert change.after["values"] == [0.9, 3.0] and "added 0.9" in change.evidence, change

@@ -32,7 +32,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from fitsweep.analysis._baseline import LinearReference, baseline_note, linear_reference_of, near_baseline
-from fitsweep.analysis._common import AnalysisError, require_columns, trial_keys
+from fitsweep.analysis._common import AnalysisError, as_float, require_columns, trial_keys
 from fitsweep.analysis._evidence_row import Settings
 from fitsweep.analysis._fit_evidence import EVIDENCE, evidence_table
 from fitsweep.analysis._likely_causes import unscaled_inputs
@@ -213,6 +213,7 @@ def diagnose(
         epochs, renamed = _as_squared_errors(epochs), False
     else:
         epochs, renamed = _without_penalty(epochs) if penalty_free else (epochs, False)
+    epochs = _with_running_level(epochs, regression, renamed)
     keys = [*trial_keys(epochs), "execution"]
     table = _normalise_keys(evidence_table(_normalise_keys(epochs), keys, _selected_epochs(trials, keys), trend_epochs))
     if trials is not None:
@@ -247,6 +248,18 @@ def _as_squared_errors(epochs: pd.DataFrame) -> pd.DataFrame:
     for name, squared in _SQUARED_ERRORS.items():
         replaced[name] = epochs[squared]
     return replaced
+
+
+def _with_running_level(epochs: pd.DataFrame, regression: bool, penalty_free: bool) -> pd.DataFrame:
+    """`running_level`: Keras' running average over each epoch's batches of the loss judged (NaN where not recorded)."""
+    names = ["running_mse"] if regression else ["running_crossentropy", "running_loss"] if penalty_free \
+        else ["running_loss"]
+    level = np.full(len(epochs), np.nan)
+    for name in reversed(names):  # the first name's values where it has them
+        if name in epochs.columns:
+            values = as_float(epochs[name])
+            level = np.where(np.isnan(values), level, values)
+    return epochs.assign(running_level=level)
 
 
 def _without_penalty(epochs: pd.DataFrame) -> tuple[pd.DataFrame, bool]:

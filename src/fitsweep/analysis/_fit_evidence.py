@@ -43,7 +43,8 @@ def evidence_table(epochs: pd.DataFrame, keys: Sequence[str], selected: pd.DataF
     the first such epoch, and `diverged_at` says which loss blew up and when (None otherwise).
 
     Args:
-        epochs: The epochs table (penalty-free losses in loss/val_loss).
+        epochs: The epochs table (penalty-free losses in loss/val_loss; `running_level`, Keras' running
+            average of the same loss over each epoch's batches, where recorded).
         keys: The columns naming one execution ([run,] trial_id, execution).
         selected: The epoch whose weights were kept (1-based) per execution: `keys` and
             `best_epoch`; an execution absent from it, or with no such epoch, is read at its
@@ -123,6 +124,7 @@ def evidence_table(epochs: pd.DataFrame, keys: Sequence[str], selected: pd.DataF
         "train_scatter": _scatter(loss, used, group, position, n_groups, relative=True),
         "val_scatter": _scatter(val, used, group, position, n_groups, relative=True),
         "val_error_scatter": _scatter(1 - val_accuracy, used, group, position, n_groups, relative=False),
+        **_blowup(column("running_level"), loss, epoch, used, group, position, n_groups, start),
     }
     for name, values in evidence.items():
         table[name] = np.where(has, values, np.nan)
@@ -160,6 +162,30 @@ def _selected_positions(table: pd.DataFrame, keys: Sequence[str], selected: pd.D
     first = np.full(n_groups, np.iinfo(np.int64).max, dtype=np.int64)
     np.minimum.at(first, group[hit], position[hit])
     return np.where(first == np.iinfo(np.int64).max, none, first)
+
+
+def _blowup(running: FloatArray, loss: FloatArray, epoch: IntArray, used: npt.NDArray[np.bool_], group: IntArray,
+            position: IntArray, n_groups: int, start: IntArray) -> dict[str, FloatArray]:
+    """Per group, the epoch whose running training loss stood furthest above the loss measured at its end.
+
+    Keras' running loss averages the epoch's batches as they trained; the measured loss is taken
+    after the epoch. A running loss orders of magnitude above it means the loss blew up during the
+    epoch and was back down by its end: the updates overshot, often leaving dead units behind.
+    Returns `blowup_ratio` (running / measured), `blowup_loss` (the running loss) and
+    `blowup_epoch`; NaN where no running loss was recorded.
+    """
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ratio = running / np.maximum(np.abs(loss), 1e-12)
+    valid = used & ~np.isnan(ratio)  # an overflowing running loss (inf) is the clearest blow-up of all
+    largest = np.full(n_groups, -np.inf)
+    np.maximum.at(largest, group[valid], ratio[valid])
+    hit = valid & (ratio == largest[group])
+    first = np.full(n_groups, np.iinfo(np.int64).max, dtype=np.int64)
+    np.minimum.at(first, group[hit], position[hit])
+    found = first != np.iinfo(np.int64).max
+    at = start + np.where(found, first, 0)
+    return {"blowup_ratio": np.where(found, largest, np.nan), "blowup_loss": np.where(found, running[at], np.nan),
+            "blowup_epoch": np.where(found, epoch[at].astype(float), np.nan)}
 
 
 def _relative_range(loss: FloatArray, used: npt.NDArray[np.bool_], group: IntArray, n_groups: int) -> FloatArray:

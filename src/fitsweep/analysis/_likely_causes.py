@@ -1,7 +1,8 @@
 """The likely causes a verdict's reason names after its evidence: what to change, read from the row.
 
-Underfitting is read optimisation first (a loss that never moved, rises or jumps, or was still
-falling), then regularization and capacity: no capacity helps a network that does not train.
+Underfitting is read optimisation first (a loss that blew up within an epoch, never moved, rises
+or jumps, or was still falling), then regularization and capacity: no capacity helps a network
+that does not train.
 Overfitting is read from the network's size against its training rows and its regularization.
 """
 
@@ -17,21 +18,27 @@ from fitsweep.analysis._reachable import Reachable
 __all__ = ["overfit_causes", "underfit_causes", "unscaled_inputs"]
 
 _PENALTIES = ("l1", "l2", "dropout")
+# A running loss this many times the loss measured after its epoch, and the chance level, blew up (see _blew_up).
+_BLOWUP_RATIO = 100
+_BLOWUP_CHANCE = 10
 
 
 def underfit_causes(row: dict[str, Any], reachable: Reachable | None, settings: Settings, train_ce: float) -> str:
     """The likely causes of high bias, the optimisation first: no capacity helps a network that does not train."""
-    causes = []
-    if flat(row):
-        causes.append(_never_moved_causes(row))
+    blown = _blew_up(row, settings)
+    if blown:  # a loss that reads flat or barely moving afterwards is the wreck, not a learning rate too small
+        causes = [blown]
+    elif flat(row):
+        causes = [_never_moved_causes(row)]
     else:
-        causes += [text for text in (_too_fast(row, settings), _improving(row, settings)) if text]
+        causes = [text for text in (_too_fast(row, settings), _improving(row, settings)) if text]
         causes += [] if causes else [text for text in (_barely_moved(row, settings),) if text]
     penalties = [f"{name}={number(row, name):g}" for name in _PENALTIES if number(row, name) > 0]
-    if penalties:
+    if penalties and not blown:
         causes.append(f"regularization {', '.join(penalties)}: weaken it")
     params = number(row, "params")
-    if reachable is not None and math.isfinite(params) and math.isfinite(reachable.params) and \
+    trained = not (blown or flat(row))  # no capacity helps a network that does not train
+    if trained and reachable is not None and math.isfinite(params) and math.isfinite(reachable.params) and \
             params < reachable.params / 2:
         causes.append(f"a small network ({params:,.0f} parameters against {reachable.params:,.0f} in trial "
                       f"{reachable.crossentropy_trial}): add capacity")
@@ -111,6 +118,29 @@ def _too_fast(row: dict[str, Any], settings: Settings) -> str:
     else:
         return ""
     return f"{shown}: the learning rate{_learning_rate(row)} is likely too high: lower it"
+
+
+def _blew_up(row: dict[str, Any], settings: Settings) -> str:
+    """Words for a training loss that blew up within an epoch and was back down at its end, or "".
+
+    Keras' running loss (the mean over an epoch's batches as they trained) at least `_BLOWUP_RATIO`
+    times the loss measured after the epoch, and `_BLOWUP_CHANCE` times the chance level: no
+    ordinary epoch, dropout included, averages that far above its end. The updates overshot;
+    a network left at the chance level afterwards has dead units or saturated outputs, and a
+    measured loss that then barely moves says nothing about a learning rate too small.
+    """
+    ratio, level = number(row, "blowup_ratio"), number(row, "blowup_loss")
+    chance = settings.chance_loss
+    if not (ratio >= _BLOWUP_RATIO and (chance is None or level >= _BLOWUP_CHANCE * chance)):
+        return ""
+    if repeats(row) > 1:
+        shown = (f"the training loss blew up during training (Keras' running loss over an epoch's batches at least "
+                 f"{_BLOWUP_RATIO} times the loss measured at its end)")
+    else:
+        shown = (f"the training loss blew up{at_epoch(row, 'blowup_epoch', ' during epoch ')}: Keras' running loss "
+                 f"over its batches reached {level:.3g}, {ratio:.3g} times the loss measured at its end")
+    return (f"{shown}: the updates overshot: the learning rate{_learning_rate(row)} is likely too high (or the inputs "
+            "too large): lower it")
 
 
 def _barely_moved(row: dict[str, Any], settings: Settings) -> str:

@@ -76,13 +76,15 @@ class UnderfitCauses:
 
     Attributes:
         executions: How many of the top configurations' executions underfit.
-        frozen: How many of those had a training loss that never moved.
+        frozen: How many of those had a training loss that never moved (and had not blown up first).
         improving: How many of those were still improving when training stopped.
+        blown: How many of those had a training loss that blew up within an epoch: the updates overshot.
     """
 
     executions: int
     frozen: int
     improving: int
+    blown: int = 0
 
 
 @dataclass(frozen=True)
@@ -271,8 +273,10 @@ def _best(best: pd.Series, rows: pd.DataFrame, last_epochs_share: float, margin:
 def _underfit(top_rows: pd.DataFrame, last_epochs_share: float, margin: float) -> UnderfitCauses:
     underfit = top_rows[top_rows["fit"].astype("string") == Verdict.UNDERFIT]
     reasons = underfit["fit_reason"].astype("string").fillna("")
-    return UnderfitCauses(executions=len(underfit), frozen=int(reasons.str.contains("never moved").sum()),
-                          improving=int(_still_improving(underfit, last_epochs_share, margin).sum()))
+    blown = reasons.str.contains("blew up")  # the words of a cause named in the reason (`_likely_causes`)
+    return UnderfitCauses(executions=len(underfit), frozen=int((reasons.str.contains("never moved") & ~blown).sum()),
+                          improving=int(_still_improving(underfit, last_epochs_share, margin).sum()),
+                          blown=int(blown.sum()))
 
 
 def _closest(rows: pd.DataFrame, configurations: pd.DataFrame, confidence: float, power: float) -> ClosestPair | None:

@@ -156,7 +156,8 @@ def _underfit_rules(editor: Editor, spec: SweepSpec, reading: SweepReading, last
     """The cause of the top configurations' underfitting decides the change: the optimisation before capacity.
 
     A network whose loss never moved, or whose inputs were left unscaled, does not train: more
-    width or epochs cannot help it, a larger learning rate (or scaled inputs) can. A loss still
+    width or epochs cannot help it, a larger learning rate (or scaled inputs) can. One whose loss
+    blew up within an epoch overshot: a smaller learning rate. A loss still
     falling steadily when training stopped asks for a larger learning rate first, then more
     epochs. Otherwise the network learned what it could: add capacity.
     """
@@ -168,6 +169,11 @@ def _underfit_rules(editor: Editor, spec: SweepSpec, reading: SweepReading, last
                                            "capacity")
         return
     if editor.changed("data.scaling"):
+        return  # unscaled inputs first: they may be all that held the networks back or blew their loss up
+    if underfit.blown * 2 > underfit.executions:
+        _lower_learning_rate(editor, spec, f"{reading.mood_evidence}; the training loss of {underfit.blown} of "
+                                           f"{underfit.executions} underfit executions blew up within an epoch: "
+                                           "updates that overshoot need a smaller learning rate, not capacity")
         return
     share = f"{underfit.improving} of {underfit.executions} underfit executions were still improving (best epoch " \
             f"in the last {last_epochs_share:.0%} of their epochs, and at the final rate as many epochs again " \
@@ -183,6 +189,19 @@ def _train_longer(editor: Editor, spec: SweepSpec, evidence: str) -> None:
     epochs = spec.train.epochs
     most = int(bounds_of(TrainSpec, "epochs").high)
     editor.set("train.epochs", min(2 * epochs, most), "train longer", f"{evidence}: epochs doubled")
+
+
+def _lower_learning_rate(editor: Editor, spec: SweepSpec, evidence: str) -> None:
+    form = editor.get("train.learning_rate")
+    smallest = min(plain_values(form))
+    slower = number(max(smallest / _LEARNING_RATE_STEP, bounds("learning_rate").low), "learning_rate")
+    if slower >= smallest:
+        return
+    if isinstance(form, dict) and "min" in form:
+        new: Any = {**form, "min": slower}
+    else:
+        new = choice(sorted({*plain_values(form), slower}))
+    editor.set("train.learning_rate", new, "learning rate", f"{evidence}: also try a learning rate of {slower:g}")
 
 
 def _raise_learning_rate(editor: Editor, spec: SweepSpec, evidence: str) -> None:

@@ -71,7 +71,7 @@ def _beyond(name: str, edge: float, neighbour: float) -> float | None:
     """The next value past `edge`, away from `neighbour`, spaced as the two are; None outside the bounds."""
     allowed = bounds(name)
     if name in RATIO_SPACED and edge > 0:
-        ratio = edge / neighbour if neighbour > 0 else RATIO_FROM_ZERO[name]
+        ratio = max(edge, neighbour) / min(edge, neighbour) if neighbour > 0 else RATIO_FROM_ZERO[name]
         value = edge * ratio if edge > neighbour else edge / ratio
     else:
         value = edge + (edge - neighbour)
