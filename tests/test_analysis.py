@@ -127,6 +127,20 @@ def test_a_sweep_whose_best_is_near_chance_says_so_and_underfits_nobody_by_chanc
                                             "signal").all(), table["fit_reason"].tolist()
 
 
+def test_an_accurate_sweep_whose_loss_is_no_better_than_chance_is_said_to_make_confident_mistakes() -> None:
+    """Adam at 10 on scaled breast-cancer features: validation accuracy 0.96, validation cross-entropy 15.
+
+    A loss above the chance level there is not inputs without signal: the few errors are made with
+    outputs saturated at 0 or 1, which the cross-entropy punishes without limit.
+    """
+    epochs = sweep({"a": "good", "b": "good"})
+    epochs["val_loss"] = epochs["val_loss"] * 100  # every validation loss far above ln 2, the accuracies unchanged
+    reasons = diagnose(epochs, chance_loss=CHANCE)["fit_reason"]
+    assert reasons.str.contains("is no better than the chance level 0.693 though the sweep's best validation "
+                                "accuracy is").all(), reasons.tolist()
+    assert reasons.str.contains("confidently wrong").all() and not reasons.str.contains("little signal").any()
+
+
 def test_a_loss_that_never_moved_is_underfit_with_its_causes() -> None:
     epochs = sweep({"stuck": "stuck", "good": "good"})
     trials = pd.DataFrame({"trial_id": ["stuck", "good"], "execution": 0, "status": "completed",

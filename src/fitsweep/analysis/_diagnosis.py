@@ -35,7 +35,7 @@ from fitsweep.analysis._baseline import LinearReference, baseline_note, linear_r
 from fitsweep.analysis._common import AnalysisError, as_float, require_columns, trial_keys
 from fitsweep.analysis._evidence_row import Settings
 from fitsweep.analysis._fit_evidence import EVIDENCE, evidence_table
-from fitsweep.analysis._likely_causes import unscaled_inputs
+from fitsweep.analysis._likely_causes import binary_majority, unscaled_inputs
 from fitsweep.analysis._reachable import Reachable, reachable_levels
 from fitsweep.analysis._repeats import configuration, outliers, pooled, with_repeats
 from fitsweep.analysis._verdict_rule import Judgement, verdict
@@ -403,7 +403,16 @@ def _near_chance_note(reachable: Reachable | None, settings: Settings, loss_name
         return ""
     if reachable.crossentropy < settings.underfit_chance_share * chance:
         return ""
+    best = f"the best configuration (trial {reachable.crossentropy_trial}, validation {loss_name} " \
+           f"{reachable.crossentropy:.3g})"
     below = 1 - reachable.crossentropy / chance
-    return (f"; the best configuration (trial {reachable.crossentropy_trial}, validation {loss_name} "
-            f"{reachable.crossentropy:.3g}) reaches only {max(below, 0):.0%} below the chance level {chance:.3g}: the "
-            "inputs carry little signal for this label, or the task is hard, or no configuration trained enough")
+    level = f"reaches only {below:.0%} below" if below > 0 else "is no better than"
+    accuracy, majority = 1 - reachable.error, binary_majority(chance)
+    # Accurate, yet a loss no better than chance: confident mistakes. Below chance, noisy labels fit the same numbers.
+    if below <= 0 and accuracy > majority + 2 * settings.accuracy_margin:
+        return (f"; {best} {level} the chance level {chance:.3g} though the sweep's best validation accuracy is "
+                f"{accuracy:.3f} against the majority class's share {majority:.3f}: its outputs are confidently wrong "
+                f"where they err, which the {loss_name} punishes without limit (saturated outputs: a smaller "
+                "learning rate or some regularization calms them)")
+    return (f"; {best} {level} the chance level {chance:.3g}: the inputs carry little signal for this label, or the "
+            "task is hard, or no configuration trained enough")

@@ -15,7 +15,7 @@ from typing import Any, cast
 from fitsweep.analysis._evidence_row import Settings, at_chance, at_epoch, flat, number, repeats, trend_bound
 from fitsweep.analysis._reachable import Reachable
 
-__all__ = ["overfit_causes", "underfit_causes", "unscaled_inputs"]
+__all__ = ["binary_majority", "overfit_causes", "underfit_causes", "unscaled_inputs"]
 
 _PENALTIES = ("l1", "l2", "dropout")
 # A running loss this many times the loss measured after its epoch, and the chance level, blew up (see _blew_up).
@@ -171,14 +171,14 @@ def _majority(row: dict[str, Any], train_ce: float, settings: Settings) -> str:
         return ""
     if abs(train - val) > settings.accuracy_margin:
         return ""
-    share = _binary_majority(cast(float, chance))
+    share = binary_majority(cast(float, chance))
     baseline = (f", the majority class's share {share:.3f}" if math.isfinite(share) and abs(1 - train - share)
                 <= settings.accuracy_margin else "")
     return (f"it predicts the class priors for every row, as a model of no inputs would: training accuracy "
             f"{1 - train:.3f} and validation {1 - val:.3f}{baseline} (the majority-class baseline)")
 
 
-def _binary_majority(chance: float) -> float:
+def binary_majority(chance: float) -> float:
     """The majority share of a binary task whose chance-level loss is `chance` (NaN above ln 2: more classes)."""
     if not 0 < chance <= math.log(2) + 1e-12:
         return math.nan
