@@ -141,6 +141,35 @@ def test_an_accurate_sweep_whose_loss_is_no_better_than_chance_is_said_to_make_c
     assert reasons.str.contains("confidently wrong").all() and not reasons.str.contains("little signal").any()
 
 
+def test_a_logistic_regression_that_beats_the_whole_sweep_is_what_the_data_allow() -> None:
+    """Two configurations near chance, and a logistic regression far below them: both underfit against it.
+
+    Without it, each would be good against the other (the test above); a reference the sweep
+    beats changes nothing.
+    """
+    epochs = sweep({"a": "underfit", "b": "underfit"})
+    strong = {"val_crossentropy": 0.3, "val_accuracy": 0.86, "val_crossentropy_sd": 0.4}
+    table = diagnose(epochs, chance_loss=CHANCE, linear_reference=strong)
+    assert set(table["fit"]) == {Fit.UNDERFIT}, table["fit_reason"].tolist()
+    assert table["fit_reason"].str.contains("against 0.860 reachable \\(the validation accuracy of a logistic "
+                                            "regression fitted on the training split\\)").all()
+    weak = {"val_crossentropy": 0.69, "val_accuracy": 0.5, "val_crossentropy_sd": 0.1}
+    plain = diagnose(epochs, chance_loss=CHANCE)
+    beside_weak = diagnose(epochs, chance_loss=CHANCE, linear_reference=weak)
+    assert beside_weak[["fit", "fit_reason"]].equals(plain[["fit", "fit_reason"]])
+
+
+def test_one_configuration_is_judged_against_a_better_logistic_regression() -> None:
+    """Alone, a curve at 89% of chance is good by itself; beside a logistic regression at 0.3 it underfits."""
+    only = sweep({"only": "underfit"})
+    row = diagnose(only, chance_loss=CHANCE,
+                   linear_reference={"val_crossentropy": 0.3, "val_accuracy": 0.86}).iloc[0]
+    assert row.fit == Fit.UNDERFIT and "logistic regression" in row.fit_reason, row.fit_reason
+    good = diagnose(sweep({"only": "good"}), chance_loss=CHANCE,
+                    linear_reference={"val_crossentropy": 0.3, "val_accuracy": 0.86}).iloc[0]
+    assert good.fit == Fit.GOOD and "logistic" not in good.fit_reason, good.fit_reason
+
+
 def test_a_loss_that_never_moved_is_underfit_with_its_causes() -> None:
     epochs = sweep({"stuck": "stuck", "good": "good"})
     trials = pd.DataFrame({"trial_id": ["stuck", "good"], "execution": 0, "status": "completed",

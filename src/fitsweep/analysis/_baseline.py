@@ -1,4 +1,11 @@
-"""Near a regression's baseline: what a linear regression reaches, and whether anything beats predicting the mean.
+"""The linear yardstick: what a linear model reaches, and (a regression) whether anything beats predicting the mean.
+
+A classification's yardstick is a logistic regression fitted on the training split: where it
+predicts validation rows better than the sweep's best configuration, its levels are the
+reachable ones, so a sweep of networks that all train badly (a learning rate too high for every
+one of them) is judged against what the data allow rather than against itself; a sweep of one
+configuration is judged against it instead of its curve alone.
+
 
 A regression's baseline is the training mean (R² 0). Two readings rest on what the data allow
 beyond it. When the sweep reaches little, a linear regression fitted on the training split says
@@ -24,12 +31,14 @@ from fitsweep.analysis._noise import best_of_z, mean_se, one_sided_z
 from fitsweep.analysis._reachable import Reachable
 
 __all__ = [
-    "LINEAR", "NOTHING_BEATS_THE_MEAN", "LinearReference", "baseline_findings", "baseline_note", "linear_reference_of",
-    "near_baseline",
+    "LINEAR", "LOGISTIC", "NOTHING_BEATS_THE_MEAN", "LinearReference", "LogisticReference", "baseline_findings",
+    "baseline_note", "linear_reference_of", "logistic_reference_of", "near_baseline", "with_logistic",
 ]
 
 # Where a reason names the linear fit as the reachable level.
 LINEAR = "a linear regression fitted on the training split"
+# Where a reason names the logistic regression as the reachable level.
+LOGISTIC = "a logistic regression fitted on the training split"
 # The words of a reason, and of the report's finding, where the data allow nothing better than the mean.
 NOTHING_BEATS_THE_MEAN = "no configuration beats predicting the training mean beyond noise"
 
@@ -53,6 +62,62 @@ def linear_reference_of(recorded: Mapping[str, Any] | None) -> LinearReference |
     except (KeyError, TypeError, ValueError):
         return None
     return LinearReference(*values) if all(math.isfinite(value) for value in values) else None
+
+
+@dataclass(frozen=True)
+class LogisticReference:
+    """A logistic regression's validation cross-entropy and error rate: a classification's linear yardstick."""
+
+    val_crossentropy: float
+    val_error: float
+
+
+def logistic_reference_of(recorded: Mapping[str, Any] | None) -> LogisticReference | None:
+    """The logistic reference run.json records (`linear_reference` of a classification), None when absent."""
+    if not recorded:
+        return None
+    try:
+        crossentropy, accuracy = float(recorded["val_crossentropy"]), float(recorded["val_accuracy"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    return LogisticReference(crossentropy, 1 - accuracy) if math.isfinite(crossentropy + accuracy) else None
+
+
+def with_logistic(reachable: dict[Any, Reachable], table: pd.DataFrame, keys: list[str],
+                  logistic: LogisticReference | None) -> dict[Any, Reachable]:
+    """The reachable levels with the logistic regression's where they are lower; one configuration's only reference.
+
+    The reference belongs to one run's split: several runs judged together keep their own levels.
+    Where it is lower it counts as one more candidate for the lowest level (the best-of-trials
+    correction); where the sweep's best is lower nothing changes. A lone configuration is set
+    beside it only where it predicts validation rows better than that configuration does.
+    """
+    if logistic is None or "run" in keys:
+        return reachable
+    level = reachable.get(None)
+    if level is None:
+        return _lone_beside(table, logistic)
+    lower_error, lower_crossentropy = logistic.val_error < level.error, logistic.val_crossentropy < level.crossentropy
+    if not (lower_error or lower_crossentropy):
+        return reachable
+    level = replace(level, trials=level.trials + 1)
+    if lower_error:
+        level = replace(level, error=logistic.val_error, error_var=0.0, error_trial=LOGISTIC)
+    if lower_crossentropy:
+        level = replace(level, crossentropy=logistic.val_crossentropy, crossentropy_var=0.0,
+                        crossentropy_trial=LOGISTIC, params=math.nan)
+    return {**reachable, None: level}
+
+
+def _lone_beside(table: pd.DataFrame, logistic: LogisticReference) -> dict[Any, Reachable]:
+    """One configuration's reference: the logistic regression, where it is lower than the configuration's own levels."""
+    finite = table[table["diverged_at"].isna()] if "diverged_at" in table else table
+    error, crossentropy = (float(pd.to_numeric(finite[name], errors="coerce").mean()) if name in finite else math.nan
+                           for name in ("val_error", "val_crossentropy"))  # NaN, quietly, for no finite execution
+    if not (logistic.val_error < error or logistic.val_crossentropy < crossentropy):
+        return {}  # the network does better: only its own curve can show a bias
+    return {None: Reachable(logistic.val_error, 0.0, LOGISTIC, logistic.val_crossentropy, 0.0, LOGISTIC, 2, math.nan,
+                            alone=True)}
 
 
 def near_baseline(reachable: dict[Any, Reachable], table: pd.DataFrame, keys: list[str],

@@ -31,7 +31,16 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from fitsweep.analysis._baseline import LinearReference, baseline_note, linear_reference_of, near_baseline
+from fitsweep.analysis._baseline import (
+    LOGISTIC,
+    LinearReference,
+    LogisticReference,
+    baseline_note,
+    linear_reference_of,
+    logistic_reference_of,
+    near_baseline,
+    with_logistic,
+)
 from fitsweep.analysis._common import AnalysisError, as_float, require_columns, trial_keys
 from fitsweep.analysis._evidence_row import Settings
 from fitsweep.analysis._fit_evidence import EVIDENCE, evidence_table
@@ -179,6 +188,9 @@ def diagnose(
             sweep's best validation MSE it is the reachable level, so a network near R² 0 underfits
             features that a linear fit reads; where neither it nor the sweep beats the mean beyond noise,
             a model at the baseline is as good as the data allow and is not underfit (the reasons say so).
+            A classification's (from the same function): a logistic regression's `val_crossentropy` and
+            `val_accuracy`. Where lower than the sweep's best, they are the reachable levels; a sweep of
+            one configuration is judged against them rather than by its curve alone.
 
     Returns:
         One row per (trial_id, execution), `run` first when present: `status` (with `trials`),
@@ -220,8 +232,9 @@ def diagnose(
         table = _with_trial_columns(_apply_trial_status(table, trials, keys), trials, keys)
     if table.empty:
         raise AnalysisError("diagnose found no epochs: the sweep has not finished an epoch yet (or the table is empty)")
+    reference = linear_reference_of(linear_reference) if regression else logistic_reference_of(linear_reference)
     return _judge(table, keys, settings, measured, "MSE" if regression else "crossentropy" if renamed else "loss",
-                  linear_reference_of(linear_reference))
+                  reference)
 
 
 _PENALTY_FREE = {"loss": "crossentropy", "val_loss": "val_crossentropy"}
@@ -342,8 +355,10 @@ def _status_reason(error: object) -> str:
 
 
 def _judge(table: pd.DataFrame, keys: list[str], settings: Settings, measured: bool, loss_name: str,
-           linear: LinearReference | None) -> pd.DataFrame:
-    reachable = near_baseline(reachable_levels(table, keys), table, keys, linear, settings)
+           linear: LinearReference | LogisticReference | None) -> pd.DataFrame:
+    levels = reachable_levels(table, keys)
+    reachable = (with_logistic(levels, table, keys, linear) if isinstance(linear, LogisticReference)
+                 else near_baseline(levels, table, keys, linear, settings))
 
     def reference(row: dict[str, Any]) -> Reachable | None:
         return reachable.get(row["run"] if "run" in keys else None)
@@ -403,8 +418,10 @@ def _near_chance_note(reachable: Reachable | None, settings: Settings, loss_name
         return ""
     if reachable.crossentropy < settings.underfit_chance_share * chance:
         return ""
-    best = f"the best configuration (trial {reachable.crossentropy_trial}, validation {loss_name} " \
-           f"{reachable.crossentropy:.3g})"
+    best = (f"no configuration reaches {LOGISTIC}, and it (validation {loss_name} {reachable.crossentropy:.3g})"
+            if reachable.crossentropy_trial == LOGISTIC else
+            f"the best configuration (trial {reachable.crossentropy_trial}, validation {loss_name} "
+            f"{reachable.crossentropy:.3g})")
     below = 1 - reachable.crossentropy / chance
     level = f"reaches only {below:.0%} below" if below > 0 else "is no better than"
     accuracy, majority = 1 - reachable.error, binary_majority(chance)

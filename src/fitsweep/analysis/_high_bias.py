@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from typing import Any, cast
 
-from fitsweep.analysis._baseline import LINEAR
+from fitsweep.analysis._baseline import LINEAR, LOGISTIC
 from fitsweep.analysis._evidence_row import (
     Finding,
     Settings,
@@ -109,7 +109,7 @@ def _above_reachable(row: dict[str, Any], level: float, reference: float, spread
     trial = reachable.error_trial if measure == "error" else reachable.crossentropy_trial
     if measure == "error":
         shown = (f"training accuracy {1 - level:.3f}{mean_of(row)} against {1 - reference:.3f} reachable "
-                 f"(trial {trial}'s validation accuracy)")
+                 f"({_whose(trial, 'accuracy')})")
     else:
         shown = _against_reachable(row, level, reference, trial, settings, measure)
     return shown + _beyond(bound, reachable.trials, val_rows)
@@ -123,7 +123,7 @@ def _against_reachable(row: dict[str, Any], level: float, reference: float, tria
         return (f"training MSE {_with_r2(level, settings)}, validation {_with_r2(val, settings)}{mean_of(row)}, "
                 f"against {_with_r2(reference, settings)} reachable ({_whose(trial)})")
     return (f"training {loss_name} {level:.3g}{mean_of(row)} against {reference:.3g} reachable "
-            f"(trial {trial}'s validation)")
+            f"({_whose(trial, loss_name)})")
 
 
 def _still_falling(row: dict[str, Any], train_error: float, train_ce: float, reachable: Reachable,
@@ -160,8 +160,11 @@ def _with_r2(mse: float, settings: Settings) -> str:
     return f"{mse:.4g} (R² {1 - mse / chance:.2f})" if chance and math.isfinite(mse) else f"{mse:.4g}"
 
 
-def _whose(trial: str) -> str:
-    return f"the validation MSE of {trial}" if trial == LINEAR else f"trial {trial}'s validation"
+def _whose(trial: str, measure: str = "MSE") -> str:
+    """Whose validation level is reachable: a trial's, or the linear yardstick's (named with its `measure`)."""
+    if trial in (LINEAR, LOGISTIC):
+        return f"the validation {measure} of {trial}"
+    return f"trial {trial}'s validation{' accuracy' if measure == 'accuracy' else ''}"
 
 
 def _practical(settings: Settings, measure: str, level: float) -> float:

@@ -12,7 +12,7 @@ from typing import Any
 
 import pandas as pd
 
-from fitsweep.analysis._baseline import LINEAR
+from fitsweep.analysis._baseline import LINEAR, LOGISTIC
 from fitsweep.analysis._evidence_row import Finding, Settings, at_epoch, mean_of, number
 from fitsweep.analysis._high_bias import high_bias
 from fitsweep.analysis._high_variance import high_variance
@@ -97,9 +97,12 @@ def _good_reason(row: dict[str, Any], reachable: Reachable | None, bias: Finding
                 f"training {loss_name} {number(row, 'train_crossentropy'):.3g}, validation "
                 f"{number(row, 'val_crossentropy'):.3g}{mean_of(row)}{at_epoch(row, 'best_epoch')}")
     if reachable is not None:
-        level = (f"{1 - reachable.error:.3f} validation accuracy" if math.isfinite(reachable.error)
-                 else f"{reachable.crossentropy:.3g} validation {loss_name}")  # a run that records no accuracy
-        return f"{accuracy}: within noise of the {level} the sweep reaches, and no clear rise of the validation loss"
+        by_accuracy = math.isfinite(reachable.error)  # a run that records no accuracy: by its loss
+        level = (f"{1 - reachable.error:.3f} validation accuracy" if by_accuracy
+                 else f"{reachable.crossentropy:.3g} validation {loss_name}")
+        whose = reachable.error_trial if by_accuracy else reachable.crossentropy_trial
+        reaches = LOGISTIC if whose == LOGISTIC else "the sweep"
+        return f"{accuracy}: within noise of the {level} {reaches} reaches, and no clear rise of the validation loss"
     if bias.text:
         note = bias.text
     elif settings.chance_loss is None:

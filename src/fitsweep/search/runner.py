@@ -178,8 +178,8 @@ def _search(
         # of predicting the training mean.
         info["chance_loss"] = (splits.target_variance if splits.task.regression
                                else chance_level_loss(splits.class_priors, binary=splits.n_classes == 2))
-        if splits.task.regression:  # what a linear regression reaches: the verdicts' yardstick near the baseline
-            info["linear_reference"] = linear_reference(splits)
+        # What a linear model reaches: the verdicts' yardstick where the sweep itself reaches little.
+        info["linear_reference"] = linear_reference(splits)
         tensorboard = TensorBoardLog(paths, spec, oracle) if spec.report.tensorboard else None
         refresher = _TableRefresher(paths, spec, oracle, info, observer,
                                     report=_live_report(paths, splits, report), tensorboard=tensorboard)
