@@ -164,6 +164,9 @@ def test_a_sweep_whose_every_network_trains_too_slowly_underfits_against_a_logis
     """
     from sklearn.datasets import load_breast_cancer
 
+    from fitsweep.report.findings import headline
+    from fitsweep.verdicts import verdicts_of
+
     path = tmp_path / "cancer.csv"
     load_breast_cancer(as_frame=True).frame.to_csv(path, index=False)
     sweep = {"name": "slow", "data": {"source": "csv", "path": str(path), "target": "target"},
@@ -176,6 +179,9 @@ def test_a_sweep_whose_every_network_trains_too_slowly_underfits_against_a_logis
     assert (run.trials["fit"] == "underfit").all(), reasons.tolist()
     assert reasons.str.contains("reachable \\(the validation accuracy of a logistic regression").all(), reasons.tolist()
     assert reasons.str.contains("raise the learning rate").all()
+    findings = [finding.text for finding in headline(run, verdicts_of(run))]
+    assert any(text.startswith("A logistic regression fitted on the training split: validation accuracy 0.9")
+               for text in findings), findings
 
 
 def test_the_diabetes_study_reads_its_big_networks_as_overfit_and_sets_them_beside_a_linear_fit() -> None:

@@ -53,7 +53,7 @@ def _fit_lines(run: SweepRun, diagnosis: pd.DataFrame | None) -> list[Finding]:
 
 
 def _baseline_lines(run: SweepRun, diagnosis: pd.DataFrame | None) -> list[Finding]:
-    """A regression's linear reference beside its best configuration, and whether anything beats the mean."""
+    """The linear reference beside the best configuration, and (a regression) whether anything beats the mean."""
     from fitsweep.analysis import baseline_findings
 
     lines = baseline_findings(run.trials, diagnosis, run.info.get("chance_loss"), run.info.get("linear_reference"))
