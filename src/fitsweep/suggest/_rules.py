@@ -192,31 +192,30 @@ def _train_longer(editor: Editor, spec: SweepSpec, evidence: str) -> None:
 
 
 def _lower_learning_rate(editor: Editor, spec: SweepSpec, evidence: str) -> None:
-    form = editor.get("train.learning_rate")
-    smallest = min(plain_values(form))
-    slower = number(max(smallest / _LEARNING_RATE_STEP, bounds("learning_rate").low), "learning_rate")
-    if slower >= smallest:
-        return
-    if isinstance(form, dict) and "min" in form:
-        new: Any = {**form, "min": slower}
-    else:
-        new = choice(sorted({*plain_values(form), slower}))
-    editor.set("train.learning_rate", new, "learning rate", f"{evidence}: also try a learning rate of {slower:g}")
+    _step_learning_rate(editor, evidence, upwards=False)
 
 
 def _raise_learning_rate(editor: Editor, spec: SweepSpec, evidence: str) -> None:
+    _step_learning_rate(editor, evidence, upwards=True)
+
+
+def _step_learning_rate(editor: Editor, evidence: str, upwards: bool) -> None:
+    """Also try a learning rate a step beyond the largest tried (or below the smallest); a range's edge moves there."""
     if editor.changed("train.learning_rate", "widen"):
-        return  # already widened upwards at its edge
+        return  # already widened at its edge
     form = editor.get("train.learning_rate")
-    largest = max(plain_values(form))
-    faster = number(min(largest * _LEARNING_RATE_STEP, bounds("learning_rate").high), "learning_rate")
-    if faster <= largest:
+    values = plain_values(form)
+    allowed = bounds("learning_rate")
+    edge = max(values) if upwards else min(values)
+    stepped = number(min(edge * _LEARNING_RATE_STEP, allowed.high) if upwards
+                     else max(edge / _LEARNING_RATE_STEP, allowed.low), "learning_rate")
+    if stepped == edge:  # at the bound already
         return
     if isinstance(form, dict) and "min" in form:
-        new: Any = {**form, "max": faster}
+        new: Any = {**form, "max" if upwards else "min": stepped}
     else:
-        new = choice(sorted({*plain_values(form), faster}))
-    editor.set("train.learning_rate", new, "learning rate", f"{evidence}: also try a learning rate of {faster:g}")
+        new = choice(sorted({*values, stepped}))
+    editor.set("train.learning_rate", new, "learning rate", f"{evidence}: also try a learning rate of {stepped:g}")
 
 
 def _add_capacity(editor: Editor, spec: SweepSpec, reading: SweepReading, evidence: str) -> None:
