@@ -127,6 +127,19 @@ def test_a_sweep_whose_best_is_near_chance_says_so_and_underfits_nobody_by_chanc
                                             "signal").all(), table["fit_reason"].tolist()
 
 
+def test_repeats_pooled_carry_a_blow_up_only_when_most_of_them_had_one() -> None:
+    from fitsweep.analysis._repeats import pooled
+
+    table = pd.DataFrame({"trial_id": ["a"] * 3 + ["b"] * 3, "execution": [0, 1, 2] * 2, "diverged_at": None,
+                          "final_loss": 0.69, "train_error": 0.5, "train_crossentropy": 0.69,
+                          "best_epoch": 1, "min_val_epoch": 1, "last_epoch": 30,
+                          "blowup_ratio": [1e6, 1.0, 1.0, 1e6, 1e6, 1.0], "blowup_loss": [1e6, 0.7, 0.7, 1e6, 1e6, 0.7],
+                          "blowup_epoch": [1, 5, 9, 1, 1, 9]})
+    means = pooled(table, ["trial_id"]).set_index("trial_id")
+    assert means.loc["a", "blowup_ratio"] == 1.0 and means.loc["b", "blowup_ratio"] == 1e6
+    assert means.loc["b", "blowup_epoch"] == 1
+
+
 def test_an_accurate_sweep_whose_loss_is_no_better_than_chance_is_said_to_make_confident_mistakes() -> None:
     """Adam at 10 on scaled breast-cancer features: validation accuracy 0.96, validation cross-entropy 15.
 

@@ -22,7 +22,9 @@ __all__ = ["configuration", "outliers", "pooled", "with_repeats"]
 
 # The moments of a configuration's repeats whose spread enters the noise of their mean.
 _SPREAD = ("train_error", "train_crossentropy")
-_EPOCHS = ("best_epoch", "min_val_epoch", "last_epoch")
+_EPOCHS = ("best_epoch", "min_val_epoch", "last_epoch", "blowup_epoch")
+# A blow-up is said of a configuration when most of its repeats had one: a mean would let one repeat speak for all.
+_MEDIANS = ("blowup_ratio", "blowup_loss")
 
 
 def configuration(row: dict[str, Any], keys: list[str]) -> tuple[Any, ...]:
@@ -52,7 +54,11 @@ def pooled(table: pd.DataFrame, trial: list[str]) -> pd.DataFrame:
     for measure in _SPREAD:
         means[f"{measure}_spread"] = grouped[measure].var(ddof=1) / count
     for name in _EPOCHS:
-        means[name] = grouped[name].median().round()
+        if name in finite:
+            means[name] = grouped[name].median().round()
+    for name in _MEDIANS:
+        if name in finite:
+            means[name] = grouped[name].median()
     return means.reset_index().assign(diverged_at=None)
 
 
