@@ -183,6 +183,17 @@ def test_one_configuration_is_judged_against_a_better_logistic_regression() -> N
     assert good.fit == Fit.GOOD and "logistic" not in good.fit_reason, good.fit_reason
 
 
+def test_a_logistic_regression_as_good_as_an_overfit_network_does_not_excuse_its_gap() -> None:
+    """Training accuracy 1.000 against validation 0.780: overfit, even if a linear model also reaches 0.78.
+
+    The yardstick measures bias; a gap costs generalisation against the sweep's own configurations.
+    """
+    only = sweep({"only": "overfit_gap"})
+    alike = {"val_crossentropy": 0.01, "val_accuracy": 0.78}
+    row = diagnose(only, chance_loss=CHANCE, linear_reference=alike).iloc[0]
+    assert row.fit == Fit.OVERFIT and "validation accuracy 0.780 against training 1.000" in row.fit_reason, row.fit_reason
+
+
 def test_a_loss_that_never_moved_is_underfit_with_its_causes() -> None:
     epochs = sweep({"stuck": "stuck", "good": "good"})
     trials = pd.DataFrame({"trial_id": ["stuck", "good"], "execution": 0, "status": "completed",

@@ -100,7 +100,7 @@ def with_logistic(reachable: dict[Any, Reachable], table: pd.DataFrame, keys: li
     lower_error, lower_crossentropy = logistic.val_error < level.error, logistic.val_crossentropy < level.crossentropy
     if not (lower_error or lower_crossentropy):
         return reachable
-    level = replace(level, trials=level.trials + 1)
+    level = replace(level, trials=level.trials + 1, sweep_levels=level, yardstick=True)
     if lower_error:
         level = replace(level, error=logistic.val_error, error_var=0.0, error_trial=LOGISTIC)
     if lower_crossentropy:
@@ -117,7 +117,7 @@ def _lone_beside(table: pd.DataFrame, logistic: LogisticReference) -> dict[Any, 
     if not (logistic.val_error < error or logistic.val_crossentropy < crossentropy):
         return {}  # the network does better: only its own curve can show a bias
     return {None: Reachable(logistic.val_error, 0.0, LOGISTIC, logistic.val_crossentropy, 0.0, LOGISTIC, 2, math.nan,
-                            alone=True)}
+                            alone=True, yardstick=True)}
 
 
 def near_baseline(reachable: dict[Any, Reachable], table: pd.DataFrame, keys: list[str],

@@ -112,7 +112,8 @@ def _beyond_gap(bound: float, val_rows: float) -> str:
 
 
 def _worse_than_reachable(val: float, val_se: float, reachable: Reachable | None, settings: Settings) -> bool:
-    # The best configuration has a gap too: only a gap that costs generalisation is overfitting.
+    # The best configuration has a gap too: only a gap that costs generalisation against the others is overfitting.
+    reachable = reachable.of_the_sweep() if reachable is not None else None
     if reachable is None:
         return True
     bound = best_of_z(settings.confidence, reachable.trials) * math.sqrt(val_se**2 + reachable.error_var)

@@ -37,6 +37,15 @@ class Reachable:
     baseline_beaten: bool = True
     # A regression's linear reference (`fitsweep.analysis._baseline`), when the run recorded one.
     linear_val_mse: float = math.nan
+    # Where a classification's logistic regression lowered these levels: the sweep's own (None for one
+    # configuration). The yardstick measures bias only: a gap between training and validation is
+    # overfitting when it costs generalisation against the other configurations, not against a linear model.
+    sweep_levels: Reachable | None = None
+    yardstick: bool = False
+
+    def of_the_sweep(self) -> Reachable | None:
+        """The levels the sweep's own configurations reach, without the logistic regression."""
+        return self.sweep_levels if self.yardstick else self
 
 
 def reachable_levels(table: pd.DataFrame, keys: list[str]) -> dict[Any, Reachable]:
