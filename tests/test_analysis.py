@@ -191,7 +191,17 @@ def test_a_logistic_regression_as_good_as_an_overfit_network_does_not_excuse_its
     only = sweep({"only": "overfit_gap"})
     alike = {"val_crossentropy": 0.01, "val_accuracy": 0.78}
     row = diagnose(only, chance_loss=CHANCE, linear_reference=alike).iloc[0]
-    assert row.fit == Fit.OVERFIT and "validation accuracy 0.780 against training 1.000" in row.fit_reason, row.fit_reason
+    assert row.fit == Fit.OVERFIT, row.fit_reason
+    assert "validation accuracy 0.780 against training 1.000" in row.fit_reason
+
+
+def test_a_penalty_is_named_first_for_a_network_it_holds_at_chance() -> None:
+    """L2 at 0.1 with Adam at 0.01: the penalty pins the weights at zero; the learning rate is no suspect first."""
+    epochs = sweep({"pinned": "stuck", "good": "good"})
+    trials = pd.DataFrame({"trial_id": ["pinned", "good"], "execution": 0, "status": "completed",
+                           "learning_rate": [0.01, 0.01], "l2": [0.1, 0.0], "params": [4_353, 4_353]})
+    reason = diagnose(epochs, trials, chance_loss=CHANCE).set_index("trial_id").loc["pinned", "fit_reason"]
+    assert "Likely cause: regularization l2=0.1: weaken it; the training loss never moved" in reason, reason
 
 
 def test_a_loss_that_never_moved_is_underfit_with_its_causes() -> None:
