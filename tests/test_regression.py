@@ -351,6 +351,21 @@ def test_a_regression_is_judged_by_its_squared_error_against_the_mean_baseline()
     assert "(R² 0.68)" in table.loc["0", "fit_reason"]
 
 
+def test_a_reasons_validation_r2_is_against_the_validation_splits_own_variance() -> None:
+    """As the tables' val_r2 is: a validation split of variance 2 where the training split's is 1."""
+    from fitsweep.analysis import diagnose
+
+    falling = [1.0 / (epoch + 1) for epoch in range(10)]
+    epochs = pd.DataFrame(
+        _epochs("0", [0.3 + 0.01 * f for f in falling], [0.32 + 0.01 * f for f in falling])
+        + _epochs("1", [0.9 + 0.01 * f for f in falling], [0.92 + 0.01 * f for f in falling]))
+    trials = _trials(["0", "1"]).assign(val_mse=[0.321, 0.921])
+    trials["val_r2"] = 1 - trials["val_mse"] / 2.0
+    table = diagnose(epochs, trials, chance_loss=1.0).set_index("trial_id")
+    assert "training MSE 0.901 (R² 0.10), validation 0.921 (R² 0.54), against 0.321 (R² 0.84) reachable" in \
+        table.loc["1", "fit_reason"], table.loc["1", "fit_reason"]
+
+
 def _flat_near(level: float, trial: str = "0") -> list[dict[str, Any]]:
     falling = [0.02 / (epoch + 1) for epoch in range(10)]
     return _epochs(trial, [level + f for f in falling], [level + 0.01 + f for f in falling])

@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, cast
 
 import pandas as pd
 
@@ -180,8 +180,9 @@ def baseline_note(reachable: Reachable | None, settings: Settings) -> str:
     chance = settings.chance_loss
     if reachable is None or chance is None or not math.isfinite(reachable.crossentropy):
         return ""
-    best = 1 - reachable.crossentropy / chance
-    linear = 1 - reachable.linear_val_mse / chance
+    variance = cast(float, settings.validation_variance)  # the validation R² is against that split's own variance
+    best = 1 - reachable.crossentropy / variance
+    linear = 1 - reachable.linear_val_mse / variance
     whose = (LINEAR.replace("a linear regression", "a linear regression's") if reachable.crossentropy_trial == LINEAR
              else f"trial {reachable.crossentropy_trial}'s")
     if not reachable.baseline_beaten:
@@ -193,12 +194,13 @@ def baseline_note(reachable: Reachable | None, settings: Settings) -> str:
         return ""
     if reachable.crossentropy_trial == LINEAR:
         return (f"; no configuration reaches {LINEAR} (validation MSE {reachable.crossentropy:.4g}, R² {best:.2f}), "
-                f"which itself explains only {max(best, 0):.0%} of the target's variance {chance:.4g}: the inputs "
-                "carry little signal for this target beyond a linear one, or no configuration trained enough")
+                f"which itself explains only {max(best, 0):.0%} of the validation target's variance {variance:.4g}: "
+                "the inputs carry little signal for this target beyond a linear one, or no configuration trained "
+                "enough")
     linear_words = f"; {LINEAR} reaches R² {linear:.2f}" if math.isfinite(linear) else ""
     return (f"; the best configuration (trial {reachable.crossentropy_trial}, validation MSE "
             f"{reachable.crossentropy:.4g}) explains only {max(best, 0):.0%} of the target's variance "
-            f"{chance:.4g} (R² {best:.2f}){linear_words}: the inputs carry little signal for this target, or no "
+            f"{variance:.4g} (R² {best:.2f}){linear_words}: the inputs carry little signal for this target, or no "
             "configuration trained enough")
 
 

@@ -218,7 +218,7 @@ def diagnose(
     _check_settings(chance_loss, confidence, (margin, accuracy_margin, underfit_chance_share), trend_epochs)
     regression = task == "regression" if task is not None else _regression_table(epochs)
     settings = Settings(confidence, margin, accuracy_margin, underfit_chance_share, chance_loss, trend_epochs,
-                        unscaled_inputs(data), regression)
+                        unscaled_inputs(data), regression, _validation_variance(trials) if regression else None)
     # Training metrics measured in inference mode sit beside Keras' running averages (running_*).
     measured = "running_loss" in epochs.columns and bool(epochs["running_loss"].notna().any())
     if regression:
@@ -288,6 +288,16 @@ def _without_penalty(epochs: pd.DataFrame) -> tuple[pd.DataFrame, bool]:
     for penalised, plain in _PENALTY_FREE.items():
         replaced[penalised] = epochs[plain].where(epochs[plain].notna(), epochs[penalised])
     return replaced, True
+
+
+def _validation_variance(trials: pd.DataFrame | None) -> float | None:
+    """The validation split's target variance, read back from the trials table's val_mse and val_r2 (None: unknown)."""
+    if trials is None or not {"val_mse", "val_r2"} <= set(trials.columns):
+        return None
+    mse, r2 = (pd.to_numeric(trials[name], errors="coerce") for name in ("val_mse", "val_r2"))
+    usable = mse.notna() & r2.notna() & (r2 < 1)
+    variance = (mse[usable] / (1 - r2[usable])).median()
+    return float(variance) if math.isfinite(variance) and variance > 0 else None
 
 
 def _check_settings(

@@ -39,6 +39,14 @@ class Settings:
     # A regression: the losses are squared errors, there is no error rate, and chance_loss is the
     # squared error of predicting the training mean.
     regression: bool = False
+    # A regression's validation split's own target variance (None: unknown), which the validation R² in a
+    # reason is against, as the tables' val_r2 is; chance_loss is the training split's.
+    val_variance: float | None = None
+
+    @property
+    def validation_variance(self) -> float | None:
+        """What a validation MSE's R² is against: the validation split's variance where known."""
+        return self.val_variance if self.val_variance is not None else self.chance_loss
 
     @property
     def baseline(self) -> str:

@@ -120,8 +120,9 @@ def _against_reachable(row: dict[str, Any], level: float, reference: float, tria
     """"training MSE 5842 (R² 0.03), validation ... against 2837 (R² 0.53) reachable (whose)", or a loss's words."""
     if settings.regression:
         val = number(row, "val_crossentropy")
-        return (f"training MSE {_with_r2(level, settings)}, validation {_with_r2(val, settings)}{mean_of(row)}, "
-                f"against {_with_r2(reference, settings)} reachable ({_whose(trial)})")
+        validation = settings.validation_variance
+        return (f"training MSE {_with_r2(level, settings.chance_loss)}, validation {_with_r2(val, validation)}"
+                f"{mean_of(row)}, against {_with_r2(reference, validation)} reachable ({_whose(trial)})")
     return (f"training {loss_name} {level:.3g}{mean_of(row)} against {reference:.3g} reachable "
             f"({_whose(trial, loss_name)})")
 
@@ -154,10 +155,9 @@ def _still_falling(row: dict[str, Any], train_error: float, train_ce: float, rea
             "it converged, however wide the noise bound of the comparison")
 
 
-def _with_r2(mse: float, settings: Settings) -> str:
-    """A squared error and, when the baseline is known, its R² against predicting the training mean."""
-    chance = settings.chance_loss
-    return f"{mse:.4g} (R² {1 - mse / chance:.2f})" if chance and math.isfinite(mse) else f"{mse:.4g}"
+def _with_r2(mse: float, variance: float | None) -> str:
+    """A squared error and, when its split's target variance is known, its R² (1 - MSE / that variance)."""
+    return f"{mse:.4g} (R² {1 - mse / variance:.2f})" if variance and math.isfinite(mse) else f"{mse:.4g}"
 
 
 def _whose(trial: str, measure: str = "MSE") -> str:
