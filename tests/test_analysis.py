@@ -216,6 +216,18 @@ def test_a_loss_that_never_moved_is_underfit_with_its_causes() -> None:
     assert "per epoch" not in row.fit_reason and "add capacity" not in row.fit_reason
 
 
+def test_a_model_at_chance_by_cross_entropy_but_above_the_majority_share_is_not_called_the_majority_baseline() -> None:
+    """Balanced classes, cross-entropy at ln 2, accuracy 0.633: outputs near the priors, not the majority class."""
+    epochs = sweep({"stuck": "stuck", "good": "good"})
+    stuck = epochs["trial_id"] == "stuck"
+    epochs.loc[stuck, "accuracy"], epochs.loc[stuck, "val_accuracy"] = 0.633, 0.627
+    trials = pd.DataFrame({"trial_id": ["stuck", "good"], "execution": 0, "status": "completed",
+                           "learning_rate": [1e-6, 1e-3], "params": [4_353, 4_353]})
+    reason = diagnose(epochs, trials, chance_loss=CHANCE).set_index("trial_id").loc["stuck", "fit_reason"]
+    assert "training accuracy 0.633 and validation 0.627" in reason, reason
+    assert "majority" not in reason and "for every row" not in reason
+
+
 def test_a_slow_steady_fall_raises_the_learning_rate_before_training_longer() -> None:
     epochs = sweep({"slow": "underfit", "good": "good"}, epochs=8)  # stopped while the slow one still falls
     trials = pd.DataFrame({"trial_id": ["slow", "good"], "execution": 0, "status": "completed",
