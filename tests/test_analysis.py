@@ -204,6 +204,18 @@ def test_a_penalty_is_named_first_for_a_network_it_holds_at_chance() -> None:
     assert "Likely cause: regularization l2=0.1: weaken it; the training loss never moved" in reason, reason
 
 
+def test_a_penalty_that_holds_a_moving_loss_at_chance_is_named_before_the_learning_rate() -> None:
+    """L2 1.0 under Adam: the penalised weights collapse and the loss falls only 4%, to the chance level."""
+    epochs = sweep({"pinned": "stuck", "good": "good"})
+    pinned = (epochs["trial_id"] == "pinned").to_numpy()
+    falling = np.linspace(0.725, CHANCE, int(pinned.sum()))  # moved 4%: neither flat nor steadily improving
+    epochs.loc[pinned, "loss"], epochs.loc[pinned, "val_loss"] = falling, falling + 0.002
+    trials = pd.DataFrame({"trial_id": ["pinned", "good"], "execution": 0, "status": "completed",
+                           "learning_rate": [1e-3, 1e-3], "l2": [1.0, 0.0], "params": [4_353, 4_353]})
+    reason = diagnose(epochs, trials, chance_loss=CHANCE).set_index("trial_id").loc["pinned", "fit_reason"]
+    assert "Likely cause: regularization l2=1: weaken it" in reason, reason
+
+
 def test_a_loss_that_never_moved_is_underfit_with_its_causes() -> None:
     epochs = sweep({"stuck": "stuck", "good": "good"})
     trials = pd.DataFrame({"trial_id": ["stuck", "good"], "execution": 0, "status": "completed",

@@ -34,9 +34,9 @@ def underfit_causes(row: dict[str, Any], reachable: Reachable | None, settings: 
         causes = [text for text in (_too_fast(row, settings), _improving(row, settings)) if text]
         causes += [] if causes else [text for text in (_barely_moved(row, settings),) if text]
     penalties = [f"{name}={number(row, name):g}" for name in _PENALTIES if number(row, name) > 0]
-    if penalties and not blown:  # a penalty that holds the weights at zero leaves a loss that never moves: first
+    if penalties and not blown:  # a penalty that holds the weights at zero leaves outputs at the priors: first
         penalty = f"regularization {', '.join(penalties)}: weaken it"
-        causes = [penalty, *causes] if flat(row) else [*causes, penalty]
+        causes = [penalty, *causes] if flat(row) or at_chance(train_ce, settings) else [*causes, penalty]
     params = number(row, "params")
     trained = not (blown or flat(row))  # no capacity helps a network that does not train
     if trained and reachable is not None and math.isfinite(params) and math.isfinite(reachable.params) and \
