@@ -325,6 +325,49 @@ def test_networks_that_blew_up_get_a_smaller_learning_rate_and_frozen_ones_a_lar
         assert values == [0.5, 1.5] and "never moved" in change.evidence, change
 
 
+def test_networks_whose_loss_barely_moved_get_a_larger_learning_rate_not_capacity() -> None:
+    """SGD at 1e-4: every loss creeps from 0.60 to 0.58 in 30 epochs, where a logistic regression reaches 0.2."""
+    from fitsweep.analysis import diagnose
+    from synthetic_curves import CHANCE, sweep
+
+    epochs = sweep({"0": "stuck", "1": "stuck"}, executions=2)
+    creeping = 0.60 - 0.02 * (epochs["epoch"] - 1) / 29
+    epochs["loss"], epochs["val_loss"] = creeping, creeping + 0.01
+    epochs["accuracy"], epochs["val_accuracy"] = 0.68, 0.67
+    trials = (epochs.groupby(["trial_id", "execution"], as_index=False)
+              .agg(val_crossentropy=("val_loss", "min"), epochs_run=("epoch", "max"))
+              .assign(status="completed", best_epoch=30, learning_rate=1e-4, params=513,
+                      layers=lambda t: np.where(t.trial_id == "0", "16", "32")))
+    spec = parse_spec(tiny_sweep(model={"layers": {"values": [[16], [32]]}, "dropout": 0.0, "l2": 0.0},
+                                 train={"optimizer": "sgd", "learning_rate": 1e-4, "epochs": 30},
+                                 tuner={"algorithm": "grid", "max_trials": 2, "executions_per_trial": 2,
+                                        "objective": "val_crossentropy"}))
+    diagnosis = diagnose(epochs, trials, chance_loss=CHANCE,
+                         linear_reference={"val_crossentropy": 0.2, "val_accuracy": 0.95})
+    assert set(diagnosis["fit"]) == {"underfit"} and diagnosis["fit_reason"].str.contains("barely moved").all()
+    suggestion = next_sweep(spec, trials, epochs, diagnosis=diagnosis, chance_loss=CHANCE)
+    changed = {change.key: change for change in suggestion.changes}
+    assert "train.learning_rate" in changed and "barely" in changed["train.learning_rate"].evidence, list(changed)
+    assert all(change.rule != "capacity" for change in suggestion.changes), changed
+
+
+def test_networks_their_penalty_holds_at_chance_get_a_weaker_penalty_not_a_learning_rate_or_capacity() -> None:
+    """L2 0.1 on every network, each at the chance level: the reasons name the penalty first, and so does suggest."""
+    from synthetic_curves import CHANCE
+
+    _, trials, epochs = _collapsed_sweep(blew_up=False)
+    trials = trials.assign(learning_rate=1e-3, l2=0.1)
+    spec = parse_spec(tiny_sweep(model={"layers": {"values": [[16], [32]]}, "dropout": 0.0, "l2": 0.1},
+                                 train={"optimizer": "adam", "learning_rate": 1e-3, "epochs": 30},
+                                 tuner={"algorithm": "grid", "max_trials": 2, "executions_per_trial": 2,
+                                        "objective": "val_crossentropy"}))
+    suggestion = next_sweep(spec, trials, epochs, chance_loss=CHANCE)
+    changed = {change.key: change for change in suggestion.changes}
+    assert changed["model.l2"].after["values"] == [0.01, 0.1], changed["model.l2"]
+    assert "regularization first" in changed["model.l2"].evidence
+    assert "train.learning_rate" not in changed and "model.layers" not in changed, list(changed)
+
+
 def test_the_best_trial_at_the_bottom_of_a_choice_widens_it_downwards() -> None:
     """Learning rates 3 and 10, the smaller clearly better: the next sweep adds 0.9, spaced as the two are."""
     from synthetic_curves import CHANCE, sweep

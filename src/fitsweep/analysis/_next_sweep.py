@@ -76,15 +76,18 @@ class UnderfitCauses:
 
     Attributes:
         executions: How many of the top configurations' executions underfit.
-        frozen: How many of those had a training loss that never moved (and had not blown up first).
+        frozen: How many of those had a training loss that never moved, or barely (and had not blown up first).
         improving: How many of those were still improving when training stopped.
         blown: How many of those had a training loss that blew up within an epoch: the updates overshot.
+        penalized: How many of those name their regularization as the first likely cause: a penalty
+            that holds the network near the chance level.
     """
 
     executions: int
     frozen: int
     improving: int
     blown: int = 0
+    penalized: int = 0
 
 
 @dataclass(frozen=True)
@@ -273,10 +276,13 @@ def _best(best: pd.Series, rows: pd.DataFrame, last_epochs_share: float, margin:
 def _underfit(top_rows: pd.DataFrame, last_epochs_share: float, margin: float) -> UnderfitCauses:
     underfit = top_rows[top_rows["fit"].astype("string") == Verdict.UNDERFIT]
     reasons = underfit["fit_reason"].astype("string").fillna("")
-    blown = reasons.str.contains("blew up")  # the words of a cause named in the reason (`_likely_causes`)
-    return UnderfitCauses(executions=len(underfit), frozen=int((reasons.str.contains("never moved") & ~blown).sum()),
+    # The words of the causes named in the reasons (`_likely_causes`).
+    blown = reasons.str.contains("blew up")
+    frozen = reasons.str.contains("never moved") | reasons.str.contains("barely moved")
+    penalized = reasons.str.contains("Likely cause: regularization ", regex=False)
+    return UnderfitCauses(executions=len(underfit), frozen=int((frozen & ~blown & ~penalized).sum()),
                           improving=int(_still_improving(underfit, last_epochs_share, margin).sum()),
-                          blown=int(blown.sum()))
+                          blown=int(blown.sum()), penalized=int(penalized.sum()))
 
 
 def _closest(rows: pd.DataFrame, configurations: pd.DataFrame, confidence: float, power: float) -> ClosestPair | None:

@@ -144,10 +144,11 @@ def _step(key: str, rule: str, before: Any, after: Any) -> str:
     if rule == "widen":
         added = _added_values(before, after)
         return f"add {added} to {name}" if added else f"widen {name} to {_values(after)}"
-    verbs = {"learning rate": "try", "capacity": "add capacity:", "regularize": "regularize more:"}
-    added = _added_values(before, after) if rule == "regularize" else ""
+    verbs = {"learning rate": "try", "capacity": "add capacity:", "regularize": "regularize more:",
+             "weaken": "regularize less:"}
+    added = _added_values(before, after) if rule in ("regularize", "weaken") else ""
     if added:  # the values a list gained, not the whole list
-        return f"regularize more: add {added} to {name}"
+        return f"{verbs[rule]} add {added} to {name}"
     return f"{verbs.get(rule, rule + ':')} {name} {_values(after)}"
 
 

@@ -41,7 +41,7 @@ class Change:
         key: The sweep-file key, such as "model.l2" or "tuner.executions_per_trial".
         before: Its value in the finished sweep (sweep-file form: constant, {values}, {min, max}).
         after: Its value in the next sweep.
-        rule: Which rule made it: "widen", "narrow", "regularize", "capacity", "train longer",
+        rule: Which rule made it: "widen", "narrow", "regularize", "weaken", "capacity", "train longer",
             "learning rate", "scaling", "repeats", "objective", "grid".
         evidence: Why, with the numbers it rests on, in one sentence.
     """

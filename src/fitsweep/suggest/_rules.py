@@ -6,8 +6,9 @@ noise); the rules here decide, for the Dense family's keys:
 - a range (or numeric choice) is **widened** where the best configuration sits at its edge;
 - it is **narrowed** around the top configurations where most of their executions fit well;
 - **regularization** is added or strengthened where most of them overfit;
-- where most underfit, the **learning rate** is raised where their loss never moved (no
-  capacity: a network that does not train needs none), inputs left unscaled are scaled, the
+- where most underfit, a **penalty** is weakened where their reasons name it first (it holds them
+  near the chance level), the **learning rate** is raised where their loss never moved, or barely (no
+  capacity: a network that does not train needs none), lowered where it blew up, inputs left unscaled are scaled, the
   **learning rate and then epochs** are raised when they were still improving at their last
   epoch, **capacity** otherwise;
 - **train longer** where the best configuration's best epoch is in the last tenth of its epochs;
@@ -162,11 +163,16 @@ def _underfit_rules(editor: Editor, spec: SweepSpec, reading: SweepReading, last
     epochs. Otherwise the network learned what it could: add capacity.
     """
     underfit = reading.underfit
+    if underfit.penalized * 2 > underfit.executions:
+        _weaken(editor, reading, f"{reading.mood_evidence}; {underfit.penalized} of {underfit.executions} underfit "
+                                 "executions name their regularization first: a penalty that holds a network near "
+                                 "the chance level needs weakening, not capacity")
+        return
     if underfit.frozen * 2 > underfit.executions:
         _raise_learning_rate(editor, spec, f"{reading.mood_evidence}; the training loss of {underfit.frozen} of "
-                                           f"{underfit.executions} underfit executions never moved: a network that "
-                                           "does not train needs a larger learning rate (or live units), not "
-                                           "capacity")
+                                           f"{underfit.executions} underfit executions never moved, or barely: a "
+                                           "network that does not train needs a larger learning rate (or live "
+                                           "units), not capacity")
         return
     if editor.changed("data.scaling"):
         return  # unscaled inputs first: they may be all that held the networks back or blew their loss up
@@ -299,6 +305,32 @@ def _add_regularizers(editor: Editor, evidence: str) -> None:
     words = ", ".join(combination({**dict.fromkeys(REGULARIZERS, 0.0), **o}) for o in options)
     editor.set("model.regularizers", {"values": options}, "regularize",
                f"{evidence}, and nothing regularizes them: compare {words}")
+
+
+def _weaken(editor: Editor, reading: SweepReading, evidence: str) -> None:
+    """Also try the best configuration's penalties a step weaker (a tenth; dropout 0.2 less): beside what was tried."""
+    best = {name: float(reading.best.values.get(name, 0.0) or 0.0) for name in REGULARIZERS}
+    in_use = [name for name, value in best.items() if value > 0]
+    if not in_use:
+        return
+    if "regularizers" in editor.raw.get("model", {}):
+        options = [{name: float(o.get(name, 0.0)) for name in REGULARIZERS}
+                   for o in editor.get("model.regularizers")["values"]]
+        weaker = {**best, **{name: _weaker(name, best[name]) for name in in_use}}
+        if weaker not in options:
+            editor.set("model.regularizers", {"values": [sparse(o) for o in [*options, weaker]]}, "weaken",
+                       f"{evidence}: added {combination(weaker)}")
+        return
+    for name in in_use:
+        form = editor.get(f"model.{name}")
+        weaker_value = _weaker(name, min(float(v) for v in plain_values(form) if float(v) > 0))
+        new: Any = {**form, "min": weaker_value} if isinstance(form, dict) and "min" in form else \
+            choice(sorted({*(float(v) for v in plain_values(form)), weaker_value}))
+        editor.set(f"model.{name}", new, "weaken", f"{evidence}: also try {name} {weaker_value:g}")
+
+
+def _weaker(name: str, strength: float) -> float:
+    return float(number(max(strength - 0.2, 0.0) if name == "dropout" else strength / 10, name))
 
 
 def _stronger(name: str, strength: float) -> float | None:
