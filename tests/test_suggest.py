@@ -368,6 +368,23 @@ def test_networks_their_penalty_holds_at_chance_get_a_weaker_penalty_not_a_learn
     assert "train.learning_rate" not in changed and "model.layers" not in changed, list(changed)
 
 
+def test_a_penalty_range_is_weakened_by_lowering_its_lower_end_never_by_raising_it() -> None:
+    """l2 over 0.01-1 reaches down to 0.001; dropout over 0-0.6 already reaches its weaker values and stays."""
+    from synthetic_curves import CHANCE
+
+    _, trials, epochs = _collapsed_sweep(blew_up=False)
+    trials = trials.assign(learning_rate=1e-3, l2=0.1, dropout=0.6)
+    spec = parse_spec(tiny_sweep(model={"layers": {"values": [[16], [32]]}, "dropout": {"min": 0.0, "max": 0.6},
+                                        "l2": {"min": 0.01, "max": 1.0, "sampling": "log"}},
+                                 train={"optimizer": "adam", "learning_rate": 1e-3, "epochs": 30},
+                                 tuner={"algorithm": "random", "max_trials": 2, "executions_per_trial": 2,
+                                        "objective": "val_crossentropy"}))
+    changed = {change.key: change for change in next_sweep(spec, trials, epochs, chance_loss=CHANCE).changes}
+    after = changed["model.l2"].after
+    assert (after["min"], after["max"], after["sampling"]) == (0.001, 1.0, "log"), after
+    assert "model.dropout" not in changed, changed["model.dropout"]
+
+
 def test_the_best_trial_at_the_bottom_of_a_choice_widens_it_downwards() -> None:
     """Learning rates 3 and 10, the smaller clearly better: the next sweep adds 0.9, spaced as the two are."""
     from synthetic_curves import CHANCE, sweep

@@ -164,9 +164,9 @@ def _underfit_rules(editor: Editor, spec: SweepSpec, reading: SweepReading, last
     """
     underfit = reading.underfit
     if underfit.penalized * 2 > underfit.executions:
-        _weaken(editor, reading, f"{reading.mood_evidence}; {underfit.penalized} of {underfit.executions} underfit "
-                                 "executions name their regularization first: a penalty that holds a network near "
-                                 "the chance level needs weakening, not capacity")
+        _weaken(editor, spec, reading, f"{reading.mood_evidence}; {underfit.penalized} of {underfit.executions} "
+                                       "underfit executions name their regularization first: a penalty that holds a "
+                                       "network near the chance level needs weakening, not capacity")
         return
     if underfit.frozen * 2 > underfit.executions:
         _raise_learning_rate(editor, spec, f"{reading.mood_evidence}; the training loss of {underfit.frozen} of "
@@ -307,13 +307,13 @@ def _add_regularizers(editor: Editor, evidence: str) -> None:
                f"{evidence}, and nothing regularizes them: compare {words}")
 
 
-def _weaken(editor: Editor, reading: SweepReading, evidence: str) -> None:
+def _weaken(editor: Editor, spec: SweepSpec, reading: SweepReading, evidence: str) -> None:
     """Also try the best configuration's penalties a step weaker (a tenth; dropout 0.2 less): beside what was tried."""
     best = {name: float(reading.best.values.get(name, 0.0) or 0.0) for name in REGULARIZERS}
     in_use = [name for name, value in best.items() if value > 0]
     if not in_use:
         return
-    if "regularizers" in editor.raw.get("model", {}):
+    if dense(spec).regularizers is not None:
         options = [{name: float(o.get(name, 0.0)) for name in REGULARIZERS}
                    for o in editor.get("model.regularizers")["values"]]
         weaker = {**best, **{name: _weaker(name, best[name]) for name in in_use}}
@@ -324,9 +324,11 @@ def _weaken(editor: Editor, reading: SweepReading, evidence: str) -> None:
     for name in in_use:
         form = editor.get(f"model.{name}")
         weaker_value = _weaker(name, min(float(v) for v in plain_values(form) if float(v) > 0))
-        new: Any = {**form, "min": weaker_value} if isinstance(form, dict) and "min" in form else \
-            choice(sorted({*(float(v) for v in plain_values(form)), weaker_value}))
-        editor.set(f"model.{name}", new, "weaken", f"{evidence}: also try {name} {weaker_value:g}")
+        # A range reaches down to the weaker value (its lower end never rises); a list gains it.
+        new: Any = {**form, "min": min(float(form["min"]), weaker_value)} if isinstance(form, dict) and "min" in form \
+            else choice(sorted({*(float(v) for v in plain_values(form)), weaker_value}))
+        if new != form:
+            editor.set(f"model.{name}", new, "weaken", f"{evidence}: also try {name} {weaker_value:g}")
 
 
 def _weaker(name: str, strength: float) -> float:
